@@ -1,0 +1,3 @@
+"""streetsim: agent-based simulation of street-level workload and staffing."""
+
+__version__ = "0.1.0"

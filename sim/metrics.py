@@ -1,0 +1,147 @@
+"""KPIs, confidence intervals and conservation checks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.cases import CASE_COLUMNS, STAGE_COLUMNS
+
+ACTIVITY_KPIS = ("casework", "travel", "devolved_tasks", "investment_promotion", "data_collection")
+
+
+class ConservationError(AssertionError):
+    """Cases were lost: arrived != closed + open at end."""
+
+
+def case_table(model) -> pd.DataFrame:
+    """One row per case: its type, class, channel, each step's time (hours), handler, bounces."""
+    end = model.env.now
+    cols = {c: [getattr(case, c) for case in model.cases] for c in CASE_COLUMNS}
+    stage_times = np.array([case.time_in for case in model.cases], dtype=float).reshape(-1, len(STAGE_COLUMNS))
+    # A case still open counts its time in its current stage up to the end of the run.
+    for i, case in enumerate(model.cases):
+        if case.step in ("register", "dispatch", "handle", "close"):
+            stage_times[i, ("register", "dispatch", "handle", "close").index(case.step)] += end - case.entered
+    for j, name in enumerate(STAGE_COLUMNS):
+        cols[name] = stage_times[:, j]
+    df = pd.DataFrame(cols)
+    df["closed_flag"] = df["closed"].notna() & df["evaluated"].notna()
+    df["on_time"] = df["closed_flag"] & (df["closed"] <= df["deadline"])
+    for c in ("type", "category", "handling_class", "channel", "handler_role"):
+        df[c] = df[c].astype("category")
+    return df
+
+
+def check_conservation(arrived: int, closed: int, open_at_end: int) -> None:
+    if arrived != closed + open_at_end:
+        raise ConservationError(f"cases lost: arrived {arrived} != closed {closed} + open {open_at_end}")
+
+
+def kpis(model, cases: pd.DataFrame) -> dict[str, float]:
+    """The replication's KPIs (stable snake_case names), over cases surfacing after warm-up."""
+    s = model.settings
+    end = model.env.now
+    warm = s.horizon.warmup_days * 24.0
+    arrived_all = len(cases)
+    closed_all = int(cases["closed_flag"].sum())
+    check_conservation(arrived_all, closed_all, model.open_cases())
+    check_conservation(arrived_all, model.closed_count, model.open_cases())
+
+    c = cases[cases["discovered"] >= warm]
+    closed = c[c["closed_flag"]]
+    days_to_close = (closed["closed"] - closed["discovered"]) / 24.0
+    # On time among cases whose fate is known: closed, or still open past their deadline.
+    decided = c["closed_flag"] | (c["deadline"] <= end)
+    grid = c[c["category"] != "service"]
+    out = {
+        "cases_arrived": len(c),
+        "cases_closed": len(closed),
+        "cases_open_at_end": len(c) - len(closed),
+        "closure_rate": _ratio(len(closed), len(c)),
+        "on_time_rate": _ratio(int(c.loc[decided, "on_time"].sum()), int(decided.sum())),
+        "mean_days_to_close": float(days_to_close.mean()) if len(closed) else math.nan,
+        "p90_days_to_close": float(days_to_close.quantile(0.9)) if len(closed) else math.nan,
+        "reopen_rate": _ratio(int((closed["reopens"] > 0).sum()), len(closed)),
+        "bounces_per_case": float(c["bounces"].mean()) if len(c) else math.nan,
+        "patrol_discovery_share": _ratio(int((grid["channel"] == "patrol").sum()), len(grid)),
+        "on_spot_share": _ratio(int(grid["on_spot"].sum()), len(grid)),
+        "hotline_escalation_rate": _ratio(int(c["escalated"].sum()), len(c)),
+        "resident_satisfaction": float(closed["satisfaction"].mean()) if len(closed) else math.nan,
+        "resident_trust_end": float(np.mean([a.trust.mean() for a in model.areas])),
+        "problems_undiscovered_at_end": sum(g.undiscovered for g in model.grids),
+    }
+    out.update(survey(model))
+    staff_total, cost = 0, 0.0
+    yrs = (s.horizon.days - s.horizon.warmup_days) / 365.0
+    for name, team in model.teams.items():
+        h = team.hours
+        available = h["available"]
+        worked = sum(h[a] for a in ACTIVITY_KPIS) - h["overtime"]
+        out[f"utilisation_{name}"] = _ratio(worked, available)
+        out[f"admin_share_{name}"] = _ratio(h["devolved_tasks"] + h["data_collection"], available)
+        out[f"overtime_hours_{name}"] = h["overtime"]
+        out[f"staff_{name}"] = team.posts
+        out[f"exits_{name}"] = team.exits
+        staff_total += team.posts
+        cost += team.posts * team.role.cost_per_year * yrs
+    out["staff_total"] = staff_total
+    out["staff_cost"] = cost
+    return out
+
+
+def survey(model) -> dict[str, float]:
+    """The street's yearly satisfaction survey: what ``respondents`` residents would report."""
+    n = model.settings.survey.respondents
+    if n <= 0:
+        return {}
+    rng = model.survey_rng
+    sizes = np.array([a.population for a in model.areas], dtype=float)
+    areas = rng.choice(len(model.areas), size=n, p=sizes / sizes.sum())
+    answers = np.array([model.areas[a].trust[rng.integers(model.areas[a].population)] for a in areas])
+    return {
+        "survey_satisfaction": float(answers.mean()),
+        "survey_satisfaction_se": float(answers.std(ddof=1) / math.sqrt(n)),
+    }
+
+
+def _ratio(a, b) -> float:
+    return float(a) / float(b) if b else math.nan
+
+
+def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and the t-based confidence interval across replications."""
+    x = np.asarray([v for v in values if v == v], dtype=float)
+    if len(x) == 0:
+        return math.nan, math.nan, math.nan
+    m = float(x.mean())
+    if len(x) < 2 or np.all(x == x[0]):
+        return m, m, m
+    lo, hi = stats.t.interval(confidence, len(x) - 1, loc=m, scale=stats.sem(x))
+    return m, float(lo), float(hi)
+
+
+def summarise(summary: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """KPI table: mean and CI bounds across replications, one row per KPI."""
+    rows = []
+    for col in summary.columns:
+        if col in ("replication", "seed", "scenario"):
+            continue
+        m, lo, hi = mean_ci(summary[col], confidence)
+        rows.append({"kpi": col, "mean": m, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
+
+
+def little_check(model, cases: pd.DataFrame) -> pd.DataFrame:
+    """Little's law at every stage: time-average count L against lambda * W from the case table."""
+    T = model.env.now
+    rows = []
+    for stage, col in zip(("register", "dispatch", "handle", "close"), STAGE_COLUMNS):
+        L = model.stage_area[stage] / T
+        lam = len(cases) / T
+        W = float(cases[col].mean()) if len(cases) else 0.0
+        rows.append({"stage": stage, "L": L, "lambda": lam, "W": W, "lambda_W": lam * W})
+    return pd.DataFrame(rows)

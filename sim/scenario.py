@@ -1,0 +1,510 @@
+"""Scenario files: the pydantic schema, YAML loading, ``extends:``, ``--set`` and ratio rules.
+
+Units convention (one rule, everywhere): every quantity's key names its unit —
+``*_hours`` and ``*_days`` are durations, ``per_hour`` / ``per_year`` / ``*_per_week`` are rates,
+``*_share`` and ``*_probability`` are fractions in [0, 1], ``cost_per_year`` is in yuan.
+Simulation time runs in hours; a Mesa step is one day.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+AGENT_KINDS = (
+    "grid_supervisor",
+    "platform_officer",
+    "enforcement_unit",
+    "committee_worker",
+    "party_worker",
+    "community_worker",
+    "acceptance_clerk",
+)
+CHANNELS = ("patrol", "committee", "acceptance_centre", "hotline", "organisation", "direct")
+
+
+class ScenarioError(Exception):
+    """Bad input: one line naming the file, the key path and what is wrong."""
+
+    def __init__(self, file, key: str, message: str):
+        self.file, self.key, self.message = str(file), key, message
+        where = f"{self.file}: {key}: " if key else f"{self.file}: "
+        super().__init__(where + message)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+# --------------------------------------------------------------------------- building blocks
+class Duration(Strict):
+    """A random duration in hours: ``{dist: lognormal, mean_hours: 2, cv: 0.6}``."""
+
+    dist: Literal["exponential", "lognormal", "gamma", "fixed", "uniform"] = "exponential"
+    mean_hours: NonNegative
+    cv: NonNegative = Field(0.5, description="coefficient of variation (lognormal, gamma, uniform)")
+
+
+class Shift(Strict):
+    days: list[Weekday] = Field(min_length=1)
+    start_hour: Annotated[float, Field(ge=0, le=24)]
+    end_hour: Annotated[float, Field(ge=0, le=24)]
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end_hour <= self.start_hour:
+            raise ValueError(f"end_hour ({self.end_hour}) must be after start_hour ({self.start_hour})")
+        return self
+
+
+class CalendarSpec(Strict):
+    shifts: list[Shift] = Field(min_length=1)
+
+
+class Horizon(Strict):
+    days: Annotated[int, Field(gt=0)] = 365
+    warmup_days: Annotated[int, Field(ge=0)] = 0
+    start_weekday: Weekday = "mon"
+
+
+class Street(Strict):
+    """What the street holds; the names here are what ratio rules may count (``of:``)."""
+
+    residents: Annotated[int, Field(gt=0)]
+    residential_areas: Annotated[int, Field(gt=0)]
+    grids: Annotated[int, Field(gt=0)]
+    two_new_orgs: Annotated[int, Field(ge=0)] = 0
+    area_km2: Positive = 4.0
+
+
+class Role(Strict):
+    """A staffed role: by ``count``, or by a ratio rule ``per: 150, of: two_new_orgs``."""
+
+    kind: Literal[AGENT_KINDS]  # type: ignore[valid-type]
+    count: Annotated[int, Field(gt=0)] | None = None
+    per: Positive | None = None
+    of: Literal["residents", "residential_areas", "grids", "two_new_orgs"] | None = None
+    each: Annotated[int, Field(gt=0)] = Field(1, description="staff per counted unit (7 per area)")
+    minimum: Annotated[int, Field(ge=1)] = 1
+    calendar: str = "office"
+    triage: Literal["fifo", "priority", "deadline"] = "fifo"
+    lines: Annotated[int, Field(gt=0)] | Literal["residential_areas", "grids"] = Field(
+        1, description="separate queues the staff are split into (1 = one pool)"
+    )
+    travel: Duration | None = None
+    cost_per_year: NonNegative = 0.0
+    department: bool = Field(False, description="a district department outside the street")
+
+    @model_validator(mode="after")
+    def _count_or_ratio(self):
+        if self.count is None and self.per is None:
+            raise ValueError("give either count or a ratio rule (per, of)")
+        if self.count is not None and self.per is not None:
+            raise ValueError("give either count or a ratio rule (per, of), not both")
+        if self.per is not None and self.of is None:
+            raise ValueError("a ratio rule needs 'of' (what one worker per 'per' counts)")
+        return self
+
+
+class Arrivals(Strict):
+    """Exactly one rate."""
+
+    per_resident_per_year: NonNegative | None = None
+    per_org_per_year: NonNegative | None = None
+    per_hour: NonNegative | None = None
+
+    @model_validator(mode="after")
+    def _one_rate(self):
+        given = [k for k, v in self.model_dump().items() if v is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one arrival rate, got {given or 'none'}")
+        return self
+
+
+class CaseType(Strict):
+    category: Literal["component", "event", "service"]
+    source: Literal["grid", "residents", "organisations"]
+    arrivals: Arrivals
+    arrival_profile: Literal["daytime", "office", "around_the_clock"] = "daytime"
+    handling_class: Literal["A", "B", "C", "D"] = "A"
+    roles: list[str] = Field(min_length=1, description="street roles that handle it; >1 = joint")
+    handle: Duration
+    deadline_hours: float = Field(description="working hours from registration to closure")
+    priority: Annotated[int, Field(ge=0)] = 1
+    on_spot_fix_share: Fraction = 0.0
+    verify_on_site: bool = True
+    channels: dict[Literal[CHANNELS], NonNegative] | None = None  # type: ignore[valid-type]
+    acceptance_centre_item: bool = Field(False, description="handled at the one-stop window")
+
+
+class Discovery(Strict):
+    patrol_passes_per_day: Positive = 2.0
+    reports_per_supervisor_per_day: Positive = 15.0
+    resident_report_per_day: NonNegative = Field(
+        0.05, description="chance per day that a resident reports a visible problem first"
+    )
+    on_spot_fix: Duration = Duration(dist="fixed", mean_hours=0.25)
+
+
+class Register(Strict):
+    role: str | None = "platform_officers"
+    hours: Duration = Duration(dist="exponential", mean_hours=0.1)
+
+
+class Dispatch(Strict):
+    street_delay_hours: NonNegative = Field(0.5, description="working hours, grid management at street level")
+    district_delay_hours: NonNegative = Field(8.0, description="working hours, grid management at district level")
+    department_response: Duration = Duration(dist="lognormal", mean_hours=40.0, cv=0.6)
+
+
+class Close(Strict):
+    verify_role: str | None = "grid_supervisors"
+    verify: Duration = Duration(dist="fixed", mean_hours=0.25)
+    fail_probability: Fraction = 0.05
+
+
+class Loop(Strict):
+    discovery: Discovery = Discovery()
+    registration: Register = Register()
+    dispatch: Dispatch = Dispatch()
+    close: Close = Close()
+
+
+# --------------------------------------------------------------------------- reform levers
+class InvestmentPromotion(Strict):
+    enabled: bool = False
+    share_of_time: Fraction = 0.0
+    roles: list[str] = []
+
+
+class Sections(Strict):
+    count: Annotated[int, Field(gt=0)] = 8
+    unified_count: Annotated[int, Field(gt=0)] = 8
+    handoff_probability_per_extra_section: Fraction = 0.05
+    handoff_hours: NonNegative = 4.0
+
+
+class GridManagement(Strict):
+    level: Literal["street", "district"] = "street"
+
+
+class ResponsibilityLists(Strict):
+    enabled: bool = True
+    bounce_probability_with_lists: Fraction = 0.05
+    bounce_probability_without_lists: Fraction = 0.3
+    bounce_hours: NonNegative = 8.0
+    max_bounces: Annotated[int, Field(ge=0)] = 5
+
+
+class JointEnforcement(Strict):
+    enabled: bool = True
+
+
+class OneStopAcceptance(Strict):
+    enabled: bool = True
+
+
+class StaggeredHours(Strict):
+    enabled: bool = False
+    roles: list[str] = []
+    calendar: str = "staggered"
+
+
+class DevolvedTasks(Strict):
+    """Administrative tasks pushed down by district departments, competing with casework."""
+
+    tasks_per_week: dict[str, NonNegative] = {}
+    hours: Duration = Duration(dist="lognormal", mean_hours=2.0, cv=0.8)
+    gatekeeping: bool = True
+    accepted_share_with_gatekeeping: Fraction = 0.6
+    priority: Annotated[int, Field(ge=0)] = 0
+
+
+class DataSharing(Strict):
+    enabled: bool = True
+    collection_hours_per_worker_per_week_with: NonNegative = 0.5
+    collection_hours_per_worker_per_week_without: NonNegative = 3.0
+    roles: list[str] = []
+
+
+class PurchasedServices(Strict):
+    """Services bought from social organisations: extra capacity for service cases."""
+
+    enabled: bool = False
+    share_of_service_cases: Fraction = 0.0
+
+
+class Levers(Strict):
+    investment_promotion: InvestmentPromotion = InvestmentPromotion()
+    sections: Sections = Sections()
+    grid_management: GridManagement = GridManagement()
+    responsibility_lists: ResponsibilityLists = ResponsibilityLists()
+    joint_enforcement: JointEnforcement = JointEnforcement()
+    one_stop_acceptance: OneStopAcceptance = OneStopAcceptance()
+    staggered_hours: StaggeredHours = StaggeredHours()
+    devolved_tasks: DevolvedTasks = DevolvedTasks()
+    data_sharing: DataSharing = DataSharing()
+    purchased_services: PurchasedServices = PurchasedServices()
+
+
+# --------------------------------------------------------------------------- behaviours
+class Overtime(Strict):
+    enabled: bool = True
+    backlog_per_worker_threshold: NonNegative = 5.0
+    max_hours_per_day: NonNegative = 2.0
+
+
+class Rationing(Strict):
+    enabled: bool = True
+    backlog_per_worker_threshold: NonNegative = 8.0
+    handle_time_factor: Annotated[float, Field(gt=0.0, le=1.0)] = 0.7
+    extra_fail_probability: Fraction = 0.15
+
+
+class Burnout(Strict):
+    enabled: bool = True
+    stress_gain_per_day: NonNegative = 0.05
+    recovery_per_day: NonNegative = 0.03
+    utilisation_threshold: Fraction = 0.85
+    absence_probability_base: Fraction = 0.02
+    absence_probability_at_full_stress: Fraction = 0.15
+    exit_probability_per_year_base: Fraction = 0.05
+    exit_probability_per_year_at_full_stress: Fraction = 0.5
+
+
+class Hiring(Strict):
+    enabled: bool = True
+    delay_days: NonNegative = 60.0
+
+
+class Trust(Strict):
+    enabled: bool = True
+    initial: Fraction = 0.6
+    learning_rate: Fraction = 0.3
+    reporting_elasticity: NonNegative = Field(0.5, description="reporting rises by this x trust gap")
+    hotline_escalation_at_zero_trust: Fraction = 0.5
+
+
+class Behaviour(Strict):
+    overtime: Overtime = Overtime()
+    rationing: Rationing = Rationing()
+    burnout: Burnout = Burnout()
+    hiring: Hiring = Hiring()
+    trust: Trust = Trust()
+
+
+class Survey(Strict):
+    """The street's yearly satisfaction survey (reform assessment): respondents per year."""
+
+    respondents: Annotated[int, Field(ge=0)] = 0
+
+
+class Scenario(Strict):
+    name: str
+    description: str = ""
+    horizon: Horizon = Horizon()
+    street: Street
+    calendars: dict[str, CalendarSpec]
+    staffing: dict[str, Role] = Field(min_length=1)
+    case_types: dict[str, CaseType] = Field(min_length=1)
+    loop: Loop = Loop()
+    levers: Levers = Levers()
+    behaviour: Behaviour = Behaviour()
+    survey: Survey = Survey()
+
+
+# --------------------------------------------------------------------------- ratio rules
+def staff_count(role: Role, street: Street) -> int:
+    """Staff of a role: its count, or ``each * ceil(street.<of> / per)`` but at least ``minimum``."""
+    if role.count is not None:
+        return role.count
+    units = getattr(street, role.of)
+    return max(role.minimum, role.each * math.ceil(units / role.per - 1e-9))
+
+
+# --------------------------------------------------------------------------- loading
+def _read_yaml(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(path, "", "file not found") from None
+    except OSError as e:
+        raise ScenarioError(path, "", f"cannot read: {e.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ScenarioError(path, "", f"invalid YAML: {where}{problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(path, "", f"must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def deep_merge(base: dict, changes: dict) -> dict:
+    """``changes`` over ``base``; mappings merge key by key, anything else replaces."""
+    out = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
+    """Read a YAML file and resolve its ``extends:`` chain (paths relative to the file)."""
+    path = Path(path)
+    key = path.resolve()
+    if key in _chain:
+        cycle = " -> ".join(p.name for p in (*_chain, key))
+        raise ScenarioError(path, "extends", f"cycle: {cycle}")
+    data = _read_yaml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(path, "extends", f"must be a file path, got {parent!r}")
+    parent_path = path.parent / parent
+    if not parent_path.exists():
+        raise ScenarioError(path, "extends", f"file not found: {parent_path}")
+    return deep_merge(load_raw(parent_path, (*_chain, key)), data)
+
+
+def parse_assignment(text: str) -> tuple[list[str], object]:
+    """``a.b.c=VALUE`` -> (['a','b','c'], VALUE read as YAML, so 12 is an int, true a bool)."""
+    if "=" not in text:
+        raise ValueError(f"--set {text!r}: expected KEY.PATH=VALUE")
+    path, value = text.split("=", 1)
+    keys = [k for k in path.strip().split(".") if k]
+    if not keys:
+        raise ValueError(f"--set {text!r}: empty key path")
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        parsed = value
+    return keys, parsed
+
+
+def apply_overrides(data: dict, assignments: list[str], file) -> dict:
+    data = copy.deepcopy(data)
+    for text in assignments or []:
+        try:
+            keys, value = parse_assignment(text)
+        except ValueError as e:
+            raise ScenarioError(file, "--set", str(e)) from None
+        node = data
+        for i, k in enumerate(keys[:-1]):
+            nxt = node.get(k)
+            if nxt is None:
+                nxt = node[k] = {}
+            if not isinstance(nxt, dict):
+                raise ScenarioError(file, ".".join(keys[: i + 1]), "is not a mapping; cannot set below it")
+            node = nxt
+        if keys[-1] in ("count", "per") and isinstance(value, (int, float)):
+            # Setting a count replaces a ratio rule and vice versa: one staffing rule per role.
+            other = ("per", "of") if keys[-1] == "count" else ("count",)
+            for o in other:
+                node.pop(o, None)
+        node[keys[-1]] = value
+    return data
+
+
+def _format_validation_error(file, err: ValidationError) -> ScenarioError:
+    first = err.errors()[0]
+    loc = [str(p) for p in first["loc"] if not str(p).startswith(("function-after", "literal["))]
+    # pydantic puts union branch names in the path; keep the user's keys only
+    loc = [p for p in loc if p not in ("int", "float", "str", "bool", "constrained-int")]
+    msg = first["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key (check the spelling against `streetsim schema`)"
+    elif first["type"] != "missing" and "input" in first and not isinstance(first["input"], dict):
+        msg = f"{msg}, got {first['input']!r}"
+    return ScenarioError(file, ".".join(loc), msg)
+
+
+def build(data: dict, file="<scenario>") -> Scenario:
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as e:
+        raise _format_validation_error(file, e) from None
+    check_references(scenario, file)
+    return scenario
+
+
+def load(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+    """Load a scenario file, resolving ``extends:`` and applying ``--set`` overrides."""
+    data = apply_overrides(load_raw(path), overrides or [], path)
+    return build(data, path)
+
+
+def check_references(s: Scenario, file) -> None:
+    """Cross-references that the schema alone cannot check."""
+    for name, role in s.staffing.items():
+        if role.calendar not in s.calendars:
+            raise ScenarioError(file, f"staffing.{name}.calendar", f"unknown calendar {role.calendar!r}")
+        if role.per is not None and staff_count(role, s.street) <= 0:
+            raise ScenarioError(file, f"staffing.{name}", "ratio rule gives no staff")
+    for name, ct in s.case_types.items():
+        for r in ct.roles:
+            if r not in s.staffing:
+                raise ScenarioError(
+                    file, f"case_types.{name}.roles", f"needs role {r!r}, which has no staff in staffing"
+                )
+        if ct.deadline_hours < 0:
+            raise ScenarioError(
+                file, f"case_types.{name}.deadline_hours", f"must be >= 0, got {ct.deadline_hours}"
+            )
+        if ct.source == "grid" and ct.channels:
+            raise ScenarioError(file, f"case_types.{name}.channels", "grid problems are found on patrol or reported by residents; channels apply to requests")
+        if ct.channels is not None and sum(ct.channels.values()) <= 0:
+            raise ScenarioError(file, f"case_types.{name}.channels", "shares must add up to more than 0")
+    for key, role in (("loop.registration.role", s.loop.registration.role), ("loop.close.verify_role", s.loop.close.verify_role)):
+        if role is not None and role not in s.staffing:
+            raise ScenarioError(file, key, f"role {role!r} has no staff in staffing")
+    lv = s.levers
+    role_lists = {
+        "levers.investment_promotion.roles": lv.investment_promotion.roles,
+        "levers.staggered_hours.roles": lv.staggered_hours.roles,
+        "levers.data_sharing.roles": lv.data_sharing.roles,
+        "levers.devolved_tasks.tasks_per_week": list(lv.devolved_tasks.tasks_per_week),
+    }
+    for key, roles in role_lists.items():
+        for r in roles:
+            if r not in s.staffing:
+                raise ScenarioError(file, key, f"role {r!r} has no staff in staffing")
+    if lv.staggered_hours.enabled and lv.staggered_hours.calendar not in s.calendars:
+        raise ScenarioError(file, "levers.staggered_hours.calendar", f"unknown calendar {lv.staggered_hours.calendar!r}")
+    for name, role in s.staffing.items():
+        lines = role.lines if isinstance(role.lines, int) else getattr(s.street, role.lines)
+        if staff_count(role, s.street) < lines:
+            raise ScenarioError(
+                file, f"staffing.{name}.lines",
+                f"{lines} lines need at least one worker each, but the role has {staff_count(role, s.street)} staff",
+            )
+    if s.horizon.warmup_days >= s.horizon.days:
+        raise ScenarioError(file, "horizon.warmup_days", "must be shorter than horizon.days")
+
+
+def dump(s: Scenario) -> str:
+    """The fully resolved scenario as YAML (every default written out)."""
+    return yaml.safe_dump(s.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def json_schema() -> dict:
+    return Scenario.model_json_schema()

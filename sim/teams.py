@@ -1,0 +1,181 @@
+"""Teams: a role's staff, its lines (queues), jobs and joint handling.
+
+A team is staffed by count or ratio rule. Its staff are split into ``lines`` — one pooled queue,
+or separate queues such as the 11 security lines before the reform or one committee per
+residential area. Each line is a SimPy ``PriorityStore`` ordered by the team's triage policy.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+
+import simpy
+
+ACTIVITIES = ("casework", "travel", "devolved_tasks", "investment_promotion", "data_collection")
+
+
+class Job:
+    """A piece of work for one worker: a case step, a devolved task, ..."""
+
+    __slots__ = ("case", "hours", "travel", "activity", "done", "joint", "deadline", "priority")
+
+    def __init__(self, hours, activity="casework", case=None, done=None, travel=0.0,
+                 deadline=float("inf"), priority=1):
+        self.case = case
+        self.hours = hours
+        self.travel = travel
+        self.activity = activity
+        self.done = done
+        self.joint = None
+        self.deadline = deadline
+        self.priority = priority
+
+
+class Line:
+    """One queue of a team and the workers who serve it."""
+
+    def __init__(self, env, index):
+        self.index = index
+        self.store = simpy.PriorityStore(env)
+        self.workers = []
+
+    def __len__(self):
+        return len(self.store.items)
+
+
+class Team:
+    """The staff of one role."""
+
+    def __init__(self, model, name, role, calendar, staff):
+        self.model = model
+        self.name = name
+        self.role = role
+        self.calendar = calendar
+        self.hours = defaultdict(float)  # hours by activity, plus available, absent, overtime
+        self._day_hours = {}
+        self._seq = itertools.count()
+        n_lines = role.lines if isinstance(role.lines, int) else getattr(model.settings.street, role.lines)
+        self.lines = [Line(model.env, i) for i in range(n_lines)]
+        self.workers = []
+        self.posts = staff  # established posts; exits leave them vacant until a hire
+        self.exits = 0
+        self.hires = 0
+        self._hiring = []  # (day the new worker starts, line)
+        self.duties = {}  # activity -> hours per working hour (fixed duties)
+        self.devolved_per_day = 0.0
+        self._key = {"fifo": self._fifo_key, "priority": self._priority_key, "deadline": self._deadline_key}[role.triage]
+        for i in range(staff):
+            self.hire(self.lines[i % n_lines])
+
+    # -- staff ------------------------------------------------------------------------------
+    def hire(self, line):
+        from sim.agents import AGENT_CLASSES
+
+        worker = AGENT_CLASSES[self.role.kind](self.model, self, line)
+        line.workers.append(worker)
+        self.workers.append(worker)
+        return worker
+
+    def leave(self, worker):
+        """A worker exits; the post is refilled after the hiring delay (if hiring is on)."""
+        worker.leave()
+        worker.line.workers.remove(worker)
+        self.workers.remove(worker)
+        worker.remove()
+        self.exits += 1
+        hiring = self.model.settings.behaviour.hiring
+        if hiring.enabled:
+            self._hiring.append((self.model.day + hiring.delay_days, worker.line))
+
+    def start_day(self, day):
+        """Hires that arrive today, and today's devolved tasks."""
+        if self._hiring:
+            due = [h for h in self._hiring if h[0] <= day]
+            self._hiring = [h for h in self._hiring if h[0] > day]
+            for _, line in due:
+                self.hire(line)
+                self.hires += 1
+        if self.devolved_per_day > 0 and self.hours_on_day(day) > 0:
+            self.model.devolve_tasks(self, day)
+
+    @property
+    def staff(self):
+        return len(self.workers)
+
+    # -- queues -----------------------------------------------------------------------------
+    def line_for(self, case):
+        lines = self.lines
+        if len(lines) == 1:
+            return lines[0]
+        kind = self.role.lines
+        if kind == "residential_areas":
+            return lines[case.area % len(lines)]
+        if kind == "grids":
+            return lines[case.grid % len(lines)]
+        return lines[case.id % len(lines)]  # separate lines: each case belongs to one line
+
+    def submit(self, job, line):
+        job_key = self._key(job)
+        line.store.put(simpy.PriorityItem(job_key, job))
+        return job
+
+    def _fifo_key(self, job):
+        return next(self._seq)
+
+    def _priority_key(self, job):
+        return (job.priority, next(self._seq))
+
+    def _deadline_key(self, job):
+        return (job.deadline, next(self._seq))
+
+    def backlog(self):
+        return sum(len(line) for line in self.lines)
+
+    def backlog_per_worker(self, line):
+        return len(line) / max(1, len(line.workers))
+
+    # -- time -------------------------------------------------------------------------------
+    def hours_on_day(self, day):
+        weekday = day % 7
+        if weekday not in self._day_hours:
+            self._day_hours[weekday] = self.calendar.hours_on_day(day)
+        return self._day_hours[weekday]
+
+    def duties_for_today(self, day_hours):
+        return {a: share * day_hours for a, share in self.duties.items() if share > 0}
+
+    def overtime_allowance(self, worker):
+        ot = self.model.settings.behaviour.overtime
+        if not ot.enabled or self.backlog_per_worker(worker.line) <= ot.backlog_per_worker_threshold:
+            return 0.0
+        return max(0.0, ot.max_hours_per_day - worker.overtime_today)
+
+    def rationing(self, line):
+        """Under overload, handling is cut short (and more closures fail the site check)."""
+        r = self.model.settings.behaviour.rationing
+        return r.enabled and self.backlog_per_worker(line) > r.backlog_per_worker_threshold
+
+
+class JointHandling:
+    """Several units handle a case together: all must be present before work starts.
+
+    Units are requested one role after another in a fixed order, each holding its place until
+    the next arrives; the fixed order means no two joint cases can wait on each other.
+    """
+
+    def __init__(self, env, hours, calendar):
+        self.env = env
+        self.hours = hours
+        self.calendar = calendar
+        self.arrived = None
+        self.start = env.event()
+
+    def join(self, worker, job):
+        self.arrived.succeed(worker)
+        yield self.start
+        env = self.env
+        end = self.calendar.add_working_hours(self.calendar.next_on_duty(env.now), self.hours)
+        worker.team.hours[job.activity] += self.hours
+        worker._worked_today += self.hours
+        yield env.timeout(end - env.now)
