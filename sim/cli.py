@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -12,6 +13,9 @@ from sim import scenario as scenario_mod
 from sim.scenario import ScenarioError
 
 EXIT_BAD_INPUT = 2
+# Command groups that live beside their code; each module defines add_commands(subparsers)
+# and imports its heavy dependencies (dask, solara) only inside the command it runs.
+PLUGIN_COMMANDS = ("sim.sweep.commands", "sim.viz.commands")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +50,13 @@ def _parser():
 
     sch = sub.add_parser("schema", help="print the JSON Schema of scenario files")
     sch.set_defaults(func=cmd_schema)
+
+    for module in PLUGIN_COMMANDS:
+        try:
+            importlib.import_module(module).add_commands(sub)
+        except ModuleNotFoundError as e:
+            if not module.startswith(e.name or "\0"):
+                raise
     return p
 
 
