@@ -41,6 +41,7 @@ class Calendar:
         self._cum = cumulative  # working hours in the week before each interval starts
         self.hours_per_week = total
         self._offset = start_weekday * 24.0
+        self._day_hours: dict[int, float] = {}
 
     # -- internal: time within the week ---------------------------------------------------
     def _split(self, t: float) -> tuple[float, float]:
@@ -118,7 +119,10 @@ class Calendar:
         return t
 
     def hours_on_day(self, day: int) -> float:
-        return self.working_hours_between(day * 24.0, (day + 1) * 24.0)
+        weekday = day % 7
+        if weekday not in self._day_hours:
+            self._day_hours[weekday] = self.working_hours_between(day * 24.0, (day + 1) * 24.0)
+        return self._day_hours[weekday]
 
 
 def _merge(intervals):

@@ -215,9 +215,11 @@ class OneStopAcceptance(Strict):
 
 
 class StaggeredHours(Strict):
+    """Staggered hours and weekend duty: the roles' staff take turns over these calendars."""
+
     enabled: bool = False
     roles: list[str] = []
-    calendar: str = "staggered"
+    calendars: list[str] = Field(["staggered_early", "staggered_late"], min_length=1)
 
 
 class DevolvedTasks(Strict):
@@ -488,8 +490,10 @@ def check_references(s: Scenario, file) -> None:
         for r in roles:
             if r not in s.staffing:
                 raise ScenarioError(file, key, f"role {r!r} has no staff in staffing")
-    if lv.staggered_hours.enabled and lv.staggered_hours.calendar not in s.calendars:
-        raise ScenarioError(file, "levers.staggered_hours.calendar", f"unknown calendar {lv.staggered_hours.calendar!r}")
+    if lv.staggered_hours.enabled:
+        for c in lv.staggered_hours.calendars:
+            if c not in s.calendars:
+                raise ScenarioError(file, "levers.staggered_hours.calendars", f"unknown calendar {c!r}")
     for name, role in s.staffing.items():
         lines = role.lines if isinstance(role.lines, int) else getattr(s.street, role.lines)
         if staff_count(role, s.street) < lines:

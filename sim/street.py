@@ -74,10 +74,10 @@ class StreetModel(mesa.Model):
         lv = s.levers
         self.teams: dict[str, Team] = {}
         for name, role in s.staffing.items():
-            calendar_name = role.calendar
+            shifts = [self.calendars[role.calendar]]
             if lv.staggered_hours.enabled and name in lv.staggered_hours.roles:
-                calendar_name = lv.staggered_hours.calendar
-            team = Team(self, name, role, self.calendars[calendar_name], staff_count(role, s.street))
+                shifts = [self.calendars[c] for c in lv.staggered_hours.calendars]
+            team = Team(self, name, role, self.calendars[role.calendar], shifts, staff_count(role, s.street))
             self.teams[name] = team
         for name in lv.investment_promotion.roles if lv.investment_promotion.enabled else []:
             self.teams[name].duties["investment_promotion"] = lv.investment_promotion.share_of_time
@@ -90,7 +90,7 @@ class StreetModel(mesa.Model):
         accepted = dv.accepted_share_with_gatekeeping if dv.gatekeeping else 1.0
         for name, per_week in dv.tasks_per_week.items():
             team = self.teams[name]
-            working_days = sum(1 for d in range(7) if team.hours_on_day(d) > 0)
+            working_days = sum(1 for d in range(7) if team.calendar.hours_on_day(d) > 0)
             team.devolved_per_day = per_week * accepted / max(1, working_days)
         self.team_by_kind = {}
         for team in self.teams.values():

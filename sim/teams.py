@@ -47,14 +47,15 @@ class Line:
 class Team:
     """The staff of one role."""
 
-    def __init__(self, model, name, role, calendar, staff):
+    def __init__(self, model, name, role, calendar, shifts, staff):
         self.model = model
         self.name = name
         self.role = role
-        self.calendar = calendar
+        self.calendar = calendar  # the office calendar: deadlines and dispatch count its hours
+        self.shifts = shifts  # calendars the staff take turns on (one, or staggered hours)
         self.hours = defaultdict(float)  # hours by activity, plus available, absent, overtime
-        self._day_hours = {}
         self._seq = itertools.count()
+        self.hires_total = 0
         n_lines = role.lines if isinstance(role.lines, int) else getattr(model.settings.street, role.lines)
         self.lines = [Line(model.env, i) for i in range(n_lines)]
         self.workers = []
@@ -72,7 +73,9 @@ class Team:
     def hire(self, line):
         from sim.agents import AGENT_CLASSES
 
-        worker = AGENT_CLASSES[self.role.kind](self.model, self, line)
+        calendar = self.shifts[self.hires_total % len(self.shifts)]
+        self.hires_total += 1
+        worker = AGENT_CLASSES[self.role.kind](self.model, self, line, calendar)
         line.workers.append(worker)
         self.workers.append(worker)
         return worker
@@ -96,7 +99,7 @@ class Team:
             for _, line in due:
                 self.hire(line)
                 self.hires += 1
-        if self.devolved_per_day > 0 and self.hours_on_day(day) > 0:
+        if self.devolved_per_day > 0 and self.calendar.hours_on_day(day) > 0:
             self.model.devolve_tasks(self, day)
 
     @property
@@ -136,12 +139,6 @@ class Team:
         return len(line) / max(1, len(line.workers))
 
     # -- time -------------------------------------------------------------------------------
-    def hours_on_day(self, day):
-        weekday = day % 7
-        if weekday not in self._day_hours:
-            self._day_hours[weekday] = self.calendar.hours_on_day(day)
-        return self._day_hours[weekday]
-
     def duties_for_today(self, day_hours):
         return {a: share * day_hours for a, share in self.duties.items() if share > 0}
 

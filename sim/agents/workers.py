@@ -15,11 +15,11 @@ from mesa import Agent
 class Worker(Agent):
     """One member of staff. Subclasses name the role's kind; the serving is the same."""
 
-    def __init__(self, model, team, line):
+    def __init__(self, model, team, line, calendar):
         super().__init__(model)
         self.team = team
         self.line = line
-        self.calendar = team.calendar
+        self.calendar = calendar
         self.gone = False
         self.absent_until = -1.0
         self.stress = 0.0
@@ -111,8 +111,8 @@ class Worker(Agent):
         """Start of a day: last day's load becomes stress; decide absence and exit."""
         model = self.model
         team = self.team
-        day_hours = team.hours_on_day(model.day)
-        yesterday = team.hours_on_day(model.day - 1) if model.day else 0.0
+        day_hours = self.calendar.hours_on_day(model.day)
+        yesterday = self.calendar.hours_on_day(model.day - 1) if model.day else 0.0
         burnout = model.settings.behaviour.burnout
         if burnout.enabled and yesterday > 0:
             load = self._worked_today / yesterday
