@@ -53,6 +53,7 @@ class Team:
         self.role = role
         self.calendar = calendar  # the office calendar: deadlines and dispatch count its hours
         self.shifts = shifts  # calendars the staff take turns on (one, or staggered hours)
+        self.staggered = len(shifts) > 1
         self.hours = defaultdict(float)  # hours by activity, plus available, absent, overtime
         self._seq = itertools.count()
         self.hires_total = 0

@@ -50,13 +50,14 @@ class Worker(Agent):
                 yield from self.work(hours, activity)
                 continue
             self._get = get = self.line.store.get()
-            shift_end = calendar.shift_end(now)
             try:
-                if shift_end == float("inf"):
-                    yield get
+                if self.team.staggered:
+                    # Colleagues on other shifts may still be on duty: leave the queue at the end
+                    # of the shift rather than hold a job overnight.
+                    yield get | env.timeout(calendar.shift_end(now) - now)
                 else:
-                    # Leave the queue at the end of the shift rather than hold a job overnight.
-                    yield get | env.timeout(shift_end - now)
+                    # Everyone is off duty together; a job taken after hours starts next shift.
+                    yield get
             except simpy.Interrupt:
                 pass
             self._get = None

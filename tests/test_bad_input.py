@@ -1,0 +1,65 @@
+"""Broken scenario files: one line naming the file and key path, exit 2, no traceback, nothing written."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+
+BAD = Path(__file__).parent / "bad_scenarios"
+
+CORPUS = [
+    ("bad_yaml_syntax.yaml", "", "invalid YAML: line 3"),
+    ("wrong_type.yaml", "staffing.servers.count", "valid integer"),
+    ("negative_staff.yaml", "staffing.servers.count", "greater than 0, got -5"),
+    ("zero_staff.yaml", "staffing.servers.count", "greater than 0, got 0"),
+    ("ratio_per_zero.yaml", "staffing.party_workers.per", "greater than 0, got 0"),
+    ("unknown_key.yaml", "staffing.servers.calender", "unknown key"),
+    ("missing_file.yaml", "", "file not found"),
+    ("extends_cycle_a.yaml", "extends", "cycle"),
+    ("extends_missing.yaml", "extends", "file not found"),
+    ("role_without_staff.yaml", "case_types.job.roles", "'police', which has no staff"),
+    ("negative_deadline.yaml", "case_types.job.deadline_hours", "must be >= 0, got -8"),
+]
+
+
+@pytest.mark.parametrize("name,key,message", CORPUS, ids=[c[0] for c in CORPUS])
+def test_bad_scenario_gives_one_line_and_exit_2_and_writes_nothing(name, key, message, tmp_path, capsys):
+    out = tmp_path / "out"
+    status = main(["run", str(BAD / name), "--replications", "1", "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert status == 2
+    assert len(err.splitlines()) == 1, err
+    prefix = f"error: {BAD / name}: " + (f"{key}: " if key else "")
+    assert err.startswith(prefix), err
+    assert message in err
+    assert list(tmp_path.iterdir()) == []  # not even a temporary folder
+
+
+def test_bad_set_override_names_the_key(tmp_path, capsys):
+    status = main(["run", "scenarios/validation/mmc.yaml", "--set", "staffing.servers.count=-1",
+                   "--out", str(tmp_path / "o"), "--quiet"])
+    assert status == 2
+    assert "staffing.servers.count: Input should be greater than 0, got -1" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_validate_reports_every_bad_file_and_passes_good_ones(capsys):
+    files = [str(BAD / "zero_staff.yaml"), "scenarios/validation/mmc.yaml", str(BAD / "unknown_key.yaml")]
+    assert main(["validate", *files]) == 2
+    captured = capsys.readouterr()
+    assert len(captured.err.strip().splitlines()) == 2
+    assert "mmc.yaml: ok" in captured.out
+
+
+def test_command_line_prints_no_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "run", str(BAD / "negative_staff.yaml"), "--out", str(tmp_path / "o")],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert not (tmp_path / "o").exists()

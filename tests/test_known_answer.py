@@ -1,0 +1,55 @@
+"""With every behaviour off, one stage is an M/M/c queue: the model must agree with Erlang C."""
+
+import numpy as np
+import pytest
+
+from sim import scenario
+from sim.metrics import mean_ci
+from sim.queueing import erlang_c, mmc_mean_wait
+from sim.runner import replication_seeds, run_replication
+
+MMC = "scenarios/validation/mmc.yaml"
+REPLICATIONS = 20
+
+
+def test_erlang_c_matches_the_published_rows():
+    assert erlang_c(3, 2.0) == pytest.approx(4 / 9)
+    assert mmc_mean_wait(2, 1, 3) == pytest.approx(4 / 9)
+    assert erlang_c(10, 8.0) == pytest.approx(0.40918, abs=1e-5)
+    assert mmc_mean_wait(8, 1, 10) == pytest.approx(0.20459, abs=1e-5)
+
+
+def _waits(lam, mu, c, days, seed):
+    settings = scenario.load(MMC, [
+        f"case_types.job.arrivals.per_hour={lam}",
+        f"case_types.job.handle.mean_hours={1 / mu}",
+        f"staffing.servers.count={c}",
+        f"horizon.days={days}",
+        "horizon.warmup_days=5",
+    ])
+    p_wait, mean_wait, util = [], [], []
+    for i, ss in enumerate(replication_seeds(seed, REPLICATIONS)):
+        rep = run_replication(settings, ss, i)
+        cases = rep.cases
+        cases = cases[(cases["discovered"] >= 5 * 24) & cases["handle_started"].notna()]
+        wait = (cases["handle_started"] - cases["dispatched"]).to_numpy()
+        p_wait.append(np.mean(wait > 1e-9))
+        mean_wait.append(wait.mean())
+        util.append(rep.kpis["utilisation_servers"])
+    return p_wait, mean_wait, util
+
+
+# (lambda per hour, mu per hour, c, days): utilisation 0.67, 0.8 and 0.9.
+SETTINGS = [(2.0, 1.0, 3, 60), (8.0, 1.0, 10, 30), (3.6, 1.0, 4, 60)]
+
+
+@pytest.mark.parametrize("lam,mu,c,days", SETTINGS, ids=[f"lam{s[0]}-mu{s[1]}-c{s[2]}" for s in SETTINGS])
+def test_mmc_stage_agrees_with_erlang_c_within_its_95pct_ci(lam, mu, c, days):
+    p_wait, mean_wait, util = _waits(lam, mu, c, days, seed=2024)
+    want_p, want_wq = erlang_c(c, lam / mu), mmc_mean_wait(lam, mu, c)
+    m, lo, hi = mean_ci(p_wait)
+    assert lo <= want_p <= hi, f"P(wait): Erlang C {want_p:.4f} outside CI [{lo:.4f}, {hi:.4f}] (mean {m:.4f})"
+    m, lo, hi = mean_ci(mean_wait)
+    assert lo <= want_wq <= hi, f"Wq: Erlang C {want_wq:.4f} outside CI [{lo:.4f}, {hi:.4f}] (mean {m:.4f})"
+    m, lo, hi = mean_ci(util)
+    assert lo <= lam / (c * mu) <= hi, f"utilisation {lam / (c * mu)} outside CI [{lo:.4f}, {hi:.4f}]"
