@@ -1,0 +1,98 @@
+"""``streetsim sweep`` and ``streetsim sweep-results``. Heavy imports stay inside the handlers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXECUTORS = ("local", "dask", "slurm-array")
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="run an experiment file's design; resumable, Parquet results in results/<experiment>/",
+        description="Run every design point x replication of EXPERIMENT.yaml that is not yet stored in --out. "
+        "Interrupt at any time; the same command resumes.",
+    )
+    p.add_argument("experiment", help="experiment file (experiments/*.yaml)")
+    p.add_argument("--executor", choices=EXECUTORS, default="local",
+                   help="local processes (default), Dask, or one SLURM array task (--shard)")  # fmt: skip
+    p.add_argument("--workers", type=_positive, default=None,
+                   help="worker processes (default: CPUs available; slurm-array: $SLURM_CPUS_PER_TASK or 1)")  # fmt: skip
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask: an existing scheduler, e.g. tcp://HOST:8786")
+    p.add_argument("--shard", default=None, metavar="I/N", help="slurm-array: run shard I of N (1-based)")
+    p.add_argument("--out", type=Path, default=None, help="default: results/<experiment name>/")
+    p.add_argument("--chunk-size", type=_positive, default=None, help="runs per task (default: automatic)")
+    p.add_argument("--retry-failed", action="store_true", help="run again the runs stored as failed")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
+
+    r = sub.add_parser("sweep-results", help="a sweep's results as one table: per-point means with 95%% CIs, or every run")
+    r.add_argument("results", type=Path, help="results/<experiment>/")
+    r.add_argument("--runs", action="store_true", help="print every run instead of per-point means")
+    r.add_argument("--to", type=Path, default=None, metavar="FILE", help="write every run as one .csv or .parquet file")
+    r.set_defaults(func=cmd_results)
+
+
+def _positive(text):
+    v = int(text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {v}")
+    return v
+
+
+def cmd_sweep(args) -> int:
+    from sim.scenario import ScenarioError
+    from sim.sweep import experiment
+    from sim.sweep import run as sweep_run
+
+    shard = sweep_run.parse_shard(args.shard)
+    if args.executor == "slurm-array" and shard is None:
+        raise ScenarioError("--shard", "", "slurm-array runs one shard: give --shard I/N (e.g. $SLURM_ARRAY_TASK_ID/N)")
+    if shard is not None and args.executor != "slurm-array":
+        raise ScenarioError("--shard", "", "--shard goes with --executor slurm-array")
+    if args.scheduler and args.executor != "dask":
+        raise ScenarioError("--scheduler", "", "--scheduler goes with --executor dask")
+    plan = experiment.load(args.experiment)  # every check happens here, before anything is written
+    out = args.out or Path("results") / plan.name
+    try:
+        res = sweep_run.run_sweep(
+            plan, out, args.executor, args.workers, args.scheduler, shard,
+            progress=not args.quiet, retry_failed=args.retry_failed, chunk_size=args.chunk_size,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; finished runs are stored in {out}/ — run the same command again to resume", file=sys.stderr)
+        return 130
+    failed = f", {res.failed} failed (see the error column)" if res.failed else ""
+    print(f"{plan.name}: {res.ran} runs in {res.seconds:.1f} s{failed}; {res.skipped} were already stored; "
+          f"results in {out}/  (read: sim.sweep.store.read_results or `streetsim sweep-results {out}`)")  # fmt: skip
+    return 0  # failed runs are results too (error column); the message above says how many
+
+
+def cmd_results(args) -> int:
+    import pandas as pd
+
+    from sim.scenario import ScenarioError
+    from sim.sweep import store
+    from sim.sweep.analysis import point_summary
+
+    if not (args.results / store.MANIFEST).exists():
+        raise ScenarioError(args.results, "", "no manifest.json: not a sweep's results folder")
+    table = store.read_results(args.results)
+    if args.to is not None:
+        if args.to.suffix == ".parquet":
+            table.to_parquet(args.to, index=False)
+        else:
+            table.to_csv(args.to, index=False)
+        print(f"wrote {len(table)} runs to {args.to}")
+        return 0
+    with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 200):
+        if args.runs:
+            print(table.to_string(index=False))
+        else:
+            counts = table["status"].value_counts().to_dict()
+            print(", ".join(f"{v} {k}" for k, v in counts.items()))
+            print(point_summary(args.results, table).to_string(index=False))
+    return 0

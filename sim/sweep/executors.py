@@ -1,0 +1,150 @@
+"""Executors: where chunks of runs go. One interface, ``run(ctx, chunks, on_result)``:
+
+* ``local`` — a process pool on this machine (the default; ``slurm-array`` uses it inside a task);
+* ``dask`` — a Dask LocalCluster, an existing scheduler (``--scheduler``), or a dask-jobqueue
+  cluster described in the experiment file.
+
+Each finished chunk is passed to ``on_result`` as a ChunkResult; the rows themselves stay in the
+part file the worker wrote, so the caller's memory does not grow with the number of runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+
+from sim.sweep import worker
+from sim.sweep.experiment import Run
+
+OnResult = Callable[[worker.ChunkResult], None]
+
+
+class WorkerLost(RuntimeError):
+    """A worker process died (killed, out of memory); the caller restarts with what is left."""
+
+
+class LocalExecutor:
+    """Processes on this machine. Not Mesa's batch_run: it forces the spawn start method and
+    holds every result in memory. A forkserver that has already imported the model forks the
+    workers, so each starts in milliseconds instead of re-importing Mesa, pandas and SciPy."""
+
+    name = "local"
+
+    def __init__(self, workers: int):
+        self.workers = workers
+
+    def run(self, ctx: worker.Context, chunks: list[list[Run]], on_result: OnResult) -> None:
+        if self.workers == 1:
+            for c in chunks:  # no pool: nothing to start, Ctrl-C stops at once
+                on_result(worker.run_chunk(ctx, c))
+            return
+        pool = _pool(self.workers, ctx)
+        futures = [pool.submit(_run_chunk_in_worker, c) for c in chunks]
+        try:
+            for f in as_completed(futures):
+                on_result(f.result())
+        except BrokenProcessPool as e:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise WorkerLost(str(e)) from None
+        except BaseException:
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _pool(workers: int, ctx: worker.Context) -> ProcessPoolExecutor:
+    methods = multiprocessing.get_all_start_methods()
+    mp = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:
+        mp.set_forkserver_preload(["sim.sweep.worker"])
+    return ProcessPoolExecutor(workers, mp_context=mp, initializer=_init_worker, initargs=(ctx,))
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Interrupted: drop queued chunks and end the workers now. A chunk cut short never reached
+    os.replace, so it leaves no part file and is run again next time."""
+    procs = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.join(5)
+
+
+_CTX: worker.Context | None = None
+
+
+def _init_worker(ctx: worker.Context) -> None:
+    global _CTX
+    _CTX = ctx
+    # Ctrl-C in a terminal reaches the whole process group; the parent decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_chunk_in_worker(runs: list[Run]) -> worker.ChunkResult:
+    return worker.run_chunk(_CTX, runs)
+
+
+class DaskExecutor:
+    """Dask: ``scheduler`` address, else a dask-jobqueue cluster from the experiment file, else a
+    LocalCluster with ``workers`` single-threaded worker processes. Dask reruns a task whose
+    worker died; a chunk that fails even so is recorded as failed runs and the sweep goes on."""
+
+    name = "dask"
+
+    def __init__(self, workers: int, scheduler: str | None = None, jobqueue=None):
+        self.workers, self.scheduler, self.jobqueue = workers, scheduler, jobqueue
+
+    def run(self, ctx: worker.Context, chunks: list[list[Run]], on_result: OnResult, on_error=None) -> None:
+        from dask.distributed import as_completed as dask_as_completed
+
+        client, cluster = self._connect()
+        futures = {}
+        try:
+            for c in chunks:
+                key = f"streetsim-{worker.part_name(c)}"
+                futures[client.submit(worker.run_chunk, ctx, c, key=key, pure=False, retries=1)] = c
+            for f in dask_as_completed(list(futures)):
+                runs = futures.pop(f)
+                try:
+                    on_result(f.result())
+                except Exception as e:  # KilledWorker and the like: record, go on
+                    if on_error is None:
+                        raise
+                    on_error(runs, f"{type(e).__name__}: {e}")
+                f.release()
+        except BaseException:
+            client.cancel(list(futures))
+            raise
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+    def _connect(self):
+        from dask.distributed import Client, LocalCluster
+
+        if self.scheduler:
+            return Client(self.scheduler), None
+        if self.jobqueue is not None:
+            import dask_jobqueue
+
+            cls = getattr(dask_jobqueue, _JOBQUEUE_CLASSES[self.jobqueue.cluster])
+            cluster = cls(**self.jobqueue.options)
+            cluster.scale(jobs=self.jobqueue.jobs)
+            return Client(cluster), cluster
+        cluster = LocalCluster(
+            n_workers=self.workers, threads_per_worker=1, processes=True,
+            dashboard_address=None, silence_logs=logging.ERROR,
+        )  # fmt: skip
+        return Client(cluster), cluster
+
+
+_JOBQUEUE_CLASSES = {
+    "slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster",
+    "htcondor": "HTCondorCluster", "oar": "OARCluster", "moab": "MoabCluster",
+}  # fmt: skip

@@ -1,0 +1,216 @@
+"""Running a sweep: prepare the store, skip finished runs, hand the rest to an executor."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+import sim
+from sim.scenario import ScenarioError
+from sim.sweep import executors, store, worker
+from sim.sweep.experiment import Plan, Run, describe
+
+MAX_POOL_RESTARTS = 5
+
+
+@dataclass
+class Outcome:
+    """What a call to run_sweep did."""
+
+    total: int  # runs in this sweep (or shard)
+    skipped: int  # already stored before this call
+    ran: int
+    failed: int
+    seconds: float  # wall time of the executor phase
+    run_seconds: float  # time spent inside the model, summed over runs
+
+
+def parse_shard(text: str | None, file="--shard") -> tuple[int, int] | None:
+    """``"3/40"`` -> (3, 40); shards count from 1, as SLURM array indices usually do."""
+    if text is None:
+        return None
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ScenarioError(file, "", f"expected I/N such as 3/40, got {text!r}") from None
+    if not 1 <= i <= n:
+        raise ScenarioError(file, "", f"shard {i}/{n}: I must be between 1 and N")
+    return i, n
+
+
+def shard_runs(runs: list[Run], shard: tuple[int, int] | None) -> list[Run]:
+    """Round-robin over the full run list: depends on the design only, so shards never overlap
+    and together cover every run, whatever is already stored."""
+    if shard is None:
+        return runs
+    i, n = shard
+    return runs[i - 1 :: n]
+
+
+def chunk(runs: list[Run], workers: int, size: int | None) -> list[list[Run]]:
+    """Several runs per task keeps scheduling overhead small; ~8 tasks per worker keeps the
+    tail short when runs differ in length."""
+    if not runs:
+        return []
+    size = size or max(1, min(25, math.ceil(len(runs) / (workers * 8))))
+    return [runs[k : k + size] for k in range(0, len(runs), size)]
+
+
+def manifest(plan: Plan) -> dict:
+    return {
+        "kind": "sweep",
+        "experiment": plan.name,
+        "description": plan.spec.description,
+        "experiment_file": str(plan.file),
+        "experiment_text": plan.text,
+        "scenario_file": str(plan.scenario_file),
+        "fixed_overrides": plan.spec.set,
+        "design": describe(plan),
+        "replications": plan.spec.replications,
+        "seed": plan.spec.seed,
+        "seeding": "run (point p, replication r): numpy SeedSequence(seed, spawn_key=(r,)), "
+        "the same for every point (common random numbers) and equal to `streetsim run --seed`'s replication r",
+        "kpis": plan.spec.kpis,
+        "timeseries": plan.spec.timeseries,
+        "streetsim_version": sim.__version__,
+        "git_commit": _git_commit(),
+        "python": sys.version.split()[0],
+    }
+
+
+def _git_commit() -> str | None:
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                              cwd=Path(__file__).parent)  # fmt: skip
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=5, cwd=Path(__file__).parent)  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if head.returncode:
+        return None
+    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def prepare(plan: Plan, out: Path) -> None:
+    """Write manifest.json and design.parquet unless the folder already holds this design.
+    Shards may race here; both writes are atomic and carry the same design."""
+    new = manifest(plan)
+    old = None
+    if (out / store.MANIFEST).exists():
+        old = store.read_manifest(out)
+        if old.get("kind") != "sweep":
+            raise ScenarioError(out, "", "holds results that are not a sweep's; choose another --out")
+    same = old is not None and {k: old.get(k) for k in ("design", "replications", "seed", "kpis", "timeseries")} == {
+        k: new[k] for k in ("design", "replications", "seed", "kpis", "timeseries")
+    }
+    if same and (out / store.DESIGN).exists() and old.get("streetsim_version") == new["streetsim_version"]:
+        return
+    new["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    store.write_design(out, plan.design_table())
+    store.write_manifest(out, new)
+
+
+def run_sweep(
+    plan: Plan,
+    out: Path,
+    executor: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    shard: tuple[int, int] | None = None,
+    progress: bool = True,
+    retry_failed: bool = False,
+    chunk_size: int | None = None,
+) -> Outcome:
+    """Run every run of ``plan`` not yet stored in ``out``. Safe to interrupt and call again."""
+    out = Path(out).resolve()
+    workers = workers or default_workers(executor)
+    prepare(plan, out)
+    runs = shard_runs(plan.runs(), shard)
+    done = store.finished(out)
+    if retry_failed:
+        failed_ids = {r.run_id for r in runs if done.get(r.run_id) == "failed"}
+        store.drop_failed(out, failed_ids)
+        done = {k: v for k, v in done.items() if k not in failed_ids}
+    total, skipped = len(runs), sum(1 for r in runs if r.run_id in done)
+    ctx = worker.Context(str(out), plan.base, str(plan.scenario_file), plan.spec.seed, plan.spec.kpis, plan.spec.timeseries)
+    ex = make_executor(executor, workers, scheduler, plan)
+    where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
+    _say(progress, f"{plan.name}{where}: {total} runs ({len(plan.points)} points x {plan.spec.replications} replications), "
+         f"{skipped} already stored; executor {ex.name}, {workers} workers -> {out}")  # fmt: skip
+    bar = tqdm(total=total, initial=skipped, desc=plan.name, unit="run", disable=not progress, file=sys.stderr,
+               dynamic_ncols=True, smoothing=0.1)  # fmt: skip
+    tally = {"ran": 0, "failed": 0, "seconds": 0.0}
+
+    def on_result(res: worker.ChunkResult) -> None:
+        tally["ran"] += len(res.run_ids)
+        tally["failed"] += res.failed
+        tally["seconds"] += res.seconds
+        bar.set_postfix(failed=tally["failed"], refresh=False)
+        bar.update(len(res.run_ids))
+
+    def on_error(chunk_runs: list[Run], error: str) -> None:
+        record_failures(out, chunk_runs, error, plan.spec.kpis)
+        on_result(worker.ChunkResult(worker.part_name(chunk_runs), [r.run_id for r in chunk_runs], 0, len(chunk_runs), 0.0))
+
+    t0 = time.perf_counter()
+    try:
+        for attempt in range(MAX_POOL_RESTARTS + 1):
+            todo = [r for r in runs if r.run_id not in done]
+            try:
+                if isinstance(ex, executors.DaskExecutor):
+                    ex.run(ctx, chunk(todo, workers, chunk_size or plan.spec.chunk_size), on_result, on_error)
+                else:
+                    ex.run(ctx, chunk(todo, workers, chunk_size or plan.spec.chunk_size), on_result)
+                break
+            except executors.WorkerLost:
+                if attempt == MAX_POOL_RESTARTS:
+                    raise
+                # The store, not the parent's tally, says what is finished: a worker may have
+                # stored its chunk just before the pool broke.
+                done = store.finished(out)
+                bar.n = sum(1 for r in runs if r.run_id in done)
+                bar.refresh()
+                tqdm.write("a worker process died; restarting the pool for the runs not yet stored", file=sys.stderr)
+    finally:
+        bar.close()
+    elapsed = time.perf_counter() - t0
+    return Outcome(total, skipped, tally["ran"], tally["failed"], elapsed, tally["seconds"])
+
+
+def record_failures(out: Path, runs: list[Run], error: str, kpis) -> None:
+    """The executor lost a whole chunk (e.g. Dask's KilledWorker): its runs are recorded as failed."""
+    rows = pd.DataFrame(
+        [{"run_id": r.run_id, "point": r.point, "replication": r.replication, "status": "failed",
+          "error": error, "seconds": float("nan"), "worker": None, "worker_pid": -1} for r in runs]
+    )  # fmt: skip
+    if kpis != "all":
+        for k in kpis:
+            rows[k] = float("nan")
+    store.write_part(out, worker.part_name(runs), rows)
+
+
+def default_workers(executor: str) -> int:
+    if executor == "slurm-array":
+        return int(os.environ.get("SLURM_CPUS_PER_TASK", "1"))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def make_executor(kind: str, workers: int, scheduler: str | None, plan: Plan):
+    if kind == "dask":
+        return executors.DaskExecutor(workers, scheduler, plan.spec.dask_jobqueue)
+    if kind in ("local", "slurm-array"):
+        return executors.LocalExecutor(workers)
+    raise ScenarioError("--executor", "", f"unknown executor {kind!r}; use local, dask or slurm-array")
+
+
+def _say(progress: bool, text: str) -> None:
+    if progress:
+        print(text, file=sys.stderr)
