@@ -2,15 +2,14 @@
 
 A team is staffed by count or ratio rule. Its staff are split into ``lines`` — one pooled queue,
 or separate queues such as the 11 security lines before the reform or one committee per
-residential area. Each line is a SimPy ``PriorityStore`` ordered by the team's triage policy.
+residential area. Each line is a queue ordered by the team's triage policy (FIFO, priority, earliest deadline).
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
-from collections import defaultdict
-
-import simpy
+from collections import defaultdict, deque
 
 ACTIVITIES = ("casework", "travel", "devolved_tasks", "investment_promotion", "data_collection")
 
@@ -33,15 +32,39 @@ class Job:
 
 
 class Line:
-    """One queue of a team and the workers who serve it."""
+    """One queue of a team and the workers who serve it.
+
+    Jobs wait in a heap ordered by the team's triage key; a job that arrives while a worker is
+    idle is handed straight to the longest-idle worker. A busy worker takes its next job without
+    a SimPy event, so a case step costs two events (the work, and the case resuming).
+    """
 
     def __init__(self, env, index):
+        self.env = env
         self.index = index
-        self.store = simpy.PriorityStore(env)
+        self.jobs = []  # heap of (key, job); keys are unique, so jobs are never compared
+        self.idle = deque()  # hand-over events of idle workers, longest idle first
         self.workers = []
 
     def __len__(self):
-        return len(self.store.items)
+        return len(self.jobs)
+
+    def put(self, key, job):
+        if self.idle:
+            self.idle.popleft().succeed(job)
+        else:
+            heapq.heappush(self.jobs, (key, job))
+
+    def take(self):
+        return heapq.heappop(self.jobs)[1] if self.jobs else None
+
+    def wait(self):
+        handover = self.env.event()
+        self.idle.append(handover)
+        return handover
+
+    def stop_waiting(self, handover):
+        self.idle.remove(handover)
 
 
 class Team:
@@ -120,8 +143,7 @@ class Team:
         return lines[case.id % len(lines)]  # separate lines: each case belongs to one line
 
     def submit(self, job, line):
-        job_key = self._key(job)
-        line.store.put(simpy.PriorityItem(job_key, job))
+        line.put(self._key(job), job)
         return job
 
     def _fifo_key(self, job):

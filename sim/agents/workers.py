@@ -28,7 +28,7 @@ class Worker(Agent):
         self.job = None  # what the worker is doing now (for the map and the charts)
         self.hours = {"available": 0.0, "overtime": 0.0}
         self._worked_today = 0.0
-        self._get = None
+        self._waiting = None
         self.process = model.env.process(self.serve())
 
     # -- the SimPy process ------------------------------------------------------------------
@@ -49,22 +49,32 @@ class Worker(Agent):
                 activity, hours = self.duties_due.popitem()
                 yield from self.work(hours, activity)
                 continue
-            self._get = get = self.line.store.get()
-            try:
-                if self.team.staggered:
-                    # Colleagues on other shifts may still be on duty: leave the queue at the end
-                    # of the shift rather than hold a job overnight.
-                    yield get | env.timeout(calendar.shift_end(now) - now)
-                else:
-                    # Everyone is off duty together; a job taken after hours starts next shift.
-                    yield get
-            except simpy.Interrupt:
-                pass
-            self._get = None
-            if not get.triggered:
-                get.cancel()
-                continue
-            yield from self.do(get.value.item)
+            job = self.line.take()
+            if job is None:
+                job = yield from self.wait_for_work(now)
+                if job is None:
+                    continue
+            yield from self.do(job)
+
+    def wait_for_work(self, now):
+        """Idle until a job is handed over (or the shift ends, or the worker withdraws)."""
+        env = self.model.env
+        self._waiting = handover = self.line.wait()
+        try:
+            if self.team.staggered:
+                # Colleagues on other shifts may still be on duty: leave the queue at the end
+                # of the shift rather than hold a job overnight.
+                yield handover | env.timeout(self.calendar.shift_end(now) - now)
+            else:
+                # Everyone is off duty together; a job taken after hours starts next shift.
+                yield handover
+        except simpy.Interrupt:
+            pass
+        self._waiting = None
+        if handover.triggered:
+            return handover.value
+        self.line.stop_waiting(handover)
+        return None
 
     def do(self, job):
         self.job = job
@@ -144,8 +154,8 @@ class Worker(Agent):
 
     def withdraw(self):
         """Stop waiting for work (absence, exit)."""
-        if self._get is not None and not self._get.triggered:
-            self.process.interrupt()  # serve() cancels the pending get
+        if self._waiting is not None and not self._waiting.triggered:
+            self.process.interrupt()  # wait_for_work() leaves the line
 
     def leave(self):
         self.gone = True

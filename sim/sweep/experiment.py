@@ -52,6 +52,7 @@ SCALAR_KPIS = {
     "survey_satisfaction_se", "staff_total", "staff_cost",
 }  # fmt: skip
 ROLE_KPI_PREFIXES = ("utilisation_", "admin_share_", "overtime_hours_", "staff_", "exits_")
+SAMPLE_PREFIX = "sample:"  # design.parquet columns holding SALib's unrounded sample
 
 
 class Strict(BaseModel):
@@ -201,6 +202,9 @@ class Plan:
         table = table.loc[table.index.repeat(reps)].reset_index(drop=True)
         table.insert(1, "replication", np.tile(np.arange(reps), len(self.points)))
         table.insert(0, "run_id", [r.run_id for r in self.runs()])
+        if self.sample is not None:  # SALib's unrounded sample, for Morris analysis
+            for j, p in enumerate(self.params):
+                table[f"{SAMPLE_PREFIX}{p}"] = np.repeat(self.sample[:, j], reps)
         return table
 
 

@@ -1,0 +1,104 @@
+"""One street-year of the reform scenario: wall time, cases per second, peak memory,
+and how the cost per case scales from 10,000 to 1,000,000 residents.
+
+    .venv/bin/python benchmarks/street_year.py            # the full table
+    .venv/bin/python benchmarks/street_year.py --sizes 78000 --profile   # top of the profile
+
+Each size runs in its own process so peak memory (max RSS) is that run's alone. The street is
+scaled with its residents: residential areas, grids, organisations and every counted role grow in
+proportion, so load per worker stays the same and only the model's own cost can change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO = ROOT / "scenarios" / "reform_2015.yaml"
+TARGET_CASES_PER_SECOND = 20_000
+
+
+def scaled_overrides(residents: int) -> list[str]:
+    from sim import scenario
+
+    base = scenario.load(SCENARIO)
+    f = residents / base.street.residents
+    st = base.street
+    sets = [
+        f"street.residents={residents}",
+        f"street.residential_areas={max(1, round(st.residential_areas * f))}",
+        f"street.grids={max(1, round(st.grids * f))}",
+        f"street.two_new_orgs={max(1, round(st.two_new_orgs * f))}",
+    ]
+    for name, role in base.staffing.items():
+        if role.count is not None:
+            sets.append(f"staffing.{name}.count={max(1, round(role.count * f))}")
+    for name, per_week in base.levers.devolved_tasks.tasks_per_week.items():
+        sets.append(f"levers.devolved_tasks.tasks_per_week.{name}={per_week * f}")
+    return sets
+
+
+def one_run(residents: int, profile: bool) -> dict:
+    import numpy as np
+
+    from sim import scenario
+    from sim.street import StreetModel
+
+    settings = scenario.load(SCENARIO, scaled_overrides(residents))
+    t0 = time.perf_counter()
+    model = StreetModel(settings, np.random.SeedSequence(1))
+    build = time.perf_counter() - t0
+    if profile:
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        prof.runcall(model.run)
+        pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(15)
+    else:
+        model.run()
+    wall = time.perf_counter() - t0
+    cases = len(model.cases)
+    return {
+        "residents": residents,
+        "cases": cases,
+        "build_s": build,
+        "wall_s": wall,
+        "cases_per_s": cases / wall,
+        "us_per_case": wall / cases * 1e6,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "staff": sum(t.posts for t in model.teams.values()),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", type=int, nargs="+", default=[10_000, 78_000, 300_000, 1_000_000])
+    p.add_argument("--profile", action="store_true", help="print the top of the profile (to stderr)")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        print(json.dumps(one_run(args.sizes[0], args.profile)))
+        return
+    rows = []
+    print(f"{'residents':>10} {'cases':>9} {'staff':>6} {'wall s':>8} {'cases/s':>9} {'us/case':>8} {'peak MB':>8}")
+    for n in args.sizes:
+        cmd = [sys.executable, __file__, "--child", "--sizes", str(n)] + (["--profile"] if args.profile else [])
+        row = json.loads(subprocess.run(cmd, check=True, text=True, stdout=subprocess.PIPE).stdout)
+        rows.append(row)
+        print(f"{row['residents']:>10,} {row['cases']:>9,} {row['staff']:>6} {row['wall_s']:>8.2f} "
+              f"{row['cases_per_s']:>9,.0f} {row['us_per_case']:>8.1f} {row['peak_mb']:>8.0f}", flush=True)
+    per_case = [r["us_per_case"] for r in rows]
+    print(f"\ncost per case: {min(per_case):.1f} to {max(per_case):.1f} us "
+          f"(largest/smallest = {max(per_case) / min(per_case):.2f}); "
+          f"target {TARGET_CASES_PER_SECOND:,} cases/s = {1e6 / TARGET_CASES_PER_SECOND:.0f} us/case")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""``streetsim viz``: the interactive browser view. Solara and Mesa's visualisation are imported
+only when the command runs, so other commands stay fast."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sim import scenario as scenario_mod
+
+DEFAULT_SCENARIO = "scenarios/reform_2015.yaml"
+
+
+def add_commands(subparsers) -> None:
+    """Register ``viz`` on the ``streetsim`` command line."""
+    viz = subparsers.add_parser("viz", help="open the street in the browser (map, live charts, controls), offline")
+    viz.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, help=f"default: {DEFAULT_SCENARIO}")
+    viz.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    viz.add_argument("--port", type=_port, default=8765)
+    viz.add_argument("--seed", "-s", type=int, default=1)
+    viz.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
+    viz.set_defaults(func=cmd_viz)
+
+
+def cmd_viz(args) -> int:
+    # Bad input fails here, as one line and exit 2 (sim.cli catches ScenarioError), not in the page.
+    scenario_mod.load(args.scenario, args.overrides)
+    from sim.viz.server import OfflineAssetsMissing, serve
+
+    try:
+        return serve(args.scenario, args.overrides, args.host, args.port, args.seed)
+    except OfflineAssetsMissing as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"must be 1-65535, got {port}")
+    return port
