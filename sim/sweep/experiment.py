@@ -227,7 +227,10 @@ def load(path: str | Path) -> Plan:
     try:
         spec = Experiment.model_validate(data)
     except ValidationError as e:
-        raise scenario_mod._format_validation_error(path, e) from None
+        err = scenario_mod._format_validation_error(path, e)
+        if err.message.startswith("unknown key"):
+            err = ScenarioError(path, err.key, "unknown key in an experiment file")
+        raise err from None
     scenario_file = path.parent / spec.scenario
     if not scenario_file.exists():
         raise ScenarioError(path, "scenario", f"file not found: {scenario_file}")
@@ -239,6 +242,7 @@ def load(path: str | Path) -> Plan:
             raise ScenarioError(path, "set", f"{e.key}: {e.message}") from None
         raise
     roles = list(base_settings.staffing)
+    _check_names(spec, path, base_settings)
     _check_kpis(spec, path, roles)
     params = list(spec.parameters)
     integer = {p: _integer(spec.parameters[p], p) for p in params}
@@ -246,6 +250,17 @@ def load(path: str | Path) -> Plan:
     plan = Plan(spec, path, text, scenario_file, base, params, integer, points, sample, problem, roles=roles)
     _check_points(plan)
     return plan
+
+
+def _check_names(spec: Experiment, path: Path, settings) -> None:
+    """A parameter below a named role, case type or calendar must name one the scenario has."""
+    for key in spec.parameters:
+        parts = key.split(".")
+        if len(parts) > 1 and parts[0] in ("staffing", "case_types", "calendars"):
+            names = getattr(settings, parts[0])
+            if parts[1] not in names:
+                raise ScenarioError(path, f"parameters.{key}", f"the scenario has no {parts[0]} entry {parts[1]!r} "
+                                    f"(it has: {', '.join(names)})")  # fmt: skip
 
 
 def _check_kpis(spec: Experiment, path: Path, roles: list[str]) -> None:

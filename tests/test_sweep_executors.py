@@ -1,0 +1,105 @@
+"""The same design and seeds give the same KPIs on every executor and every sharding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_sweep_helpers import KPIS, MMC, kpi_table, raw_run_ids, write_experiment
+
+from sim import runner
+from sim import scenario as scenario_mod
+from sim.sweep import experiment, store
+from sim.sweep.run import run_sweep
+
+
+@pytest.fixture(scope="module")
+def exp_file(tmp_path_factory):
+    return write_experiment(tmp_path_factory.mktemp("exp") / "mmc_grid.yaml")
+
+
+@pytest.fixture(scope="module")
+def local_result(exp_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("local")
+    res = run_sweep(experiment.load(exp_file), out, "local", workers=2, progress=False)
+    assert (res.ran, res.failed) == (18, 0)
+    return out
+
+
+def test_local_sweep_stores_every_run_once_with_manifest(local_result):
+    table = store.read_results(local_result)
+    assert len(table) == 18 and (table["status"] == "ok").all()
+    assert sorted(raw_run_ids(local_result)) == sorted(table["run_id"])
+    man = store.read_manifest(local_result)
+    assert man["kind"] == "sweep" and man["design"]["points"] == 6 and man["seed"] == 11
+    assert "experiment: mmc_grid" in man["experiment_text"]
+    # the parameter reached the model: more servers, lower utilisation at the same arrival rate
+    means = table.groupby(["staffing.servers.count", "case_types.job.arrivals.per_hour"])["utilisation_servers"].mean()
+    assert (means.loc[4] < means.loc[3]).all()
+
+
+def test_common_random_numbers_and_same_seeds_as_streetsim_run(local_result):
+    """Replication r of a point equals `streetsim run --seed 11`'s replication r at that point."""
+    table = store.read_results(local_result)
+    row = table[(table["staffing.servers.count"] == 4) & (table["case_types.job.arrivals.per_hour"] == 2.0)
+                & (table["replication"] == 2)].iloc[0]  # fmt: skip
+    settings = scenario_mod.load(MMC, ["horizon.days=30", "horizon.warmup_days=2", "staffing.servers.count=4",
+                                       "case_types.job.arrivals.per_hour=2.0"])  # fmt: skip
+    rep = runner.run_replication(settings, runner.replication_seeds(11, 3)[2], 2, keep_cases=False)
+    for k in KPIS:
+        assert rep.kpis[k] == pytest.approx(row[k], rel=0, abs=0)
+    # CRN: the same replication sees the same arrivals whatever the staffing
+    arrivals = table.pivot_table(index=["case_types.job.arrivals.per_hour", "replication"],
+                                 columns="staffing.servers.count", values="cases_arrived")  # fmt: skip
+    assert (arrivals[3] == arrivals[4]).all()
+
+
+def test_dask_local_cluster_matches_local_executor(exp_file, local_result, tmp_path):
+    pytest.importorskip("dask.distributed")
+    res = run_sweep(experiment.load(exp_file), tmp_path, "dask", workers=2, progress=False)
+    assert (res.ran, res.failed) == (18, 0)
+    dask_t, local_t = kpi_table(tmp_path), kpi_table(local_result)
+    pd.testing.assert_frame_equal(dask_t, local_t)
+    assert len(set(store.read_results(tmp_path)["worker"])) == 2  # both Dask workers took part
+
+
+def test_shards_together_equal_the_full_sweep(exp_file, local_result, tmp_path):
+    plan = experiment.load(exp_file)
+    sizes = []
+    for i in (1, 2, 3):
+        res = run_sweep(plan, tmp_path, "slurm-array", workers=1, shard=(i, 3), progress=False)
+        sizes.append(res.ran)
+    assert sum(sizes) == 18 and min(sizes) == 6  # disjoint, balanced
+    assert sorted(raw_run_ids(tmp_path)) == sorted(kpi_table(local_result)["run_id"])
+    pd.testing.assert_frame_equal(kpi_table(tmp_path), kpi_table(local_result))
+    # a shard started again finds its runs stored and runs nothing
+    assert run_sweep(plan, tmp_path, "slurm-array", workers=1, shard=(2, 3), progress=False).ran == 0
+
+
+def test_failed_run_is_recorded_and_the_sweep_goes_on(exp_file, tmp_path, monkeypatch):
+    """A run that raises is stored with its error; every other run completes; a re-run skips it
+    and --retry-failed runs it again."""
+    from sim.sweep import worker
+
+    real = worker.runner.run_replication
+
+    def flaky(settings, seed_seq, index=0, keep_cases=True):
+        if settings.staffing["servers"].count == 4 and index == 1:
+            raise RuntimeError("model broke")
+        return real(settings, seed_seq, index, keep_cases)
+
+    monkeypatch.setattr(worker.runner, "run_replication", flaky)
+    plan = experiment.load(exp_file)
+    res = run_sweep(plan, tmp_path, "local", workers=1, progress=False)
+    assert (res.ran, res.failed) == (18, 3)
+    table = store.read_results(tmp_path)
+    failed = table[table["status"] == "failed"]
+    assert len(failed) == 3 and failed["error"].str.contains("RuntimeError: model broke").all()
+    assert failed["on_time_rate"].isna().all()
+    assert np.isfinite(table.loc[table["status"] == "ok", "on_time_rate"]).all()
+    assert run_sweep(plan, tmp_path, "local", workers=1, progress=False).ran == 0
+    monkeypatch.setattr(worker.runner, "run_replication", real)
+    res = run_sweep(plan, tmp_path, "local", workers=1, progress=False, retry_failed=True)
+    assert (res.ran, res.failed) == (3, 0)
+    assert (store.read_results(tmp_path)["status"] == "ok").all()
+    assert len(raw_run_ids(tmp_path)) == 18  # the failed rows were replaced, not duplicated

@@ -1,0 +1,139 @@
+"""Experiment files: checks before anything runs, designs, rounding, figures, shipped experiments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from test_sweep_helpers import MMC, ROOT, write_experiment
+
+from sim import cli
+from sim.scenario import ScenarioError
+from sim.sweep import experiment, store
+from sim.sweep.run import run_sweep
+
+BAD = {
+    "unknown top-level key": ({"replicatons": 3}, "replicatons: unknown key in an experiment file"),
+    "typo in a parameter path": (
+        {"parameters": {"staffing.servers.cuont": {"values": [3, 4]}}},
+        "parameters: design point staffing.servers.cuont=3 is not a valid scenario: staffing.servers.cuont",
+    ),
+    "no such role": (
+        {"parameters": {"staffing.clerks.count": {"values": [3]}}},
+        "parameters.staffing.clerks.count: the scenario has no staffing entry 'clerks' (it has: servers)",
+    ),
+    "value the scenario rejects": (
+        {"parameters": {"staffing.servers.count": {"values": [3, -1]}}},
+        "staffing.servers.count=-1 is not a valid scenario",
+    ),
+    "unknown KPI": ({"kpis": ["on_time_rte"]}, "kpis: unknown KPI 'on_time_rte'"),
+    "range without step for factorial": (
+        {"parameters": {"staffing.servers.count": {"min": 3, "max": 5}}},
+        "parameters.staffing.servers.count: a factorial design needs values",
+    ),
+    "sobol N not a power of 2": ({"design": {"type": "sobol", "samples": 10}}, "power of 2"),
+    "max below min": ({"parameters": {"staffing.servers.count": {"min": 5, "max": 3, "step": 1}}}, "must be greater than min"),
+    "missing base scenario": ({"scenario": "nowhere.yaml"}, "scenario: file not found"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_experiment_one_line_exit_2_nothing_written(case, tmp_path, capsys):
+    changes, expected = BAD[case]
+    exp = write_experiment(tmp_path / "bad.yaml", **changes)
+    out = tmp_path / "out"
+    assert cli.main(["sweep", str(exp), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"error: {exp}: ") and expected in err, err
+    assert not out.exists()
+
+
+def test_bad_shard_argument(tmp_path, capsys):
+    exp = write_experiment(tmp_path / "e.yaml")
+    assert cli.main(["sweep", str(exp), "--executor", "slurm-array", "--shard", "4/3", "--out", str(tmp_path / "o")]) == 2
+    assert "shard 4/3" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_integer_parameters_are_sampled_evenly_and_discrete_levels_exactly(tmp_path):
+    exp = write_experiment(
+        tmp_path / "lhs.yaml", replications=1,
+        parameters={
+            "staffing.servers.count": {"min": 3, "max": 6},           # schema says int
+            "case_types.job.arrivals.per_hour": {"min": 1.0, "max": 2.0},
+            "case_types.job.handle.dist": {"values": ["exponential", "lognormal"]},
+        },
+        design={"type": "lhs", "samples": 400},
+    )  # fmt: skip
+    plan = experiment.load(exp)
+    counts = plan.points["p0"]
+    assert plan.integer == {"staffing.servers.count": True, "case_types.job.arrivals.per_hour": False,
+                            "case_types.job.handle.dist": False}  # fmt: skip
+    assert set(counts) == {3, 4, 5, 6} and all(isinstance(v, int) for v in counts)
+    # every integer equally likely (LHS strata: exactly 100 each), ends not half-weighted
+    assert counts.value_counts().to_dict() == {3: 100, 4: 100, 5: 100, 6: 100}
+    assert not plan.points["p1"].astype(float).apply(float.is_integer).all()
+    assert set(plan.points["p2"]) == {"exponential", "lognormal"}
+
+
+def test_sobol_and_morris_sizes_and_figures(tmp_path):
+    params = {
+        "staffing.servers.count": {"min": 3, "max": 5, "label": "Servers (staff)"},
+        "case_types.job.arrivals.per_hour": {"min": 1.5, "max": 2.5},
+    }
+    sob = experiment.load(write_experiment(tmp_path / "s.yaml", parameters=params, design={"type": "sobol", "samples": 8},
+                                           replications=2, days=15))  # fmt: skip
+    assert len(sob.points) == 8 * (2 + 2)  # Saltelli, first order: N (D + 2)
+    mor = experiment.load(write_experiment(tmp_path / "m.yaml", parameters=params, design={"type": "morris", "samples": 5}))
+    assert len(mor.points) == 5 * (2 + 1)
+    out = tmp_path / "sobol_out"
+    run_sweep(sob, out, "local", workers=2, progress=False)
+    from sim.sweep.analysis import sensitivity
+    from sim.sweep.figures import draw
+
+    si = sensitivity(out)
+    util = si[(si["kpi"] == "utilisation_servers") & (si["index"] == "ST")].set_index("parameter")["value"]
+    assert np.isfinite(util).all() and len(util) == 2
+    paths = draw(out)
+    assert {p.suffix for p in paths} == {".png", ".svg"}
+    assert any(p.name == "sobol_indices.png" for p in paths)
+    assert all(p.stat().st_size > 1000 for p in paths)
+    assert "Servers (staff)" in (out / "figures" / "scatter_on_time_rate.svg").read_text()
+
+
+def test_figures_for_one_parameter_have_labelled_axes(tmp_path):
+    exp = write_experiment(tmp_path / "one.yaml", replications=3,
+                           parameters={"staffing.servers.count": {"values": [3, 4, 5]}})  # fmt: skip
+    out = tmp_path / "out"
+    run_sweep(experiment.load(exp), out, "local", workers=1, progress=False)
+    from sim.sweep.figures import draw
+
+    paths = draw(out)
+    assert [p.name for p in paths] == ["response_staffing_servers_count.png", "response_staffing_servers_count.svg"]
+    svg = paths[1].read_text()
+    assert "staffing.servers.count (staff)" in svg and "Mean time to close (days)" in svg
+
+
+SHIPPED = sorted((ROOT / "experiments").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_shipped_experiments_validate(path):
+    plan = experiment.load(path)
+    assert plan.name == path.stem and len(plan.runs()) > 0
+
+
+def test_is_experiment_key():
+    assert experiment.is_experiment(yaml.safe_load(Path(SHIPPED[0]).read_text())) if SHIPPED else True
+    assert not experiment.is_experiment(yaml.safe_load(MMC.read_text()))
+
+
+def test_load_raises_scenario_error_with_key(tmp_path):
+    with pytest.raises(ScenarioError) as e:
+        experiment.load(write_experiment(tmp_path / "x.yaml", replications=0))
+    assert e.value.key == "replications"
+    assert not list(tmp_path.glob("**/*.parquet"))
+    assert store.MANIFEST == "manifest.json"

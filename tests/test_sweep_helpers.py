@@ -1,0 +1,44 @@
+"""Shared bits for tests/test_sweep_*.py (no tests here): small experiments over the M/M/c scenario."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from sim.sweep import store
+
+ROOT = Path(__file__).resolve().parents[1]
+MMC = ROOT / "scenarios" / "validation" / "mmc.yaml"
+STREETSIM = ROOT / ".venv" / "bin" / "streetsim"
+KPIS = ["on_time_rate", "mean_days_to_close", "utilisation_servers", "cases_arrived"]
+
+
+def write_experiment(path: Path, days: int = 30, replications: int = 3, **changes) -> Path:
+    spec = {
+        "experiment": path.stem,
+        "scenario": str(MMC),
+        "set": [f"horizon.days={days}", "horizon.warmup_days=2"],
+        "parameters": {
+            "staffing.servers.count": {"values": [3, 4]},
+            "case_types.job.arrivals.per_hour": {"min": 1.5, "max": 2.5, "num": 3},
+        },
+        "replications": replications,
+        "seed": 11,
+        "kpis": KPIS,
+    }
+    spec.update(changes)
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def kpi_table(out: Path) -> pd.DataFrame:
+    """Stored runs, ordered, without what legitimately differs between executors."""
+    t = store.read_results(out)
+    return t.drop(columns=["seconds", "worker", "worker_pid"]).sort_values("run_id").reset_index(drop=True)
+
+
+def raw_run_ids(out: Path) -> list[str]:
+    """Every run_id in every part file, duplicates included."""
+    return [rid for f in store.part_files(out) for rid in pd.read_parquet(f, columns=["run_id"])["run_id"]]
