@@ -15,7 +15,7 @@ from sim.sweep.run import run_sweep
 
 @pytest.fixture(scope="module")
 def exp_file(tmp_path_factory):
-    return write_experiment(tmp_path_factory.mktemp("exp") / "mmc_grid.yaml")
+    return write_experiment(tmp_path_factory.mktemp("exp") / "mmc_grid.yaml", timeseries=["open_cases", "queue_servers"])
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,9 @@ def test_local_sweep_stores_every_run_once_with_manifest(local_result):
     man = store.read_manifest(local_result)
     assert man["kind"] == "sweep" and man["design"]["points"] == 6 and man["seed"] == 11
     assert "experiment: mmc_grid" in man["experiment_text"]
+    ts = store.read_timeseries(local_result)
+    assert len(ts) == 18 * 30 and set(ts.groupby("run_id")["day"].max()) == {30}
+    assert {"open_cases", "queue_servers", "staffing.servers.count"} <= set(ts.columns)
     # the parameter reached the model: more servers, lower utilisation at the same arrival rate
     means = table.groupby(["staffing.servers.count", "case_types.job.arrivals.per_hour"])["utilisation_servers"].mean()
     assert (means.loc[4] < means.loc[3]).all()

@@ -29,6 +29,7 @@ BAD = {
         "staffing.servers.count=-1 is not a valid scenario",
     ),
     "unknown KPI": ({"kpis": ["on_time_rte"]}, "kpis: unknown KPI 'on_time_rte'"),
+    "unknown daily column": ({"timeseries": ["open_case"]}, "timeseries: unknown daily column 'open_case'"),
     "range without step for factorial": (
         {"parameters": {"staffing.servers.count": {"min": 3, "max": 5}}},
         "parameters.staffing.servers.count: a factorial design needs values",

@@ -29,8 +29,8 @@ class WorkerLost(RuntimeError):
 
 class LocalExecutor:
     """Processes on this machine. Not Mesa's batch_run: it forces the spawn start method and
-    holds every result in memory. A forkserver that has already imported the model forks the
-    workers, so each starts in milliseconds instead of re-importing Mesa, pandas and SciPy."""
+    holds every result in memory. Workers are forked from a process that has already imported
+    the model, so each starts in milliseconds instead of re-importing Mesa, pandas and SciPy."""
 
     name = "local"
 
@@ -57,11 +57,27 @@ class LocalExecutor:
 
 
 def _pool(workers: int, ctx: worker.Context) -> ProcessPoolExecutor:
-    methods = multiprocessing.get_all_start_methods()
-    mp = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if "forkserver" in methods:
-        mp.set_forkserver_preload(["sim.sweep.worker"])
-    return ProcessPoolExecutor(workers, mp_context=mp, initializer=_init_worker, initargs=(ctx,))
+    return ProcessPoolExecutor(workers, mp_context=_start_method(), initializer=_init_worker, initargs=(ctx,))
+
+
+def _start_method():
+    """A forkserver that imports the model once (~2 s), then forks each worker in milliseconds.
+    Not plain fork: by then this process runs OpenBLAS and Arrow threads, and forking a
+    multi-threaded process can deadlock the child. Spawn where there is no forkserver."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    mp = multiprocessing.get_context("forkserver")
+    mp.set_forkserver_preload(["sim.sweep.worker"])
+    return mp
+
+
+def warm_up(executor: str, workers: int) -> None:
+    """Start the forkserver's import now, so it overlaps with loading the store."""
+    if executor in ("local", "slurm-array") and workers > 1 and "forkserver" in multiprocessing.get_all_start_methods():
+        from multiprocessing import forkserver
+
+        _start_method()
+        forkserver.ensure_running()
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

@@ -52,6 +52,10 @@ SCALAR_KPIS = {
     "survey_satisfaction_se", "staff_total", "staff_cost",
 }  # fmt: skip
 ROLE_KPI_PREFIXES = ("utilisation_", "admin_share_", "overtime_hours_", "staff_", "exits_")
+# Daily columns of the model's DataCollector (sim.street); per-role ones are PREFIX + role name.
+SERIES = {"cases_arrived", "cases_closed", "open_cases", "undiscovered_problems", "mean_trust",
+          "backlog_register", "backlog_dispatch", "backlog_handle", "backlog_close"}  # fmt: skip
+ROLE_SERIES_PREFIXES = ("staff_", "queue_")
 SAMPLE_PREFIX = "sample:"  # design.parquet columns holding SALib's unrounded sample
 
 
@@ -264,6 +268,11 @@ def _check_names(spec: Experiment, path: Path, settings) -> None:
 
 
 def _check_kpis(spec: Experiment, path: Path, roles: list[str]) -> None:
+    if isinstance(spec.timeseries, list):
+        series = SERIES | {p + r for p in ROLE_SERIES_PREFIXES for r in roles}
+        for c in spec.timeseries:
+            if c not in series:
+                raise ScenarioError(path, "timeseries", f"unknown daily column {c!r} (known: {', '.join(sorted(series))})")
     if spec.kpis == "all":
         return
     known = SCALAR_KPIS | {p + r for p in ROLE_KPI_PREFIXES for r in roles}

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -125,7 +126,10 @@ def _grid(n: int, w: float = 4.2, h: float = 3.2):
 
 
 def _save(fig, outdir: Path, stem: str) -> list[Path]:
-    fig.tight_layout()
+    for ax in fig.axes:  # long labels with units wrap instead of running off the panel
+        ax.set_ylabel(textwrap.fill(ax.get_ylabel(), 36), fontsize=8)
+        ax.set_xlabel(textwrap.fill(ax.get_xlabel(), 48), fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))  # room for the suptitle
     paths = []
     for ext in FORMATS:
         p = outdir / f"{stem}.{ext}"

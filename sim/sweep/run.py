@@ -132,6 +132,7 @@ def run_sweep(
     """Run every run of ``plan`` not yet stored in ``out``. Safe to interrupt and call again."""
     out = Path(out).resolve()
     workers = workers or default_workers(executor)
+    executors.warm_up(executor, workers)
     prepare(plan, out)
     runs = shard_runs(plan.runs(), shard)
     done = store.finished(out)
