@@ -20,7 +20,7 @@ STAFF_MARKS = {  # who -> (colour, shape)
     "street office": ("#d62728", "triangle-down"),
 }
 TRUST_RANGE = ["#fbe3d6", "#e5f5e0"]  # low trust -> high trust (area fill)
-MAP_WIDTH = 620
+MAP_WIDTH = 580
 CHART_WIDTH = 440
 CHART_HEIGHT = 170
 
@@ -57,19 +57,19 @@ def map_chart(model) -> alt.LayerChart:
         x=x, x2="x2:Q", y=y, y2="y2:Q")
     grid_labels = alt.Chart(grids).mark_text(align="left", baseline="top", fontSize=11, color="#37474f", fontWeight="bold").encode(
         x=alt.X("lx:Q", scale=xs, axis=None), y=alt.Y("ly:Q", scale=ys, axis=None), text="label:N")
-    staff = alt.Chart(_staff_frame(model)).mark_point(filled=True, size=70, opacity=0.9).encode(
+    staff = alt.Chart(_staff_frame(model)).mark_point(filled=True, size=55, opacity=0.9).encode(
         x=x, y=y,
         color=alt.Color("who:N", scale=alt.Scale(domain=list(STAFF_MARKS), range=[c for c, _ in STAFF_MARKS.values()]),
-                        legend=alt.Legend(title="staff", orient="right")),
+                        legend=alt.Legend(title="staff", orient="bottom", direction="horizontal", columns=2)),
         shape=alt.Shape("who:N", scale=alt.Scale(domain=list(STAFF_MARKS), range=[s for _, s in STAFF_MARKS.values()])),
         tooltip=["who:N", "name:N"],
     )
     cases = alt.Chart(_case_frame(model)).mark_point(filled=True, size=45, strokeWidth=1.2).encode(
         x=x, y=y,
         color=alt.Color("step:N", scale=alt.Scale(domain=list(STEP_COLOURS), range=list(STEP_COLOURS.values())),
-                        legend=alt.Legend(title="open case: step", orient="right")),
+                        legend=alt.Legend(title="open case: step", orient="bottom", direction="horizontal")),
         shape=alt.Shape("deadline:N", scale=alt.Scale(domain=list(OVERDUE), range=list(OVERDUE.values())),
-                        legend=alt.Legend(title="open case: deadline", orient="right")),
+                        legend=alt.Legend(title="open case: deadline", orient="bottom", direction="horizontal")),
         stroke=alt.condition(alt.datum.deadline == "overdue", alt.value("#d62728"), alt.value("white")),
         tooltip=["case:N", "type:N", "step:N", "deadline:N", "area:N"],
     )
@@ -91,8 +91,9 @@ def _staff_frame(model) -> pd.DataFrame:
         cx, cy = sm.supervisor_cell(w)
         rows.append({"who": "grid supervisor", "name": f"supervisor {w.unique_id}",
                      "x": cx + 0.5 + _jitter(w.unique_id, 1) / 2, "y": cy + 0.5 + _jitter(w.unique_id, 2) / 2})
-    for slot, (team, w) in enumerate(model.enforcement_units()):
-        cx, cy = sm.unit_cell(w, slot)
+    units = model.enforcement_units()
+    for slot, (team, w) in enumerate(units):
+        cx, cy = sm.unit_cell(w, slot, len(units))
         rows.append({"who": "enforcement unit", "name": f"{team} {w.unique_id}",
                      "x": cx + 0.5 + _jitter(w.unique_id, 3) / 2, "y": cy + 0.5 + _jitter(w.unique_id, 4) / 2})
     return pd.DataFrame(rows)
@@ -120,7 +121,7 @@ def backlog_chart(model) -> alt.Chart:
     long = df.melt(id_vars=["day"], value_vars=[f"backlog_{s}" for s in STEP_COLOURS], var_name="step", value_name="cases")
     long["step"] = long["step"].str.removeprefix("backlog_")
     return alt.Chart(long).mark_line(point=len(df) < 40).encode(
-        x=alt.X("day:Q", title="day"), y=alt.Y("cases:Q", title="open cases"),
+        x=alt.X("day:Q", title="day", axis=alt.Axis(format="d", tickMinStep=1)), y=alt.Y("cases:Q", title="open cases"),
         color=alt.Color("step:N", scale=alt.Scale(domain=list(STEP_COLOURS), range=list(STEP_COLOURS.values())),
                         legend=alt.Legend(title="step", orient="right")),
         tooltip=["day:Q", "step:N", "cases:Q"],
@@ -131,7 +132,7 @@ def on_time_chart(model) -> alt.Chart:
     """Share closed on time among cases whose fate is known, to date."""
     df = _days(model)[["day", "on_time_rate"]].dropna()
     return alt.Chart(df).mark_line(color="#1f77b4", point=len(df) < 40).encode(
-        x=alt.X("day:Q", title="day"), y=alt.Y("on_time_rate:Q", title="on-time rate", scale=alt.Scale(domain=[0, 1])),
+        x=alt.X("day:Q", title="day", axis=alt.Axis(format="d", tickMinStep=1)), y=alt.Y("on_time_rate:Q", title="on-time rate", scale=alt.Scale(domain=[0, 1])),
         tooltip=["day:Q", alt.Tooltip("on_time_rate:Q", format=".1%")],
     ).properties(width=CHART_WIDTH, height=CHART_HEIGHT, title="On-time closure (to date)")
 
@@ -157,7 +158,7 @@ def trust_chart(model) -> alt.Chart:
     long = df.melt(id_vars=["day"], value_vars=["mean_trust", "resident_satisfaction"], var_name="measure", value_name="value").dropna()
     long["measure"] = long["measure"].map({"mean_trust": "trust", "resident_satisfaction": "satisfaction"})
     return alt.Chart(long).mark_line(point=len(df) < 40).encode(
-        x=alt.X("day:Q", title="day"), y=alt.Y("value:Q", title="0 to 1", scale=alt.Scale(domain=[0, 1])),
+        x=alt.X("day:Q", title="day", axis=alt.Axis(format="d", tickMinStep=1)), y=alt.Y("value:Q", title="0 to 1", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("measure:N", scale=alt.Scale(domain=["trust", "satisfaction"], range=["#2ca02c", "#ff7f0e"]),
                         legend=alt.Legend(title=None, orient="right")),
         tooltip=["day:Q", "measure:N", alt.Tooltip("value:Q", format=".3f")],

@@ -88,13 +88,14 @@ class StreetMap:
             return self.case_cell(job.case)  # on site: an on-site check
         return self.patrol.get(worker.unique_id) or self.grid_zones[self._grid_of(worker)].centre
 
-    def unit_cell(self, worker, slot: int) -> tuple[int, int]:
-        """An enforcement officer: on site if on a case, else at the base beside the office."""
+    def unit_cell(self, worker, slot: int, units: int) -> tuple[int, int]:
+        """An enforcement officer: on site if on a case, else at the base around the office."""
         job = getattr(worker, "job", None)
         if job is not None and job.case is not None:
             return self.case_cell(job.case)
-        x, y = self.office
-        return min(self.width - 1, x + slot % 4 - 1), min(self.height - 1, y + slot // 4 - 1)
+        side = math.ceil(math.sqrt(units))  # the base: a square of cells centred on the office
+        x, y = self.office[0] - side // 2 + slot % side, self.office[1] - side // 2 + slot // side
+        return min(self.width - 1, max(0, x)), min(self.height - 1, max(0, y))
 
     def _grid_of(self, worker) -> int:
         return getattr(worker, "grid", 0) % len(self.grid_zones)
