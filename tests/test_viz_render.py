@@ -185,3 +185,30 @@ def test_cli_rejects_a_missing_scenario_with_exit_2(capsys):
     assert main(["viz", "scenarios/no_such_file.yaml", "--port", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: scenarios/no_such_file.yaml: file not found"]
+
+
+def test_scenario_selector_swaps_the_model(page_env):
+    box, rc = solara.render(InLayout(), handle_error=False)
+    try:
+        (select,) = [w for w in _walk(box) if isinstance(w, v.Select) and w.label == "Scenario file"]
+        assert SCENARIO in select.items and "scenarios/validation/mmc.yaml" in select.items
+        _button(box, "Step").click()
+        assert _text(box, "streetsim-day").startswith("Day 1 ")
+        select.v_model = "scenarios/validation/mmc.yaml"
+        assert _text(box, "streetsim-day").startswith("Day 0 ")
+        assert _text(box, "streetsim-staff") == "Staff: servers 3"
+        labels = [w.label for w in _walk(box) if isinstance(w, v.Slider)]
+        assert "servers: staff" in labels and "grid_supervisors: staff" not in labels
+        assert len(_charts(box)) == 5
+    finally:
+        rc.close()
+
+
+def test_cli_reports_a_busy_port_in_one_line(capsys):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert main(["viz", SCENARIO, "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: cannot listen on 127.0.0.1:{port}:")

@@ -4,6 +4,7 @@ only when the command runs, so other commands stay fast."""
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 
 from sim import scenario as scenario_mod
@@ -25,6 +26,10 @@ def add_commands(subparsers) -> None:
 def cmd_viz(args) -> int:
     # Bad input fails here, as one line and exit 2 (sim.cli catches ScenarioError), not in the page.
     scenario_mod.load(args.scenario, args.overrides)
+    busy = _cannot_listen(args.host, args.port)
+    if busy:
+        print(f"error: cannot listen on {args.host}:{args.port}: {busy}", file=sys.stderr)
+        return 2
     from sim.viz.server import OfflineAssetsMissing, serve
 
     try:
@@ -32,6 +37,15 @@ def cmd_viz(args) -> int:
     except OfflineAssetsMissing as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not bind host:port (say, another server has it), or None."""
+    try:
+        with socket.create_server((host, port)):
+            return None
+    except OSError as e:
+        return e.strerror or str(e)
 
 
 def _port(text: str) -> int:
