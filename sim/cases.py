@@ -20,7 +20,7 @@ class Case:
     """One case's record: what it is and when each step of the six-step loop happened."""
 
     __slots__ = (
-        "id", "type", "category", "handling_class", "channel", "area", "grid", "resident",
+        "id", "type", "category", "source", "handling_class", "channel", "area", "grid", "resident",
         "priority", "arose", "discovered", "registered", "dispatched", "handle_started", "handled", "closed",
         "evaluated", "deadline", "bounces", "reopens", "handoffs", "handler_role",
         "satisfaction", "on_spot", "escalated", "step", "rationed", "time_in", "entered",
@@ -30,6 +30,7 @@ class Case:
         self.id = case_id
         self.type = ctype_name
         self.category = ctype.category
+        self.source = ctype.source
         self.handling_class = ctype.handling_class
         self.priority = ctype.priority
         self.channel = channel
@@ -59,7 +60,7 @@ class Case:
 
 
 CASE_COLUMNS = (
-    "id", "type", "category", "handling_class", "channel", "area", "grid", "arose",
+    "id", "type", "category", "source", "handling_class", "channel", "area", "grid", "arose",
     "discovered", "registered", "dispatched", "handle_started", "handled", "closed", "evaluated", "deadline",
     "bounces", "reopens", "handoffs", "handler_role", "satisfaction", "on_spot", "escalated",
 )

@@ -8,7 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-from sim import metrics, runner
+import pandas as pd
+
+from sim import compare, district, figures, metrics, runner
 from sim import scenario as scenario_mod
 from sim.scenario import ScenarioError
 
@@ -35,14 +37,22 @@ def _parser():
     p = argparse.ArgumentParser(prog="streetsim", description=__doc__)
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run one scenario: KPI table with 95%% CIs, outputs in --out")
+    run = sub.add_parser("run", help="run one scenario (or a district file): KPI table with 95%% CIs")
     run.add_argument("scenario")
-    run.add_argument("--replications", "-r", type=_positive, default=10)
-    run.add_argument("--seed", "-s", type=int, default=1)
+    _common_run_options(run)
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
-    run.add_argument("--out", type=Path, default=None, help="default: results/<scenario name>")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
+
+    cmp = sub.add_parser("compare", help="compare scenarios on common random numbers, with paired differences")
+    cmp.add_argument("scenarios", nargs="+")
+    _common_run_options(cmp)
+    cmp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                     help="applied to every scenario")
+    cmp.set_defaults(func=cmd_compare)
+
+    fig = sub.add_parser("figures", help="draw the figures (PNG + SVG) of a results folder")
+    fig.add_argument("results_dir", type=Path)
+    fig.set_defaults(func=cmd_figures)
 
     val = sub.add_parser("validate", help="check scenario files; one line per problem")
     val.add_argument("files", nargs="+")
@@ -60,6 +70,15 @@ def _parser():
     return p
 
 
+def _common_run_options(p):
+    p.add_argument("--replications", "-r", type=_positive, default=10)
+    p.add_argument("--seed", "-s", type=int, default=1)
+    p.add_argument("--out", type=Path, default=None, help="default: results/<name>")
+    p.add_argument("--workers", "-j", type=_positive, default=runner.default_workers(),
+                   help="worker processes (default: the machine's cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def _positive(text):
     v = int(text)
     if v <= 0:
@@ -68,27 +87,115 @@ def _positive(text):
 
 
 def cmd_run(args) -> int:
+    if district.is_district_file(args.scenario):
+        return run_district(args)
     settings = scenario_mod.load(args.scenario, args.overrides)
     out = args.out or Path("results") / settings.name
-    results = runner.run_replications(settings, args.replications, args.seed, progress=not args.quiet)
-    summary = runner.pd.DataFrame([r.kpis for r in results])
+    results = runner.run_replications(settings, args.replications, args.seed, not args.quiet, args.workers)
+    summary = pd.DataFrame([r.kpis for r in results])
     print(f"\n{settings.name}: {args.replications} replications, seed {args.seed}, {settings.horizon.days} days")
     print(format_table(metrics.summarise(summary)))
-    runner.write_run(out, settings, results, runner.manifest(sys.argv, args.seed, args.replications, [args.scenario]))
-    print(f"\nwrote {out}/: summary.csv cases.parquet timeseries.parquet scenario.resolved.yaml manifest.json")
+    m = runner.manifest("run", sys.argv, args.seed, args.replications, [args.scenario])
+    m["scenario_names"] = [settings.name]
+    with runner.AtomicFolder(out) as tmp:
+        runner.write_tables(tmp, settings, results)
+        runner.write_manifest(tmp, m)
+        figures.draw(tmp)
+    print(f"\nwrote {out}/: summary.csv cases.parquet timeseries.parquet roles.csv scenario.resolved.yaml "
+          "manifest.json figures/")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    scenarios = {}
+    for path in args.scenarios:
+        s = scenario_mod.load(path, args.overrides)
+        if s.name in scenarios:
+            raise ScenarioError(path, "name", f"two scenarios are named {s.name!r}; names must differ to compare")
+        scenarios[s.name] = s
+    out = args.out or Path("results") / "compare"
+    # Every scenario runs replication i on the same seeds: common random numbers.
+    seeds = runner.replication_seeds(args.seed, args.replications)
+    jobs = [(s, ss, i) for s in scenarios.values() for i, ss in enumerate(seeds)]
+    done = runner.run_many(jobs, args.workers, not args.quiet, "compare")
+    results = {n: done[k * args.replications:(k + 1) * args.replications] for k, n in enumerate(scenarios)}
+    summaries = {n: pd.DataFrame([r.kpis for r in res]) for n, res in results.items()}
+    table = compare.comparison_table(summaries)
+    print(f"\n{len(scenarios)} scenarios, {args.replications} replications each, seed {args.seed}")
+    print(compare.format_comparison(table, [k for k in compare.HEADLINE_KPIS if k in set(table["kpi"])]))
+    m = runner.manifest("compare", sys.argv, args.seed, args.replications, args.scenarios)
+    m["scenario_names"] = list(scenarios)
+    with runner.AtomicFolder(out) as tmp:
+        table.to_csv(tmp / "comparison.csv", index=False, float_format="%.10g")
+        for name, res in results.items():
+            runner.write_tables(tmp / name, scenarios[name], res)
+        runner.write_manifest(tmp, m)
+        figures.draw(tmp)
+    print(f"\nwrote {out}/: comparison.csv, figures/ (kpi_bars, backlog, staff_time; PNG and SVG), "
+          "and each scenario's outputs in its own folder")
+    return 0
+
+
+def run_district(args) -> int:
+    dist, streets = district.load(args.scenario, args.overrides)
+    out = args.out or Path("results") / dist.name
+    seeds = district.street_seeds(args.seed, args.replications, len(streets))
+    names = list(streets)
+    jobs = [(streets[n], seeds[r][k], r) for k, n in enumerate(names) for r in range(args.replications)]
+    done = runner.run_many(jobs, args.workers, not args.quiet, dist.name)
+    per_street = {n: done[k * args.replications:(k + 1) * args.replications] for k, n in enumerate(names)}
+    summary = district.district_kpis(per_street, streets)
+    street_rows = pd.concat(
+        [pd.DataFrame([r.kpis for r in res]).assign(street=n) for n, res in per_street.items()], ignore_index=True
+    )
+    print(f"\n{dist.name}: {len(names)} streets, {args.replications} replications, seed {args.seed}")
+    print(format_table(metrics.summarise(summary)))
+    print("\nper street (mean over replications):")
+    cols = ["cases_arrived", "on_time_rate", "mean_days_to_close", "resident_satisfaction", "staff_total"]
+    print(street_rows.groupby("street", sort=False)[cols].mean().to_string(float_format=lambda x: f"{x:.3g}"))
+    m = runner.manifest("district", sys.argv, args.seed, args.replications, [args.scenario])
+    m["scenario_names"] = [dist.name]
+    with runner.AtomicFolder(out) as tmp:
+        summary.to_csv(tmp / "summary.csv", index=False, float_format="%.10g")
+        street_rows.to_csv(tmp / "streets.csv", index=False, float_format="%.10g")
+        for name, res in per_street.items():
+            runner.write_tables(tmp / "streets" / name, streets[name], res)
+        runner.write_manifest(tmp, m)
+    print(f"\nwrote {out}/: summary.csv (district), streets.csv (per street), streets/<name>/")
+    return 0
+
+
+def cmd_figures(args) -> int:
+    if not (args.results_dir / "manifest.json").exists():
+        raise ScenarioError(args.results_dir, "", "not a results folder (no manifest.json)")
+    for f in figures.draw(args.results_dir):
+        print(f)
     return 0
 
 
 def cmd_validate(args) -> int:
+    """Scenario, district and experiment files alike; one line per file."""
     bad = 0
     for f in args.files:
         try:
-            s = scenario_mod.load(f)
-            print(f"{f}: ok ({s.name})")
+            print(f"{f}: ok ({validate_file(f)})")
         except ScenarioError as e:
             print(f"error: {e}", file=sys.stderr)
             bad += 1
     return EXIT_BAD_INPUT if bad else 0
+
+
+def validate_file(path) -> str:
+    raw = scenario_mod.load_raw(path)
+    if "streets" in raw:
+        dist, streets = district.load(path)
+        return f"district {dist.name}, {len(streets)} streets"
+    from sim.sweep import experiment
+
+    if experiment.is_experiment(raw):
+        experiment.load(path)
+        return "experiment"
+    return scenario_mod.load(path).name
 
 
 def cmd_schema(args) -> int:

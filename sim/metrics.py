@@ -31,7 +31,7 @@ def case_table(model) -> pd.DataFrame:
     df = pd.DataFrame(cols)
     df["closed_flag"] = df["closed"].notna() & df["evaluated"].notna()
     df["on_time"] = df["closed_flag"] & (df["closed"] <= df["deadline"])
-    for c in ("type", "category", "handling_class", "channel", "handler_role"):
+    for c in ("type", "category", "source", "handling_class", "channel", "handler_role"):
         df[c] = df[c].astype("category")
     return df
 
@@ -41,23 +41,28 @@ def check_conservation(arrived: int, closed: int, open_at_end: int) -> None:
         raise ConservationError(f"cases lost: arrived {arrived} != closed {closed} + open {open_at_end}")
 
 
-def kpis(model, cases: pd.DataFrame) -> dict[str, float]:
+def kpis(model, cases: pd.DataFrame, roles: pd.DataFrame) -> dict[str, float]:
     """The replication's KPIs (stable snake_case names), over cases surfacing after warm-up."""
     s = model.settings
-    end = model.env.now
-    warm = s.horizon.warmup_days * 24.0
-    arrived_all = len(cases)
-    closed_all = int(cases["closed_flag"].sum())
-    check_conservation(arrived_all, closed_all, model.open_cases())
-    check_conservation(arrived_all, model.closed_count, model.open_cases())
+    check_conservation(len(cases), int(cases["closed_flag"].sum()), model.open_cases())
+    check_conservation(len(cases), model.closed_count, model.open_cases())
+    out = case_kpis(cases, s.horizon.warmup_days * 24.0, model.env.now)
+    out["resident_trust_end"] = float(np.mean([a.trust.mean() for a in model.areas]))
+    out["problems_undiscovered_at_end"] = sum(g.undiscovered for g in model.grids)
+    out.update(survey(model))
+    out.update(role_kpis(roles, (s.horizon.days - s.horizon.warmup_days) / 365.0))
+    return out
 
-    c = cases[cases["discovered"] >= warm]
+
+def case_kpis(cases: pd.DataFrame, warmup_hours: float, end: float) -> dict[str, float]:
+    """KPIs of the cases that surfaced after the warm-up."""
+    c = cases[cases["discovered"] >= warmup_hours]
     closed = c[c["closed_flag"]]
     days_to_close = (closed["closed"] - closed["discovered"]) / 24.0
     # On time among cases whose fate is known: closed, or still open past their deadline.
     decided = c["closed_flag"] | (c["deadline"] <= end)
-    grid = c[c["category"] != "service"]
-    out = {
+    grid = c[c["source"] == "grid"]
+    return {
         "cases_arrived": len(c),
         "cases_closed": len(closed),
         "cases_open_at_end": len(c) - len(closed),
@@ -71,25 +76,34 @@ def kpis(model, cases: pd.DataFrame) -> dict[str, float]:
         "on_spot_share": _ratio(int(grid["on_spot"].sum()), len(grid)),
         "hotline_escalation_rate": _ratio(int(c["escalated"].sum()), len(c)),
         "resident_satisfaction": float(closed["satisfaction"].mean()) if len(closed) else math.nan,
-        "resident_trust_end": float(np.mean([a.trust.mean() for a in model.areas])),
-        "problems_undiscovered_at_end": sum(g.undiscovered for g in model.grids),
     }
-    out.update(survey(model))
-    staff_total, cost = 0, 0.0
-    yrs = (s.horizon.days - s.horizon.warmup_days) / 365.0
+
+
+def roles_table(model) -> pd.DataFrame:
+    """Staff time by role and activity (hours after the warm-up), with posts and cost."""
+    rows = []
     for name, team in model.teams.items():
         h = team.hours
-        available = h["available"]
-        worked = sum(h[a] for a in ACTIVITY_KPIS) - h["overtime"]
-        out[f"utilisation_{name}"] = _ratio(worked, available)
-        out[f"admin_share_{name}"] = _ratio(h["devolved_tasks"] + h["data_collection"], available)
-        out[f"overtime_hours_{name}"] = h["overtime"]
-        out[f"staff_{name}"] = team.posts
-        out[f"exits_{name}"] = team.exits
-        staff_total += team.posts
-        cost += team.posts * team.role.cost_per_year * yrs
-    out["staff_total"] = staff_total
-    out["staff_cost"] = cost
+        row = {"role": name, "posts": team.posts, "exits": team.exits, "cost_per_year": team.role.cost_per_year}
+        for key in ("available", "absent", "overtime", *ACTIVITY_KPIS):
+            row[key] = h[key]
+        row["idle"] = max(0.0, h["available"] - (sum(h[a] for a in ACTIVITY_KPIS) - h["overtime"]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def role_kpis(roles: pd.DataFrame, years: float) -> dict[str, float]:
+    """Per-role utilisation, admin share (devolved tasks and data collection), overtime, staff."""
+    out = {}
+    for r in roles.itertuples(index=False):
+        worked = sum(getattr(r, a) for a in ACTIVITY_KPIS) - r.overtime
+        out[f"utilisation_{r.role}"] = _ratio(worked, r.available)
+        out[f"admin_share_{r.role}"] = _ratio(r.devolved_tasks + r.data_collection, r.available)
+        out[f"overtime_hours_{r.role}"] = float(r.overtime)
+        out[f"staff_{r.role}"] = int(r.posts)
+        out[f"exits_{r.role}"] = int(r.exits)
+    out["staff_total"] = int(roles["posts"].sum())
+    out["staff_cost"] = float((roles["posts"] * roles["cost_per_year"]).sum() * years)
     return out
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,7 @@ class Replication:
     kpis: dict
     cases: pd.DataFrame
     timeseries: pd.DataFrame
+    roles: pd.DataFrame
 
 
 def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
@@ -40,50 +43,99 @@ def run_replication(settings, seed_seq, index: int = 0, keep_cases: bool = True)
     model = StreetModel(settings, seed_seq)
     model.run()
     cases = metrics.case_table(model)
-    kpis = {"replication": index, **metrics.kpis(model, cases)}
+    roles = metrics.roles_table(model)
+    kpis = {"replication": index, **metrics.kpis(model, cases, roles)}
     ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    ts.insert(0, "replication", index)
-    cases.insert(0, "replication", index)
-    return Replication(index, kpis, cases if keep_cases else cases.iloc[0:0], ts)
+    for table in (ts, cases, roles):
+        table.insert(0, "replication", index)
+    return Replication(index, kpis, cases if keep_cases else cases.iloc[0:0], ts, roles)
 
 
-def run_replications(settings, replications: int, seed: int, progress: bool = True, label: str = ""):
-    seeds = replication_seeds(seed, replications)
-    bar = tqdm(total=replications, desc=label or settings.name, unit="rep", disable=not progress, file=sys.stderr)
-    results = []
-    for i, ss in enumerate(seeds):
-        results.append(run_replication(settings, ss, i))
-        bar.update(1)
-    bar.close()
-    return results
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def run_many(jobs: list[tuple], workers: int, progress: bool, label: str) -> list[Replication]:
+    """Run ``(settings, seed_seq, index)`` jobs, in worker processes when ``workers > 1``.
+
+    Results come back in job order, so the output does not depend on the number of workers.
+    """
+    bar = tqdm(total=len(jobs), desc=label, unit="run", disable=not progress, file=sys.stderr)
+    try:
+        if workers <= 1 or len(jobs) <= 1:
+            results = []
+            for job in jobs:
+                results.append(run_replication(*job))
+                bar.update(1)
+            return results
+        # spawn, not fork: tqdm's monitor thread and any BLAS threads do not survive a fork.
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+            futures = [pool.submit(run_replication, *job) for job in jobs]
+            for f in futures:
+                f.add_done_callback(lambda _f: bar.update(1))
+            return [f.result() for f in futures]
+    finally:
+        bar.close()
+
+
+def run_replications(settings, replications: int, seed: int, progress: bool = True, workers: int = 1,
+                     label: str = "") -> list[Replication]:
+    jobs = [(settings, ss, i) for i, ss in enumerate(replication_seeds(seed, replications))]
+    return run_many(jobs, workers, progress, label or settings.name)
+
+
+def write_tables(folder: Path, settings, results: list[Replication]) -> pd.DataFrame:
+    """summary.csv, cases.parquet, timeseries.parquet, roles.csv and the resolved scenario."""
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = pd.DataFrame([r.kpis for r in results])
+    summary.to_csv(folder / "summary.csv", index=False, float_format="%.10g")
+    pd.concat([r.cases for r in results], ignore_index=True).to_parquet(folder / "cases.parquet", index=False)
+    pd.concat([r.timeseries for r in results], ignore_index=True).to_parquet(folder / "timeseries.parquet", index=False)
+    pd.concat([r.roles for r in results], ignore_index=True).to_csv(folder / "roles.csv", index=False, float_format="%.10g")
+    (folder / "scenario.resolved.yaml").write_text(scenario_mod.dump(settings), encoding="utf-8")
+    return summary
+
+
+class AtomicFolder:
+    """Write into a temporary folder beside ``out``; move it into place only on success."""
+
+    def __init__(self, out: Path):
+        self.out = Path(out)
+
+    def __enter__(self) -> Path:
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", dir=self.out.parent))
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return False
+        if self.out.exists():
+            old = self.out.with_name(f".{self.out.name}.old-{os.getpid()}")
+            self.out.rename(old)
+            self.tmp.rename(self.out)
+            shutil.rmtree(old)
+        else:
+            self.tmp.rename(self.out)
+        return False
 
 
 def write_run(out: Path, settings, results: list[Replication], manifest: dict) -> None:
-    """Write every output into a temporary folder, then move it into place in one rename."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        summary = pd.DataFrame([r.kpis for r in results])
-        summary.to_csv(tmp / "summary.csv", index=False, float_format="%.10g")
-        pd.concat([r.cases for r in results], ignore_index=True).to_parquet(tmp / "cases.parquet", index=False)
-        pd.concat([r.timeseries for r in results], ignore_index=True).to_parquet(tmp / "timeseries.parquet", index=False)
-        (tmp / "scenario.resolved.yaml").write_text(scenario_mod.dump(settings), encoding="utf-8")
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    """Every output of ``streetsim run``, moved into place in one rename."""
+    with AtomicFolder(out) as tmp:
+        write_tables(tmp, settings, results)
+        write_manifest(tmp, manifest)
 
 
-def manifest(command: list[str], seed: int, replications: int, scenarios: list[str]) -> dict:
+def write_manifest(folder: Path, manifest: dict) -> None:
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def manifest(kind: str, command: list[str], seed: int, replications: int, scenarios: list[str]) -> dict:
     return {
+        "kind": kind,
         "streetsim_version": sim.__version__,
         "command": command,
         "seed": seed,

@@ -287,6 +287,9 @@ class Burnout(Strict):
 class Hiring(Strict):
     enabled: bool = True
     delay_days: NonNegative = 60.0
+    cover_last_post: bool = Field(
+        True, description="when a line's last worker leaves, a colleague is seconded at once (no empty desk)"
+    )
 
 
 class Trust(Strict):

@@ -104,12 +104,6 @@ class StreetModel(mesa.Model):
             ResidentialArea(self, i, base + (1 if i < extra else 0), i % st.grids)
             for i in range(st.residential_areas)
         ]
-        self.supervisors_by_grid = [[] for _ in self.grids]
-        verify = self.settings.loop.close.verify_role
-        if verify in self.teams:
-            for w in self.teams[verify].workers:
-                if isinstance(w, GridSupervisor):
-                    self.supervisors_by_grid[w.grid].append(w)
 
     # -- the day ------------------------------------------------------------------------------
     def step(self):
@@ -166,6 +160,7 @@ class StreetModel(mesa.Model):
             return []
         rng = self.arrival_rng
         n_grids = len(self.grids)
+        patrol = self.agents_by_type.get(GridSupervisor, [])
         out = []
         for grid in self.grids:
             times, kinds = [], []
@@ -173,7 +168,7 @@ class StreetModel(mesa.Model):
                 k = rng.poisson(self._daily_rate(ct) / n_grids)
                 times.append(day * 24.0 + rng.uniform(0.0, 24.0, size=k))
                 kinds.append(np.full(k, i))
-            supervisors = [w for w in self.supervisors_by_grid[grid.index] if not w.gone and w.absent_until <= day * 24.0]
+            supervisors = [w for w in patrol if w.grid == grid.index and w.absent_until <= day * 24.0]
             shift = self._shift_today(supervisors[0].calendar, day) if supervisors else None
             arose, found_at, kinds_found, by_patrol = grid.discover(
                 self, day, np.concatenate(times), np.concatenate(kinds), len(supervisors), shift

@@ -112,7 +112,10 @@ class Team:
         worker.remove()
         self.exits += 1
         hiring = self.model.settings.behaviour.hiring
-        if hiring.enabled:
+        if hiring.enabled and hiring.cover_last_post and not worker.line.workers:
+            self.hire(worker.line)  # a desk is never left empty for the whole hiring delay
+            self.hires += 1
+        elif hiring.enabled:
             self._hiring.append((self.model.day + hiring.delay_days, worker.line))
 
     def start_day(self, day):

@@ -10,8 +10,12 @@ class GridSupervisor(Worker):
 
     def __init__(self, model, team, line, calendar):
         super().__init__(model, team, line, calendar)
-        # Supervisors are split over the grids; with one pooled line they still patrol one grid.
-        self.grid = len(team.workers) % model.settings.street.grids
+        # Each supervisor patrols one grid: the one with the fewest supervisors (a new hire fills
+        # the grid a leaver left).
+        staffed = [0] * model.settings.street.grids
+        for w in team.workers:
+            staffed[w.grid] += 1
+        self.grid = staffed.index(min(staffed))
 
     @property
     def on_patrol(self) -> bool:

@@ -1,0 +1,82 @@
+"""A district: several streets and towns run as one, KPIs per street and for the district."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, ValidationError
+
+from sim import metrics
+from sim import scenario as scenario_mod
+from sim.scenario import ScenarioError, Strict
+
+
+class StreetEntry(Strict):
+    name: str
+    scenario: str = Field(description="scenario file, relative to the district file")
+    set: dict[str, Any] = Field({}, description="key.path: value overrides, as with --set")
+
+
+class District(Strict):
+    name: str
+    description: str = ""
+    streets: list[StreetEntry] = Field(min_length=1)
+
+
+def is_district_file(path) -> bool:
+    return "streets" in scenario_mod.load_raw(path)
+
+
+def load(path, overrides: list[str] | None = None) -> tuple[District, dict]:
+    """The district and each street's scenario (street name -> Scenario)."""
+    path = Path(path)
+    try:
+        district = District.model_validate(scenario_mod.load_raw(path))
+    except ValidationError as e:
+        raise scenario_mod._format_validation_error(path, e) from None
+    streets = {}
+    for i, entry in enumerate(district.streets):
+        if entry.name in streets:
+            raise ScenarioError(path, f"streets.{i}.name", f"duplicate street name {entry.name!r}")
+        sets = [f"{k}={_yaml_value(v)}" for k, v in entry.set.items()] + list(overrides or [])
+        raw = scenario_mod.apply_overrides(scenario_mod.load_raw(path.parent / entry.scenario), sets, path)
+        raw["name"] = entry.name
+        streets[entry.name] = scenario_mod.build(raw, f"{path} (streets.{i}: {entry.name})")
+    return district, streets
+
+
+def _yaml_value(v) -> str:
+    import yaml
+
+    return yaml.safe_dump(v, default_flow_style=True).strip().removesuffix("...").strip()
+
+
+def street_seeds(seed: int, replications: int, n_streets: int):
+    """Replication r of street s: independent streams for every street and replication."""
+    return [rep.spawn(n_streets) for rep in np.random.SeedSequence(seed).spawn(replications)]
+
+
+def district_kpis(street_results: dict[str, list], streets: dict) -> pd.DataFrame:
+    """One row per replication: case KPIs over all streets' cases, staff KPIs summed by role."""
+    names = list(street_results)
+    reps = len(street_results[names[0]])
+    rows = []
+    for r in range(reps):
+        results = [street_results[n][r] for n in names]
+        s0 = streets[names[0]]
+        cases = pd.concat([res.cases for res in results], ignore_index=True)
+        end = s0.horizon.days * 24.0
+        row = {"replication": r, **metrics.case_kpis(cases, s0.horizon.warmup_days * 24.0, end)}
+        residents = np.array([streets[n].street.residents for n in names], dtype=float)
+        trust = np.array([res.kpis["resident_trust_end"] for res in results])
+        row["resident_trust_end"] = float((trust * residents).sum() / residents.sum())
+        roles = pd.concat([res.roles for res in results]).drop(columns="replication")
+        summed = roles.groupby("role", sort=False).sum(numeric_only=True).reset_index()
+        summed["cost_per_year"] = roles.groupby("role", sort=False)["cost_per_year"].mean().to_numpy()
+        years = (s0.horizon.days - s0.horizon.warmup_days) / 365.0
+        row.update(metrics.role_kpis(summed, years))
+        rows.append(row)
+    return pd.DataFrame(rows)
