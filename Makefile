@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/streetsim run scenarios/reform_2015.yaml --replications 10 --seed 1 --out results/reform_2015
+	$(BIN)/streetsim compare scenarios/baseline_2013.yaml scenarios/reform_2015.yaml \
+	    scenarios/devolution_unfunded.yaml --replications 10 --seed 7 --out results/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

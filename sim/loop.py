@@ -117,7 +117,8 @@ def handle_by_street(street, case, ctype):
 def joint_enforcement(street, case, teams, hours):
     """One officer of each unit, present at once (城管 as core, police, market supervision...)."""
     env = street.env
-    joint = JointHandling(env, hours, teams[0].calendar)
+    lead = teams[0]
+    joint = JointHandling(env, hours, lead.calendar, street.sample(lead.role.travel) if lead.role.travel else 0.0)
     finished = []
     for team in sorted(teams, key=lambda t: t.name):  # a fixed order: no two cases deadlock
         joint.arrived = env.event()

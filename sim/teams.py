@@ -187,9 +187,10 @@ class JointHandling:
     the next arrives; the fixed order means no two joint cases can wait on each other.
     """
 
-    def __init__(self, env, hours, calendar):
+    def __init__(self, env, hours, calendar, travel=0.0):
         self.env = env
         self.hours = hours
+        self.travel = travel  # the units go to the site together
         self.calendar = calendar
         self.arrived = None
         self.start = env.event()
@@ -198,7 +199,9 @@ class JointHandling:
         self.arrived.succeed(worker)
         yield self.start
         env = self.env
-        end = self.calendar.add_working_hours(self.calendar.next_on_duty(env.now), self.hours)
-        worker.team.hours[job.activity] += self.hours
-        worker._worked_today += self.hours
+        end = self.calendar.add_working_hours(self.calendar.next_on_duty(env.now), self.hours + self.travel)
+        hours = worker.team.hours
+        hours[job.activity] += self.hours
+        hours["travel"] += self.travel
+        worker._worked_today += self.hours + self.travel
         yield env.timeout(end - env.now)
