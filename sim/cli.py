@@ -152,7 +152,7 @@ def run_district(args) -> int:
     print(format_table(metrics.summarise(summary)))
     print("\nper street (mean over replications):")
     cols = ["cases_arrived", "on_time_rate", "mean_days_to_close", "resident_satisfaction", "staff_total"]
-    print(street_rows.groupby("street", sort=False)[cols].mean().to_string(float_format=lambda x: f"{x:.3g}"))
+    print(street_rows.groupby("street", sort=False)[cols].mean().to_string(float_format=_fmt))
     m = runner.manifest("district", sys.argv, args.seed, args.replications, [args.scenario])
     m["scenario_names"] = [dist.name]
     with runner.AtomicFolder(out) as tmp:
