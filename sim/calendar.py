@@ -118,6 +118,10 @@ class Calendar:
             return base + self._ends[i]
         return t
 
+    @property
+    def working_days_per_year(self) -> float:
+        return 365.0 / 7.0 * sum(1 for d in range(7) if self.hours_on_day(d) > 0)
+
     def hours_on_day(self, day: int) -> float:
         weekday = day % 7
         if weekday not in self._day_hours:

@@ -90,7 +90,7 @@ def cmd_run(args) -> int:
     if district.is_district_file(args.scenario):
         return run_district(args)
     settings = scenario_mod.load(args.scenario, args.overrides)
-    out = args.out or Path("results") / settings.name
+    out = checked_out(args.out or Path("results") / settings.name)
     results = runner.run_replications(settings, args.replications, args.seed, not args.quiet, args.workers)
     summary = pd.DataFrame([r.kpis for r in results])
     print(f"\n{settings.name}: {args.replications} replications, seed {args.seed}, {settings.horizon.days} days")
@@ -113,7 +113,7 @@ def cmd_compare(args) -> int:
         if s.name in scenarios:
             raise ScenarioError(path, "name", f"two scenarios are named {s.name!r}; names must differ to compare")
         scenarios[s.name] = s
-    out = args.out or Path("results") / "compare"
+    out = checked_out(args.out or Path("results") / "compare")
     # Every scenario runs replication i on the same seeds: common random numbers.
     seeds = runner.replication_seeds(args.seed, args.replications)
     jobs = [(s, ss, i) for s in scenarios.values() for i, ss in enumerate(seeds)]
@@ -138,7 +138,7 @@ def cmd_compare(args) -> int:
 
 def run_district(args) -> int:
     dist, streets = district.load(args.scenario, args.overrides)
-    out = args.out or Path("results") / dist.name
+    out = checked_out(args.out or Path("results") / dist.name)
     seeds = district.street_seeds(args.seed, args.replications, len(streets))
     names = list(streets)
     jobs = [(streets[n], seeds[r][k], r) for k, n in enumerate(names) for r in range(args.replications)]
@@ -155,14 +155,24 @@ def run_district(args) -> int:
     print(street_rows.groupby("street", sort=False)[cols].mean().to_string(float_format=_fmt))
     m = runner.manifest("district", sys.argv, args.seed, args.replications, [args.scenario])
     m["scenario_names"] = [dist.name]
+    m["street_names"] = names
     with runner.AtomicFolder(out) as tmp:
         summary.to_csv(tmp / "summary.csv", index=False, float_format="%.10g")
         street_rows.to_csv(tmp / "streets.csv", index=False, float_format="%.10g")
         for name, res in per_street.items():
             runner.write_tables(tmp / "streets" / name, streets[name], res)
         runner.write_manifest(tmp, m)
-    print(f"\nwrote {out}/: summary.csv (district), streets.csv (per street), streets/<name>/")
+        figures.draw(tmp)
+    print(f"\nwrote {out}/: summary.csv (district), streets.csv (per street), streets/<name>/, figures/")
     return 0
+
+
+def checked_out(out: Path) -> Path:
+    """Refuse an output path that cannot become a folder, before any simulation runs."""
+    for p in (out, *out.parents):
+        if p.exists() and not p.is_dir():
+            raise ScenarioError(out, "--out", f"{p} is a file, not a folder")
+    return out
 
 
 def cmd_figures(args) -> int:

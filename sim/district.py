@@ -21,7 +21,7 @@ class StreetEntry(Strict):
 
 
 class District(Strict):
-    name: str
+    name: str = Field(min_length=1, pattern=scenario_mod.SAFE_NAME)
     description: str = ""
     streets: list[StreetEntry] = Field(min_length=1)
 
@@ -45,6 +45,9 @@ def load(path, overrides: list[str] | None = None) -> tuple[District, dict]:
         raw = scenario_mod.apply_overrides(scenario_mod.load_raw(path.parent / entry.scenario), sets, path)
         raw["name"] = entry.name
         streets[entry.name] = scenario_mod.build(raw, f"{path} (streets.{i}: {entry.name})")
+        first = next(iter(streets.values())).horizon
+        if streets[entry.name].horizon != first:
+            raise ScenarioError(path, f"streets.{i}", "every street must share one horizon (days, warm-up, start weekday)")
     return district, streets
 
 
@@ -74,8 +77,10 @@ def district_kpis(street_results: dict[str, list], streets: dict) -> pd.DataFram
         trust = np.array([res.kpis["resident_trust_end"] for res in results])
         row["resident_trust_end"] = float((trust * residents).sum() / residents.sum())
         roles = pd.concat([res.roles for res in results]).drop(columns="replication")
+        roles["cost"] = roles["posts"] * roles["cost_per_year"]
         summed = roles.groupby("role", sort=False).sum(numeric_only=True).reset_index()
-        summed["cost_per_year"] = roles.groupby("role", sort=False)["cost_per_year"].mean().to_numpy()
+        # role_kpis multiplies posts by cost per year: give it the posts-weighted cost.
+        summed["cost_per_year"] = summed["cost"] / summed["posts"].where(summed["posts"] > 0)
         years = (s0.horizon.days - s0.horizon.warmup_days) / 365.0
         row.update(metrics.role_kpis(summed, years))
         rows.append(row)

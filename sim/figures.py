@@ -56,13 +56,16 @@ def draw(results_dir: str | Path) -> list[Path]:
     files = []
     files += kpi_bars(summaries, out)
     files += backlog(runs, out)
-    files += staff_time(runs, out)
+    if manifest.get("kind") != "district":  # ten streets side by side would not be readable
+        files += staff_time(runs, out)
     return files
 
 
 def scenario_folders(results_dir: Path, manifest: dict) -> dict[str, Path]:
     if manifest.get("kind") == "compare":
         return {n: results_dir / n for n in manifest["scenario_names"]}
+    if manifest.get("kind") == "district":
+        return {n: results_dir / "streets" / n for n in manifest["street_names"]}
     name = manifest.get("scenario_names", [results_dir.name])[0]
     return {name: results_dir}
 

@@ -23,7 +23,7 @@ class Grid:
 
         ``shift`` is the supervisors' working interval today (start, end), or None.
         """
-        rng = model.arrival_rng
+        rng = model.discovery_rng  # its own stream: the backlog's size must not shift arrivals
         cfg = model.settings.loop.discovery
         arose = np.concatenate([self.pending_times, new_times])
         types = np.concatenate([self.pending_types, new_types])

@@ -120,11 +120,16 @@ def joint_enforcement(street, case, teams, hours):
     lead = teams[0]
     joint = JointHandling(env, hours, lead.calendar, street.sample(lead.role.travel) if lead.role.travel else 0.0)
     finished = []
-    for team in sorted(teams, key=lambda t: t.name):  # a fixed order: no two cases deadlock
+    # A fixed order means no two cases wait on each other; a unit with nobody on its line
+    # (possible only with hiring.cover_last_post off) cannot join and is left out.
+    for team in sorted(teams, key=lambda t: t.name):
+        line = team.line_for(case)
+        if not line.workers:
+            continue
         joint.arrived = env.event()
         job = Job(hours, case=case, done=env.event(), deadline=case.deadline, priority=case.priority)
         job.joint = joint
-        team.submit(job, team.line_for(case))
+        team.submit(job, line)
         yield joint.arrived
         finished.append(job.done)
     joint.start.succeed()

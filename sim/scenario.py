@@ -288,7 +288,8 @@ class Hiring(Strict):
     enabled: bool = True
     delay_days: NonNegative = 60.0
     cover_last_post: bool = Field(
-        True, description="when a line's last worker leaves, a colleague is seconded at once (no empty desk)"
+        True, description="when a line's last worker leaves, a colleague is seconded at once (no empty desk), "
+        "even with hiring off; without it, an empty line's cases wait for the next hire"
     )
 
 
@@ -314,8 +315,11 @@ class Survey(Strict):
     respondents: Annotated[int, Field(ge=0)] = 0
 
 
+SAFE_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"  # used as a folder name under results/
+
+
 class Scenario(Strict):
-    name: str
+    name: str = Field(min_length=1, pattern=SAFE_NAME)
     description: str = ""
     horizon: Horizon = Horizon()
     street: Street
@@ -465,7 +469,11 @@ def check_references(s: Scenario, file) -> None:
             raise ScenarioError(file, f"staffing.{name}.calendar", f"unknown calendar {role.calendar!r}")
         if role.per is not None and staff_count(role, s.street) <= 0:
             raise ScenarioError(file, f"staffing.{name}", "ratio rule gives no staff")
+    if s.street.residents < s.street.residential_areas:
+        raise ScenarioError(file, "street.residents", f"fewer residents ({s.street.residents}) than residential areas ({s.street.residential_areas})")
     for name, ct in s.case_types.items():
+        if len(set(ct.roles)) != len(ct.roles):
+            raise ScenarioError(file, f"case_types.{name}.roles", f"a role is listed twice: {ct.roles}")
         for r in ct.roles:
             if r not in s.staffing:
                 raise ScenarioError(

@@ -20,12 +20,22 @@ from sim.teams import Job, Team
 
 STAGES = ("register", "dispatch", "handle", "close")
 STAGE_INDEX = {s: i for i, s in enumerate(STAGES)}
-STREAMS = ("arrivals", "service", "routing", "behaviour", "survey")
+# Appending a stream keeps the others unchanged (each is child i of the replication's SeedSequence).
+STREAMS = ("arrivals", "service", "routing", "behaviour", "survey", "devolved", "discovery")
 
 
 def rng_streams(seed_seq: np.random.SeedSequence) -> dict[str, np.random.Generator]:
-    """Independent generators, one per purpose, so scenarios compared share random numbers."""
-    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, seed_seq.spawn(len(STREAMS)))}
+    """Independent generators, one per purpose, so scenarios compared share random numbers.
+
+    The children are built from the SeedSequence's own spawn key rather than by ``spawn()``, which
+    would change the SeedSequence in place: the same object must give the same streams every time
+    it is used (``compare`` hands one SeedSequence to every scenario).
+    """
+    children = [
+        np.random.SeedSequence(seed_seq.entropy, spawn_key=(*seed_seq.spawn_key, i), pool_size=seed_seq.pool_size)
+        for i in range(len(STREAMS))
+    ]
+    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
 
 
 class StreetModel(mesa.Model):
@@ -43,6 +53,8 @@ class StreetModel(mesa.Model):
         self.routing_rng = streams["routing"]
         self.behaviour_rng = streams["behaviour"]
         self.survey_rng = streams["survey"]
+        self.devolved_rng = streams["devolved"]
+        self.discovery_rng = streams["discovery"]
         self.sample = Sampler(self.service_rng)
         self.cases: list[Case] = []
         self.closed_count = 0
@@ -112,9 +124,12 @@ class StreetModel(mesa.Model):
         if day == self.settings.horizon.warmup_days and day > 0:
             self._end_warmup()
         for team in self.teams.values():
-            team.start_day(day)
+            team.hire_due(day)
         for workers in self._worker_sets():
             workers.shuffle_do("step")
+        for team in self.teams.values():
+            if team.devolved_per_day > 0 and team.calendar.hours_on_day(day) > 0:
+                self.devolve_tasks(team, day)
         self._mean_trust = float(np.mean([a.mean_trust() for a in self.areas]))
         self._surface_cases(day)
         self.env.run(until=(day + 1) * 24.0)
@@ -134,6 +149,7 @@ class StreetModel(mesa.Model):
     def _end_warmup(self):
         for team in self.teams.values():
             team.hours.clear()
+            team.exits = 0
 
     # -- arrivals -----------------------------------------------------------------------------
     def _surface_cases(self, day):
@@ -355,7 +371,7 @@ class StreetModel(mesa.Model):
 
     def devolve_tasks(self, team, day):
         dv = self.settings.levers.devolved_tasks
-        rng = self.arrival_rng
+        rng = self.devolved_rng
         for _ in range(rng.poisson(team.devolved_per_day)):
             line = team.lines[int(rng.integers(len(team.lines)))]
             team.submit(Job(self.sample(dv.hours), "devolved_tasks", priority=dv.priority,

@@ -112,22 +112,20 @@ class Team:
         worker.remove()
         self.exits += 1
         hiring = self.model.settings.behaviour.hiring
-        if hiring.enabled and hiring.cover_last_post and not worker.line.workers:
+        if hiring.cover_last_post and not worker.line.workers:
             self.hire(worker.line)  # a desk is never left empty for the whole hiring delay
             self.hires += 1
         elif hiring.enabled:
             self._hiring.append((self.model.day + hiring.delay_days, worker.line))
 
-    def start_day(self, day):
-        """Hires that arrive today, and today's devolved tasks."""
+    def hire_due(self, day):
+        """New staff whose hiring delay ends today."""
         if self._hiring:
             due = [h for h in self._hiring if h[0] <= day]
             self._hiring = [h for h in self._hiring if h[0] > day]
             for _, line in due:
                 self.hire(line)
                 self.hires += 1
-        if self.devolved_per_day > 0 and self.calendar.hours_on_day(day) > 0:
-            self.model.devolve_tasks(self, day)
 
     @property
     def staff(self):

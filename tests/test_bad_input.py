@@ -22,6 +22,9 @@ CORPUS = [
     ("extends_missing.yaml", "extends", "file not found"),
     ("role_without_staff.yaml", "case_types.job.roles", "'police', which has no staff"),
     ("negative_deadline.yaml", "case_types.job.deadline_hours", "must be >= 0, got -8"),
+    ("duplicate_role.yaml", "case_types.job.roles", "listed twice"),
+    ("empty_name.yaml", "name", "at least 1 character"),
+    ("fewer_residents_than_areas.yaml", "street.residents", "fewer residents (3) than residential areas (5)"),
 ]
 
 
@@ -52,6 +55,15 @@ def test_validate_reports_every_bad_file_and_passes_good_ones(capsys):
     captured = capsys.readouterr()
     assert len(captured.err.strip().splitlines()) == 2
     assert "mmc.yaml: ok" in captured.out
+
+
+def test_out_path_under_a_file_is_refused_before_running(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    status = main(["run", "scenarios/validation/mmc.yaml", "--out", str(blocker / "out"), "--quiet"])
+    assert status == 2
+    assert "--out: " in capsys.readouterr().err
+    assert blocker.read_text() == "x"
 
 
 def test_command_line_prints_no_traceback(tmp_path):

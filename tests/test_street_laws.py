@@ -101,3 +101,36 @@ def test_replications_get_independent_streams_and_do_not_depend_on_each_other():
     assert first[0]["cases_arrived"] != first[1]["cases_arrived"] or first[0]["mean_days_to_close"] != first[1]["mean_days_to_close"]
     again = run_replication(settings, replication_seeds(9, 3)[2], 2).kpis  # run alone
     assert again == first[2]
+
+
+def test_a_seed_sequence_gives_the_same_streams_every_time_it_is_used():
+    """compare hands one SeedSequence to every scenario: using it must not change it."""
+    from sim.street import rng_streams
+
+    ss = replication_seeds(3, 1)[0]
+    first = {k: g.random() for k, g in rng_streams(ss).items()}
+    again = {k: g.random() for k, g in rng_streams(ss).items()}
+    assert first == again
+    assert len(set(first.values())) == len(first)  # and the streams differ from each other
+
+
+def test_more_devolved_tasks_do_not_shift_the_arrival_stream():
+    """Common random numbers: the first day's cases are the same whatever the devolved load."""
+    days = ["horizon.days=1", "horizon.warmup_days=0"]
+    a = run_replication(scenario.load(REFORM, days), replication_seeds(4, 1)[0]).cases
+    b = run_replication(scenario.load("scenarios/devolution_unfunded.yaml", days), replication_seeds(4, 1)[0]).cases
+    assert len(a) > 50
+    assert a["discovered"].tolist() == b["discovered"].tolist()
+    assert a["type"].tolist() == b["type"].tolist()
+
+
+def test_idle_workers_still_do_their_fixed_duties():
+    """Data collection is done every working day, busy or idle (admin share must not depend on load)."""
+    settings = scenario.load("scenarios/validation/mmc.yaml", [
+        "case_types.job.arrivals.per_hour=0.01", "horizon.days=70", "horizon.warmup_days=0",
+        "levers.data_sharing.enabled=false", "levers.data_sharing.roles=[servers]",
+        "levers.data_sharing.collection_hours_per_worker_per_week_without=4",
+    ])
+    rep = run_replication(settings, replication_seeds(1, 1)[0])
+    hours = rep.roles.set_index("role").loc["servers", "data_collection"]
+    assert hours == pytest.approx(4 * 10 * 3, rel=0.02)  # 4 h a week, 10 weeks, 3 workers

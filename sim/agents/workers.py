@@ -139,7 +139,7 @@ class Worker(Agent):
         if burnout.enabled:
             s = self.stress
             p_exit = (1 - s) * burnout.exit_probability_per_year_base + s * burnout.exit_probability_per_year_at_full_stress
-            if rng.random() < p_exit / 365.0:
+            if rng.random() < p_exit / self.calendar.working_days_per_year:
                 team.leave(self)
                 return
             p_absent = (1 - s) * burnout.absence_probability_base + s * burnout.absence_probability_at_full_stress
@@ -151,6 +151,8 @@ class Worker(Agent):
         self.hours["available"] += day_hours
         team.hours["available"] += day_hours
         self.duties_due = team.duties_for_today(day_hours)
+        if self.duties_due:
+            self.withdraw()  # an idle worker leaves the queue to do today's fixed duties first
 
     def withdraw(self):
         """Stop waiting for work (absence, exit)."""
