@@ -115,6 +115,8 @@ class Calendar:
         base, w = self._split(t)
         i = bisect_right(self._starts, w) - 1
         if i >= 0 and w < self._ends[i]:
+            if self._ends[i] == HOURS_PER_WEEK and self._starts[0] == 0.0:
+                return base + HOURS_PER_WEEK + self._ends[0]  # a Sunday night shift runs into Monday
             return base + self._ends[i]
         return t
 

@@ -25,6 +25,11 @@ def test_work_ending_at_close_of_day_ends_then_not_next_morning():
     assert OFFICE.add_working_hours(4 * 24 + 8.5, 8.5) == pytest.approx(4 * 24 + 17.0)  # Friday, not Monday
 
 
+def test_a_shift_over_sunday_midnight_ends_on_monday_morning():
+    night = Calendar("night", [([6], 16.0, 24.0), ([0], 0.0, 8.0)], start_weekday=0)
+    assert night.shift_end(6 * 24 + 20.0) == pytest.approx(7 * 24 + 8.0)
+
+
 def test_calendar_respects_the_weekday_the_run_starts_on():
     wednesday_start = Calendar("office", [([0, 1, 2, 3, 4], 8.5, 17.0)], start_weekday=2)
     assert wednesday_start.hours_on_day(3) == 0.0  # day 3 is a Saturday
