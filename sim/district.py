@@ -36,7 +36,7 @@ def load(path, overrides: list[str] | None = None) -> tuple[District, dict]:
     try:
         district = District.model_validate(scenario_mod.load_raw(path))
     except ValidationError as e:
-        raise scenario_mod._format_validation_error(path, e) from None
+        raise scenario_mod.format_validation_error(path, e) from None
     streets = {}
     for i, entry in enumerate(district.streets):
         if entry.name in streets:

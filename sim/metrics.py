@@ -11,6 +11,22 @@ from scipy import stats
 from sim.cases import CASE_COLUMNS, STAGE_COLUMNS
 
 ACTIVITY_KPIS = ("casework", "travel", "devolved_tasks", "investment_promotion", "data_collection")
+CASE_KPIS = (
+    "cases_arrived", "cases_closed", "cases_open_at_end", "closure_rate", "on_time_rate",
+    "mean_days_to_close", "p90_days_to_close", "reopen_rate", "bounces_per_case",
+    "patrol_discovery_share", "on_spot_share", "hotline_escalation_rate", "resident_satisfaction",
+)  # fmt: skip
+STREET_KPIS = ("resident_trust_end", "problems_undiscovered_at_end")
+SURVEY_KPIS = ("survey_satisfaction", "survey_satisfaction_se")
+ROLE_KPI_PREFIXES = ("utilisation_", "admin_share_", "overtime_hours_", "staff_", "exits_")
+TOTAL_KPIS = ("staff_total", "staff_cost")
+
+
+def kpi_names(settings) -> list[str]:
+    """Every KPI a replication of this scenario reports, in summary.csv's column order."""
+    survey_kpis = SURVEY_KPIS if settings.survey.respondents > 0 else ()
+    roles = [p + r for r in settings.staffing for p in ROLE_KPI_PREFIXES]
+    return [*CASE_KPIS, *STREET_KPIS, *survey_kpis, *roles, *TOTAL_KPIS]
 
 
 class ConservationError(AssertionError):

@@ -342,7 +342,7 @@ def staff_count(role: Role, street: Street) -> int:
 
 
 # --------------------------------------------------------------------------- loading
-def _read_yaml(path: Path) -> dict:
+def read_yaml(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -381,7 +381,7 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
     if key in _chain:
         cycle = " -> ".join(p.name for p in (*_chain, key))
         raise ScenarioError(path, "extends", f"cycle: {cycle}")
-    data = _read_yaml(path)
+    data = read_yaml(path)
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -432,7 +432,7 @@ def apply_overrides(data: dict, assignments: list[str], file) -> dict:
     return data
 
 
-def _format_validation_error(file, err: ValidationError) -> ScenarioError:
+def format_validation_error(file, err: ValidationError) -> ScenarioError:
     first = err.errors()[0]
     loc = [str(p) for p in first["loc"] if not str(p).startswith(("function-after", "literal["))]
     # pydantic puts union branch names in the path; keep the user's keys only
@@ -451,7 +451,7 @@ def build(data: dict, file="<scenario>") -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as e:
-        raise _format_validation_error(file, e) from None
+        raise format_validation_error(file, e) from None
     check_references(scenario, file)
     return scenario
 

@@ -134,3 +134,13 @@ def test_idle_workers_still_do_their_fixed_duties():
     rep = run_replication(settings, replication_seeds(1, 1)[0])
     hours = rep.roles.set_index("role").loc["servers", "data_collection"]
     assert hours == pytest.approx(4 * 10 * 3, rel=0.02)  # 4 h a week, 10 weeks, 3 workers
+
+
+def test_kpi_and_series_names_list_exactly_what_a_run_reports():
+    """Sweep files are checked against these lists, so they must not go stale."""
+    from sim.street import daily_series_names
+
+    settings = scenario.load(REFORM, ["horizon.days=20", "horizon.warmup_days=2"])
+    rep = run_replication(settings, replication_seeds(1, 1)[0])
+    assert [k for k in rep.kpis if k != "replication"] == metrics.kpi_names(settings)
+    assert [c for c in rep.timeseries.columns if c != "replication"] == daily_series_names(settings)

@@ -38,24 +38,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 import sim
 from sim import scenario as scenario_mod
+from sim.metrics import kpi_names
 from sim.scenario import ScenarioError
+from sim.street import daily_series_names
 
 TOP_KEY = "experiment"  # a YAML file with this top-level key is an experiment, not a scenario
 
-# KPI names from sim.metrics.kpis(); per-role KPIs are PREFIX + role name. Kept here so a typo in
-# `kpis:` fails before any run; "all" keeps every KPI the model produces.
-SCALAR_KPIS = {
-    "cases_arrived", "cases_closed", "cases_open_at_end", "closure_rate", "on_time_rate",
-    "mean_days_to_close", "p90_days_to_close", "reopen_rate", "bounces_per_case",
-    "patrol_discovery_share", "on_spot_share", "hotline_escalation_rate", "resident_satisfaction",
-    "resident_trust_end", "problems_undiscovered_at_end", "survey_satisfaction",
-    "survey_satisfaction_se", "staff_total", "staff_cost",
-}  # fmt: skip
-ROLE_KPI_PREFIXES = ("utilisation_", "admin_share_", "overtime_hours_", "staff_", "exits_")
-# Daily columns of the model's DataCollector (sim.street); per-role ones are PREFIX + role name.
-SERIES = {"cases_arrived", "cases_closed", "open_cases", "undiscovered_problems", "mean_trust",
-          "backlog_register", "backlog_dispatch", "backlog_handle", "backlog_close"}  # fmt: skip
-ROLE_SERIES_PREFIXES = ("staff_", "queue_")
 SAMPLE_PREFIX = "sample:"  # design.parquet columns holding SALib's unrounded sample
 
 
@@ -224,14 +212,14 @@ def load(path: str | Path) -> Plan:
     value the scenario rejects is reported before anything runs or is written.
     """
     path = Path(path)
-    data = scenario_mod._read_yaml(path)
+    data = scenario_mod.read_yaml(path)
     text = path.read_text(encoding="utf-8")
     if not is_experiment(data):
         raise ScenarioError(path, TOP_KEY, "missing: an experiment file starts with `experiment: <name>`")
     try:
         spec = Experiment.model_validate(data)
     except ValidationError as e:
-        err = scenario_mod._format_validation_error(path, e)
+        err = scenario_mod.format_validation_error(path, e)
         if err.message.startswith("unknown key"):
             err = ScenarioError(path, err.key, "unknown key in an experiment file")
         raise err from None
@@ -247,7 +235,7 @@ def load(path: str | Path) -> Plan:
         raise
     roles = list(base_settings.staffing)
     _check_names(spec, path, base_settings)
-    _check_kpis(spec, path, roles)
+    _check_kpis(spec, path, base_settings)
     params = list(spec.parameters)
     integer = {p: _integer(spec.parameters[p], p) for p in params}
     points, sample, problem = make_design(spec, integer, path)
@@ -267,15 +255,16 @@ def _check_names(spec: Experiment, path: Path, settings) -> None:
                                     f"(it has: {', '.join(names)})")  # fmt: skip
 
 
-def _check_kpis(spec: Experiment, path: Path, roles: list[str]) -> None:
+def _check_kpis(spec: Experiment, path: Path, settings) -> None:
+    """A typo in `kpis:` or `timeseries:` fails before any run ("all" keeps every KPI)."""
     if isinstance(spec.timeseries, list):
-        series = SERIES | {p + r for p in ROLE_SERIES_PREFIXES for r in roles}
+        series = set(daily_series_names(settings)) - {"day"}
         for c in spec.timeseries:
             if c not in series:
                 raise ScenarioError(path, "timeseries", f"unknown daily column {c!r} (known: {', '.join(sorted(series))})")
     if spec.kpis == "all":
         return
-    known = SCALAR_KPIS | {p + r for p in ROLE_KPI_PREFIXES for r in roles}
+    known = set(kpi_names(settings))
     for k in spec.kpis:
         if k not in known:
             raise ScenarioError(path, "kpis", f"unknown KPI {k!r} (known: {', '.join(sorted(known))})")
