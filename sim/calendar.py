@@ -9,6 +9,7 @@ working time, as the national standard CJ/T 315 does.
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_right
 
 HOURS_PER_WEEK = 168.0
@@ -120,7 +121,7 @@ class Calendar:
             return base + self._ends[i]
         return t
 
-    @property
+    @functools.cached_property
     def working_days_per_year(self) -> float:
         return 365.0 / 7.0 * sum(1 for d in range(7) if self.hours_on_day(d) > 0)
 

@@ -233,19 +233,22 @@ class StreetModel(mesa.Model):
 
     def _resident_channel(self, shares, area, resident):
         """Where a resident takes a request; low trust pushes it to the 12345 hotline."""
-        rng = self.routing_rng
         shares = dict(shares)
         if not self.settings.levers.one_stop_acceptance.enabled and "acceptance_centre" in shares:
             shares["committee"] = shares.get("committee", 0.0) + shares.pop("acceptance_centre")
+        total = sum(shares.values())
         trust = self.settings.behaviour.trust
         if trust.enabled and "hotline" in shares:
-            distrust = trust.hotline_escalation_at_zero_trust * (1.0 - area.trust[resident])
-            total = sum(shares.values())
+            # A share of the distrustful go straight to the hotline, whatever they would have chosen.
+            distrust = trust.hotline_escalation_at_zero_trust * (1.0 - float(area.trust[resident]))
             shares = {k: v * (1 - distrust) for k, v in shares.items()}
             shares["hotline"] += distrust * total
-        names = list(shares)
-        weights = np.fromiter(shares.values(), float)
-        return names[int(np.searchsorted(np.cumsum(weights), rng.random() * weights.sum(), side="right"))]
+        u = self.routing_rng.random() * total
+        for name, weight in shares.items():
+            u -= weight
+            if u < 0:
+                return name
+        return name
 
     def _shift_today(self, calendar, day):
         t = calendar.next_on_duty(day * 24.0)
