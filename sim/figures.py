@@ -65,7 +65,8 @@ def scenario_folders(results_dir: Path, manifest: dict) -> dict[str, Path]:
     if manifest.get("kind") == "compare":
         return {n: results_dir / n for n in manifest["scenario_names"]}
     if manifest.get("kind") == "district":
-        return {n: results_dir / "streets" / n for n in manifest["street_names"]}
+        names = manifest.get("street_names") or sorted(p.name for p in (results_dir / "streets").iterdir())
+        return {n: results_dir / "streets" / n for n in names}
     name = manifest.get("scenario_names", [results_dir.name])[0]
     return {name: results_dir}
 
