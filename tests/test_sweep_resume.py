@@ -17,8 +17,8 @@ from sim.sweep import store
 RUNS = 48
 
 
-def _start(exp, out):
-    cmd = [str(STREETSIM), "sweep", str(exp), "--workers", "2", "--chunk-size", "2", "--out", str(out)]
+def _start(exp, out, *extra):
+    cmd = [str(STREETSIM), "sweep", str(exp), "--workers", "2", "--chunk-size", "2", "--out", str(out), *extra]
     if not STREETSIM.exists():
         cmd = [sys.executable, "-m", "sim.cli", *cmd[1:]]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -71,3 +71,22 @@ def test_worker_killed_mid_sweep_leaves_every_run_exactly_once(tmp_path):
     table = store.read_results(out)
     assert (table["status"] == "ok").all() and len(table) == RUNS
     assert victim in set(table["worker_pid"])  # it had stored work before it died
+
+
+def test_dask_worker_killed_mid_sweep_leaves_every_run_exactly_once(tmp_path):
+    """On a real Dask LocalCluster: SIGKILL one worker process by PID while the sweep runs."""
+    exp = write_experiment(tmp_path / "mmc_dask_kill.yaml", days=60, replications=8)
+    out = tmp_path / "out"
+    proc = _start(exp, out, "--executor", "dask")
+    _wait_for_parts(out, 1, proc, timeout=120)
+    victim = int(pd.read_parquet(store.part_files(out)[0], columns=["worker_pid"])["worker_pid"].iloc[0])
+    assert victim != proc.pid
+    os.kill(victim, signal.SIGKILL)  # raises if the worker were already gone: the kill is real
+    outp, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    ids = raw_run_ids(out)
+    assert len(ids) == len(set(ids)) == RUNS
+    table = store.read_results(out)
+    assert (table["status"] == "ok").all() and len(table) == RUNS
+    assert victim in set(table["worker_pid"])  # it had stored work before it died
+    assert len(set(table["worker_pid"]) - {victim}) >= 1  # the rest was done by other (or restarted) workers
