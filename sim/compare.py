@@ -11,7 +11,7 @@ from sim.metrics import mean_ci
 HEADLINE_KPIS = (
     "cases_arrived", "on_time_rate", "closure_rate", "mean_days_to_close", "p90_days_to_close",
     "reopen_rate", "bounces_per_case", "patrol_discovery_share", "resident_satisfaction",
-    "resident_trust_end", "survey_satisfaction", "survey_satisfaction_se", "hotline_escalation_rate", "staff_total", "staff_cost",
+    "resident_trust_end", "survey_satisfaction", "survey_satisfaction_se", "hotline_escalation_rate", "staff_total", "staff_cost", "purchased_services_cost",
 )
 
 

@@ -16,7 +16,7 @@ CASE_KPIS = (
     "mean_days_to_close", "p90_days_to_close", "reopen_rate", "bounces_per_case",
     "patrol_discovery_share", "on_spot_share", "hotline_escalation_rate", "resident_satisfaction",
 )  # fmt: skip
-STREET_KPIS = ("resident_trust_end", "problems_undiscovered_at_end")
+STREET_KPIS = ("resident_trust_end", "problems_undiscovered_at_end", "purchased_services_cost")
 SURVEY_KPIS = ("survey_satisfaction", "survey_satisfaction_se")
 ROLE_KPI_PREFIXES = ("utilisation_", "admin_share_", "overtime_hours_", "staff_", "exits_")
 TOTAL_KPIS = ("staff_total", "staff_cost")
@@ -65,6 +65,9 @@ def kpis(model, cases: pd.DataFrame, roles: pd.DataFrame) -> dict[str, float]:
     out = case_kpis(cases, s.horizon.warmup_days * 24.0, model.env.now)
     out["resident_trust_end"] = float(np.mean([a.trust.mean() for a in model.areas]))
     out["problems_undiscovered_at_end"] = sum(g.undiscovered for g in model.grids)
+    ps = s.levers.purchased_services
+    years = (s.horizon.days - s.horizon.warmup_days) / 365.0
+    out["purchased_services_cost"] = ps.cost_per_year * years if ps.enabled else 0.0
     out.update(survey(model))
     out.update(role_kpis(roles, (s.horizon.days - s.horizon.warmup_days) / 365.0))
     return out

@@ -244,6 +244,7 @@ class PurchasedServices(Strict):
 
     enabled: bool = False
     share_of_service_cases: Fraction = 0.0
+    cost_per_year: NonNegative = Field(0.0, description="yuan a year for the street's purchased projects")
 
 
 class Levers(Strict):

@@ -144,3 +144,12 @@ def test_kpi_and_series_names_list_exactly_what_a_run_reports():
     rep = run_replication(settings, replication_seeds(1, 1)[0])
     assert [k for k in rep.kpis if k != "replication"] == metrics.kpi_names(settings)
     assert [c for c in rep.timeseries.columns if c != "replication"] == daily_series_names(settings)
+
+
+def test_purchased_services_take_their_share_of_service_cases(reform_run):
+    """Reform 2015 buys services from social organisations (001): 15% of service cases go there."""
+    _, cases = reform_run
+    service = cases[cases["category"] == "service"]
+    share = (service["handler_role"] == "purchased_services").mean()
+    assert share == pytest.approx(0.15, abs=0.01)
+    assert not (cases[cases["category"] != "service"]["handler_role"] == "purchased_services").any()
