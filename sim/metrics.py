@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.cases import CASE_COLUMNS, STAGE_COLUMNS
 
@@ -153,6 +152,7 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
     m = float(x.mean())
     if len(x) < 2 or np.all(x == x[0]):
         return m, m, m
+    from scipy import stats  # here, not at the top: sweep workers never need it and it costs 0.5 s to import
     lo, hi = stats.t.interval(confidence, len(x) - 1, loc=m, scale=stats.sem(x))
     return m, float(lo), float(hi)
 
