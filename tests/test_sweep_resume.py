@@ -82,11 +82,14 @@ def test_dask_worker_killed_mid_sweep_leaves_every_run_exactly_once(tmp_path):
     victim = int(pd.read_parquet(store.part_files(out)[0], columns=["worker_pid"])["worker_pid"].iloc[0])
     assert victim != proc.pid
     os.kill(victim, signal.SIGKILL)  # raises if the worker were already gone: the kill is real
+    stored_at_kill = len(raw_run_ids(out))
+    assert proc.poll() is None and stored_at_kill < RUNS  # the kill came mid-sweep
     outp, err = proc.communicate(timeout=180)
     assert proc.returncode == 0, err
     ids = raw_run_ids(out)
     assert len(ids) == len(set(ids)) == RUNS
     table = store.read_results(out)
     assert (table["status"] == "ok").all() and len(table) == RUNS
-    assert victim in set(table["worker_pid"])  # it had stored work before it died
-    assert len(set(table["worker_pid"]) - {victim}) >= 1  # the rest was done by other (or restarted) workers
+    # Runs the dead worker still held are recomputed elsewhere (their part file replaced, not
+    # duplicated), so whether its pid survives in the table depends on timing: not asserted.
+    assert set(table["worker_pid"]) - {victim}
