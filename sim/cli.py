@@ -122,7 +122,7 @@ def cmd_compare(args) -> int:
     summaries = {n: pd.DataFrame([r.kpis for r in res]) for n, res in results.items()}
     table = compare.comparison_table(summaries)
     print(f"\n{len(scenarios)} scenarios, {args.replications} replications each, seed {args.seed}")
-    print(compare.format_comparison(table, [k for k in compare.HEADLINE_KPIS if k in set(table["kpi"])]))
+    print(compare.format_comparison(table))  # every KPI: headline ones first, then per role
     m = runner.manifest("compare", sys.argv, args.seed, args.replications, args.scenarios)
     m["scenario_names"] = list(scenarios)
     with runner.AtomicFolder(out) as tmp:

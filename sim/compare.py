@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.metrics import mean_ci
+from sim.metrics import ROLE_KPI_PREFIXES, TOTAL_KPIS, mean_ci
 
 # The KPIs a planner reads first; comparison.csv holds every KPI.
 HEADLINE_KPIS = (
@@ -39,8 +39,11 @@ def kpi_order(table: pd.DataFrame) -> list[str]:
     """Headline KPIs first, then per-role KPIs grouped by kind."""
     kpis = list(dict.fromkeys(table["kpi"]))
     head = [k for k in HEADLINE_KPIS if k in kpis]
-    rest = sorted((k for k in kpis if k not in head), key=lambda k: (k.split("_")[0], k))
-    return head + rest
+    rest = [k for k in kpis if k not in head]
+    by_role = [k for k in rest if k.startswith(ROLE_KPI_PREFIXES) and k not in TOTAL_KPIS]
+    others = [k for k in rest if k not in by_role]
+    by_role.sort(key=lambda k: next(i for i, p in enumerate(ROLE_KPI_PREFIXES) if k.startswith(p)))  # stable
+    return head + others + by_role
 
 
 def format_comparison(table: pd.DataFrame, kpis: list[str] | None = None) -> str:
