@@ -33,7 +33,6 @@ def discover(street, case):
     env = street.env
     if case.discovered > env.now:
         yield env.timeout(case.discovered - env.now)
-    street.arrive(case)
 
 
 def fix_on_spot(street, case):

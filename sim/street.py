@@ -257,9 +257,6 @@ class StreetModel(mesa.Model):
         return t, min(calendar.shift_end(t), (day + 1) * 24.0)
 
     # -- what the loop asks of the street -----------------------------------------------------
-    def arrive(self, case):
-        case.step = "discover"
-
     def move(self, case, step):
         """Bookkeeping of where each case is: live counts and their time integral (Little's law)."""
         now = self.env.now

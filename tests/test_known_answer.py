@@ -53,3 +53,11 @@ def test_mmc_stage_agrees_with_erlang_c_within_its_95pct_ci(lam, mu, c, days):
     assert lo <= want_wq <= hi, f"Wq: Erlang C {want_wq:.4f} outside CI [{lo:.4f}, {hi:.4f}] (mean {m:.4f})"
     m, lo, hi = mean_ci(util)
     assert lo <= lam / (c * mu) <= hi, f"utilisation {lam / (c * mu)} outside CI [{lo:.4f}, {hi:.4f}]"
+
+
+def test_staffing_first_guess_is_the_fewest_servers_meeting_the_wait():
+    from sim.queueing import mmc_queue_length, staff_for_wait
+
+    assert staff_for_wait(8, 1, 0.21) == 10  # Wq(10) = 0.2046 <= 0.21 < Wq(9)
+    assert mmc_mean_wait(8, 1, 9) > 0.21
+    assert mmc_queue_length(8, 1, 10) == pytest.approx(8 * 0.20459, abs=1e-4)  # Little: Lq = lambda Wq
