@@ -14,6 +14,8 @@ NEEDS_DEPARTMENT = {"A": False, "B": True, "C": True, "D": True}
 NEEDS_STREET = {"A": True, "B": True, "C": True, "D": False}
 
 STEPS = ("discover", "register", "dispatch", "handle", "close", "evaluate")
+STAGES = STEPS[1:5]  # the steps a case spends time in (queues and work); discover and evaluate are instants
+STAGE_INDEX = {s: i for i, s in enumerate(STAGES)}
 
 
 class Case:

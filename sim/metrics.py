@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from sim.cases import CASE_COLUMNS, STAGE_COLUMNS
+from sim.cases import CASE_COLUMNS, STAGE_COLUMNS, STAGE_INDEX, STAGES
 
 ACTIVITY_KPIS = ("casework", "travel", "devolved_tasks", "investment_promotion", "data_collection")
 CASE_KPIS = (
@@ -39,8 +39,8 @@ def case_table(model) -> pd.DataFrame:
     stage_times = np.array([case.time_in for case in model.cases], dtype=float).reshape(-1, len(STAGE_COLUMNS))
     # A case still open counts its time in its current stage up to the end of the run.
     for i, case in enumerate(model.cases):
-        if case.step in ("register", "dispatch", "handle", "close"):
-            stage_times[i, ("register", "dispatch", "handle", "close").index(case.step)] += end - case.entered
+        if case.step in STAGE_INDEX:
+            stage_times[i, STAGE_INDEX[case.step]] += end - case.entered
     for j, name in enumerate(STAGE_COLUMNS):
         cols[name] = stage_times[:, j]
     df = pd.DataFrame(cols)
@@ -172,7 +172,7 @@ def little_check(model, cases: pd.DataFrame) -> pd.DataFrame:
     """Little's law at every stage: time-average count L against lambda * W from the case table."""
     T = model.env.now
     rows = []
-    for stage, col in zip(("register", "dispatch", "handle", "close"), STAGE_COLUMNS):
+    for stage, col in zip(STAGES, STAGE_COLUMNS):
         L = model.stage_area[stage] / T
         lam = len(cases) / T
         W = float(cases[col].mean()) if len(cases) else 0.0

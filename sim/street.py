@@ -12,14 +12,12 @@ import simpy
 
 from sim.agents import GridSupervisor, ResidentialArea, Worker
 from sim.calendar import WEEKDAYS, Calendar
-from sim.cases import Case, Sampler
+from sim.cases import STAGE_INDEX, STAGES, Case, Sampler
 from sim.grids import Grid
 from sim.loop import case_flow
 from sim.scenario import Scenario, staff_count
 from sim.teams import Job, Team
 
-STAGES = ("register", "dispatch", "handle", "close")
-STAGE_INDEX = {s: i for i, s in enumerate(STAGES)}
 # Appending a stream keeps the others unchanged (each is child i of the replication's SeedSequence).
 STREAMS = ("arrivals", "service", "routing", "behaviour", "survey", "devolved", "discovery")
 
@@ -67,6 +65,7 @@ class StreetModel(mesa.Model):
         self._build_street()
         self._mean_trust = settings.behaviour.trust.initial
         self._case_types = list(settings.case_types.items())
+        self._grid_types = [(i, n, ct) for i, (n, ct) in enumerate(self._case_types) if ct.source == "grid"]
         self.hourly_stage_samples = [] if hourly_stage_samples else None
         if hourly_stage_samples:
             self.env.process(self._sample_stages_hourly())
@@ -116,6 +115,8 @@ class StreetModel(mesa.Model):
             ResidentialArea(self, i, base + (1 if i < extra else 0), i % st.grids)
             for i in range(st.residential_areas)
         ]
+        # Grid problems are attributed to an area of their grid (any area if the grid has none).
+        self.areas_by_grid = [[a for a in self.areas if a.grid == g.index] or self.areas for g in self.grids]
 
     # -- the day ------------------------------------------------------------------------------
     def step(self):
@@ -171,7 +172,7 @@ class StreetModel(mesa.Model):
             self.env.process(case_flow(self, case, ctype))
 
     def _grid_discoveries(self, day):
-        grid_types = [(i, n, ct) for i, (n, ct) in enumerate(self._case_types) if ct.source == "grid"]
+        grid_types = self._grid_types
         if not grid_types:
             return []
         rng = self.arrival_rng
@@ -189,7 +190,7 @@ class StreetModel(mesa.Model):
             arose, found_at, kinds_found, by_patrol = grid.discover(
                 self, day, np.concatenate(times), np.concatenate(kinds), len(supervisors), shift
             )
-            areas_here = [a for a in self.areas if a.grid == grid.index] or self.areas
+            areas_here = self.areas_by_grid[grid.index]
             for a, f, k, p in zip(arose.tolist(), found_at.tolist(), kinds_found.tolist(), by_patrol.tolist()):
                 area = areas_here[int(rng.integers(len(areas_here)))]
                 resident = int(rng.integers(area.population))

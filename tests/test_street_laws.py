@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from sim import metrics, scenario
+from sim.cases import STAGES
 from sim.runner import replication_seeds, run_replication
-from sim.street import STAGES, StreetModel
+from sim.street import StreetModel
 
 REFORM = "scenarios/reform_2015.yaml"
 
