@@ -128,6 +128,11 @@ WORDS = {  # words of tables, figures and the report
     "ci95": ("95%置信区间", "95% CI"),
     "day": ("天", "day"),
     "open_cases": ("未结案件", "open cases"),
+    # what a staffing ratio counts (`of:` in a ratio rule)
+    "two_new_orgs": ("两新组织", "two-new organisations"),
+    "residential_areas": ("居民区", "residential areas"),
+    "grids": ("网格", "grids"),
+    "residents": ("居民", "residents"),
 }
 
 _TABLES = (ROLES, CASE_TYPES, ACTIVITIES, STAGES, WORDS)

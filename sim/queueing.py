@@ -37,3 +37,13 @@ def staff_for_wait(lam: float, mu: float, target_wait: float) -> int:
     while mmc_mean_wait(lam, mu, c) > target_wait:
         c += 1
     return c
+
+
+def staff_for_delay_probability(offered_load: float, p_wait: float) -> int:
+    """Fewest servers whose Erlang C P(wait) is at most ``p_wait`` (a first guess)."""
+    if p_wait <= 0:
+        raise ValueError("p_wait must be positive: some arrivals always wait")
+    c = max(1, math.floor(offered_load) + 1)
+    while erlang_c(c, offered_load) > p_wait:
+        c += 1
+    return c

@@ -1,0 +1,68 @@
+"""``streetsim staff``: the least-cost staffing per role that meets service targets."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser(
+        "staff",
+        help="the fewest staff per role that meet service targets (Erlang C guess, then simulation)",
+        description="Find the least-cost staff counts for --roles such that every target holds with the stated "
+        "confidence. Runs are stored in OUT/runs (a sweep store): an interrupted search resumes and reuses them.",
+    )
+    p.add_argument("scenario")
+    p.add_argument("--target", dest="target_texts", action="append", default=[], metavar="KPI>=VALUE",
+                   help="a target on a KPI column of summary.csv, e.g. on_time_resident>=0.9 (repeatable)")  # fmt: skip
+    p.add_argument("--targets", type=Path, default=None, metavar="FILE", help="a targets file (see experiments/targets_reform.yaml)")
+    p.add_argument("--roles", default="", help="comma-separated roles to staff; the others stay as in the scenario")
+    p.add_argument("--replications", "-r", type=_positive, default=10, help="replications per staffing at the first look (default 10)")
+    p.add_argument("--max-replications", type=_positive, default=None, help="cap per staffing (default 4x --replications)")
+    p.add_argument("--confidence", type=float, default=0.95, help="confidence that each target is met (default 0.95)")
+    p.add_argument("--seed", "-s", type=int, default=1)
+    p.add_argument("--pilot-replications", type=_positive, default=2, help="replications of the pilot run (default 2)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
+    p.add_argument("--out", type=Path, default=None, help="default: results/staff_<scenario name>")
+    p.add_argument("--executor", choices=("local", "dask"), default="local", help="local processes or a Dask cluster")
+    p.add_argument("--workers", "-j", type=_positive, default=None, help="worker processes (default: the CPUs available)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask: an existing scheduler, e.g. tcp://HOST:8786")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_staff)
+
+
+def _positive(text):
+    v = int(text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {v}")
+    return v
+
+
+def cmd_staff(args) -> int:
+    from sim import scenario as scenario_mod
+    from sim.staffing import planner
+    from sim.staffing import targets as targets_mod
+
+    targets = [targets_mod.parse(t, "--target") for t in args.target_texts]
+    if args.targets is not None:
+        targets += targets_mod.load_file(args.targets)
+    if args.scheduler and args.executor != "dask":
+        raise scenario_mod.ScenarioError("--scheduler", "", "--scheduler goes with --executor dask")
+    name = scenario_mod.load(args.scenario, args.overrides).name
+    out = args.out or Path("results") / f"staff_{name}"
+    req = planner.Request(
+        scenario=Path(args.scenario), targets=targets, roles=[r.strip() for r in args.roles.split(",") if r.strip()],
+        overrides=args.overrides, replications=args.replications,
+        max_replications=args.max_replications or 4 * args.replications, confidence=args.confidence, seed=args.seed,
+        pilot_replications=args.pilot_replications, out=out, executor=args.executor, workers=args.workers,
+        scheduler=args.scheduler, progress=not args.quiet, command=sys.argv,
+    )  # fmt: skip
+    try:
+        planner.plan(req)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; finished runs are stored in {out / planner.STORE}/ — run the same command again to resume",
+              file=sys.stderr)  # fmt: skip
+        return 130
+    return 0

@@ -1,0 +1,196 @@
+"""Step 2 of the planner: is a staffing feasible? Replications added until each target is decided.
+
+A staffing is a staff count per chosen role. It is run through the sweep machinery (the same
+executors, run ids and Parquet store as ``streetsim sweep``), so replication r of every staffing
+uses the same random numbers (common random numbers), a finished run is never run twice, and an
+interrupted search resumes where it stopped.
+
+Decision rule (a sequential feasibility check with a Bonferroni bound): after n replications
+(the looks are n0, 2 n0, 4 n0, ... up to the cap), each target ``KPI <= b`` gets the one-sided
+t confidence bound of the KPI's mean at level 1 - alpha / (K L), K targets, L looks. The target is
+*met* when the whole bound is on the good side of b, *failed* when it is on the bad side, and
+undecided otherwise; undecided targets get more replications at the next look. A staffing
+*meets* the targets when all are met, *fails* when one fails; still undecided at the cap counts as
+not shown to meet (the planner never picks it). By Bonferroni over targets and looks, a staffing
+that in truth misses a target is declared to meet all of them with probability at most alpha.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim.scenario import ScenarioError
+from sim.sweep import experiment, store
+from sim.sweep import run as sweep_run
+
+MEETS, FAILS, UNDECIDED = "meets", "fails", "undecided"
+BATCH_FILE = "staffing_batch.yaml"  # the experiment file of the latest batch, beside the store
+
+
+@dataclass
+class TargetCheck:
+    """One target at one staffing: the mean, its two-sided 95% CI for reporting, the decision."""
+
+    mean: float
+    ci_low: float
+    ci_high: float
+    bound: float  # the one-sided Bonferroni bound the decision used
+    decision: str  # met / failed / undecided
+    n: int
+
+
+@dataclass
+class Evaluation:
+    staffing: tuple[int, ...]
+    n: int = 0
+    status: str = UNDECIDED
+    checks: dict[str, TargetCheck] = field(default_factory=dict)
+    kpis: pd.DataFrame | None = None  # one row per replication
+
+    @property
+    def feasible(self) -> bool:
+        return self.status == MEETS
+
+    def failing(self) -> list[str]:
+        """Targets failed, or (when none failed) those not shown to be met."""
+        failed = [k for k, c in self.checks.items() if c.decision == "failed"]
+        return failed or [k for k, c in self.checks.items() if c.decision != "met"]
+
+
+def looks(first: int, cap: int) -> list[int]:
+    """n0, 2 n0, 4 n0, ..., cap: the replication counts at which targets are checked."""
+    out, n = [], first
+    while n < cap:
+        out.append(n)
+        n *= 2
+    out.append(cap)
+    return out
+
+
+def decide(values: np.ndarray, target, alpha_each: float) -> TargetCheck:
+    """One-sided t bound at 1 - alpha_each (see the module docstring) and a 95% CI to report."""
+    from scipy import stats
+
+    x = values[~np.isnan(values)]
+    n = len(x)
+    if n == 0:
+        return TargetCheck(math.nan, math.nan, math.nan, math.nan, "undecided", 0)
+    m = float(x.mean())
+    sd = float(x.std(ddof=1)) if n > 1 else math.inf
+    se = sd / math.sqrt(n) if n > 1 else math.inf
+    if n > 1 and sd == 0:
+        half, half95 = 0.0, 0.0
+    else:
+        half = stats.t.ppf(1 - alpha_each, max(n - 1, 1)) * se
+        half95 = stats.t.ppf(0.975, max(n - 1, 1)) * se
+    good, bad = (m - half, m + half) if target.op == ">=" else (m + half, m - half)
+    if target.margin(good) >= 0:
+        decision = "met"
+    elif target.margin(bad) < 0:
+        decision = "failed"
+    else:
+        decision = "undecided"
+    return TargetCheck(m, m - half95, m + half95, good, decision, n)
+
+
+class Evaluator:
+    """Runs staffings through the sweep store and decides them; remembers every evaluation."""
+
+    def __init__(self, scenario_file: Path, overrides: list[str], roles: list[str], targets, seed: int,
+                 first: int, cap: int, alpha: float, store_dir: Path, executor: str = "local",
+                 workers: int | None = None, scheduler: str | None = None, progress: bool = True):  # fmt: skip
+        self.scenario_file = Path(scenario_file).resolve()
+        self.overrides, self.roles, self.targets = list(overrides), list(roles), list(targets)
+        self.seed, self.alpha = seed, alpha
+        self.looks = looks(first, cap)
+        self.alpha_each = alpha / (len(self.targets) * len(self.looks))
+        self.store_dir = Path(store_dir).resolve()
+        self.executor, self.workers, self.scheduler, self.progress = executor, workers, scheduler, progress
+        self.done: dict[tuple[int, ...], Evaluation] = {}
+        self.runs_used: set[str] = set()  # run ids the search used
+        self.runs_new = 0  # of which run in this call (the rest came from the store)
+
+    def evaluate(self, staffings: list[tuple[int, ...]]) -> list[Evaluation]:
+        """Decide each staffing, adding replications look by look to those still undecided."""
+        wanted = list(dict.fromkeys(tuple(int(v) for v in s) for s in staffings))
+        for s in wanted:
+            self.done.setdefault(s, Evaluation(s))
+        for n in self.looks:
+            todo = [s for s in wanted if self.done[s].status == UNDECIDED and self.done[s].n < n]
+            if not todo:
+                break
+            table = self._run(todo, n)
+            for s in todo:
+                self._decide(self.done[s], table[s], n)
+        return [self.done[s] for s in wanted]
+
+    def _decide(self, ev: Evaluation, kpis: pd.DataFrame, n: int) -> None:
+        ev.n, ev.kpis = n, kpis
+        ev.checks = {str(t): decide(kpis[t.kpi].to_numpy(float), t, self.alpha_each) for t in self.targets}
+        decisions = [c.decision for c in ev.checks.values()]
+        if "failed" in decisions:
+            ev.status = FAILS
+        elif all(d == "met" for d in decisions):
+            ev.status = MEETS
+        else:
+            ev.status = UNDECIDED  # at the cap this stays: not shown to meet
+
+    # -- the sweep machinery ------------------------------------------------------------
+    def params(self) -> list[str]:
+        return [f"staffing.{r}.count" for r in self.roles]
+
+    def _run(self, staffings: list[tuple[int, ...]], n: int) -> dict[tuple, pd.DataFrame]:
+        plan = self._plan(staffings, n)
+        res = sweep_run.run_sweep(plan, self.store_dir, self.executor, self.workers, self.scheduler, progress=self.progress)
+        self.runs_new += res.ran
+        table = store.read_results(self.store_dir)
+        failed = table[table["status"] != "ok"]
+        if len(failed):
+            row = failed.iloc[0]
+            raise RuntimeError(f"a simulation run failed ({row['run_id']}): {row.get('error')}")
+        self.runs_used.update(table["run_id"])
+        out = {}
+        keys = table[self.params()].astype(int).itertuples(index=False, name=None)
+        table = table.assign(_staffing=list(keys))
+        for s in staffings:
+            out[s] = table[table["_staffing"] == s].sort_values("replication").reset_index(drop=True)
+        return out
+
+    def _plan(self, staffings: list[tuple[int, ...]], n: int) -> experiment.Plan:
+        """An experiment over these staffings (written beside the store, so the batch can be read
+        and re-run as a sweep), restricted to exactly these points."""
+        params = self.params()
+        spec = {
+            "experiment": "staffing_search",
+            "description": "a batch of the staffing planner's search (streetsim staff)",
+            "scenario": str(self.scenario_file),
+            "set": self.overrides,
+            "parameters": {p: {"values": sorted({s[i] for s in staffings})} for i, p in enumerate(params)},
+            "design": "factorial",
+            "replications": n,
+            "seed": self.seed,
+            "invalid_points": "skip",
+        }
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        path = self.store_dir / BATCH_FILE
+        text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+        store.write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+        plan = experiment.load(path)
+        wanted = set(staffings)
+        rows = [tuple(int(getattr(r, f"p{i}")) for i in range(len(params))) for r in plan.points.itertuples(index=False)]
+        keep = [i for i, row in enumerate(rows) if row in wanted]
+        missing = wanted - {rows[i] for i in keep}
+        if missing:
+            s = sorted(missing)[0]
+            raise ScenarioError(self.scenario_file, "staffing", f"staffing {dict(zip(self.roles, s))} is not a valid scenario "
+                                f"({plan.skipped[0]['reason'] if plan.skipped else 'rejected'})")  # fmt: skip
+        plan.points = plan.points.iloc[keep].reset_index(drop=True)
+        plan.points["point"] = np.arange(len(plan.points))
+        plan.digests = [plan.digests[i] for i in keep]
+        return plan

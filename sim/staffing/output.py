@@ -1,0 +1,250 @@
+"""What the planner prints and writes: the answer, its guarantee, tables, a figure, report.json.
+
+Files in ``--out`` (the sweep store of every run sits in ``runs/`` beside them):
+
+    staffing.csv   one row per chosen role: scenario posts, Erlang C guess, answer, implied ratio,
+                   the nearest cheaper staffing and the target it fails
+    targets.csv    each target at the answer and at each nearest cheaper staffing: mean, 95% CI,
+                   the one-sided bound used, the decision, replications
+    tried.csv      every staffing the search evaluated: counts, cost per year, status, each target
+    figures/staffing_search.png|svg   cost per year against each target, the answer marked
+    report.json    sections for ``streetsim report`` (Chinese and English)
+    manifest.json  command, seed, settings, runs used, wall time
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from sim.labels import label, unit
+from sim.sweep.store import write_atomic
+
+FIGURE = "figures/staffing_search"
+
+
+def fmt(x: float) -> str:
+    if x != x:
+        return "n/a"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.4g}"
+
+
+def ratio_text(role, posts: int, street, lang: str = "en") -> str:
+    """The staffing in the reform's own terms: '1 per 172 two-new organisations', or 'N posts'."""
+    if role.per is not None and role.of is not None:
+        units = getattr(street, role.of)
+        what = label(role.of, lang)
+        if role.each > 1:
+            per_unit = posts / units
+            return f"每个{what}{per_unit:.2g}人" if lang == "zh" else f"{per_unit:.2g} per {what.rstrip('s')}"
+        return f"每{units / posts:.0f}个{what}配1人" if lang == "zh" else f"1 per {units / posts:.0f} {what}"
+    return f"{posts}人" if lang == "zh" else f"{posts} posts"
+
+
+def scenario_rule_text(role, posts: int, lang: str = "en") -> str:
+    if role.per is not None and role.of is not None:
+        what = label(role.of, lang)
+        if role.each > 1:
+            return f"每个{what}{role.each}人" if lang == "zh" else f"{role.each} per {what.rstrip('s')}"
+        return f"每{role.per:g}个{what}配1人" if lang == "zh" else f"1 per {role.per:g} {what}"
+    return f"{posts}人" if lang == "zh" else f"{posts} posts"
+
+
+def staffing_table(plan) -> pd.DataFrame:
+    rows = []
+    res = plan.result
+    for i, r in enumerate(plan.roles):
+        role = plan.settings.staffing[r]
+        chosen = res.chosen.staffing[i]
+        cheaper = res.cheaper.get(r)
+        rows.append({
+            "role": r, "role_zh": label(r, "zh"), "role_en": label(r, "en"),
+            "scenario_posts": plan.scenario_posts[i], "scenario_rule": scenario_rule_text(role, plan.scenario_posts[i]),
+            "erlang_c_guess": plan.guess[i], "guess_rule": plan.loads[r].rule,
+            "offered_load_posts": round(plan.loads[r].load, 3),
+            "posts": chosen, "implied_ratio": ratio_text(role, chosen, plan.settings.street),
+            "implied_ratio_zh": ratio_text(role, chosen, plan.settings.street, "zh"),
+            "cost_per_post_per_year": role.cost_per_year, "role_cost_per_year": chosen * role.cost_per_year,
+            "one_fewer_posts": chosen - 1 if cheaper is not None else None,
+            "one_fewer_status": cheaper.status if cheaper is not None else "below the floor (one per line)",
+            "one_fewer_fails": "; ".join(cheaper.failing()) if cheaper is not None and not cheaper.feasible else "",
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def targets_table(plan) -> pd.DataFrame:
+    res = plan.result
+    where = [("answer", res.chosen)] + [(f"{r} - 1", e) for r, e in res.cheaper.items() if e is not None]
+    rows = []
+    for name, ev in where:
+        for t in plan.targets:
+            c = ev.checks[str(t)]
+            rows.append({"staffing": name, **dict(zip(plan.roles, ev.staffing)), "target": str(t), "kpi": t.kpi,
+                         "kpi_en": label(t.kpi, "en"), "kpi_zh": label(t.kpi, "zh"), "unit": unit(t.kpi, "en"),
+                         "mean": c.mean, "ci95_low": c.ci_low, "ci95_high": c.ci_high, "decision_bound": c.bound,
+                         "decision": c.decision, "replications": c.n})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def tried_table(plan) -> pd.DataFrame:
+    rows = []
+    for ev in sorted(plan.result.tried, key=lambda e: plan.cost(e.staffing)):
+        row = {**dict(zip(plan.roles, ev.staffing)), "cost_per_year": plan.cost(ev.staffing)[0],
+               "status": ev.status, "replications": ev.n, "answer": ev.staffing == plan.result.chosen.staffing}  # fmt: skip
+        for key, c in ev.checks.items():
+            row[f"{key} mean"], row[f"{key} ci95_low"], row[f"{key} ci95_high"] = c.mean, c.ci_low, c.ci_high
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def guarantee(plan, lang: str = "en") -> str:
+    k, looks = len(plan.targets), len(plan.evaluator.looks)
+    conf = 1 - plan.alpha
+    if lang == "zh":
+        return (f"推荐编制下每项指标均以不低于{conf:.0%}的置信度达标(单侧t置信界,按{k}项指标×{looks}次检验做Bonferroni校正);"
+                "各岗位再减1人的方案未能证明达标。所有方案使用相同随机数(共同随机数)。")
+    return (f"At the answer, every target is met with at least {conf:.0%} confidence (one-sided t bounds, Bonferroni "
+            f"over {k} targets x {looks} looks at n = {', '.join(map(str, plan.evaluator.looks))} replications); with one post "
+            "fewer on any chosen role, the targets are not shown to be met. Every staffing ran on common random numbers.")
+
+
+def print_answer(plan) -> None:
+    res, s = plan.result, plan.settings
+    print(f"\n{s.name}: staffing for {', '.join(map(str, plan.targets))}")
+    print(f"{'role':<22} {'scenario':>22} {'Erlang C':>9} {'answer':>7}  implied ratio")
+    for i, r in enumerate(plan.roles):
+        role = s.staffing[r]
+        print(f"{r:<22} {scenario_rule_text(role, plan.scenario_posts[i]):>22} {plan.guess[i]:>9} "
+              f"{res.chosen.staffing[i]:>7}  {ratio_text(role, res.chosen.staffing[i], s.street)}")  # fmt: skip
+    cost = plan.cost(res.chosen.staffing)[0]
+    base = plan.cost(plan.scenario_posts)[0]
+    print(f"cost per year (all staff): {fmt(cost)} yuan (scenario as written: {fmt(base)} yuan)")
+    print(f"\n{'target':<40} {'mean':>10} {'95% CI':>24}  at the answer ({res.chosen.n} replications)")
+    for t in plan.targets:
+        c = res.chosen.checks[str(t)]
+        print(f"{str(t):<40} {fmt(c.mean):>10} [{fmt(c.ci_low):>10}, {fmt(c.ci_high):>10}]  {c.decision}")
+    print("\nnearest cheaper staffings:")
+    for r, ev in res.cheaper.items():
+        if ev is None:
+            print(f"  {r}: cannot go lower (one post per line)")
+            continue
+        fails = ", ".join(f"{k} ({fmt(ev.checks[k].mean)})" for k in ev.failing())
+        verb = "fails" if ev.status == "fails" else "not shown to meet"
+        print(f"  {r} = {ev.staffing[plan.roles.index(r)]}: {verb} {fails}")
+    print("\n" + guarantee(plan))
+    print(f"{len(res.tried)} staffings tried, {len(plan.evaluator.runs_used)} simulation runs "
+          f"({plan.evaluator.runs_new} run now, the rest reused from {plan.store_dir}); {plan.seconds:.0f} s")  # fmt: skip
+
+
+def write(plan, out: Path) -> list[str]:
+    files = {"staffing.csv": staffing_table(plan), "targets.csv": targets_table(plan), "tried.csv": tried_table(plan)}
+    for name, table in files.items():
+        write_atomic(out / name, lambda p, t=table: t.to_csv(p, index=False, float_format="%.10g"))
+    figures = draw(plan, out)
+    _write_json(out / "report.json", report(plan))
+    _write_json(out / "manifest.json", plan.manifest())
+    return [*files, *figures, "report.json", "manifest.json"]
+
+
+def _write_json(path: Path, data: dict) -> None:
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def draw(plan, out: Path) -> list[str]:
+    """Cost per year against each target, every staffing tried, the answer marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tried = plan.result.tried
+    n = len(plan.targets)
+    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 3.8), squeeze=False)
+    colours = {"meets": "#55a868", "fails": "#c44e52", "undecided": "#999999"}
+    for ax, t in zip(axes[0], plan.targets):
+        for status, colour in colours.items():
+            pts = [e for e in tried if e.status == status]
+            if not pts:
+                continue
+            x = [plan.cost(e.staffing)[0] / 1e4 for e in pts]
+            y = [e.checks[str(t)].mean for e in pts]
+            err = [[max(0.0, e.checks[str(t)].mean - e.checks[str(t)].ci_low) for e in pts],
+                   [max(0.0, e.checks[str(t)].ci_high - e.checks[str(t)].mean) for e in pts]]  # fmt: skip
+            err = [[0 if v != v else v for v in side] for side in err]
+            ax.errorbar(x, y, yerr=err, fmt="o", color=colour, ms=4, capsize=2, label=status)
+        best = plan.result.chosen
+        ax.plot([plan.cost(best.staffing)[0] / 1e4], [best.checks[str(t)].mean], marker="*", ms=16,
+                color="#1f1f1f", linestyle="none", label="answer")  # fmt: skip
+        ax.axhline(t.bound, color="#4c72b0", linestyle="--", linewidth=1, label=f"target {t.op} {t.bound:g}")
+        u = unit(t.kpi, "en")
+        ax.set_ylabel(f"{label(t.kpi, 'en')}" + (f" ({u})" if u else ""), fontsize=8)
+        ax.set_xlabel("staff cost per year (10,000 yuan)", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{plan.settings.name}: staffings tried (mean and 95% CI); the answer is the star", fontsize=10)
+    fig.tight_layout()
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    files = []
+    for ext in ("png", "svg"):
+        path = out / f"{FIGURE}.{ext}"
+        write_atomic(path, lambda p, e=ext: fig.savefig(p, dpi=150, format=e))
+        files.append(f"{FIGURE}.{ext}")
+    plt.close(fig)
+    return files
+
+
+def report(plan) -> dict:
+    """Sections in the ``streetsim report`` contract, in Chinese and English."""
+    res, s = plan.result, plan.settings
+    lines = {"zh": [], "en": []}
+    for i, r in enumerate(plan.roles):
+        role = s.staffing[r]
+        n = res.chosen.staffing[i]
+        lines["zh"].append(f"{label(r, 'zh')}:{n}人({ratio_text(role, n, s.street, 'zh')};情景原为"
+                           f"{scenario_rule_text(role, plan.scenario_posts[i], 'zh')})")  # fmt: skip
+        lines["en"].append(f"{label(r, 'en')}: {n} ({ratio_text(role, n, s.street)}; the scenario has "
+                           f"{scenario_rule_text(role, plan.scenario_posts[i])})")  # fmt: skip
+    cost = plan.cost(res.chosen.staffing)[0]
+    targets = ", ".join(map(str, plan.targets))
+    method = {
+        "zh": "方法:先用排队论(Erlang C)按试运行测得的各岗位到达率、处理时长和工作日历给出初值;再在初值附近用共同随机数仿真,"
+              "每个方案逐步增加重复次数,直到每项指标的单侧置信界判定达标或不达标;逐岗位向下搜索,取达标方案中成本最低者。",
+        "en": "Method: a first guess per role from queueing theory (Erlang C on the arrival rate, handling time and calendar "
+              "measured in a pilot run), then simulation around it on common random numbers, adding replications to each "
+              "staffing until each target's one-sided confidence bound decides it; a coordinate search down from the guess, "
+              "role by role; the least-cost staffing shown to meet every target.",
+    }  # fmt: skip
+    return {
+        "title": {"zh": f"{s.name}:编制测算", "en": f"{s.name}: staffing plan"},
+        "sections": [
+            {
+                "heading": {"zh": "推荐编制", "en": "Recommended staffing"},
+                "text": {
+                    "zh": f"目标:{targets}。" + ";".join(lines["zh"]) + f"。全部人员年成本{fmt(cost)}元。" + guarantee(plan, "zh"),
+                    "en": f"Targets: {targets}. " + "; ".join(lines["en"]) + f". Staff cost per year (all roles): {fmt(cost)} yuan. "
+                          + guarantee(plan, "en"),
+                },  # fmt: skip
+                "tables": [
+                    {"caption": {"zh": "推荐编制与隐含配比", "en": "Staffing and implied ratios"}, "csv": "staffing.csv"},
+                    {"caption": {"zh": "推荐编制及减员方案下的各项指标(均值与95%置信区间)",
+                                 "en": "Each target at the answer and with one post fewer (mean, 95% CI)"}, "csv": "targets.csv"},
+                ],  # fmt: skip
+                "figures": [{"caption": {"zh": "所试方案的成本与各项指标(星号为推荐方案)",
+                                         "en": "Cost against each target over the staffings tried (star: the answer)"},
+                             "file": f"{FIGURE}.png"}],  # fmt: skip
+            },
+            {
+                "heading": {"zh": "测算方法", "en": "Method"},
+                "text": {"zh": method["zh"] + f"共试{len(res.tried)}个方案、{len(plan.evaluator.runs_used)}次仿真运行。",
+                         "en": method["en"] + f" {len(res.tried)} staffings tried, {len(plan.evaluator.runs_used)} simulation runs."},
+                "tables": [{"caption": {"zh": "所有试算方案", "en": "Every staffing tried"}, "csv": "tried.csv"}],
+                "figures": [],
+            },
+        ],
+    }

@@ -1,0 +1,104 @@
+"""Step 3 of the planner: search the staffings around the first guess, role by role.
+
+Targets are taken to improve (weakly) with staff: more staff never makes a wait longer. Under that
+assumption the feasible staffings are an upper set, and the search is a coordinate descent on it:
+
+1. Evaluate the first guess. If it does not meet the targets, evaluate a ceiling (four times the
+   guess, at least the guess plus 4 and the scenario's own staff); a ceiling that fails a target
+   means staffing these roles cannot meet it, and the search stops there (bounded time).
+2. From the feasible start, for each role in turn, step down (1, 2, 4, ... posts) until a
+   staffing fails, then bisect between the last feasible and the first failing count; the role
+   keeps the fewest posts that still meet every target. Repeat over the roles until no role can
+   lose a post (at most ``MAX_PASSES`` passes).
+3. The answer is the least-cost staffing among all those shown to meet the targets. For each role,
+   the staffing with one post fewer is evaluated too: the nearest cheaper staffing that fails.
+
+The answer is a minimal feasible staffing: no role can lose a post. When each target depends on
+one role (queue targets per role, per-role case types), that is the least-cost staffing; when
+roles trade off against each other in a shared target, it is least-cost among those tried.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from sim.staffing.evaluate import Evaluation, Evaluator
+
+MAX_PASSES = 3
+CEILING_FACTOR = 4
+CEILING_MIN_EXTRA = 4
+
+
+class Unreachable(Exception):
+    """Even the ceiling staffing misses a target: no staffing of these roles meets it."""
+
+
+@dataclass
+class Result:
+    chosen: Evaluation
+    cheaper: dict[str, Evaluation | None]  # role -> the chosen staffing with one post fewer there
+    tried: list[Evaluation] = field(default_factory=list)
+    start: tuple[int, ...] = ()
+    ceiling: tuple[int, ...] | None = None
+
+
+def search(ev: Evaluator, guess: tuple[int, ...], floors: tuple[int, ...], scenario_posts: tuple[int, ...],
+           cost) -> Result:  # fmt: skip
+    """Least-cost feasible staffing (see the module docstring). ``cost(staffing)`` orders staffings."""
+    start = tuple(max(g, f) for g, f in zip(guess, floors))
+    ceiling = None
+    if not ev.evaluate([start])[0].feasible:
+        ceiling = tuple(max(math.ceil(CEILING_FACTOR * g), g + CEILING_MIN_EXTRA, p) for g, p in zip(start, scenario_posts))
+        top = ev.evaluate([ceiling])[0]
+        if not top.feasible:
+            raise Unreachable(_unreachable(ev, top))
+        start = ceiling
+    s = start
+    for _ in range(MAX_PASSES):
+        before = s
+        for i in range(len(s)):
+            s = _fewest(ev, s, i, floors[i])
+        if s == before:
+            break
+    best = min((e for e in ev.done.values() if e.feasible), key=lambda e: cost(e.staffing))
+    cheaper = {}
+    for i, role in enumerate(ev.roles):
+        fewer = _with(best.staffing, i, best.staffing[i] - 1)
+        cheaper[role] = ev.evaluate([fewer])[0] if fewer[i] >= floors[i] else None
+    return Result(best, cheaper, list(ev.done.values()), start, ceiling)
+
+
+def _fewest(ev: Evaluator, s: tuple[int, ...], i: int, floor: int) -> tuple[int, ...]:
+    """Fewest posts for role i (others fixed) that meet the targets, given s meets them."""
+    hi, step, lo = s[i], 1, floor - 1  # hi feasible; lo infeasible or below the floor
+    while hi - step >= floor:
+        cand = hi - step
+        if ev.evaluate([_with(s, i, cand)])[0].feasible:
+            hi, step = cand, step * 2
+        else:
+            lo = cand
+            break
+    else:
+        lo = max(lo, floor - 1)
+    while hi - lo > 1:  # bisect: lo fails (or is below the floor), hi meets
+        mid = (lo + hi) // 2
+        if ev.evaluate([_with(s, i, mid)])[0].feasible:
+            hi = mid
+        else:
+            lo = mid
+    return _with(s, i, hi)
+
+
+def _with(s: tuple[int, ...], i: int, value: int) -> tuple[int, ...]:
+    return (*s[:i], value, *s[i + 1 :])
+
+
+def _unreachable(ev: Evaluator, top: Evaluation) -> str:
+    where = ", ".join(f"{r}={n}" for r, n in zip(ev.roles, top.staffing))
+    parts = []
+    for key in top.failing():
+        c = top.checks[key]
+        parts.append(f"{key} (measured {c.mean:.4g}, 95% CI [{c.ci_low:.4g}, {c.ci_high:.4g}])")
+    return (f"target {' and '.join(parts)} is not met even with {where} "
+            f"({CEILING_FACTOR}x the queueing-theory guess, {top.n} replications): staffing these roles cannot reach it")  # fmt: skip

@@ -1,0 +1,99 @@
+"""Service targets: ``on_time_resident>=0.9``, ``queue_wait_hours_party_workers<=4``.
+
+A target names a KPI column of ``summary.csv`` (checked against the KPIs the scenario reports,
+so a typo fails at once), a direction and a bound. A target file lists them per role or per case
+type, only to keep them readable::
+
+    targets:
+      - on_time_resident>=0.9
+      - wait_p90_days<=2
+    roles:
+      party_workers: [queue_wait_hours<=4]        # -> queue_wait_hours_party_workers<=4
+    case_types:
+      mediation: [type_on_time>=0.9]              # -> type_on_time_mediation>=0.9
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim import scenario as scenario_mod
+from sim.scenario import ScenarioError
+
+_PATTERN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=)\s*([-+0-9.eE]+)\s*$")
+TARGET_FILE_KEYS = ("targets", "roles", "case_types")
+
+
+@dataclass(frozen=True)
+class Target:
+    kpi: str
+    op: str  # ">=" or "<="
+    bound: float
+
+    def __str__(self) -> str:
+        return f"{self.kpi}{self.op}{self.bound:g}"
+
+    def margin(self, value: float) -> float:
+        """How far ``value`` is on the good side of the bound (negative: the target fails)."""
+        return value - self.bound if self.op == ">=" else self.bound - value
+
+
+def parse(text: str, file="--target", key="") -> Target:
+    m = _PATTERN.match(str(text))
+    if not m:
+        raise ScenarioError(file, key, f"expected KPI>=VALUE or KPI<=VALUE (e.g. on_time_resident>=0.9), got {text!r}")
+    kpi, op, value = m.groups()
+    try:
+        bound = float(value)
+    except ValueError:
+        raise ScenarioError(file, key, f"{text!r}: {value!r} is not a number") from None
+    if not math.isfinite(bound):
+        raise ScenarioError(file, key, f"{text!r}: the bound must be a finite number")
+    return Target(kpi, op, bound)
+
+
+def load_file(path: str | Path) -> list[Target]:
+    """Targets from a YAML file (see the module's docstring)."""
+    path = Path(path)
+    data = scenario_mod.read_yaml(path)
+    unknown = [k for k in data if k not in TARGET_FILE_KEYS]
+    if unknown:
+        raise ScenarioError(path, unknown[0], f"unknown key (a targets file has {', '.join(TARGET_FILE_KEYS)})")
+    out = [parse(t, path, f"targets[{i}]") for i, t in enumerate(_list(data.get("targets", []), path, "targets"))]
+    for group in ("roles", "case_types"):
+        entries = data.get(group) or {}
+        if not isinstance(entries, dict):
+            raise ScenarioError(path, group, "must map a name to a list of targets")
+        for name, items in entries.items():
+            for i, t in enumerate(_list(items, path, f"{group}.{name}")):
+                base = parse(t, path, f"{group}.{name}[{i}]")
+                out.append(Target(f"{base.kpi}_{name}", base.op, base.bound))
+    if not out:
+        raise ScenarioError(path, "targets", "no targets given")
+    return out
+
+
+def _list(value, path, key) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ScenarioError(path, key, f"must be a list of targets such as [on_time_resident>=0.9], got {value!r}")
+    return value
+
+
+def check(targets: list[Target], known: list[str], file="--target") -> None:
+    """Every target names a KPI the scenario reports, and each KPI has one target."""
+    if not targets:
+        raise ScenarioError(file, "", "give at least one --target KPI>=VALUE (or --targets FILE)")
+    seen = set()
+    for t in targets:
+        if t.kpi not in known:
+            close = [k for k in known if k.startswith(t.kpi.split("_")[0])][:6]
+            hint = f" (similar: {', '.join(close)})" if close else " (`streetsim run` lists every KPI in summary.csv)"
+            raise ScenarioError(file, t.kpi, f"unknown KPI{hint}")
+        if (t.kpi, t.op) in seen:
+            raise ScenarioError(file, t.kpi, f"two targets of the form {t.kpi}{t.op}; give one")
+        seen.add((t.kpi, t.op))
