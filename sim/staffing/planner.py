@@ -140,7 +140,7 @@ def check_request(req: Request) -> None:
 
         if read_manifest(store).get("kind") != "sweep":
             raise ScenarioError(req.out, "--out", f"{store} holds something other than the planner's runs")
-    elif req.out.exists() and any(req.out.iterdir()) and not (req.out / "manifest.json").exists():
+    elif req.out.exists() and any(p.name != STORE for p in req.out.iterdir()) and not (req.out / "manifest.json").exists():
         raise ScenarioError(req.out, "--out", "is a folder with other files in it; choose an empty or new folder")
 
 

@@ -4,7 +4,7 @@ Targets are taken to improve (weakly) with staff: more staff never makes a wait 
 assumption the feasible staffings are an upper set, and the search is a coordinate descent on it:
 
 1. Evaluate the first guess. If it does not meet the targets, evaluate a ceiling (four times the
-   guess, at least the guess plus 4 and the scenario's own staff); a ceiling that fails a target
+   guess, at least the guess plus 4 and twice the scenario's own staff); a ceiling that fails a target
    means staffing these roles cannot meet it, and the search stops there (bounded time).
 2. From the feasible start, for each role in turn, step down (1, 2, 4, ... posts) until a
    staffing fails, then bisect between the last feasible and the first failing count; the role
@@ -49,7 +49,7 @@ def search(ev: Evaluator, guess: tuple[int, ...], floors: tuple[int, ...], scena
     start = tuple(max(g, f) for g, f in zip(guess, floors))
     ceiling = None
     if not ev.evaluate([start])[0].feasible:
-        ceiling = tuple(max(math.ceil(CEILING_FACTOR * g), g + CEILING_MIN_EXTRA, p) for g, p in zip(start, scenario_posts))
+        ceiling = tuple(max(math.ceil(CEILING_FACTOR * g), g + CEILING_MIN_EXTRA, 2 * p) for g, p in zip(start, scenario_posts))
         top = ev.evaluate([ceiling])[0]
         if not top.feasible:
             raise Unreachable(_unreachable(ev, top))
@@ -101,4 +101,4 @@ def _unreachable(ev: Evaluator, top: Evaluation) -> str:
         c = top.checks[key]
         parts.append(f"{key} (measured {c.mean:.4g}, 95% CI [{c.ci_low:.4g}, {c.ci_high:.4g}])")
     return (f"target {' and '.join(parts)} is not met even with {where} "
-            f"({CEILING_FACTOR}x the queueing-theory guess, {top.n} replications): staffing these roles cannot reach it")  # fmt: skip
+            f"({CEILING_FACTOR}x the queueing-theory guess and 2x the scenario's staff, {top.n} replications): staffing these roles cannot reach it")  # fmt: skip

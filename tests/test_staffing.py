@@ -1,0 +1,256 @@
+"""The staffing planner (sim.staffing): answers checked against Erlang C, brute force and resume.
+
+Every expected answer is computed here, independently of the planner: Erlang C by its textbook
+sum (not sim.queueing's recursion), the brute force by running every staffing of a grid and
+measuring waits from the case table.
+"""
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim import scenario
+from sim.cli import main
+from sim.runner import run_replication
+from sim.staffing import search as search_mod
+from sim.staffing import targets as targets_mod
+from sim.staffing.evaluate import Evaluation, Evaluator, decide, looks
+from sim.sweep.experiment import seed_sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+MMC = ROOT / "scenarios/validation/mmc.yaml"
+TWO_ROLES = ROOT / "tests/staffing/two_roles.yaml"
+SHORT = ["horizon.days=40", "horizon.warmup_days=5"]
+
+
+# --------------------------------------------------------------------------- independent answers
+def erlang_c_by_sum(c: int, a: float) -> float:
+    """P(wait) in M/M/c from its definition: the stationary probability that all c are busy."""
+    if a >= c:
+        return 1.0
+    top = a**c / math.factorial(c) * c / (c - a)
+    return top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
+
+
+def fewest_servers(lam: float, mu: float, p_wait: float | None = None, mean_wait: float | None = None) -> int:
+    c = 1
+    while True:
+        pw = erlang_c_by_sum(c, lam / mu)
+        wq = pw / (c * mu - lam) if c * mu > lam else math.inf
+        if (p_wait is None or pw <= p_wait) and (mean_wait is None or wq <= mean_wait):
+            return c
+        c += 1
+
+
+def _staff(args: list[str]) -> int:
+    return main(["staff", *args, "--quiet", "--workers", "1"])
+
+
+# (lambda, mu, target): the target sits well between Erlang C at c* - 1 and c*, so 5-20
+# replications of 40 days decide both sides.
+MMC_SETTINGS = [
+    (2.0, 1.0, "queue_waited_share_servers<=0.3"),   # C(3)=0.44, C(4)=0.17 -> 4
+    (8.0, 1.0, "queue_wait_hours_servers<=0.35"),    # Wq(9)=0.67 h, Wq(10)=0.20 h -> 10
+    (1.0, 0.5, "queue_wait_hours_servers<=0.5"),     # Wq(3)=0.89 h, Wq(4)=0.17 h -> 4
+    (3.6, 1.0, "queue_waited_share_servers<=0.55"),  # C(4)=0.79, C(5)=0.41 -> 5
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("lam,mu,target", MMC_SETTINGS, ids=[s[2].split("_servers")[0] + f"-lam{s[0]}" for s in MMC_SETTINGS])
+def test_on_mmc_the_answer_is_the_fewest_servers_erlang_c_allows(tmp_path, lam, mu, target):
+    t = targets_mod.parse(target)
+    want = fewest_servers(lam, mu, **({"p_wait": t.bound} if "share" in t.kpi else {"mean_wait": t.bound}))
+    sets = [f"case_types.job.arrivals.per_hour={lam}", f"case_types.job.handle.mean_hours={1 / mu}", *SHORT]
+    out = tmp_path / "plan"
+    assert _staff([str(MMC), "--target", target, "--roles", "servers", "--replications", "5",
+                   "--max-replications", "20", "--out", str(out), *sum((["--set", s] for s in sets), [])]) == 0  # fmt: skip
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["answer"] == {"servers": want}
+    tried = {int(r["servers"]): r["status"] for r in _csv(out / "tried.csv")}
+    # the simulation, not the guess, decided: c* met and c* - 1 failed
+    assert tried[want] == "meets" and tried[want - 1] == "fails"
+
+
+def _csv(path):
+    import pandas as pd
+
+    return pd.read_csv(path).to_dict("records")
+
+
+# --------------------------------------------------------------------------- brute force
+TWO_ROLE_TARGETS = ["queue_waited_share_servers<=0.3", "queue_wait_hours_caseworkers<=0.5"]
+COSTS = {"servers": 100000, "caseworkers": 60000}  # as in two_roles.yaml
+
+
+def _brute_force(grid_servers, grid_caseworkers, reps, seed):
+    """Every staffing of the grid, waits measured from the case table, least cost meeting both."""
+    best = None
+    for cs in grid_servers:
+        for cw in grid_caseworkers:
+            settings = scenario.load(TWO_ROLES, [f"staffing.servers.count={cs}", f"staffing.caseworkers.count={cw}"])
+            share, wait = [], []
+            for r in range(reps):
+                cases = run_replication(settings, seed_sequence(seed, r), r).cases
+                cases = cases[(cases["discovered"] >= 3 * 24) & cases["handle_started"].notna()]
+                w = cases["handle_started"] - cases["dispatched"]
+                share.append(float((w[cases["type"] == "job"] > 1e-9).mean()))
+                wait.append(float(w[cases["type"] == "case"].mean()))
+            if np.mean(share) <= 0.3 and np.mean(wait) <= 0.5:
+                cost = cs * COSTS["servers"] + cw * COSTS["caseworkers"]
+                if best is None or cost < best[0]:
+                    best = (cost, (cs, cw))
+    return best[1]
+
+
+def test_on_two_roles_the_search_finds_what_brute_force_finds_even_from_a_bad_guess(tmp_path):
+    want = _brute_force([3, 4, 5], [4, 5, 6], reps=6, seed=3)
+    targets = [targets_mod.parse(t) for t in TWO_ROLE_TARGETS]
+    ev = Evaluator(TWO_ROLES, [], ["servers", "caseworkers"], targets, seed=3, first=5, cap=20, alpha=0.05,
+                   store_dir=tmp_path / "runs", workers=1, progress=False)  # fmt: skip
+
+    def cost(s):
+        return (s[0] * COSTS["servers"] + s[1] * COSTS["caseworkers"], sum(s))
+
+    # (2, 9): too few intake clerks, too many caseworkers; the search must climb and descend
+    res = search_mod.search(ev, guess=(2, 9), floors=(1, 1), scenario_posts=(4, 5), cost=cost)
+    assert res.chosen.staffing == want == (4, 5)
+    assert res.ceiling is not None  # the bad guess failed, so the ceiling was checked first
+    assert res.cheaper["servers"].status == "fails" and res.cheaper["caseworkers"].status == "fails"
+
+
+# --------------------------------------------------------------------------- the search itself
+class Oracle:
+    """A stand-in for the Evaluator: feasible iff staffing >= need (elementwise); counts calls."""
+
+    def __init__(self, need, roles=("a", "b")):
+        self.need, self.roles, self.done, self.calls = need, list(roles), {}, 0
+
+    def evaluate(self, staffings):
+        out = []
+        for s in staffings:
+            if s not in self.done:
+                self.calls += 1
+                ok = all(x >= n for x, n in zip(s, self.need))
+                bad = [f"t_{r}" for r, x, n in zip(self.roles, s, self.need) if x < n]
+                e = Evaluation(s, n=5, status="meets" if ok else "fails")
+                e.checks = {f"t_{r}": _Check("met" if x >= n else "failed") for r, x, n in zip(self.roles, s, self.need)}
+                assert ok or bad
+                self.done[s] = e
+            out.append(self.done[s])
+        return out
+
+
+class _Check:
+    def __init__(self, decision):
+        self.decision, self.mean, self.ci_low, self.ci_high = decision, 0.0, 0.0, 0.0
+
+
+@pytest.mark.parametrize("guess", [(7, 3), (3, 3), (30, 30), (7, 12)])
+def test_the_search_finds_the_threshold_from_any_guess_in_few_evaluations(guess):
+    oracle = Oracle(need=(7, 12))
+    res = search_mod.search(oracle, guess, floors=(1, 1), scenario_posts=(5, 5), cost=lambda s: (sum(s), sum(s)))
+    assert res.chosen.staffing == (7, 12)
+    assert res.cheaper["a"].staffing == (6, 12) and res.cheaper["b"].staffing == (7, 11)
+    assert oracle.calls <= 30  # galloping + bisection: logarithmic, not a grid
+
+
+def test_a_target_the_ceiling_cannot_meet_stops_the_search():
+    oracle = Oracle(need=(500, 1))
+    with pytest.raises(search_mod.Unreachable, match="t_a"):
+        search_mod.search(oracle, (3, 3), floors=(1, 1), scenario_posts=(3, 3), cost=lambda s: (sum(s), sum(s)))
+    assert oracle.calls == 2  # the guess and the ceiling
+
+
+# --------------------------------------------------------------------------- the decision rule
+def test_decision_uses_a_one_sided_bonferroni_bound():
+    t = targets_mod.parse("x<=1.0")
+    rng = np.random.default_rng(0)
+    assert decide(rng.normal(0.5, 0.1, 10), t, 0.05 / 6).decision == "met"
+    assert decide(rng.normal(1.5, 0.1, 10), t, 0.05 / 6).decision == "failed"
+    assert decide(np.array([0.95, 1.05, 0.98, 1.02]), t, 0.05 / 6).decision == "undecided"
+    # the bound is the t quantile at 1 - alpha_each: with sd 1 and n 4 it is mean + t(0.99, 3) / 2
+    from scipy import stats
+
+    c = decide(np.array([-1.0, 1.0, -1.0, 1.0]) * math.sqrt(3 / 4) + 0.2, t, 0.01)
+    assert c.bound == pytest.approx(0.2 + stats.t.ppf(0.99, 3) * 0.5)
+    assert looks(5, 20) == [5, 10, 20] and looks(10, 25) == [10, 20, 25]
+
+
+# --------------------------------------------------------------------------- bad input, impossible targets
+def _one_line_error(capsys, code):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("error: "), err
+    return err[0]
+
+
+def test_an_unknown_kpi_is_one_line_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "plan"
+    line = _one_line_error(capsys, _staff([str(MMC), "--target", "queue_waitd_share_servers<=0.3", "--roles", "servers", "--out", str(out)]))
+    assert "queue_waitd_share_servers" in line and "unknown KPI" in line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--target", "on_time_resident>=1.2", "--roles", "servers"], "share lies between 0 and 1"),
+    (["--target", "on_time_resident=>0.9", "--roles", "servers"], "expected KPI>=VALUE"),
+    (["--target", "on_time_resident>=0.9", "--roles", "clerks"], "no role 'clerks'"),
+    (["--target", "on_time_resident>=0.9"], "name the roles"),
+])  # fmt: skip
+def test_bad_targets_and_roles_are_one_line(tmp_path, capsys, args, needle):
+    out = tmp_path / "plan"
+    assert needle in _one_line_error(capsys, _staff([str(MMC), *args, "--out", str(out)]))
+    assert not out.exists()
+
+
+def test_targets_file_expands_roles_and_case_types(tmp_path):
+    f = tmp_path / "t.yaml"
+    f.write_text("targets: [on_time_resident>=0.9]\nroles: {servers: [queue_wait_hours<=4]}\ncase_types: {job: [type_on_time>=0.8]}\n")
+    assert [str(t) for t in targets_mod.load_file(f)] == ["on_time_resident>=0.9", "queue_wait_hours_servers<=4", "type_on_time_job>=0.8"]
+    shipped = targets_mod.load_file(ROOT / "experiments/targets_reform.yaml")
+    known = [*__import__("sim.metrics").metrics.kpi_names(scenario.load(ROOT / "scenarios/reform_2015.yaml")),
+             *__import__("sim.staffing.kpis").staffing.kpis.interim_names(scenario.load(ROOT / "scenarios/reform_2015.yaml"))]  # fmt: skip
+    targets_mod.check(shipped, known)
+
+
+def test_an_impossible_target_ends_with_one_line_and_exit_2_in_bounded_time(tmp_path, capsys):
+    # on time within 0.01 working hours, while handling takes an hour on average: no staffing helps
+    t0 = time.perf_counter()
+    code = _staff([str(MMC), "--target", "on_time_resident>=1.0", "--roles", "servers", "--replications", "3",
+                   "--out", str(tmp_path / "plan"), "--set", "case_types.job.deadline_hours=0.01",
+                   "--set", "horizon.days=20", "--set", "horizon.warmup_days=2"])  # fmt: skip
+    line = _one_line_error(capsys, code)
+    assert "on_time_resident>=1" in line and "not met even with servers=" in line
+    assert time.perf_counter() - t0 < 120
+
+
+# --------------------------------------------------------------------------- resume
+def test_an_interrupted_search_resumes_and_reuses_finished_runs(tmp_path):
+    out = tmp_path / "plan"
+    args = [str(MMC), "--target", "queue_waited_share_servers<=0.3", "--roles", "servers", "--replications", "5",
+            "--out", str(out), "--quiet", "--workers", "1", *sum((["--set", s] for s in SHORT), [])]  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "staff", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    parts = out / "runs" / "parts"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(parts.glob("part-*.parquet"))) < 3:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run the same command again to resume" in err
+    stored = len(list(parts.glob("part-*.parquet")))
+    assert 3 <= stored < 10 and not (out / "manifest.json").exists()
+
+    assert main(["staff", *args]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["answer"] == {"servers": 4}
+    assert m["simulation_runs"] == 10  # c = 4 and c = 3, 5 replications each
+    assert m["simulation_runs_this_call"] == m["simulation_runs"] - stored
