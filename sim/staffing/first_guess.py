@@ -51,6 +51,9 @@ def pilot(settings, replications: int, seed: int, workers: int, progress: bool) 
 
 
 def measure(settings, reps: list[runner.Replication], roles: list[str]) -> dict[str, RoleLoad]:
+    """Each role's offered load: the cases that reached it times the hours a started job took,
+    plus its other work. Counting demand, not hours worked, matters when the pilot's staffing is
+    overloaded: there, hours worked are capped by the staff and would hide the backlog."""
     roles_table = pd.concat([r.roles for r in reps], ignore_index=True)
     warmup = settings.horizon.warmup_days * 24.0
     out = {}
@@ -58,25 +61,30 @@ def measure(settings, reps: list[runner.Replication], roles: list[str]) -> dict[
         rows = roles_table[roles_table["role"] == role]
         posts = int(round(rows["posts"].mean()))
         duty_per_post = float(rows["available"].mean()) / max(posts, 1)
-        work = float(sum(rows[a].mean() for a in WORK))
-        jobs = _jobs(reps, role, warmup) / len(reps)
-        job_hours = float(rows["casework"].mean() + rows["travel"].mean()) / jobs if jobs else 1.0
+        arrived, started = (x / len(reps) for x in _jobs(reps, role, warmup))
+        case_hours = float(rows["casework"].mean() + rows["travel"].mean())
+        job_hours = case_hours / started if started else 1.0
+        other = float(sum(rows[a].mean() for a in WORK if a not in ("casework", "travel")))
+        demand = arrived * job_hours + other
         out[role] = RoleLoad(
             role=role, posts=posts, lines=_lines(settings, role),
-            load=work / duty_per_post if duty_per_post > 0 else math.inf,
-            jobs_per_duty_hour=jobs / duty_per_post if duty_per_post > 0 else 0.0,
+            load=demand / duty_per_post if duty_per_post > 0 else math.inf,
+            jobs_per_duty_hour=arrived / duty_per_post if duty_per_post > 0 else 0.0,
             job_hours=job_hours, duty_share=_duty_share(settings, role),
         )  # fmt: skip
     return out
 
 
-def _jobs(reps, role: str, warmup: float) -> int:
-    n = 0
+def _jobs(reps, role: str, warmup: float) -> tuple[int, int]:
+    """Cases dispatched to the role after the warm-up, and jobs it started after the warm-up
+    (the hours in the roles table are those after the warm-up)."""
+    arrived = started = 0
     for r in reps:
         c = r.cases
-        c = c[(c["discovered"] >= warmup) & c["dispatched"].notna()]
-        n += int(c["handler_role"].astype(str).str.split("+").map(lambda hs: role in hs).sum())
-    return n
+        mine = c["handler_role"].astype(str).str.split("+").map(lambda hs: role in hs).to_numpy(bool)
+        arrived += int((mine & (c["dispatched"] >= warmup).to_numpy(bool)).sum())
+        started += int((mine & (c["handle_started"] >= warmup).to_numpy(bool)).sum())
+    return arrived, started
 
 
 def _lines(settings, role: str) -> int:
