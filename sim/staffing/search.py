@@ -55,10 +55,11 @@ def search(ev: Evaluator, guess: tuple[int, ...], floors: tuple[int, ...], scena
             raise Unreachable(_unreachable(ev, top))
         start = ceiling
     s = start
+    hints = tuple(max(g, f) for g, f in zip(guess, floors)) if ceiling is not None else start
     for _ in range(MAX_PASSES):
         before = s
         for i in range(len(s)):
-            s = _fewest(ev, s, i, floors[i])
+            s = _fewest(ev, s, i, floors[i], hints[i])
         if s == before:
             break
     best = min((e for e in ev.done.values() if e.feasible), key=lambda e: cost(e.staffing))
@@ -69,10 +70,18 @@ def search(ev: Evaluator, guess: tuple[int, ...], floors: tuple[int, ...], scena
     return Result(best, cheaper, list(ev.done.values()), start, ceiling)
 
 
-def _fewest(ev: Evaluator, s: tuple[int, ...], i: int, floor: int) -> tuple[int, ...]:
-    """Fewest posts for role i (others fixed) that meet the targets, given s meets them."""
+def _fewest(ev: Evaluator, s: tuple[int, ...], i: int, floor: int, hint: int) -> tuple[int, ...]:
+    """Fewest posts for role i (others fixed) that meet the targets, given s meets them. The
+    role's own guess (``hint``, when the search started from the ceiling) is tried first: it is
+    usually close, and it saves walking down from the ceiling."""
     hi, step, lo = s[i], 1, floor - 1  # hi feasible; lo infeasible or below the floor
-    while hi - step >= floor:
+    if floor <= hint < hi:
+        if ev.evaluate([_with(s, i, hint)])[0].feasible:
+            hi = hint
+        else:
+            lo = hint
+            step = hi  # skip the walk: bisect between the guess and the ceiling
+    while hi - step >= floor and hi - step > lo:
         cand = hi - step
         if ev.evaluate([_with(s, i, cand)])[0].feasible:
             hi, step = cand, step * 2
