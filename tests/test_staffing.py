@@ -7,7 +7,6 @@ measuring waits from the case table.
 
 import json
 import math
-import os
 import signal
 import subprocess
 import sys
@@ -19,10 +18,12 @@ import pytest
 
 from sim import scenario
 from sim.cli import main
+from sim.metrics import kpi_names
 from sim.runner import run_replication
 from sim.staffing import search as search_mod
 from sim.staffing import targets as targets_mod
 from sim.staffing.evaluate import Evaluation, Evaluator, decide, looks
+from sim.staffing.kpis import interim_names
 from sim.sweep.experiment import seed_sequence
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -215,9 +216,8 @@ def test_targets_file_expands_roles_and_case_types(tmp_path):
     f.write_text("targets: [on_time_resident>=0.9]\nroles: {servers: [queue_wait_hours<=4]}\ncase_types: {job: [type_on_time>=0.8]}\n")
     assert [str(t) for t in targets_mod.load_file(f)] == ["on_time_resident>=0.9", "queue_wait_hours_servers<=4", "type_on_time_job>=0.8"]
     shipped = targets_mod.load_file(ROOT / "experiments/targets_reform.yaml")
-    known = [*__import__("sim.metrics").metrics.kpi_names(scenario.load(ROOT / "scenarios/reform_2015.yaml")),
-             *__import__("sim.staffing.kpis").staffing.kpis.interim_names(scenario.load(ROOT / "scenarios/reform_2015.yaml"))]  # fmt: skip
-    targets_mod.check(shipped, known)
+    reform = scenario.load(ROOT / "scenarios/reform_2015.yaml")
+    targets_mod.check(shipped, [*kpi_names(reform), *interim_names(reform)])  # the shipped file names real KPIs
 
 
 def test_an_impossible_target_ends_with_one_line_and_exit_2_in_bounded_time(tmp_path, capsys):

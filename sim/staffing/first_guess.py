@@ -22,8 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sim import metrics, runner
-from sim import queueing
+from sim import metrics, queueing, runner
 from sim.calendar import HOURS_PER_WEEK
 
 DEFAULT_P_WAIT = 0.2

@@ -15,7 +15,6 @@ Files in ``--out`` (the sweep store of every run sits in ``runs/`` beside them):
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pandas as pd
