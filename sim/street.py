@@ -144,8 +144,9 @@ class StreetModel(mesa.Model):
         day = self.day
         if day == self.settings.horizon.warmup_days and day > 0:
             self._end_warmup()
-        for team in self.teams.values():
+        for i, team in enumerate(self.teams.values()):
             team.hire_due(day)
+            team.day_u = self.stream("behaviour", day, i).random((team.slots, 2))
         for workers in self._worker_sets():
             workers.shuffle_do("step")
         for team in self.teams.values():

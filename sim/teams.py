@@ -114,6 +114,9 @@ class Team:
         self.exits = 0
         self.hires = 0
         self._hiring = []  # (day the new worker starts, line)
+        self._free_slots = []
+        self.slots = 0
+        self.day_u = None  # today's uniforms for each post's absence and exit
         self.duties = {}  # activity -> hours per working hour (fixed duties)
         self.devolved_per_day = 0.0
         self.measure_from = model.settings.horizon.warmup_days * 24.0
@@ -134,6 +137,12 @@ class Team:
         calendar = self.shifts[on_shift.index(min(on_shift))]
         self.hires_total += 1
         worker = AGENT_CLASSES[self.role.kind](self.model, self, line, calendar)
+        # A post's random numbers follow the post (a new hire takes the leaver's), so one team's
+        # exits do not shift another team's draws.
+        if self._free_slots:
+            worker.slot = self._free_slots.pop()
+        else:
+            worker.slot, self.slots = self.slots, self.slots + 1
         line.workers.append(worker)
         self.workers.append(worker)
         return worker
@@ -141,6 +150,7 @@ class Team:
     def leave(self, worker):
         """A worker exits; the post is refilled after the hiring delay (if hiring is on)."""
         worker.leave()
+        self._free_slots.append(worker.slot)
         worker.line.workers.remove(worker)
         self.workers.remove(worker)
         worker.remove()

@@ -156,15 +156,15 @@ class Worker(Agent):
         self.overtime_today = 0.0
         if day_hours <= 0:
             return
-        rng = model.behaviour_rng
         if burnout.enabled:
+            u_exit, u_absent = team.day_u[self.slot]
             s = self.stress
             p_exit = (1 - s) * burnout.exit_probability_per_year_base + s * burnout.exit_probability_per_year_at_full_stress
-            if rng.random() < p_exit / self.calendar.working_days_per_year:
+            if u_exit < p_exit / self.calendar.working_days_per_year:
                 team.leave(self)
                 return
             p_absent = (1 - s) * burnout.absence_probability_base + s * burnout.absence_probability_at_full_stress
-            if rng.random() < p_absent:
+            if u_absent < p_absent and self.working is None:  # mid-job, they come in to finish it
                 self.absent_until = (model.day + 1) * 24.0
                 team.hours["absent"] += day_hours
                 self.withdraw()
