@@ -134,10 +134,12 @@ def hotline_kpis(model, cases, warmup):
     """12345 work orders the street must answer: requests made to the hotline, and escalations."""
     c = cases[cases["discovered"] >= warmup]
     direct = c[c["channel"] == "hotline"]
+    end = model.env.now
     orders = [o for o in model.orders if o[0] >= warmup]
-    n = len(direct) + len(orders)
-    on_time = int(direct["on_time"].sum()) + sum(1 for _, replied, deadline in orders if replied <= deadline)
-    return {"hotline_orders": n, "hotline_orders_on_time": _ratio(on_time, n)}
+    decided = [o for o in orders if o[1] == o[1] or o[2] <= end]  # answered, or past the deadline
+    on_time = int(direct["on_time"].sum()) + sum(1 for _, answered, deadline in decided if answered <= deadline)
+    return {"hotline_orders": len(direct) + len(orders),
+            "hotline_orders_on_time": _ratio(on_time, len(direct) + len(decided))}
 
 
 def type_kpis(cases, warmup, end, types) -> dict[str, float]:
