@@ -15,7 +15,6 @@ from sim.scenario import ScenarioError
 from sim.staffing import first_guess, output, search
 from sim.staffing import targets as targets_mod
 from sim.staffing.evaluate import Evaluator
-from sim.staffing.kpis import interim_names
 
 STORE = "runs"  # the sweep store of every run, inside --out
 
@@ -120,8 +119,7 @@ def check_request(req: Request) -> None:
             raise ScenarioError(req.scenario, "--roles", f"the scenario has no role {r!r} (it has: {', '.join(settings.staffing)})")
     if len(set(req.roles)) != len(req.roles):
         raise ScenarioError(req.scenario, "--roles", "a role is named twice")
-    known = list(dict.fromkeys([*metrics.kpi_names(settings), *interim_names(settings)]))
-    targets_mod.check(req.targets, known)
+    targets_mod.check(req.targets, metrics.kpi_names(settings))
     for t in req.targets:
         if unit(t.kpi) == "share" and ((t.op == ">=" and t.bound > 1) or (t.op == "<=" and t.bound < 0)):
             raise ScenarioError("--target", str(t), "a share lies between 0 and 1: no staffing can meet this target")

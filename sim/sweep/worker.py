@@ -13,7 +13,6 @@ import pandas as pd
 
 from sim import runner
 from sim import scenario as scenario_mod
-from sim.staffing.kpis import interim_kpis
 from sim.sweep import store
 from sim.sweep.experiment import Run, seed_sequence
 
@@ -69,9 +68,8 @@ def run_one(ctx: Context, run: Run) -> tuple[dict, pd.DataFrame | None]:
         settings = scenario_mod.build(
             scenario_mod.apply_overrides(ctx.base, run.overrides, ctx.scenario_file), ctx.scenario_file
         )
-        rep = runner.run_replication(settings, seed_sequence(ctx.seed, run.replication), run.replication)
+        rep = runner.run_replication(settings, seed_sequence(ctx.seed, run.replication), run.replication, keep_cases=False)
         kpis = {k: v for k, v in rep.kpis.items() if k != "replication"}
-        kpis.update(interim_kpis(settings, rep.cases, kpis))  # contract KPIs the model lacks yet
         if ctx.kpis != "all":
             missing = [k for k in ctx.kpis if k not in kpis]
             if missing:
