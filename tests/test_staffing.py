@@ -253,3 +253,15 @@ def test_an_interrupted_search_resumes_and_reuses_finished_runs(tmp_path):
     assert m["answer"] == {"servers": 4}
     assert m["simulation_runs"] == 10  # c = 4 and c = 3, 5 replications each
     assert m["simulation_runs_this_call"] == m["simulation_runs"] - stored
+
+    # what `streetsim report` reads: both languages, every table and figure it names exists
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert set(report["title"]) == {"zh", "en"}
+    for sec in report["sections"]:
+        assert set(sec["heading"]) == set(sec["text"]) == {"zh", "en"}
+        for t in sec["tables"]:
+            assert set(t["caption"]) == {"zh", "en"} and len((out / t["csv"]).read_text().splitlines()) >= 2
+        for f in sec["figures"]:
+            assert (out / f["file"]).stat().st_size > 10_000
+    staffing = _csv(out / "staffing.csv")[0]
+    assert staffing["posts"] == 4 and staffing["one_fewer_status"] == "fails"

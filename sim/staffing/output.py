@@ -164,6 +164,11 @@ def draw(plan, out: Path) -> list[str]:
 
     tried = plan.result.tried
     n = len(plan.targets)
+    priced = any(plan.cost(e.staffing)[0] > 0 for e in tried)  # no costs in the scenario: plot posts
+
+    def xpos(staffing):
+        return plan.cost(staffing)[0] / 1e4 if priced else plan.cost(staffing)[1]
+
     fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 3.8), squeeze=False)
     colours = {"meets": "#55a868", "fails": "#c44e52", "undecided": "#999999"}
     for ax, t in zip(axes[0], plan.targets):
@@ -171,19 +176,19 @@ def draw(plan, out: Path) -> list[str]:
             pts = [e for e in tried if e.status == status]
             if not pts:
                 continue
-            x = [plan.cost(e.staffing)[0] / 1e4 for e in pts]
+            x = [xpos(e.staffing) for e in pts]
             y = [e.checks[str(t)].mean for e in pts]
             err = [[max(0.0, e.checks[str(t)].mean - e.checks[str(t)].ci_low) for e in pts],
                    [max(0.0, e.checks[str(t)].ci_high - e.checks[str(t)].mean) for e in pts]]  # fmt: skip
             err = [[0 if v != v else v for v in side] for side in err]
             ax.errorbar(x, y, yerr=err, fmt="o", color=colour, ms=4, capsize=2, label=status)
         best = plan.result.chosen
-        ax.plot([plan.cost(best.staffing)[0] / 1e4], [best.checks[str(t)].mean], marker="*", ms=16,
+        ax.plot([xpos(best.staffing)], [best.checks[str(t)].mean], marker="*", ms=16,
                 color="#1f1f1f", linestyle="none", label="answer")  # fmt: skip
         ax.axhline(t.bound, color="#4c72b0", linestyle="--", linewidth=1, label=f"target {t.op} {t.bound:g}")
         u = unit(t.kpi, "en")
         ax.set_ylabel(f"{label(t.kpi, 'en')}" + (f" ({u})" if u else ""), fontsize=8)
-        ax.set_xlabel("staff cost per year (10,000 yuan)", fontsize=8)
+        ax.set_xlabel("staff cost per year (10,000 yuan)" if priced else "staff (posts, all roles)", fontsize=8)
         ax.tick_params(labelsize=8)
         ax.legend(fontsize=7)
     fig.suptitle(f"{plan.settings.name}: staffings tried (mean and 95% CI); the answer is the star", fontsize=10)
