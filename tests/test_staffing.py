@@ -57,18 +57,19 @@ def _staff(args: list[str]) -> int:
 # (lambda, mu, target): the target sits well between Erlang C at c* - 1 and c*, so 5-20
 # replications of 40 days decide both sides.
 MMC_SETTINGS = [
-    (2.0, 1.0, "queue_waited_share_servers<=0.3"),   # C(3)=0.44, C(4)=0.17 -> 4
-    (8.0, 1.0, "queue_wait_hours_servers<=0.35"),    # Wq(9)=0.67 h, Wq(10)=0.20 h -> 10
-    (1.0, 0.5, "queue_wait_hours_servers<=0.5"),     # Wq(3)=0.89 h, Wq(4)=0.17 h -> 4
-    (3.6, 1.0, "queue_waited_share_servers<=0.55"),  # C(4)=0.79, C(5)=0.41 -> 5
+    (2.0, 1.0, "queue_waited_share_servers<=0.3", 40),   # C(3)=0.44, C(4)=0.17 -> 4
+    (8.0, 1.0, "queue_wait_hours_servers<=0.35", 15),    # Wq(9)=0.67 h, Wq(10)=0.20 h -> 10
+    (1.0, 0.5, "queue_wait_hours_servers<=0.5", 40),     # Wq(3)=0.89 h, Wq(4)=0.17 h -> 4
+    (3.6, 1.0, "queue_waited_share_servers<=0.55", 40),  # C(4)=0.79, C(5)=0.41 -> 5
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("lam,mu,target", MMC_SETTINGS, ids=[s[2].split("_servers")[0] + f"-lam{s[0]}" for s in MMC_SETTINGS])
-def test_on_mmc_the_answer_is_the_fewest_servers_erlang_c_allows(tmp_path, lam, mu, target):
+@pytest.mark.parametrize("lam,mu,target,days", MMC_SETTINGS, ids=[s[2].split("_servers")[0] + f"-lam{s[0]}" for s in MMC_SETTINGS])
+def test_on_mmc_the_answer_is_the_fewest_servers_erlang_c_allows(tmp_path, lam, mu, target, days):
     t = targets_mod.parse(target)
     want = fewest_servers(lam, mu, **({"p_wait": t.bound} if "share" in t.kpi else {"mean_wait": t.bound}))
-    sets = [f"case_types.job.arrivals.per_hour={lam}", f"case_types.job.handle.mean_hours={1 / mu}", *SHORT]
+    sets = [f"case_types.job.arrivals.per_hour={lam}", f"case_types.job.handle.mean_hours={1 / mu}",
+            f"horizon.days={days}", "horizon.warmup_days=3"]  # fmt: skip
     out = tmp_path / "plan"
     assert _staff([str(MMC), "--target", target, "--roles", "servers", "--replications", "5",
                    "--max-replications", "20", "--out", str(out), *sum((["--set", s] for s in sets), [])]) == 0  # fmt: skip

@@ -109,5 +109,6 @@ def _unreachable(ev: Evaluator, top: Evaluation) -> str:
     for key in top.failing():
         c = top.checks[key]
         parts.append(f"{key} (measured {c.mean:.4g}, 95% CI [{c.ci_low:.4g}, {c.ci_high:.4g}])")
-    return (f"target {' and '.join(parts)} is not met even with {where} "
+    verb = "targets" if len(parts) > 1 else "target"
+    return (f"{verb} {' and '.join(parts)} {'are' if len(parts) > 1 else 'is'} not met even with {where} "
             f"({CEILING_FACTOR}x the queueing-theory guess and 2x the scenario's staff, {top.n} replications): staffing these roles cannot reach it")  # fmt: skip
