@@ -266,3 +266,13 @@ def test_an_interrupted_search_resumes_and_reuses_finished_runs(tmp_path):
             assert (out / f["file"]).stat().st_size > 10_000
     staffing = _csv(out / "staffing.csv")[0]
     assert staffing["posts"] == 4 and staffing["one_fewer_status"] == "fails"
+
+
+def test_an_output_folder_holding_other_results_is_refused_untouched(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"kind": "run"}')
+    (out / "summary.csv").write_text("x\n1\n")
+    line = _one_line_error(capsys, _staff([str(MMC), "--target", "queue_waited_share_servers<=0.3", "--roles", "servers", "--out", str(out)]))
+    assert "--out" in line
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "summary.csv"]

@@ -138,7 +138,17 @@ def check_request(req: Request) -> None:
 
         if read_manifest(store).get("kind") != "sweep":
             raise ScenarioError(req.out, "--out", f"{store} holds something other than the planner's runs")
-    elif req.out.exists() and any(p.name != STORE for p in req.out.iterdir()) and not (req.out / "manifest.json").exists():
+    mine = req.out / "manifest.json"
+    if mine.exists():
+        import json
+
+        try:
+            kind = json.loads(mine.read_text(encoding="utf-8")).get("kind")
+        except (ValueError, AttributeError):
+            kind = None
+        if kind != "staffing":
+            raise ScenarioError(req.out, "--out", "holds other results (its manifest.json is not the planner's); choose another folder")
+    elif req.out.exists() and any(p.name != STORE for p in req.out.iterdir()):
         raise ScenarioError(req.out, "--out", "is a folder with other files in it; choose an empty or new folder")
 
 
