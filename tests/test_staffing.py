@@ -276,3 +276,13 @@ def test_an_output_folder_holding_other_results_is_refused_untouched(tmp_path, c
     line = _one_line_error(capsys, _staff([str(MMC), "--target", "queue_waited_share_servers<=0.3", "--roles", "servers", "--out", str(out)]))
     assert "--out" in line
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "summary.csv"]
+
+
+def test_on_a_dask_cluster_the_search_gives_the_same_runs_as_locally(tmp_path):
+    """Same seeds, same staffings tried, the same KPI values: the executor does not matter."""
+    common = [str(MMC), "--target", "queue_waited_share_servers<=0.3", "--roles", "servers", "--replications", "3",
+              "--max-replications", "3", "--set", "horizon.days=10", "--set", "horizon.warmup_days=1", "--quiet"]  # fmt: skip
+    assert main(["staff", *common, "--out", str(tmp_path / "local"), "--workers", "1"]) == 0
+    assert main(["staff", *common, "--out", str(tmp_path / "dask"), "--executor", "dask", "--workers", "2"]) == 0
+    local, dask = (_csv(tmp_path / d / "tried.csv") for d in ("local", "dask"))
+    assert local == dask and {r["servers"] for r in local} == {3, 4}
