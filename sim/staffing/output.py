@@ -54,6 +54,13 @@ def scenario_rule_text(role, posts: int, lang: str = "en") -> str:
     return f"{posts}人" if lang == "zh" else f"{posts} posts"
 
 
+def target_text(t, lang: str = "en") -> str:
+    """A target in words: 'on time, as residents see it >= 0.9 (share)'."""
+    u = unit(t.kpi, lang)
+    op = {">=": "≥", "<=": "≤"}[t.op]
+    return f"{label(t.kpi, lang)} {op} {t.bound:g}" + (f" ({u})" if u else "")
+
+
 def staffing_table(plan) -> pd.DataFrame:
     rows = []
     res = plan.result
@@ -215,7 +222,7 @@ def report(plan) -> dict:
         lines["en"].append(f"{label(r, 'en')}: {n} ({ratio_text(role, n, s.street)}; the scenario has "
                            f"{scenario_rule_text(role, plan.scenario_posts[i])})")  # fmt: skip
     cost = plan.cost(res.chosen.staffing)[0]
-    targets = ", ".join(map(str, plan.targets))
+    named = {lang: ("、" if lang == "zh" else ", ").join(target_text(t, lang) for t in plan.targets) for lang in ("zh", "en")}
     method = {
         "zh": "方法:先用排队论(Erlang C)按试运行测得的各岗位到达率、处理时长和工作日历给出初值;再在初值附近用共同随机数仿真,"
               "每个方案逐步增加重复次数,直到每项指标的单侧置信界判定达标或不达标;逐岗位向下搜索,取达标方案中成本最低者。",
@@ -230,8 +237,8 @@ def report(plan) -> dict:
             {
                 "heading": {"zh": "推荐编制", "en": "Recommended staffing"},
                 "text": {
-                    "zh": f"目标:{targets}。" + ";".join(lines["zh"]) + f"。全部人员年成本{fmt(cost)}元。" + guarantee(plan, "zh"),
-                    "en": f"Targets: {targets}. " + "; ".join(lines["en"]) + f". Staff cost per year (all roles): {fmt(cost)} yuan. "
+                    "zh": f"目标:{named['zh']}。" + ";".join(lines["zh"]) + f"。全部人员年成本{fmt(cost)}元。" + guarantee(plan, "zh"),
+                    "en": f"Targets: {named['en']}. " + "; ".join(lines["en"]) + f". Staff cost per year (all roles): {fmt(cost)} yuan. "
                           + guarantee(plan, "en"),
                 },  # fmt: skip
                 "tables": [
