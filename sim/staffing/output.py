@@ -176,9 +176,13 @@ def draw(plan, out: Path) -> list[str]:
     def xpos(staffing):
         return plan.cost(staffing)[0] / 1e4 if priced else plan.cost(staffing)[1]
 
-    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 3.8), squeeze=False)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
     colours = {"meets": "#55a868", "fails": "#c44e52", "undecided": "#999999"}
-    for ax, t in zip(axes[0], plan.targets):
+    for ax, t in zip(axes.flat, plan.targets):
         for status, colour in colours.items():
             pts = [e for e in tried if e.status == status]
             if not pts:
