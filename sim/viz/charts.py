@@ -7,10 +7,16 @@ random numbers) second; each is a (series name, model) pair.
 
 Colours are CSS names or hex codes only: Vega-Lite does not know matplotlib's ``tab:blue``.
 Specs are written for the offline renderer, Vega-Lite 5.2 (see ``spec``).
+
+Altair builds each chart's spec once per language and street (``functools.cache``), with named,
+empty data; each step only fills in the data (``datasets``) as plain rows: building the spec with
+altair every day took most of a step's second.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 
 import altair as alt
@@ -63,45 +69,58 @@ def place_names(model, lang: str) -> tuple[list[str], list[str]]:
     return grids, areas
 
 
+def _filled(template: dict, datasets: dict, today: int | None = None) -> dict:
+    """A copy of a cached spec with today's data (and the day axis running to today)."""
+    d = copy.deepcopy(template)
+    d["datasets"] = {**d.get("datasets", {}), **datasets}  # the template may hold fixed data (a rule at 100%)
+    if today is not None:  # a fixed domain: an empty chart would warn of an infinite extent
+        d["encoding"]["x"]["scale"] = {"domain": [0, max(1, today)]}
+    return d
+
+
 # ---------------------------------------------------------------------------------- the map
 def map_chart(model, lang: str) -> dict:
     """Zones (grids, residential areas coloured by trust), staff and open cases, with legends."""
     sm = model.map
     grid_names, area_names = place_names(model, lang)
-    xs = alt.Scale(domain=[0, sm.width], nice=False, zero=False)
-    ys = alt.Scale(domain=[0, sm.height], nice=False, zero=False, reverse=True)
-    x, y = alt.X("x:Q", scale=xs, axis=None), alt.Y("y:Q", scale=ys, axis=None)
-    trust_name, grid_name, area_name = label("trust", lang), label("grid", lang), label("area", lang)
-    # Field names stay plain ASCII: a label with a quote ("residents' trust") breaks Vega's field access.
-    areas = pd.DataFrame([
+    template = _map_template(lang, sm.width, sm.height, model.settings.behaviour.trust.initial)
+    areas = [
         {"x": z.x0 + 0.15, "x2": z.x1 - 0.15, "y": z.y0 + 0.15, "y2": z.y1 - 0.15, "lx": z.x0 + 0.35, "ly": z.y0 + 0.4,
          "area": area_names[i], "grid": grid_names[z.grid], "residents": model.areas[i].population,
          "trust": round(model.areas[i].mean_trust(), 3)}
         for i, z in sm.area_zones.items()
-    ])
-    grids = pd.DataFrame([
-        {"x": z.x0, "x2": z.x1, "y": z.y0, "y2": z.y1, "name": grid_names[z.index], "lx": z.x0 + 0.3, "ly": z.y1 - 0.3}
-        for z in sm.grid_zones
-    ])
-    initial = model.settings.behaviour.trust.initial
-    area_layer = alt.Chart(areas).mark_rect(stroke="#9e9e9e", strokeWidth=1).encode(
+    ]
+    grids = [{"x": z.x0, "x2": z.x1, "y": z.y0, "y2": z.y1, "name": grid_names[z.index], "lx": z.x0 + 0.3, "ly": z.y1 - 0.3}
+             for z in sm.grid_zones]
+    return _filled(template, {"areas": areas, "grids": grids, "staff": _staff_rows(model, lang), "cases": _case_rows(model, lang)})
+
+
+@functools.cache
+def _map_template(lang: str, width: int, height: int, initial_trust: float) -> dict:
+    xs = alt.Scale(domain=[0, width], nice=False, zero=False)
+    ys = alt.Scale(domain=[0, height], nice=False, zero=False, reverse=True)
+    x, y = alt.X("x:Q", scale=xs, axis=None), alt.Y("y:Q", scale=ys, axis=None)
+    trust_name, grid_name, area_name = label("trust", lang), label("grid", lang), label("area", lang)
+    # Field names stay plain ASCII: a label with a quote ("residents' trust") breaks Vega's field access.
+    area_layer = alt.Chart(alt.Data(name="areas")).mark_rect(stroke="#9e9e9e", strokeWidth=1).encode(
         x=x, x2="x2:Q", y=y, y2="y2:Q",
-        color=alt.Color("trust:Q", title=trust_name, scale=alt.Scale(domain=[max(0.0, initial - 0.2), initial, min(1.0, initial + 0.2)],
-                                                         range=TRUST_RANGE, clamp=True),
+        color=alt.Color("trust:Q", title=trust_name,
+                        scale=alt.Scale(domain=[max(0.0, initial_trust - 0.2), initial_trust, min(1.0, initial_trust + 0.2)],
+                                        range=TRUST_RANGE, clamp=True),
                         legend=alt.Legend(title=trust_name, orient="right", gradientLength=110, format=".1f")),
         tooltip=[alt.Tooltip("area:N", title=area_name), alt.Tooltip("grid:N", title=grid_name),
                  alt.Tooltip("residents:Q", title=label("unit_residents", lang)), alt.Tooltip("trust:Q", title=trust_name)],
     )
-    area_labels = alt.Chart(areas).mark_text(align="left", baseline="top", fontSize=9, color="#555555").encode(
+    area_labels = alt.Chart(alt.Data(name="areas")).mark_text(align="left", baseline="top", fontSize=9, color="#555555").encode(
         x=alt.X("lx:Q", scale=xs, axis=None), y=alt.Y("ly:Q", scale=ys, axis=None), text="area:N")
-    grid_layer = alt.Chart(grids).mark_rect(fill="transparent", stroke="#263238", strokeWidth=2.5).encode(
+    grid_layer = alt.Chart(alt.Data(name="grids")).mark_rect(fill="transparent", stroke="#263238", strokeWidth=2.5).encode(
         x=x, x2="x2:Q", y=y, y2="y2:Q")
-    grid_labels = alt.Chart(grids).mark_text(align="left", baseline="bottom", fontSize=13, color="#263238",
-                                             fontWeight="bold").encode(
+    grid_labels = alt.Chart(alt.Data(name="grids")).mark_text(align="left", baseline="bottom", fontSize=13, color="#263238",
+                                                              fontWeight="bold").encode(
         x=alt.X("lx:Q", scale=xs, axis=None), y=alt.Y("ly:Q", scale=ys, axis=None), text="name:N")
     who = label("staff_on_map", lang)
     staff_names = [label(k, lang) for k in STAFF_MARKS]
-    staff = alt.Chart(_staff_frame(model, lang)).mark_point(filled=True, opacity=0.9).encode(
+    staff = alt.Chart(alt.Data(name="staff")).mark_point(filled=True, opacity=0.9).encode(
         x=x, y=y,
         color=alt.Color("who:N", title=who, scale=alt.Scale(domain=staff_names, range=[c for c, _ in STAFF_MARKS.values()]),
                         legend=alt.Legend(title=who, orient="right")),
@@ -111,7 +130,7 @@ def map_chart(model, lang: str) -> dict:
     )
     step_title, deadline_title = label("open_case_step", lang), label("deadline", lang)
     deadline_names = [label("within_deadline", lang), label("overdue", lang)]
-    cases = alt.Chart(_case_frame(model, lang)).mark_point(filled=True, size=70, stroke="#ffffff", strokeWidth=1).encode(
+    cases = alt.Chart(alt.Data(name="cases")).mark_point(filled=True, size=70, stroke="#ffffff", strokeWidth=1).encode(
         x=x, y=y,
         color=alt.Color("step:N", scale=alt.Scale(domain=[label(s, lang) for s in STEP_COLOURS], range=list(STEP_COLOURS.values())),
                         legend=alt.Legend(title=step_title, orient="right")),
@@ -125,7 +144,7 @@ def map_chart(model, lang: str) -> dict:
     return spec(chart, *MAP_SIZE)
 
 
-def _staff_frame(model, lang: str) -> pd.DataFrame:
+def _staff_rows(model, lang: str) -> list[dict]:
     sm = model.map
     _, area_names = place_names(model, lang)
     office, committee = label("street_office", lang), label("committee_office", lang)
@@ -142,10 +161,10 @@ def _staff_frame(model, lang: str) -> pd.DataFrame:
         cx, cy = sm.unit_cell(w, slot, size)
         rows.append({"who": officer, "name": f"{label(team, lang)} {slot + 1}",
                      "x": cx + 0.5 + _jitter(w.unique_id, 3) / 2, "y": cy + 0.5 + _jitter(w.unique_id, 4) / 2, "size": 22})
-    return pd.DataFrame(rows)
+    return rows
 
 
-def _case_frame(model, lang: str) -> pd.DataFrame:
+def _case_rows(model, lang: str) -> list[dict]:
     sm = model.map
     _, area_names = place_names(model, lang)
     late, fine = label("overdue", lang), label("within_deadline", lang)
@@ -155,47 +174,57 @@ def _case_frame(model, lang: str) -> pd.DataFrame:
         rows.append({"x": cx + 0.5 + _jitter(case.id, 5), "y": cy + 0.5 + _jitter(case.id, 6),
                      "type": label(case.type, lang), "step": label(case.step, lang),
                      "deadline": late if overdue else fine, "area": area_names[case.area]})
-    return pd.DataFrame(rows, columns=["x", "y", "type", "step", "deadline", "area"])
+    return rows
 
 
 # ------------------------------------------------------------------------------- live charts
-def _days(runs) -> pd.DataFrame:
-    """The daily rows of every run, with a ``series`` column (the run's name)."""
-    frames = []
+def _day_rows(runs, columns) -> list[dict]:
+    """Daily rows of every run (``series``: the run's name), straight from Mesa's DataCollector."""
+    rows = []
     for name, model in runs:
-        df = model.datacollector.get_model_vars_dataframe().copy()
-        df["series"] = name
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True)
+        data = model.datacollector.model_vars
+        for i, day in enumerate(data["day"]):
+            row = {"series": name, "day": day}
+            for c in columns:
+                v = data[c][i]
+                row[c] = None if v is None or v != v else v  # NaN -> null (JSON has no NaN)
+            rows.append(row)
+    return rows
 
 
-def _series(runs):
-    """Colour and dash by run, only when there is more than one (else no legend)."""
-    names = [n for n, _ in runs]
-    legend = alt.Legend(title=None, orient="top") if len(runs) > 1 else None
-    return (alt.Color("series:N", scale=alt.Scale(domain=names, range=SERIES_COLOURS[:len(names)]), legend=legend),
-            alt.StrokeDash("series:N", scale=alt.Scale(domain=names, range=SERIES_DASH[:len(names)]), legend=legend))
+def _today(runs) -> int:
+    return max(m.day for _, m in runs)
 
 
-def _day_axis(runs, lang):
-    """Days from 0 to today (a fixed domain: an empty chart would warn of an infinite extent)."""
-    today = max(1, *(m.day for _, m in runs))
-    return alt.X("day:Q", title=label("day", lang), scale=alt.Scale(domain=[0, today]), axis=alt.Axis(format="d", tickMinStep=1))
+def _names(runs) -> tuple[str, ...]:
+    return tuple(n for n, _ in runs)
+
+
+def _series_legend(names):
+    return alt.Legend(title=None, orient="top") if len(names) > 1 else None
+
+
+def _day_axis(lang):
+    return alt.X("day:Q", title=label("day", lang), axis=alt.Axis(format="d", tickMinStep=1))
 
 
 def backlog_chart(runs, lang: str) -> dict:
     """Open cases in each step of the loop, day by day (dashed: the scenario as loaded)."""
-    df = _days(runs)
-    long = df.melt(id_vars=["day", "series"], value_vars=[f"backlog_{s}" for s in STEP_COLOURS], var_name="step", value_name="cases")
-    long["step"] = long["step"].str.removeprefix("backlog_").map(lambda s: label(s, lang))
-    names = [n for n, _ in runs]
-    dash = alt.StrokeDash("series:N", scale=alt.Scale(domain=names, range=SERIES_DASH[:len(names)]),
-                          legend=alt.Legend(title=None, orient="top") if len(runs) > 1 else None)
-    chart = alt.Chart(long).mark_line().encode(
-        x=_day_axis(runs, lang), y=alt.Y("cases:Q", title=label("open_cases", lang)),
+    columns = [f"backlog_{s}" for s in STEP_COLOURS]
+    rows = [{"series": r["series"], "day": r["day"], "step": label(c.removeprefix("backlog_"), lang), "cases": r[c]}
+            for r in _day_rows(runs, columns) for c in columns]
+    return _filled(_backlog_template(lang, _names(runs)), {"days": rows}, _today(runs))
+
+
+@functools.cache
+def _backlog_template(lang, names) -> dict:
+    chart = alt.Chart(alt.Data(name="days")).mark_line().encode(
+        x=_day_axis(lang), y=alt.Y("cases:Q", title=label("open_cases", lang)),
         color=alt.Color("step:N", scale=alt.Scale(domain=[label(s, lang) for s in STEP_COLOURS], range=list(STEP_COLOURS.values())),
                         legend=alt.Legend(title=None, orient="right")),
-        strokeDash=dash, detail="series:N",
+        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=list(names), range=SERIES_DASH[:len(names)]),
+                                  legend=_series_legend(names)),
+        detail="series:N",
         tooltip=["series:N", "day:Q", "step:N", "cases:Q"],
     ).properties(title=label("backlog_by_step", lang))
     return spec(chart, *CHART_SIZE)
@@ -203,11 +232,19 @@ def backlog_chart(runs, lang: str) -> dict:
 
 def on_time_chart(runs, lang: str) -> dict:
     """Share on time as residents see it, among cases whose fate is known, to date."""
-    df = _days(runs)[["day", "series", "on_time_resident"]].dropna()
-    color, dash = _series(runs)
-    chart = alt.Chart(df).mark_line().encode(
-        x=_day_axis(runs, lang), y=alt.Y("on_time_resident:Q", title=None, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-        color=color, strokeDash=dash,
+    rows = [r for r in _day_rows(runs, ["on_time_resident"]) if r["on_time_resident"] is not None]
+    return _filled(_on_time_template(lang, _names(runs)), {"days": rows}, _today(runs))
+
+
+@functools.cache
+def _on_time_template(lang, names) -> dict:
+    chart = alt.Chart(alt.Data(name="days")).mark_line().encode(
+        x=_day_axis(lang),
+        y=alt.Y("on_time_resident:Q", title=None, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        color=alt.Color("series:N", scale=alt.Scale(domain=list(names), range=SERIES_COLOURS[:len(names)]),
+                        legend=_series_legend(names)),
+        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=list(names), range=SERIES_DASH[:len(names)]),
+                                  legend=_series_legend(names)),
         tooltip=["series:N", "day:Q", alt.Tooltip("on_time_resident:Q", format=".1%")],
     ).properties(title=label("on_time_so_far", lang))
     return spec(chart, *CHART_SIZE)
@@ -221,15 +258,18 @@ def utilisation_chart(runs, lang: str) -> dict:
             u = model.utilisation(team)
             if not math.isnan(u):
                 rows.append({"series": name, "role": label(role, lang), "utilisation": u, "staff": team.staff})
-    df = pd.DataFrame(rows, columns=["series", "role", "utilisation", "staff"])
-    names = [n for n, _ in runs]
-    order = [label(r, lang) for r in runs[0][1].teams]
-    bars = alt.Chart(df).mark_bar().encode(
-        y=alt.Y("role:N", title=None, sort=order, axis=alt.Axis(labelLimit=150)),
+    roles = tuple(label(r, lang) for r in runs[0][1].teams)
+    return _filled(_utilisation_template(lang, _names(runs), roles), {"roles": rows})
+
+
+@functools.cache
+def _utilisation_template(lang, names, roles) -> dict:
+    bars = alt.Chart(alt.Data(name="roles")).mark_bar().encode(
+        y=alt.Y("role:N", title=None, sort=list(roles), axis=alt.Axis(labelLimit=150)),
         x=alt.X("utilisation:Q", title=None, scale=alt.Scale(domain=[0, 1.2]), axis=alt.Axis(format="%")),
-        color=alt.Color("series:N", scale=alt.Scale(domain=names, range=SERIES_COLOURS[:len(names)]),
-                        legend=alt.Legend(title=None, orient="top") if len(runs) > 1 else None),
-        yOffset=alt.YOffset("series:N", sort=names),
+        color=alt.Color("series:N", scale=alt.Scale(domain=list(names), range=SERIES_COLOURS[:len(names)]),
+                        legend=_series_legend(names)),
+        yOffset=alt.YOffset("series:N", sort=list(names)),
         tooltip=["series:N", "role:N", "staff:Q", alt.Tooltip("utilisation:Q", format=".1%")],
     )
     full = alt.Chart(pd.DataFrame({"u": [1.0]})).mark_rule(color="#d62728", strokeDash=[4, 3]).encode(x="u:Q")
@@ -238,18 +278,21 @@ def utilisation_chart(runs, lang: str) -> dict:
 
 def trust_chart(runs, lang: str) -> dict:
     """Residents' mean trust and the mean satisfaction of closed cases."""
-    df = _days(runs)
-    long = df.melt(id_vars=["day", "series"], value_vars=["mean_trust", "resident_satisfaction"],
-                   var_name="measure", value_name="value").dropna()
-    long["measure"] = long["measure"].map({"mean_trust": label("trust", lang), "resident_satisfaction": label("satisfaction", lang)})
-    names = [n for n, _ in runs]
+    measures = {"mean_trust": label("trust", lang), "resident_satisfaction": label("satisfaction", lang)}
+    rows = [{"series": r["series"], "day": r["day"], "measure": measures[c], "value": r[c]}
+            for r in _day_rows(runs, list(measures)) for c in measures if r[c] is not None]
+    return _filled(_trust_template(lang, _names(runs)), {"days": rows}, _today(runs))
+
+
+@functools.cache
+def _trust_template(lang, names) -> dict:
     measures = [label("trust", lang), label("satisfaction", lang)]
-    chart = alt.Chart(long).mark_line().encode(
-        x=_day_axis(runs, lang), y=alt.Y("value:Q", title=None, scale=alt.Scale(domain=[0, 1])),
+    chart = alt.Chart(alt.Data(name="days")).mark_line().encode(
+        x=_day_axis(lang), y=alt.Y("value:Q", title=None, scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("measure:N", scale=alt.Scale(domain=measures, range=["#2ca02c", "#ff7f0e"]),
                         legend=alt.Legend(title=None, orient="right")),
-        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=names, range=SERIES_DASH[:len(names)]),
-                                  legend=alt.Legend(title=None, orient="top") if len(runs) > 1 else None),
+        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=list(names), range=SERIES_DASH[:len(names)]),
+                                  legend=_series_legend(names)),
         detail="series:N",
         tooltip=["series:N", "day:Q", "measure:N", alt.Tooltip("value:Q", format=".3f")],
     ).properties(title=label("trust_and_satisfaction", lang))
