@@ -10,7 +10,6 @@ import ipywidgets
 import pytest
 import solara
 import yaml
-from solara.widgets import VegaLite
 
 from sim.cli import main
 from sim.scenario import build, load, staff_count
@@ -26,6 +25,7 @@ from sim.viz.model import (
     viewable_sources,
 )
 from sim.viz.server import LANG_ENV, OVERRIDES_ENV, SCENARIO_ENV, SEED_ENV, asset_file
+from sim.viz.vega import VegaChart
 
 SCENARIO = "scenarios/reform_2015.yaml"
 SMALL = ["street.residents=20000"]  # a quarter of the street: fast, same roles and levers
@@ -164,7 +164,7 @@ def _day(box) -> int:
 
 
 def _charts(box):
-    return [w for w in _walk(box) if isinstance(w, VegaLite)]
+    return [w for w in _walk(box) if isinstance(w, VegaChart)]
 
 
 def _button(box, text):
@@ -209,13 +209,14 @@ def test_page_renders_steps_and_resets(page_env, built):
         for c in charts:
             assert "tab:" not in str(c.spec)  # CSS colours only
             assert c.spec["$schema"].endswith("/v5.2.0.json")  # the offline renderer's version
-        backlog = str(charts[1].spec["datasets"])
+        backlog, map_spec = str(charts[1].datasets), charts[0].spec
         _button(box, "Step").click()
         assert _day(box) == 1
         charts = _charts(box)
-        assert str(charts[1].spec["datasets"]) != backlog
+        assert str(charts[1].datasets) != backlog
+        assert charts[0].spec is map_spec  # a new day sends new data, not a new spec
         case_layer = charts[0].spec["layer"][-1]["data"]["name"]
-        assert len(charts[0].spec["datasets"][case_layer]) > 0  # open cases on the map
+        assert len(charts[0].datasets[case_layer]) > 0  # open cases on the map
         (slider,) = [w for w in _walk(box) if isinstance(w, v.Slider) and w.max == 15]  # supervisors 3..18
         slider.v_model = 2  # the third value: 5 supervisors
         assert "press Reset to apply" in _texts(box)
@@ -256,7 +257,7 @@ def test_page_speaks_the_language_it_was_started_with(page_env, monkeypatch):
         assert "每150个两新组织配1人 = 8人" in text
         _button(box, "单步").click()
         assert _day(box) == 1
-        legend_titles = json.dumps(_charts(box)[0].spec, ensure_ascii=False)
+        legend_titles = json.dumps([_charts(box)[0].spec, _charts(box)[0].datasets], ensure_ascii=False)
         assert "居民信任度" in legend_titles and "网格 1" in legend_titles
     finally:
         rc.close()

@@ -22,13 +22,13 @@ from pathlib import Path
 
 import reacton.ipyvuetify as rv
 import solara
-from solara.widgets import VegaLite
 
 from sim.labels import label, unit
 from sim.scenario import ScenarioError
 from sim.viz import charts
 from sim.viz.model import DISTRICT_MARK, StreetVizModel, controls_for, load_settings, viewable_sources
 from sim.viz.server import LANG_ENV, OVERRIDES_ENV, SCENARIO_ENV, SEED_ENV
+from sim.viz.vega import VegaChart
 
 DEFAULT_SCENARIO = "scenarios/reform_2015.yaml"
 LANG_NAMES = {"zh": "中文", "en": "English"}
@@ -173,11 +173,11 @@ def KpiCards(runs: Runs, lang: str, tick: int):
 def Panels(runs: Runs, lang: str, tick: int):
     with runs.lock:
         named = runs.named(lang)
-        specs = [charts.map_chart(runs.model, lang)] + [draw(named, lang) for draw in charts.CHARTS]
+        drawings = [charts.map_chart(runs.model, lang)] + [draw(named, lang) for draw in charts.CHARTS]
     with solara.Div(classes=["streetsim-panels"]):
-        for i, s in enumerate(specs):
+        for i, (template, datasets) in enumerate(drawings):
             classes = ["streetsim-panel", "streetsim-map"] if i == 0 else ["streetsim-panel", f"streetsim-chart-{i}"]
-            solara.Div(children=[VegaLite.element(spec=s)], classes=classes)
+            solara.Div(children=[VegaChart.element(spec=template, datasets=datasets)], classes=classes)
 
 
 # ---------------------------------------------------------------------------------- controls
@@ -298,7 +298,8 @@ def Page():
     """One tab's view: its own scenario choice, language and street models."""
     default, overrides, seed, start_lang = launch_settings()
     sources = offered_sources(default)
-    chosen = solara.use_reactive(sources[0] if sources else default)
+    # the file given (a district file: its first street); one that does not load shows its error
+    chosen = solara.use_reactive(next((s for s in sources if s.startswith(default + DISTRICT_MARK)), default))
     lang = solara.use_reactive(start_lang)
     solara.Style(CSS)
     solara.Title(f"{label('app_title', lang.value)} · {source_name(chosen.value, lang.value)}")

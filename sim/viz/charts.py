@@ -8,8 +8,9 @@ random numbers) second; each is a (series name, model) pair.
 Colours are CSS names or hex codes only: Vega-Lite does not know matplotlib's ``tab:blue``.
 Specs are written for the offline renderer, Vega-Lite 5.2 (see ``spec``).
 
-Altair builds each chart's spec once per language and street (``functools.cache``), with named,
-empty data; each step only fills in the data (``datasets``) as plain rows: building the spec with
+Each drawing is (template, datasets): altair builds the template once per language and street
+(``functools.cache``) with named, empty data; each step only computes the data as plain rows,
+which the page's chart widget swaps into the running view (``sim.viz.vega``). Building specs with
 altair every day took most of a step's second.
 """
 
@@ -69,17 +70,16 @@ def place_names(model, lang: str) -> tuple[list[str], list[str]]:
     return grids, areas
 
 
-def _filled(template: dict, datasets: dict, today: int | None = None) -> dict:
-    """A copy of a cached spec with today's data (and the day axis running to today)."""
+def filled(drawing: tuple[dict, dict]) -> dict:
+    """One self-contained spec: the template with its data (what a plain Vega-Lite embed takes)."""
+    template, datasets = drawing
     d = copy.deepcopy(template)
     d["datasets"] = {**d.get("datasets", {}), **datasets}  # the template may hold fixed data (a rule at 100%)
-    if today is not None:  # a fixed domain: an empty chart would warn of an infinite extent
-        d["encoding"]["x"]["scale"] = {"domain": [0, max(1, today)]}
     return d
 
 
 # ---------------------------------------------------------------------------------- the map
-def map_chart(model, lang: str) -> dict:
+def map_chart(model, lang: str) -> tuple[dict, dict]:
     """Zones (grids, residential areas coloured by trust), staff and open cases, with legends."""
     sm = model.map
     grid_names, area_names = place_names(model, lang)
@@ -92,7 +92,7 @@ def map_chart(model, lang: str) -> dict:
     ]
     grids = [{"x": z.x0, "x2": z.x1, "y": z.y0, "y2": z.y1, "name": grid_names[z.index], "lx": z.x0 + 0.3, "ly": z.y1 - 0.3}
              for z in sm.grid_zones]
-    return _filled(template, {"areas": areas, "grids": grids, "staff": _staff_rows(model, lang), "cases": _case_rows(model, lang)})
+    return template, {"areas": areas, "grids": grids, "staff": _staff_rows(model, lang), "cases": _case_rows(model, lang)}
 
 
 @functools.cache
@@ -192,10 +192,6 @@ def _day_rows(runs, columns) -> list[dict]:
     return rows
 
 
-def _today(runs) -> int:
-    return max(m.day for _, m in runs)
-
-
 def _names(runs) -> tuple[str, ...]:
     return tuple(n for n, _ in runs)
 
@@ -208,12 +204,12 @@ def _day_axis(lang):
     return alt.X("day:Q", title=label("day", lang), axis=alt.Axis(format="d", tickMinStep=1))
 
 
-def backlog_chart(runs, lang: str) -> dict:
+def backlog_chart(runs, lang: str) -> tuple[dict, dict]:
     """Open cases in each step of the loop, day by day (dashed: the scenario as loaded)."""
     columns = [f"backlog_{s}" for s in STEP_COLOURS]
     rows = [{"series": r["series"], "day": r["day"], "step": label(c.removeprefix("backlog_"), lang), "cases": r[c]}
             for r in _day_rows(runs, columns) for c in columns]
-    return _filled(_backlog_template(lang, _names(runs)), {"days": rows}, _today(runs))
+    return _backlog_template(lang, _names(runs)), {"days": rows}
 
 
 @functools.cache
@@ -230,15 +226,15 @@ def _backlog_template(lang, names) -> dict:
     return spec(chart, *CHART_SIZE)
 
 
-def on_time_chart(runs, lang: str) -> dict:
+def on_time_chart(runs, lang: str) -> tuple[dict, dict]:
     """Share on time as residents see it, among cases whose fate is known, to date."""
-    rows = [r for r in _day_rows(runs, ["on_time_resident"]) if r["on_time_resident"] is not None]
-    return _filled(_on_time_template(lang, _names(runs)), {"days": rows}, _today(runs))
+    # days with no value yet stay in (a gap in the line), so the day axis is never empty
+    return _on_time_template(lang, _names(runs)), {"days": _day_rows(runs, ["on_time_resident"])}
 
 
 @functools.cache
 def _on_time_template(lang, names) -> dict:
-    chart = alt.Chart(alt.Data(name="days")).mark_line().encode(
+    chart = alt.Chart(alt.Data(name="days")).mark_line(invalid=None).encode(
         x=_day_axis(lang),
         y=alt.Y("on_time_resident:Q", title=None, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
         color=alt.Color("series:N", scale=alt.Scale(domain=list(names), range=SERIES_COLOURS[:len(names)]),
@@ -250,7 +246,7 @@ def _on_time_template(lang, names) -> dict:
     return spec(chart, *CHART_SIZE)
 
 
-def utilisation_chart(runs, lang: str) -> dict:
+def utilisation_chart(runs, lang: str) -> tuple[dict, dict]:
     """Worked over available hours by role (overtime excluded), since the warm-up."""
     rows = []
     for name, model in runs:
@@ -259,7 +255,7 @@ def utilisation_chart(runs, lang: str) -> dict:
             if not math.isnan(u):
                 rows.append({"series": name, "role": label(role, lang), "utilisation": u, "staff": team.staff})
     roles = tuple(label(r, lang) for r in runs[0][1].teams)
-    return _filled(_utilisation_template(lang, _names(runs), roles), {"roles": rows})
+    return _utilisation_template(lang, _names(runs), roles), {"roles": rows}
 
 
 @functools.cache
@@ -276,12 +272,12 @@ def _utilisation_template(lang, names, roles) -> dict:
     return spec(alt.layer(bars, full).properties(title=label("utilisation_by_role", lang)), *CHART_SIZE)
 
 
-def trust_chart(runs, lang: str) -> dict:
+def trust_chart(runs, lang: str) -> tuple[dict, dict]:
     """Residents' mean trust and the mean satisfaction of closed cases."""
     measures = {"mean_trust": label("trust", lang), "resident_satisfaction": label("satisfaction", lang)}
     rows = [{"series": r["series"], "day": r["day"], "measure": measures[c], "value": r[c]}
             for r in _day_rows(runs, list(measures)) for c in measures if r[c] is not None]
-    return _filled(_trust_template(lang, _names(runs)), {"days": rows}, _today(runs))
+    return _trust_template(lang, _names(runs)), {"days": rows}
 
 
 @functools.cache
