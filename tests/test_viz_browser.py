@@ -240,6 +240,18 @@ def test_step_is_drawn_within_a_second(tab):
     tab.assert_clean()
 
 
+def test_play_runs_days_until_paused(tab):
+    tab.click("播放")
+    tab.page.wait_for_function("parseInt(document.querySelector('.streetsim-day').innerText) >= 2", timeout=30_000)
+    tab.click("暂停")
+    tab.page.get_by_role("button", name="播放", exact=True).wait_for()
+    tab.settle()
+    paused_at = tab.day()
+    time.sleep(1.5)  # Play shows a day at least every 0.6 s: a running Play would have moved on
+    assert tab.day() == paused_at
+    tab.assert_clean()
+
+
 def test_live_comparison_shows_both_streets_and_the_difference(tab):
     page = tab.page
     slider = page.locator(".streetsim-control-grid_supervisors [role=slider]")
@@ -297,13 +309,15 @@ def _kernels(url) -> int:
 
 
 def test_closed_tabs_are_released_and_memory_stays_bounded(browser):
-    # A small street and a short session timeout: the test is about sessions, not the model.
+    # A small street and a short session timeout: the test is about sessions, not the model. The
+    # tabs do not fetch the chart scripts (the other tests draw charts), which keeps 100 tabs brisk.
     small = [SCENARIO, "--set", "street.residents=3000", "--set", "street.two_new_orgs=150"]
     proc, log, url = start_server(small, "viz_sessions.log", env={"SOLARA_KERNEL_CULL_TIMEOUT": "3s"})
     try:
         context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.route("**/_solara/cdn/vega*/**", lambda route: route.abort())
 
-        def open_and_close(n, batch=10):
+        def open_and_close(n, batch=20):
             for _ in range(n // batch):
                 pages = [context.new_page() for _ in range(batch)]
                 for p in pages:

@@ -45,7 +45,7 @@ CSS = """
 .streetsim-cards { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 10px; }
 .streetsim-card { width: 150px; padding: 6px 10px; border-radius: 6px; background: #f5f7fa;
                   border-left: 4px solid #1f77b4; overflow: hidden; }
-.streetsim-card-label { font-size: 12px; color: #455a64; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.streetsim-card-label { font-size: 12px; line-height: 1.25; color: #455a64; }
 .streetsim-card-value { font-size: 21px; font-weight: 600; white-space: nowrap; }
 .streetsim-card-unit { font-size: 12px; color: #455a64; margin-left: 3px; font-weight: 400; }
 .streetsim-card-delta { font-size: 12px; white-space: nowrap; color: #37474f; }

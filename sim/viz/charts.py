@@ -123,7 +123,7 @@ def _map_template(lang: str, width: int, height: int, initial_trust: float) -> d
     staff = alt.Chart(alt.Data(name="staff")).mark_point(filled=True, opacity=0.9).encode(
         x=x, y=y,
         color=alt.Color("who:N", title=who, scale=alt.Scale(domain=staff_names, range=[c for c, _ in STAFF_MARKS.values()]),
-                        legend=alt.Legend(title=who, orient="right")),
+                        legend=alt.Legend(title=who, orient="right", labelLimit=230)),
         shape=alt.Shape("who:N", title=who, scale=alt.Scale(domain=staff_names, range=[s for _, s in STAFF_MARKS.values()])),
         size=alt.Size("size:Q", legend=None, scale=None),
         tooltip=[alt.Tooltip("name:N", title=who)],
@@ -261,7 +261,7 @@ def utilisation_chart(runs, lang: str) -> tuple[dict, dict]:
 @functools.cache
 def _utilisation_template(lang, names, roles) -> dict:
     bars = alt.Chart(alt.Data(name="roles")).mark_bar().encode(
-        y=alt.Y("role:N", title=None, sort=list(roles), axis=alt.Axis(labelLimit=150)),
+        y=alt.Y("role:N", title=None, sort=list(roles), axis=alt.Axis(labelLimit=200)),
         x=alt.X("utilisation:Q", title=None, scale=alt.Scale(domain=[0, 1.2]), axis=alt.Axis(format="%")),
         color=alt.Color("series:N", scale=alt.Scale(domain=list(names), range=SERIES_COLOURS[:len(names)]),
                         legend=_series_legend(names)),
