@@ -41,8 +41,9 @@ DISTRICT_MARK = " :: "  # "district.yaml :: street" names one street of a distri
 class StreetVizModel(StreetModel):
     """A street built from ``scenario_path`` + ``base_overrides`` + the page's controls.
 
-    ``controls`` maps ``--set`` key paths (``staffing.police.per``) to values. Mesa's SolaraViz
-    rebuilds the model on Reset by calling this class with the current control values.
+    ``scenario_path`` is a scenario file or ``district.yaml :: street``; ``controls`` maps
+    ``--set`` key paths (``staffing.police.per``) to values. The page's Reset builds a new one
+    from the controls that differ from the scenario.
     """
 
     def __init__(self, scenario_path: str = "scenarios/reform_2015.yaml", seed: int = 1,
