@@ -247,7 +247,7 @@ def _on_time_template(lang, names) -> dict:
 
 
 def utilisation_chart(runs, lang: str) -> tuple[dict, dict]:
-    """Worked over available hours by role (overtime excluded), from day 0."""
+    """Worked over available hours by role (overtime excluded), afresh from the warm-up's end."""
     rows = []
     for name, model in runs:
         for role, team in model.teams.items():

@@ -50,10 +50,6 @@ class StreetVizModel(StreetModel):
                  base_overrides: tuple = (), **controls):
         settings = load_settings(scenario_path, [*base_overrides, *as_overrides(controls)])
         super().__init__(settings, seed)
-        # The view counts staff hours from day 0 (a run's KPIs skip the warm-up): in a meeting the
-        # street is watched from its first day. Only bookkeeping changes, not what happens.
-        for team in self.teams.values():
-            team.measure_from = 0.0
         self.scenario_path = str(scenario_path)
         self.controls = dict(controls)
         self.map = StreetMap(self, seed)
@@ -73,9 +69,6 @@ class StreetVizModel(StreetModel):
             reporters[f"utilisation_{name}"] = _utilisation_reporter(name)
         self.datacollector = mesa.DataCollector(model_reporters=reporters)
         self.datacollector.collect(self)  # day 0, so the charts start from the empty street
-
-    def _end_warmup(self):
-        """Keep counting hours through the warm-up's end (see ``__init__``)."""
 
     def step(self):
         """One simulated day, then the view's bookkeeping (open cases, patrols)."""
@@ -160,7 +153,8 @@ class StreetVizModel(StreetModel):
         }
 
     def utilisation(self, team) -> float:
-        """Worked hours (overtime excluded) over available hours, from day 0 (as sim.metrics counts them)."""
+        """Worked hours (overtime excluded) over available hours, as sim.metrics counts them: from
+        day 0, and afresh from the end of the warm-up."""
         h = team.hours
         worked = sum(h.get(a, 0.0) for a in ACTIVITIES) - h.get("overtime", 0.0)
         available = h.get("available", 0.0)
