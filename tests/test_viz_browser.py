@@ -43,7 +43,11 @@ BOXES_JS = """() => [...document.querySelectorAll('.streetsim-side, .streetsim-c
   const r = e.getBoundingClientRect();
   const svg = e.querySelector('svg.marks');
   const s = svg ? svg.getBoundingClientRect() : null;
-  return {cls: e.className, x: r.x, y: r.y + window.scrollY, w: r.width, h: r.height,
+  // texts of the drawing (axis labels, legends, titles) that stick out of its panel
+  const out = [...e.querySelectorAll('svg.marks text')].map(t => [t.textContent, t.getBoundingClientRect()])
+    .filter(([txt, b]) => txt && b.width > 0 && (b.left < r.left - 1 || b.right > r.right + 1 || b.top < r.top - 1 || b.bottom > r.bottom + 1))
+    .map(([txt]) => txt);
+  return {cls: e.className, x: r.x, y: r.y + window.scrollY, w: r.width, h: r.height, cut: out,
           svg: s && {x: s.x, y: s.y + window.scrollY, w: s.width, h: s.height}};
 })"""
 
@@ -192,6 +196,7 @@ def test_layout_fits_the_projector_in_both_languages(browser, server, size):
                 if a["svg"]:  # the drawing fits inside its panel: nothing cut off
                     s = a["svg"]
                     assert s["w"] <= a["w"] + 0.5 and s["h"] <= a["h"] + 0.5 and s["w"] > 0.8 * a["w"], (lang, a)
+                    assert not a["cut"], (lang, a["cls"], "texts cut off", a["cut"])
                 for b in boxes[i + 1:]:
                     assert not _intersect(a, b), (lang, "overlap", a["cls"], b["cls"])
             assert t.page.evaluate("document.documentElement.scrollWidth") <= width, "the page scrolls sideways"
