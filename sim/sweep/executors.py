@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
+from sim import runner
 from sim.sweep import worker
 from sim.sweep.experiment import Run
 
@@ -83,12 +83,7 @@ def warm_up(executor: str, workers: int) -> None:
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Interrupted: drop queued chunks and end the workers now. A chunk cut short never reached
     os.replace, so it leaves no part file and is run again next time."""
-    procs = list(getattr(pool, "_processes", {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        p.terminate()
-    for p in procs:
-        p.join(5)
+    runner.stop_pool(pool)
 
 
 _CTX: worker.Context | None = None
@@ -97,8 +92,7 @@ _CTX: worker.Context | None = None
 def _init_worker(ctx: worker.Context) -> None:
     global _CTX
     _CTX = ctx
-    # Ctrl-C in a terminal reaches the whole process group; the parent decides what stops.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    runner.worker_setup()  # SIGINT ignored (the parent decides), and ends if the parent dies
 
 
 def _run_chunk_in_worker(runs: list[Run]) -> worker.ChunkResult:
