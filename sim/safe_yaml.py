@@ -11,6 +11,7 @@ Python objects built. Every problem is a YamlError carrying the key path (if any
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import yaml
@@ -67,7 +68,10 @@ def parse(text: str):
     except (ValueError, RecursionError) as e:  # e.g. an integer of 5,000 digits
         if isinstance(e, YamlError):
             raise
-        raise YamlError("", f"invalid YAML: {str(e).splitlines()[0][:200]}") from None
+        text = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if "integer string conversion" in text:
+            text = "a number with more than 4,300 digits"
+        raise YamlError("", f"invalid YAML: {text[:200]}") from None
 
 
 def _check_nesting(text: str) -> None:
@@ -90,7 +94,8 @@ def _check_graph(root: yaml.Node) -> None:
         node, path = stack.pop()
         budget -= 1
         if budget < 0:
-            raise YamlError(".".join(path[:6]), f"more than {limits.MAX_YAML_VALUES:,} values once aliases are expanded "
+            keys = itertools.takewhile(lambda k: not k.isdigit(), path)  # where the alias is used
+            raise YamlError(".".join(keys), f"more than {limits.MAX_YAML_VALUES:,} values once aliases are expanded "
                             "(an alias bomb?)")  # fmt: skip
         if isinstance(node, yaml.MappingNode):
             seen = {}

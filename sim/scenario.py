@@ -393,7 +393,13 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
     parent_path = path.parent / parent
     if not parent_path.exists():
         raise ScenarioError(path, "extends", f"file not found: {parent_path}")
-    return deep_merge(load_raw(parent_path, (*_chain, key)), data)
+    try:
+        parent_data = load_raw(parent_path, (*_chain, key))
+    except ScenarioError as e:
+        if e.key or e.file != str(parent_path):
+            raise
+        raise ScenarioError(path, "extends", f"{parent}: {e.message}") from None  # name the file that says it
+    return deep_merge(parent_data, data)
 
 
 def parse_assignment(text: str) -> tuple[list[str], object]:
@@ -450,7 +456,8 @@ def format_validation_error(file, err: ValidationError) -> ScenarioError:
     if first["type"] == "extra_forbidden":
         msg = "unknown key (check the spelling against `streetsim schema`)"
     elif first["type"] != "missing" and "input" in first and not isinstance(first["input"], dict):
-        msg = f"{msg}, got {first['input']!r}"
+        got = repr(first["input"])
+        msg = f"{msg}, got {got if len(got) <= 60 else got[:57] + '...'}"
     return ScenarioError(file, ".".join(loc), msg)
 
 
