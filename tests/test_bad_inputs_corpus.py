@@ -288,8 +288,7 @@ def test_every_corpus_file_is_used():
     assert {f.name for f in BAD.iterdir()} <= used
 
 
-HEAVY = ["alias bomb", "5000 nested lists (flow)", "scenario is /dev/zero", "10^9 residents", "ratio 1/1e-300",
-         "rate 1e12 per hour", "LHS with 10^12 samples", "factorial step 1e-12", "10^12 respondents"]
+HEAVY = ["alias bomb", "scenario is /dev/zero", "ratio 1/1e-300", "LHS with 10^12 samples"]
 ADDRESS_SPACE = 1_500_000_000  # the command imports pandas, Mesa and matplotlib (~0.6 GB of address space)
 
 
@@ -309,7 +308,7 @@ def test_heaviest_cases_as_a_user_runs_them(tmp_path):
                                         stderr=subprocess.PIPE, text=True, preexec_fn=_limit_memory,
                                         env={**os.environ, "PYTHONPATH": str(ROOT)}), work, prefix, text)  # fmt: skip
     for case, (proc, work, prefix, text) in procs.items():
-        out, err = proc.communicate(timeout=120)  # 9 interpreters start at once on 2 cores
+        out, err = proc.communicate(timeout=120)  # 4 interpreters start at once on 2 cores
         check_one_line(proc.returncode, err, prefix, text)
         assert list(work.iterdir()) == [], case
 
