@@ -48,6 +48,9 @@ def _stop_on_sigterm() -> list[int]:
 
     try:
         signal.signal(signal.SIGTERM, handler)
+        # Ctrl-C and `kill -INT` stop a command even when it was started from a shell that
+        # ignores SIGINT for background jobs (Python then leaves SIGINT ignored).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     except ValueError:  # not the main thread (e.g. called from a test runner thread)
         pass
     return caught

@@ -71,7 +71,8 @@ def run_many(jobs: list[tuple], workers: int, progress: bool, label: str) -> lis
             return results
         # spawn, not fork: tqdm's monitor thread and any BLAS threads do not survive a fork.
         ctx = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx, initializer=worker_setup)
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx, initializer=worker_setup,
+                                   initargs=(os.getpid(),))
         try:
             futures = [pool.submit(run_replication, *job) for job in jobs]
             for f in futures:
@@ -86,20 +87,34 @@ def run_many(jobs: list[tuple], workers: int, progress: bool, label: str) -> lis
         bar.close()
 
 
-def worker_setup() -> None:
+def worker_setup(main_pid: int) -> None:
     """In each worker process: Ctrl-C in a terminal reaches the whole process group, but the
-    parent decides what stops; and a worker whose parent is gone (killed) ends itself."""
+    main process decides what stops; and a worker whose main process is gone (killed) ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
 
     def watch() -> None:
-        # Polling, not prctl(PR_SET_PDEATHSIG): that fires when the parent *thread* that started
-        # the worker ends, which in a process pool is not always the main thread.
-        while os.getppid() == parent:
+        # Polling the main process, not prctl(PR_SET_PDEATHSIG): that fires when the parent
+        # *thread* that started the worker ends, and a forkserver's workers are not the main
+        # process's children. The main process may also have died before this worker started.
+        while main_alive(main_pid):
             time.sleep(0.5)
         os._exit(1)
 
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    threading.Thread(target=watch, name="main-process-watch", daemon=True).start()
+
+
+def main_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a dead process not yet reaped (a zombie) still answers kill(pid, 0)
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return True
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:

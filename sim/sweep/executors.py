@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -57,7 +58,7 @@ class LocalExecutor:
 
 
 def _pool(workers: int, ctx: worker.Context) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(workers, mp_context=_start_method(), initializer=_init_worker, initargs=(ctx,))
+    return ProcessPoolExecutor(workers, mp_context=_start_method(), initializer=_init_worker, initargs=(ctx, os.getpid()))
 
 
 def _start_method():
@@ -89,10 +90,10 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 _CTX: worker.Context | None = None
 
 
-def _init_worker(ctx: worker.Context) -> None:
+def _init_worker(ctx: worker.Context, main_pid: int) -> None:
     global _CTX
     _CTX = ctx
-    runner.worker_setup()  # SIGINT ignored (the parent decides), and ends if the parent dies
+    runner.worker_setup(main_pid)  # SIGINT ignored (the parent decides), and ends if the parent dies
 
 
 def _run_chunk_in_worker(runs: list[Run]) -> worker.ChunkResult:
