@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 from sim import runner
+from sim.scenario import ScenarioError
 from sim.sweep import worker
 from sim.sweep.experiment import Run
 
@@ -123,6 +124,8 @@ class DaskExecutor:
                 runs = futures.pop(f)
                 try:
                     on_result(f.result())
+                except worker.OutputNotVisible as e:
+                    raise ScenarioError("--scheduler", "", str(e)) from None
                 except Exception as e:  # KilledWorker and the like: record, go on
                     if on_error is None:
                         raise
@@ -146,13 +149,44 @@ class DaskExecutor:
 
             cls = getattr(dask_jobqueue, _JOBQUEUE_CLASSES[self.jobqueue.cluster])
             cluster = cls(**self.jobqueue.options)
-            cluster.scale(jobs=self.jobqueue.jobs)
+            # A failed submission in scale()'s background callback is logged by tornado as a
+            # traceback; _submitted_or_raise reports it in one line instead.
+            quiet = logging.getLogger("tornado.application")
+            level, quiet.level = quiet.level, logging.CRITICAL
+            try:
+                cluster.scale(jobs=self.jobqueue.jobs)
+                _submitted_or_raise(cluster, self.jobqueue.cluster)
+            finally:
+                quiet.setLevel(level)
             return Client(cluster), cluster
         cluster = LocalCluster(
             n_workers=self.workers, threads_per_worker=1, processes=True,
             dashboard_address=None, silence_logs=logging.ERROR,
         )  # fmt: skip
         return Client(cluster), cluster
+
+
+def _submitted_or_raise(cluster, kind: str) -> None:
+    """Submit the worker jobs now and wait for the submission (not for the jobs to start). A
+    failing sbatch/qsub otherwise only logs an error in the background while the sweep waits
+    for workers that will never come; here it ends the sweep with one line."""
+    try:
+        cluster.sync(cluster._correct_state)  # what scale() schedules; raises the submit error
+        for job in list(cluster.workers.values()):
+            if getattr(job, "job_id", True) is None:  # its submission failed in scale()'s callback
+                cluster.sync(job.start)  # again, to raise the error (or submit it after all)
+    except Exception as e:
+        for name, job in list(cluster.workers.items()):
+            if getattr(job, "job_id", True) is None:  # never submitted: nothing to cancel
+                cluster.workers.pop(name)
+                cluster.worker_spec.pop(name, None)
+        try:
+            cluster.close()
+        except Exception:  # closing a half-started cluster; the submit error is what matters
+            pass
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        why = next((ln for ln in reversed(lines) if "error" in ln.lower()), lines[-1] if lines else type(e).__name__)
+        raise ScenarioError("dask_jobqueue", "", f"{kind}: submitting the worker jobs failed: {why[:200]}") from None
 
 
 _JOBQUEUE_CLASSES = {
