@@ -90,3 +90,18 @@ def test_different_chunk_sizes_never_store_a_run_twice(tmp_path):
     run_sweep(plan, out, "local", workers=1, progress=False, chunk_size=2)
     ids = raw_run_ids(out)
     assert len(ids) == 12 and len(set(ids)) == 12
+
+
+def test_a_design_over_the_stated_limit_needs_yes(tmp_path, monkeypatch, capsys):
+    from sim import limits
+
+    monkeypatch.setattr(limits, "SWEEP_RUNS_WITHOUT_YES", 10)  # the real limit is 10,000 runs
+    exp = write_experiment(tmp_path / "e.yaml", days=10, replications=1)  # 6 points x 2 = 12 runs
+    exp.write_text(exp.read_text().replace("replications: 1", "replications: 2"))
+    out = tmp_path / "out"
+    assert cli.main(["sweep", str(exp), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {exp}: design: 12 runs (more than 10); check the design and add --yes to start it"
+    assert not out.exists()
+    assert cli.main(["sweep", str(exp), "--out", str(out), "--quiet", "--yes"]) == 0
+    assert len(store.read_results(out, status="ok")) == 12

@@ -84,10 +84,15 @@ def cmd_results(args) -> int:
     sweep_run.check_store(args.results)
     table = store.read_results(args.results)
     if args.to is not None:
-        if args.to.suffix == ".parquet":
-            table.to_parquet(args.to, index=False)
-        else:
-            table.to_csv(args.to, index=False)
+        try:
+            if args.to.suffix == ".parquet":
+                table.to_parquet(args.to, index=False)
+            else:
+                table.to_csv(args.to, index=False)
+        except OSError as e:
+            from sim.scenario import ScenarioError
+
+            raise ScenarioError("--to", "", f"cannot write {args.to}: {e.strerror or e}") from None
         print(f"wrote {len(table)} runs to {args.to}")
         return 0
     with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 200):
