@@ -315,8 +315,6 @@ def test_heaviest_cases_as_a_user_runs_them(tmp_path):
 
 def test_limits_are_stated_in_the_schema():
     from sim import limits
-    from sim.cli import cmd_schema  # noqa: F401
-
     from sim.scenario import json_schema
 
     text = json.dumps(json_schema())
