@@ -85,10 +85,9 @@ def cmd_results(args) -> int:
     table = store.read_results(args.results)
     if args.to is not None:
         try:
-            if args.to.suffix == ".parquet":
-                table.to_parquet(args.to, index=False)
-            else:
-                table.to_csv(args.to, index=False)
+            write = (lambda p: table.to_parquet(p, index=False)) if args.to.suffix == ".parquet" else (
+                lambda p: table.to_csv(p, index=False))
+            store.write_atomic(args.to, write)  # an interrupt leaves no half-written file
         except OSError as e:
             from sim.scenario import ScenarioError
 
