@@ -44,8 +44,15 @@ def part_name(runs: list[Run]) -> str:
     return "part-" + hashlib.sha256(",".join(sorted(r.run_id for r in runs)).encode()).hexdigest()[:20]
 
 
+class OutputNotVisible(RuntimeError):
+    """This worker cannot see the sweep's folder: results need a file system every worker shares."""
+
+
 def run_chunk(ctx: Context, runs: list[Run]) -> ChunkResult:
     """Run every run of the chunk; a run that raises is recorded with its error and the chunk goes on."""
+    if not os.path.exists(os.path.join(ctx.out, store.MANIFEST)):  # checked before any run: minutes saved
+        raise OutputNotVisible(f"worker {socket.gethostname()} cannot see the output folder {ctx.out}; every "
+                               "worker must see it at the same path (a shared file system, see README)")  # fmt: skip
     rows, series = [], []
     worker = f"{socket.gethostname()}:{os.getpid()}"
     for run in runs:
