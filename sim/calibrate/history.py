@@ -23,7 +23,6 @@ from sim.calibrate import emulator
 from sim.calibrate.observed import Calibration
 from sim.calibrate.simulate import Execution, run_batch
 from sim.calibrate.space import Space, maximin_subset
-from sim.sweep import store
 
 BOX_MARGIN = 0.05  # the next candidates' box reaches this share of the range beyond the region
 MIN_REGION = 2000  # candidates wanted in the final region (more rounds are drawn if fewer)
@@ -149,7 +148,3 @@ class Matcher:
         idx = np.argsort(worst)[:n]
         return cand[idx], imp[idx], 0.0, False
 
-
-def stored_runs(out: Path) -> int:
-    """Finished runs stored under ``out`` (every wave and the prediction runs)."""
-    return sum(len(store.finished(p.parent)) for p in Path(out).glob("**/manifest.json") if (p.parent / store.PARTS).exists())

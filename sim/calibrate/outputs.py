@@ -20,6 +20,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
@@ -129,8 +130,8 @@ def _save(fig, folder: Path, name: str) -> list[str]:
 
 
 def _title(quantity: str) -> str:
-    u = unit(quantity, "en")
-    return f"{label(quantity, 'en')}" + (f" ({u})" if u else "")
+    name, u = label(quantity, "en"), unit(quantity, "en")
+    return name if not u or name.endswith(u) else f"{name} ({u})"
 
 
 def observed_vs_predicted(table: pd.DataFrame):
@@ -169,16 +170,17 @@ def posterior_marginals(result):
     for j, (ax, r) in enumerate(zip(axes.flat, params.itertuples(index=False))):
         log = r.scale == "log"
         bins = np.geomspace(r.prior_min, r.prior_max, 31) if log else np.linspace(r.prior_min, r.prior_max, 31)
-        ax.hist(post.values[:, j], bins=bins, color="#4c72b0", alpha=0.8, density=True, label="posterior")
+        ax.hist(post.values[:, j], bins=bins, color="#4c72b0", alpha=0.8, label="posterior")
         ax.axvspan(r.region_min, r.region_max, color="#dddddd", zorder=0, label="non-implausible range")
         ax.axvline(r.calibrated_value, color="black", lw=1.2, label="calibrated (median)")
         if isinstance(r.scenario_value, (int, float)):
             ax.axvline(r.scenario_value, color="#dd8452", lw=1.2, ls="--", label="scenario before")
         if log:
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlim(r.prior_min, r.prior_max)
         ax.set_yticks([])
-        ax.set_title("\n".join(_wrap(r.parameter, 40)), fontsize=8)
+        ax.set_title(r.parameter.replace(".", ".\n", r.parameter.count(".") - 1) if len(r.parameter) > 40 else r.parameter, fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
