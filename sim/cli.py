@@ -151,7 +151,7 @@ def run_district(args) -> int:
     print(f"\n{dist.name}: {len(names)} streets, {args.replications} replications, seed {args.seed}")
     print(format_table(metrics.summarise(summary)))
     print("\nper street (mean over replications):")
-    cols = ["cases_arrived", "on_time_rate", "mean_days_to_close", "resident_satisfaction", "staff_total"]
+    cols = ["cases_arrived", "on_time_resident", "wait_mean_days", "resident_satisfaction", "staff_total"]
     print(street_rows.groupby("street", sort=False)[cols].mean().to_string(float_format=_fmt))
     m = runner.manifest("district", sys.argv, args.seed, args.replications, [args.scenario])
     m["scenario_names"] = [dist.name]

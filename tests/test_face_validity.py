@@ -54,7 +54,7 @@ def test_unfunded_devolution_raises_admin_share_and_lowers_on_time_rate():
     reform, unfunded = _paired("scenarios/reform_2015.yaml", "scenarios/devolution_unfunded.yaml")
     mean, lo, hi = _diff(reform, unfunded, "admin_share_committee_workers")
     assert lo > 0, f"admin share difference {mean:.3f}, CI [{lo:.3f}, {hi:.3f}]"
-    mean, lo, hi = _diff(reform, unfunded, "on_time_rate")
+    mean, lo, hi = _diff(reform, unfunded, "on_time_resident")
     assert hi < 0, f"on-time difference {mean:.4f}, CI [{lo:.4f}, {hi:.4f}]"
 
 
@@ -68,11 +68,11 @@ def reform_year():
 def test_on_time_rate_is_below_closure_rate_when_deadlines_bind(reform_year):
     _, reps = reform_year
     for r in reps:
-        assert r.kpis["on_time_rate"] < r.kpis["closure_rate"]
+        assert r.kpis["on_time_resident"] < r.kpis["closure_rate"]
     # and with the district's slower dispatch, deadlines bind much harder (Tianmen: 75.8% vs 93.7%)
     baseline = scenario.load("scenarios/baseline_2013.yaml", ["horizon.days=90"])
     k = run_many([(baseline, replication_seeds(5, 1)[0], 0)], 1, False, "")[0].kpis
-    assert k["on_time_rate"] < k["closure_rate"] - 0.1
+    assert k["on_time_resident"] < k["closure_rate"] - 0.1
 
 
 # Calibration bands from domain.md's outside figures (see scenarios/README.md).
