@@ -179,3 +179,26 @@ def test_emulator_separates_run_to_run_noise_from_the_trend():
     assert np.all(var >= em.noise_var)
     imp, _, _ = emulator.implausibility([em], np.array([[0.5]]), np.array([1.0 + 3 * np.sqrt(0.01 + 0.01)]), np.array([0.01]))
     assert imp[0, 0] == pytest.approx(3.0, rel=0.1)  # three sd away, counting observation and run noise
+
+
+def test_slurm_array_shards_run_each_batch_in_turn_and_agree_with_one_process(tmp_path, capsys):
+    """Two array shards called in turn: each runs its half of the first unfinished batch and stops;
+    the shard that completes a batch goes on to its half of the next (wave 1, wave 2, the check:
+    four calls). Once all are stored, a call without --shard writes the results, running nothing."""
+    observed = {**GOOD, "method": {"waves": 2, "points": 4, "replications": 2, "seed": 5, "candidates": 1000,
+                                   "posterior_draws": 2}}  # fmt: skip
+    obs_file = tmp_path / "obs.yaml"
+    obs_file.write_text(yaml.safe_dump(observed), encoding="utf-8")
+    out = tmp_path / "out"
+    shard = ["calibrate", SMALL, str(obs_file), "--out", str(out), "--executor", "slurm-array", "--quiet", "--workers", "1"]
+    said = []
+    for i in (1, 2, 1, 2):
+        assert main([*shard, "--shard", f"{i}/2"]) == 0
+        said.append(capsys.readouterr().out)
+    for s, batch in zip(said, ("wave-1", "wave-2", "predict")):
+        assert f"bad-{batch}: 4 runs still to do by other shards" in s or f"bad-{batch}: 3 runs" in s, said
+    assert "every run is stored" in said[-1], said
+    assert not (out / "observed_vs_predicted.csv").exists()
+    assert main(["calibrate", SMALL, str(obs_file), "--out", str(out), "--quiet"]) == 0
+    assert "(0 run now)" in capsys.readouterr().out
+    assert (out / "observed_vs_predicted.csv").exists()
