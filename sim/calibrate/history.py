@@ -89,7 +89,8 @@ class Matcher:
             imp_box, _, _ = emulator.implausibility(ems, box, self.obs, self.obs_var)
             min_imp = imp_box.min(axis=0)
             best_u = box[imp_box.argmin(axis=0)]
-            irreconcilable = [j for j in range(len(self.obs)) if min_imp[j] >= m.cutoff]
+            # "not below" rather than ">=": a quantity the runs never produced (NaN) is irreconcilable too
+            irreconcilable = [j for j in range(len(self.obs)) if not min_imp[j] < m.cutoff]
             active = [j for j in range(len(self.obs)) if j not in irreconcilable]
             filters.append(ems)
             region, region_imp, share, joint = self._region(filters, active, region, k)
