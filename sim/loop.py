@@ -309,9 +309,10 @@ def hotline_order(street, case, ctype):
     h = street.settings.loop.hotline
     env = street.env
     created = env.now
-    deadline = deadline_calendar(street, ctype).add_working_hours(created, h.deadline_hours)
+    order = [created, math.nan, deadline_calendar(street, ctype).add_working_hours(created, h.deadline_hours)]
+    street.orders.append(order)  # (created, answered, deadline)
     team = handling_teams(street, ctype)[0] if NEEDS_STREET[ctype.handling_class] else dispatch_team(street)
     if team is not None:
         yield from work(street, team, case, duration(h.reply, case.draw("order")))
-    street.orders.append((created, env.now, deadline))
+    order[1] = env.now
     case.u = None

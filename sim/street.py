@@ -144,8 +144,9 @@ class StreetModel(mesa.Model):
         day = self.day
         if day == self.settings.horizon.warmup_days and day > 0:
             self._end_warmup()
-        for team in self.teams.values():
+        for i, team in enumerate(self.teams.values()):
             team.hire_due(day)
+            team.day_u = self.stream("behaviour", day, i).random((team.slots, 2))
         for workers in self._worker_sets():
             workers.shuffle_do("step")
         for team in self.teams.values():
@@ -179,11 +180,12 @@ class StreetModel(mesa.Model):
         return [agents for cls, agents in self.agents_by_type.items() if issubclass(cls, Worker)]
 
     def _end_warmup(self):
+        now = self.env.now
         for team in self.teams.values():
-            # Hours are booked when worked and only after the warm-up (Team.book); here only
-            # the day-based counts restart.
-            team.hours["available"] = 0.0
-            team.hours["absent"] = 0.0
+            for w in team.workers:
+                if w.working is not None:
+                    w.book(until=now)  # the warm-up's part of work in hand is dropped with the warm-up
+            team.hours.clear()
             team.exits = 0
 
     # -- arrivals -----------------------------------------------------------------------------

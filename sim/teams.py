@@ -114,6 +114,9 @@ class Team:
         self.exits = 0
         self.hires = 0
         self._hiring = []  # (day the new worker starts, line)
+        self._free_slots = []
+        self.slots = 0
+        self.day_u = None  # today's uniforms for each post's absence and exit
         self.duties = {}  # activity -> hours per working hour (fixed duties)
         self.devolved_per_day = 0.0
         self.measure_from = model.settings.horizon.warmup_days * 24.0
@@ -134,6 +137,12 @@ class Team:
         calendar = self.shifts[on_shift.index(min(on_shift))]
         self.hires_total += 1
         worker = AGENT_CLASSES[self.role.kind](self.model, self, line, calendar)
+        # A post's random numbers follow the post (a new hire takes the leaver's), so one team's
+        # exits do not shift another team's draws.
+        if self._free_slots:
+            worker.slot = self._free_slots.pop()
+        else:
+            worker.slot, self.slots = self.slots, self.slots + 1
         line.workers.append(worker)
         self.workers.append(worker)
         return worker
@@ -141,6 +150,7 @@ class Team:
     def leave(self, worker):
         """A worker exits; the post is refilled after the hiring delay (if hiring is on)."""
         worker.leave()
+        self._free_slots.append(worker.slot)
         worker.line.workers.remove(worker)
         self.workers.remove(worker)
         worker.remove()
@@ -207,14 +217,8 @@ class Team:
         if job.case is not None and job.queued >= self.measure_from and job.activity == "casework":
             self.waits.append(start - job.queued)
 
-    def book(self, by_activity, overtime, start, end, stop):
-        """Book work done from ``start`` to ``stop`` (of a piece ending at ``end``), counting
-        only what falls after the warm-up."""
-        lo = max(start, self.measure_from)
-        if stop <= lo or end <= start:
-            share = 1.0 if end <= start and start >= self.measure_from else 0.0
-        else:
-            share = (stop - lo) / (end - start)
+    def book(self, by_activity, overtime, share):
+        """Book ``share`` of a piece of work (its hours by activity and its overtime)."""
         if share <= 0.0:
             return
         hours = self.hours
@@ -224,7 +228,6 @@ class Team:
         if overtime:
             hours["overtime"] += overtime * share
 
-    # -- time -------------------------------------------------------------------------------
     def duties_for_today(self, day_hours):
         return {a: share * day_hours for a, share in self.duties.items() if share > 0}
 

@@ -116,16 +116,21 @@ class Worker(Agent):
         self.book()
 
     def book(self, until=None):
-        """Book the work in hand (all of it, or the part done by ``until``)."""
+        """Book the work in hand: all of it, or (``until``) the part done by then, keeping the
+        rest in hand — so hours fall in the period they were worked (warm-up, horizon)."""
         start, end, by_activity, overtime = self.working
-        self.working = None if until is None else self.working
-        stop = end if until is None else min(until, end)
-        self.team.book(by_activity, overtime, start, end, stop)
-        if until is None:
+        if until is None or until >= end:
+            self.working = None
+            self.team.book(by_activity, overtime, 1.0)
             total = sum(by_activity.values())
             self.overtime_today += overtime
             self.hours["overtime"] += overtime
             self._worked_today += total - overtime
+            return
+        share = max(0.0, until - start) / (end - start)
+        self.team.book(by_activity, overtime, share)
+        rest = 1.0 - share
+        self.working = (until, end, {a: h * rest for a, h in by_activity.items()}, overtime * rest)
 
     def finish_time(self, start, hours):
         cal = self.calendar
@@ -156,15 +161,15 @@ class Worker(Agent):
         self.overtime_today = 0.0
         if day_hours <= 0:
             return
-        rng = model.behaviour_rng
         if burnout.enabled:
+            u_exit, u_absent = team.day_u[self.slot]
             s = self.stress
             p_exit = (1 - s) * burnout.exit_probability_per_year_base + s * burnout.exit_probability_per_year_at_full_stress
-            if rng.random() < p_exit / self.calendar.working_days_per_year:
+            if u_exit < p_exit / self.calendar.working_days_per_year:
                 team.leave(self)
                 return
             p_absent = (1 - s) * burnout.absence_probability_base + s * burnout.absence_probability_at_full_stress
-            if rng.random() < p_absent:
+            if u_absent < p_absent and self.working is None:  # mid-job, they come in to finish it
                 self.absent_until = (model.day + 1) * 24.0
                 team.hours["absent"] += day_hours
                 self.withdraw()
