@@ -95,6 +95,18 @@ KPIS = {
     "total_cost_per_year": ("总成本", "total cost", "yuan_per_year"),
 }
 
+# Observed quantities that calibration computes beside the KPIs (sim.calibrate.measures).
+MEASURES = {
+    "grid_cases_per_resident_per_year": ("每居民每年网格案件数", "grid cases per resident per year", "per_resident_per_year"),
+    "requests_per_resident_per_year": ("每居民每年诉求数", "requests per resident per year", "per_resident_per_year"),
+    "reports_per_supervisor_per_day": ("每名监督员每日上报数", "reports per supervisor per day", "cases_per_day"),
+    "hotline_orders_per_resident_per_year": ("每居民每年12345工单数", "12345 work orders per resident per year", "per_resident_per_year"),
+    "cases_per_month_grid": ("每月网格案件数", "grid cases per month", "cases_per_month"),
+    "cases_per_month_residents": ("每月居民诉求数", "resident requests per month", "cases_per_month"),
+    "cases_per_month_organisations": ("每月两新组织诉求数", "organisation requests per month", "cases_per_month"),
+}
+KPIS.update(MEASURES)
+
 # Per-role and per-case-type KPIs: prefix -> (Chinese, English, unit); the name follows.
 ROLE_KPI_PREFIXES = {
     "utilisation_": ("忙碌率", "utilisation", "share"),
@@ -103,6 +115,7 @@ ROLE_KPI_PREFIXES = {
     "overtime_hours_": ("加班时数", "overtime", "hours"),
     "staff_": ("人数", "staff", "people"),
     "exits_": ("离职人数", "exits", "people"),
+    "direct_work_share_": ("直接办案时间占比", "share of worked time on cases (direct work)", "share"),
     "queue_wait_hours_": ("平均排队时间", "mean queue wait", "hours"),
     "queue_wait_p90_hours_": ("90%排队时间", "queue wait, 90th percentile", "hours"),
     "queue_waited_share_": ("需排队比例", "share of jobs that waited", "share"),
@@ -122,6 +135,9 @@ UNITS = {
     "people": ("人", "people"),
     "score": ("分(0–1)", "score 0–1"),
     "yuan_per_year": ("元/年", "yuan/year"),
+    "per_resident_per_year": ("件/人·年", "per resident per year"),
+    "cases_per_day": ("件/天", "cases per day"),
+    "cases_per_month": ("件/月", "cases per month"),
 }
 
 WORDS = {  # words of tables, figures and the report

@@ -176,6 +176,7 @@ class Plan:
     skipped: list[dict] = field(default_factory=list)
     digests: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
+    measures: str | None = None  # see worker.Context.measures; part of every run_id when set
 
     @property
     def name(self) -> str:
@@ -247,7 +248,7 @@ def load(path: str | Path, confirmed: bool = True) -> Plan:
     if problem_runs:
         raise ScenarioError(path, "design", problem_runs)
     plan = Plan(spec, path, text, scenario_file, base, params, integer, points, sample, problem, roles=roles)
-    _check_points(plan)
+    check_points(plan)
     return plan
 
 
@@ -283,10 +284,12 @@ def _check_kpis(spec: Experiment, path: Path, settings) -> None:
             raise ScenarioError(path, "kpis", f"unknown KPI {k!r} (known: {', '.join(sorted(known))})")
 
 
-def _check_points(plan: Plan) -> None:
+def check_points(plan: Plan) -> None:
     """Build every design point's scenario: validation, and the digest its run_ids derive from."""
     keep, digests = [], []
     outputs = {"kpis": plan.spec.kpis, "timeseries": plan.spec.timeseries}
+    if plan.measures:
+        outputs["measures"] = plan.measures
     for i, row in enumerate(plan.points.itertuples(index=False)):
         values = [getattr(row, f"p{j}") for j in range(len(plan.params))]
         try:

@@ -211,7 +211,8 @@ def _run_locked(plan, out, executor, workers, scheduler, shard, progress, retry_
         store.drop_failed(out, failed_ids)
         done = {k: v for k, v in done.items() if k not in failed_ids}
     total, skipped = len(runs), sum(1 for r in runs if r.run_id in done)
-    ctx = worker.Context(str(out), plan.base, str(plan.scenario_file), plan.spec.seed, plan.spec.kpis, plan.spec.timeseries)
+    ctx = worker.Context(str(out), plan.base, str(plan.scenario_file), plan.spec.seed, plan.spec.kpis, plan.spec.timeseries,
+                         plan.measures)  # fmt: skip
     ex = make_executor(executor, workers, scheduler, plan)
     where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
     _say(progress, f"{plan.name}{where}: {total} runs ({len(plan.points)} points x {plan.spec.replications} replications), "
