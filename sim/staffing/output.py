@@ -15,6 +15,7 @@ Files in ``--out`` (the sweep store of every run sits in ``runs/`` beside them):
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -37,20 +38,20 @@ def ratio_text(role, posts: int, street, lang: str = "en") -> str:
     """The staffing in the reform's own terms: '1 per 172 two-new organisations', or 'N posts'."""
     if role.per is not None and role.of is not None:
         units = getattr(street, role.of)
-        what = label(role.of, lang)
+        what = label(f"unit_{role.of}", lang)  # zh carries its measure word: 个两新组织
         if role.each > 1:
             per_unit = posts / units
-            return f"每个{what}{per_unit:.2g}人" if lang == "zh" else f"{per_unit:.2g} per {what.rstrip('s')}"
-        return f"每{units / posts:.0f}个{what}配1人" if lang == "zh" else f"1 per {units / posts:.0f} {what}"
+            return f"每{what}{per_unit:.2g}人" if lang == "zh" else f"{per_unit:.2g} per {what.rstrip('s')}"
+        return f"每{units / posts:.0f}{what}配1人" if lang == "zh" else f"1 per {units / posts:.0f} {what}"
     return f"{posts}人" if lang == "zh" else f"{posts} posts"
 
 
 def scenario_rule_text(role, posts: int, lang: str = "en") -> str:
     if role.per is not None and role.of is not None:
-        what = label(role.of, lang)
+        what = label(f"unit_{role.of}", lang)
         if role.each > 1:
-            return f"每个{what}{role.each}人" if lang == "zh" else f"{role.each} per {what.rstrip('s')}"
-        return f"每{role.per:g}个{what}配1人" if lang == "zh" else f"1 per {role.per:g} {what}"
+            return f"每{what}{role.each}人" if lang == "zh" else f"{role.each} per {what.rstrip('s')}"
+        return f"每{role.per:g}{what}配1人" if lang == "zh" else f"1 per {role.per:g} {what}"
     return f"{posts}人" if lang == "zh" else f"{posts} posts"
 
 
