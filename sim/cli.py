@@ -19,11 +19,7 @@ from sim.scenario import ScenarioError
 EXIT_BAD_INPUT = 2
 # Command groups that live beside their code; each module defines add_commands(subparsers)
 # and imports its heavy dependencies (dask, solara) only inside the command it runs.
-<<<<<<< HEAD
-PLUGIN_COMMANDS = ("sim.sweep.commands", "sim.viz.commands", "sim.staffing.commands")
-=======
-PLUGIN_COMMANDS = ("sim.sweep.commands", "sim.viz.commands", "sim.calibrate.commands")
->>>>>>> main
+PLUGIN_COMMANDS = ("sim.sweep.commands", "sim.viz.commands", "sim.calibrate.commands", "sim.staffing.commands")
 
 
 def main(argv: list[str] | None = None) -> int:
