@@ -215,7 +215,7 @@ def test_targets_file_expands_roles_and_case_types(tmp_path):
     f = tmp_path / "t.yaml"
     f.write_text("targets: [on_time_resident>=0.9]\nroles: {servers: [queue_wait_hours<=4]}\ncase_types: {job: [type_on_time>=0.8]}\n")
     assert [str(t) for t in targets_mod.load_file(f)] == ["on_time_resident>=0.9", "queue_wait_hours_servers<=4", "type_on_time_job>=0.8"]
-    shipped = targets_mod.load_file(ROOT / "experiments/targets_reform.yaml")
+    shipped = targets_mod.load_file(ROOT / "experiments/targets/reform_2015.yaml")
     reform = scenario.load(ROOT / "scenarios/reform_2015.yaml")
     targets_mod.check(shipped, kpi_names(reform))  # the shipped file names real KPIs
 

@@ -17,7 +17,7 @@ def add_commands(sub) -> None:
     p.add_argument("scenario")
     p.add_argument("--target", dest="target_texts", action="append", default=[], metavar="KPI>=VALUE",
                    help="a target on a KPI column of summary.csv, e.g. on_time_resident>=0.9 (repeatable)")  # fmt: skip
-    p.add_argument("--targets", type=Path, default=None, metavar="FILE", help="a targets file (see experiments/targets_reform.yaml)")
+    p.add_argument("--targets", type=Path, default=None, metavar="FILE", help="a targets file (see experiments/targets/reform_2015.yaml)")
     p.add_argument("--roles", default="", help="comma-separated roles to staff; the others stay as in the scenario")
     p.add_argument("--replications", "-r", type=_positive, default=10, help="replications per staffing at the first look (default 10)")
     p.add_argument("--max-replications", type=_positive, default=None, help="cap per staffing (default 4x --replications)")
