@@ -94,8 +94,11 @@ def cjk_family() -> str | None:
     """The name of an installed CJK font family, or None; rebuilds a stale font cache once."""
     family = _find_cjk()
     if family is None:
-        # The cache predates fonts-noto-cjk: read the system fonts again.
-        font_manager.fontManager = font_manager._load_fontmanager(try_read_cache=False)
+        # The cache may predate fonts-noto-cjk: read the system fonts again (and rewrite the
+        # cache). Update the manager in place: backends hold references to it.
+        fresh = font_manager._load_fontmanager(try_read_cache=False)
+        font_manager.fontManager.__dict__.update(fresh.__dict__)
+        font_manager.fontManager._findfont_cached.cache_clear()
         family = _find_cjk()
     return family
 
@@ -144,8 +147,10 @@ def forest(table: pd.DataFrame, out: Path, lang: str) -> list[Path]:
     names = list(dict.fromkeys(table["scenario"]))
     base = names[0]
     tested = table[table["status"].isin([compare.CHANGED, compare.UNCHANGED]) & table["relative_change"].notna()]
-    rank = tested.groupby("kpi")["relative_change"].apply(lambda s: s.abs().max()).sort_values(ascending=False)
-    kpis = list(rank.index[:MAX_FOREST_ROWS])[::-1]  # largest change at the top
+    # the strongest evidence of a change first (smallest p-value), not the largest relative
+    # change: a count near 0 (exits) has huge relative changes that say little
+    rank = tested.groupby("kpi")["p_value"].min().sort_values(kind="stable")
+    kpis = list(rank.index[:MAX_FOREST_ROWS])[::-1]  # top row first
     base_means = table[table["scenario"] == base].set_index("kpi")["mean"].abs()
     height = 0.95 + 0.19 * max(len(kpis), 3) * max(1, (len(names) - 1) ** 0.5)
     fig, ax = plt.subplots(figsize=(FULL_WIDTH_IN, height), layout="constrained")
@@ -262,7 +267,7 @@ def staff_time(runs: dict[str, Path], out: Path, lang: str) -> list[Path]:
 def _wrap(text: str, lang: str, width: int = 30) -> str:
     """Break a long title over lines (by characters in Chinese, by words in English)."""
     if lang == "zh":
-        w = width // 2
+        w = round(width * 0.6)  # a CJK character is about twice as wide as a Latin letter
         return "\n".join(text[i:i + w] for i in range(0, len(text), w))
     import textwrap
 

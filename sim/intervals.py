@@ -7,8 +7,9 @@ The kind of interval follows the KPI's unit in :mod:`sim.labels`:
   ``n_eff = p(1-p) / var(mean)`` (Kish), never below the number of replications; the Student
   quantile replaces z for small samples. The interval stays inside [0, 1].
 - **whole-number counts** (cases, people): exact Poisson (Garwood) interval on the total over
-  replications, scaled by the dispersion ``max(1, variance / mean)`` (quasi-Poisson), so it
-  stays >= 0 and does not shrink to nothing when every replication counts 0.
+  replications, scaled by the dispersion ``max(1, variance / mean)`` (quasi-Poisson; when the
+  dispersion is estimated, at the level whose normal quantile is Student t's), so it stays
+  >= 0 and does not shrink to nothing when every replication counts 0.
 - **other non-negative quantities** (hours, days, yuan, counts per case): Student t; when the t
   interval would cross 0, a BCa bootstrap of the mean (``scipy.stats.bootstrap``, fixed seed),
   which stays inside the data's range.
@@ -98,6 +99,10 @@ def quasi_poisson(x: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float,
     n, total, m = len(x), float(x.sum()), float(x.mean())
     dispersion = max(1.0, float(x.var(ddof=1)) / m) if n > 1 and m > 0 else 1.0
     effective = total / dispersion
+    if dispersion > 1:
+        # The dispersion is estimated from n replications: widen as Student t widens z, by
+        # using the confidence level at which the normal quantile equals t(n-1).
+        confidence = 2 * stats.norm.cdf(stats.t.ppf(0.5 + confidence / 2, n - 1)) - 1
     alpha = 1 - confidence
     lo = stats.chi2.ppf(alpha / 2, 2 * effective) / 2 if effective > 0 else 0.0
     hi = stats.chi2.ppf(1 - alpha / 2, 2 * effective + 2) / 2
