@@ -24,6 +24,8 @@ PLUGIN_COMMANDS = ("sim.sweep.commands", "sim.viz.commands", "sim.report.command
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    # the command as a user would type it again (recorded in manifest.json and the report)
+    args.command = ["streetsim", *(sys.argv[1:] if argv is None else argv)]
     try:
         return args.func(args)
     except ScenarioError as e:
@@ -101,7 +103,7 @@ def cmd_run(args) -> int:
     summary = pd.DataFrame([r.kpis for r in results])
     print(f"\n{settings.name}: {args.replications} replications, seed {args.seed}, {settings.horizon.days} days")
     print(compare.format_comparison(compare.comparison_table({settings.name: summary}), lang=args.lang))
-    m = runner.manifest("run", sys.argv, args.seed, args.replications, [args.scenario])
+    m = runner.manifest("run", args.command, args.seed, args.replications, [args.scenario])
     m["scenario_names"] = [settings.name]
     with runner.AtomicFolder(out) as tmp:
         runner.write_tables(tmp, settings, results)
@@ -130,7 +132,7 @@ def cmd_compare(args) -> int:
     table = compare.comparison_table(summaries)
     print(f"\n{len(scenarios)} scenarios, {args.replications} replications each, seed {args.seed}")
     print(compare.format_comparison(table, args.show_all, args.lang))
-    m = runner.manifest("compare", sys.argv, args.seed, args.replications, args.scenarios)
+    m = runner.manifest("compare", args.command, args.seed, args.replications, args.scenarios)
     m["scenario_names"] = list(scenarios)
     with runner.AtomicFolder(out) as tmp:
         table.to_csv(tmp / "comparison.csv", index=False, float_format="%.10g")
@@ -161,7 +163,7 @@ def run_district(args) -> int:
     print("\nper street (mean over replications):")
     cols = ["cases_arrived", "on_time_rate", "mean_days_to_close", "resident_satisfaction", "staff_total"]
     print(street_rows.groupby("street", sort=False)[cols].mean().to_string(float_format=_fmt))
-    m = runner.manifest("district", sys.argv, args.seed, args.replications, [args.scenario])
+    m = runner.manifest("district", args.command, args.seed, args.replications, [args.scenario])
     m["scenario_names"] = [dist.name]
     m["street_names"] = names
     with runner.AtomicFolder(out) as tmp:
