@@ -81,7 +81,7 @@ def test_headline_shows_what_changed_and_holds_the_false_discoveries_down():
     rows = table[table["scenario"] == "variant"].set_index("kpi")
     assert rows.loc["staff_party_workers", "status"] == "input" and np.isnan(rows.loc["staff_total", "p_value"])
     text = compare.format_comparison(table, lang="zh")
-    assert "平均解决时间(天)" in text and "党群工作者人数(人)" in text and "Benjamini–Hochberg" in text
+    assert "平均解决时间（天）" in text and "党群工作者人数（人）" in text and "Benjamini–Hochberg" in text
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
