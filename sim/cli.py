@@ -161,7 +161,7 @@ def run_district(args) -> int:
     print(f"\n{dist.name}: {len(names)} streets, {args.replications} replications, seed {args.seed}")
     print(compare.format_comparison(compare.comparison_table({dist.name: summary}), lang=args.lang))
     print("\nper street (mean over replications):")
-    cols = ["cases_arrived", "on_time_rate", "mean_days_to_close", "resident_satisfaction", "staff_total"]
+    cols = ["cases_arrived", "on_time_resident", "wait_mean_days", "resident_satisfaction", "staff_total"]
     print(street_rows.groupby("street", sort=False)[cols].mean().to_string(float_format=_fmt))
     m = runner.manifest("district", args.command, args.seed, args.replications, [args.scenario])
     m["scenario_names"] = [dist.name]

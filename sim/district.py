@@ -62,6 +62,14 @@ def street_seeds(seed: int, replications: int, n_streets: int):
     return [rep.spawn(n_streets) for rep in np.random.SeedSequence(seed).spawn(replications)]
 
 
+def _weighted(results, key, weight_key=None) -> float:
+    """Mean of the streets' values of ``key`` (weighted by ``weight_key`` when given), NaNs left out."""
+    values = np.array([res.kpis.get(key, np.nan) for res in results], dtype=float)
+    weights = np.array([res.kpis.get(weight_key, 1.0) if weight_key else 1.0 for res in results], dtype=float)
+    ok = ~np.isnan(values) & (weights > 0)
+    return float((values[ok] * weights[ok]).sum() / weights[ok].sum()) if ok.any() else float("nan")
+
+
 def district_kpis(street_results: dict[str, list], streets: dict) -> pd.DataFrame:
     """One row per replication: case KPIs over all streets' cases, staff KPIs summed by role."""
     names = list(street_results)
@@ -72,7 +80,10 @@ def district_kpis(street_results: dict[str, list], streets: dict) -> pd.DataFram
         s0 = streets[names[0]]
         cases = pd.concat([res.cases for res in results], ignore_index=True)
         end = s0.horizon.days * 24.0
-        row = {"replication": r, **metrics.case_kpis(cases, s0.horizon.warmup_days * 24.0, end)}
+        warmup = s0.horizon.warmup_days * 24.0
+        row = {"replication": r, **metrics.case_kpis(cases, warmup, end)}
+        row["hotline_orders"] = sum(res.kpis["hotline_orders"] for res in results)
+        row["hotline_orders_on_time"] = _weighted(results, "hotline_orders_on_time", "hotline_orders")
         residents = np.array([streets[n].street.residents for n in names], dtype=float)
         trust = np.array([res.kpis["resident_trust_end"] for res in results])
         row["resident_trust_end"] = float((trust * residents).sum() / residents.sum())
@@ -81,7 +92,13 @@ def district_kpis(street_results: dict[str, list], streets: dict) -> pd.DataFram
         summed = roles.groupby("role", sort=False).sum(numeric_only=True).reset_index()
         # role_kpis multiplies posts by cost per year: give it the posts-weighted cost.
         summed["cost_per_year"] = summed["cost"] / summed["posts"].where(summed["posts"] > 0)
-        years = (s0.horizon.days - s0.horizon.warmup_days) / 365.0
-        row.update(metrics.role_kpis(summed, years))
+        roles_row = metrics.role_kpis(summed)
+        for role in summed["role"]:  # queue waits: the streets' values weighted by their staff (jobs are not kept)
+            for prefix in ("queue_wait_hours_", "queue_wait_p90_hours_", "queue_waited_share_"):
+                roles_row[prefix + role] = _weighted(results, prefix + role, "staff_" + role)
+        row.update(roles_row)
+        row.update(metrics.type_kpis(cases, warmup, end, list(s0.case_types)))
+        row["purchased_services_cost_per_year"] = sum(res.kpis["purchased_services_cost_per_year"] for res in results)
+        row["total_cost_per_year"] = row["staff_cost_per_year"] + row["purchased_services_cost_per_year"]
         rows.append(row)
     return pd.DataFrame(rows)

@@ -82,6 +82,8 @@ KPIS = {
     "on_spot_share": ("现场处置占比", "share fixed on the spot", "share"),
     "hotline_escalation_rate": ("转12345比例", "escalated to 12345", "share"),
     "hotline_orders": ("12345工单数", "12345 work orders", "cases"),
+    "hotline_orders_on_time": ("12345工单按时办结率", "12345 work orders answered on time", "share"),
+    "survey_respondents_with_case": ("有案受访居民数", "survey respondents who had a case", "people"),
     "resident_satisfaction": ("居民满意度(有案居民)", "satisfaction of residents with a case", "score"),
     "survey_satisfaction": ("调查满意度", "survey satisfaction", "score"),
     "survey_satisfaction_se": ("调查满意度标准误", "survey satisfaction, standard error", "score"),
@@ -106,6 +108,7 @@ INPUT_KPI_PREFIXES = ("staff_",)
 # Per-role and per-case-type KPIs: prefix -> (Chinese, English, unit); the name follows.
 ROLE_KPI_PREFIXES = {
     "utilisation_": ("忙碌率", "utilisation", "share"),
+    "casework_share_": ("办案时间占比", "share of time on casework", "share"),
     "admin_share_": ("行政事务占比", "share of time on devolved tasks and data", "share"),
     "overtime_hours_": ("加班时数", "overtime", "hours"),
     "staff_": ("人数", "staff", "people"),
@@ -184,9 +187,11 @@ WORDS = {  # words of tables, figures and the report
     "fact_replications": ("每个情景{n}次重复，随机种子{seed}", "{n} replications per scenario, seed {seed}"),
     "fact_horizon": ("模拟{days}天，其中前{warmup}天为预热期，不计入指标",
                      "horizon {days} days, of which the first {warmup} are warm-up and not measured"),
-    "fact_crn": ("共同随机数：各情景的第i次重复使用相同的随机数流（到达、服务、派遣、行为分开），差值按重复配对计算",
-                 "common random numbers: replication i of every scenario uses the same random streams (arrivals, "
-                 "service, routing and behaviour apart), so differences are paired by replication"),
+    "fact_crn": ("共同随机数：各情景的第i次重复使用相同的种子；每天的到达和每个案件的属性（渠道、时长、复核结果等）各有随机数流，"
+                 "情景改变的只是杠杆所及之处，差值按重复配对计算",
+                 "common random numbers: replication i of every scenario uses the same seed; each day's arrivals and "
+                 "each case's attributes (channel, durations, check outcomes, ...) have their own streams, so scenarios "
+                 "differ only where their levers act, and differences are paired by replication"),
     "fact_intervals": ("置信区间：比例与评分用Wilson区间（有效样本量），计数用精确泊松区间（过度离散校正），"
                        "其余用t分布或BCa自助法；配对差值用t分布",
                        "confidence intervals: Wilson (effective n) for shares and scores, exact Poisson "
