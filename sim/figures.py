@@ -27,7 +27,7 @@ import pandas as pd  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from sim import compare, intervals  # noqa: E402
+from sim import compare  # noqa: E402
 from sim.labels import label, label_with_unit, word  # noqa: E402
 
 MM = 1 / 25.4

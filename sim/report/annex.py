@@ -408,6 +408,8 @@ def _cell(v) -> str:
 def software_blocks(manifest: dict, lang: str) -> list[dict]:
     command = manifest.get("command")
     command = " ".join(command) if isinstance(command, list) else str(command or "")
+    if not command and manifest.get("kind") == "sweep":  # a sweep's manifest keeps its file, not argv
+        command = f"streetsim sweep {manifest.get('experiment_file', '')}"
     items = [
         word("fact_version", lang, version=manifest.get("streetsim_version", "?"), python=manifest.get("python", "?")),
         word("fact_started", lang, time=manifest.get("started", "?")),
