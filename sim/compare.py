@@ -151,7 +151,7 @@ def _means_table(table, name, lang) -> str:
     body = [[label_with_unit(r.kpi, lang), _num(r.mean), f"[{_num(r.ci_low)}, {_num(r.ci_high)}]",
              intervals.method_name(r.ci_method, lang)] for r in rows.itertuples()]
     return tabulate(body, [word("kpi", lang), word("mean", lang), word("ci95", lang), ""],
-                    tablefmt="simple", disable_numparse=True, maxcolwidths=[48, None, None, 24])
+                    tablefmt="simple", disable_numparse=True, maxcolwidths=[40, None, None, 20])
 
 
 def footer(compared: bool = True, show_all: bool = False) -> str:

@@ -131,3 +131,11 @@ streets:
     small, large = (streets[streets["street"] == n]["cases_arrived"].mean() for n in ("small", "large"))
     assert 2 < large / small < 4  # three times the residents
     assert (out / "figures" / "kpi_bars.png").exists()
+
+
+def test_a_single_scenario_table_names_each_interval_method_within_100_columns():
+    runs = _synthetic()
+    table = compare.comparison_table({"base": runs["base"]})
+    text = compare.format_comparison(table, lang="en")
+    assert max(wcswidth(line) for line in text.splitlines()) <= 100
+    assert "Student t" in text and "fixed input" in text
