@@ -23,7 +23,7 @@ class StreetEntry(Strict):
 class District(Strict):
     name: str = Field(min_length=1, pattern=scenario_mod.SAFE_NAME)
     description: str = ""
-    streets: list[StreetEntry] = Field(min_length=1)
+    streets: list[StreetEntry] = Field(min_length=1, max_length=500)  # a district has ~10-20; each is loaded and run
 
 
 def is_district_file(path) -> bool:
@@ -42,7 +42,13 @@ def load(path, overrides: list[str] | None = None) -> tuple[District, dict]:
         if entry.name in streets:
             raise ScenarioError(path, f"streets.{i}.name", f"duplicate street name {entry.name!r}")
         sets = [f"{k}={_yaml_value(v)}" for k, v in entry.set.items()] + list(overrides or [])
-        raw = scenario_mod.apply_overrides(scenario_mod.load_raw(path.parent / entry.scenario), sets, path)
+        try:
+            street_raw = scenario_mod.load_raw(path.parent / entry.scenario)
+        except ScenarioError as e:
+            if e.key:
+                raise
+            raise ScenarioError(path, f"streets.{i}.scenario", f"{entry.scenario}: {e.message}") from None
+        raw = scenario_mod.apply_overrides(street_raw, sets, path)
         raw["name"] = entry.name
         streets[entry.name] = scenario_mod.build(raw, f"{path} (streets.{i}: {entry.name})")
         first = next(iter(streets.values())).horizon
