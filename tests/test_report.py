@@ -138,3 +138,14 @@ def test_assumptions_and_sources_are_read_with_their_key_paths():
     assert cited["street.residents"].startswith("001:")
     assert "staffing.grid_supervisors" in cited
     assert any("Sources:" in line for line in notes.header)
+
+
+def test_a_folder_of_another_kind_reports_its_own_sections(tmp_path):
+    """A calibration folder (written by `streetsim calibrate`) has no runs, only report.json."""
+    (tmp_path / "manifest.json").write_text(json.dumps({"kind": "calibration", "command": ["streetsim", "calibrate"]}))
+    (tmp_path / "report.json").write_text(json.dumps({
+        "title": {"zh": "标定", "en": "Calibration"},
+        "sections": [{"heading": {"zh": "拟合结果", "en": "Fit"}, "text": {"zh": "处置时间已拟合。", "en": "Fitted."}}],
+    }, ensure_ascii=False), encoding="utf-8")
+    whole = _squash("".join(_pdf_text(_build(tmp_path, "zh"))))
+    assert "标定" in whole and "处置时间已拟合" in whole and "streetsimcalibrate" in whole

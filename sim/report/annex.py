@@ -11,11 +11,12 @@ import pandas as pd
 import yaml
 
 from sim import compare, figures, intervals
-from sim.labels import label, label_with_unit, word
+from sim.labels import WORDS, label, label_with_unit, word
 from sim.report import sources, typeset
 from sim.scenario import ScenarioError
 
 MAX_LEVER_ROWS = 40
+SIMULATION_KINDS = ("run", "compare", "district", "sweep")
 SOBOL_MIN_BASE_SAMPLES = 500  # below this Saltelli estimates are rough (wide CIs, negative S1)
 
 
@@ -29,9 +30,15 @@ def build(results_dir: str | Path, lang: str = "en", out: str | Path | None = No
               file=sys.stderr)
         lang = "en"
     extra = read_extra_sections(results_dir)  # checked before any work
-    if draw_figures:
+    kind = manifest.get("kind")
+    if draw_figures and kind in SIMULATION_KINDS:
         figures.draw(results_dir, lang)
-    blocks = (sweep_blocks if manifest["kind"] == "sweep" else run_blocks)(results_dir, manifest, lang)
+    if kind == "sweep":
+        blocks = sweep_blocks(results_dir, manifest, lang)
+    elif kind in SIMULATION_KINDS:
+        blocks = run_blocks(results_dir, manifest, lang)
+    else:  # e.g. a calibration folder: its own sections (report.json) make the annex
+        blocks = []
     blocks += extra_blocks(results_dir, extra, lang)
     blocks += software_blocks(manifest, lang)
     out = Path(out) if out else results_dir / f"report_{lang}.pdf"
@@ -47,8 +54,10 @@ def _manifest(results_dir: Path) -> dict:
 
 
 def title(manifest: dict, lang: str) -> str:
-    names = manifest.get("scenario_names") or [manifest.get("experiment", "")]
-    return word("report_title", lang, what=word(f"kind_{manifest['kind']}", lang), names=" / ".join(names))
+    names = manifest.get("scenario_names") or [manifest.get("experiment") or manifest.get("scenario_name", "")]
+    kind = f"kind_{manifest.get('kind')}"
+    what = word(kind, lang) if kind in WORDS else str(manifest.get("kind", ""))
+    return word("report_title", lang, what=what, names=" / ".join(str(n) for n in names))
 
 
 # --- blocks ----------------------------------------------------------------------------------
