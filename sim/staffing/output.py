@@ -8,7 +8,7 @@ Files in ``--out`` (the sweep store of every run sits in ``runs/`` beside them):
                    the one-sided bound used, the decision, replications
     tried.csv      every staffing the search evaluated: counts, cost per year, status, each target
     figures/staffing_search.png|svg   cost per year against each target, the answer marked
-    report.json    sections for ``streetsim report`` (Chinese and English)
+    report.json    sections for ``streetsim report`` (Chinese and English); report_*.csv: its narrow tables
     manifest.json  command, seed, settings, runs used, wall time
 """
 
@@ -148,8 +148,17 @@ def print_answer(plan) -> None:
           f"({plan.evaluator.runs_new} run now, the rest reused from {plan.store_dir}); {plan.seconds:.0f} s")  # fmt: skip
 
 
+def compact_tables(staffing: pd.DataFrame, targets: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Narrow copies for a report page (the full tables have too many columns to typeset)."""
+    s = staffing.assign(role=staffing["role_zh"] + " " + staffing["role_en"])
+    s = s[["role", "scenario_posts", "erlang_c_guess", "posts", "implied_ratio", "one_fewer_status"]]
+    t = targets[["staffing", "target", "mean", "ci95_low", "ci95_high", "decision", "replications"]]
+    return {"report_staffing.csv": s, "report_targets.csv": t}
+
+
 def write(plan, out: Path) -> list[str]:
     files = {"staffing.csv": staffing_table(plan), "targets.csv": targets_table(plan), "tried.csv": tried_table(plan)}
+    files.update(compact_tables(files["staffing.csv"], files["targets.csv"]))
     for name, table in files.items():
         write_atomic(out / name, lambda p, t=table: t.to_csv(p, index=False, float_format="%.10g"))
     figures = draw(plan, out)
@@ -247,9 +256,9 @@ def report(plan) -> dict:
                           + guarantee(plan, "en"),
                 },  # fmt: skip
                 "tables": [
-                    {"caption": {"zh": "推荐编制与隐含配比", "en": "Staffing and implied ratios"}, "csv": "staffing.csv"},
+                    {"caption": {"zh": "推荐编制与隐含配比", "en": "Staffing and implied ratios"}, "csv": "report_staffing.csv"},
                     {"caption": {"zh": "推荐编制及减员方案下的各项指标(均值与95%置信区间)",
-                                 "en": "Each target at the answer and with one post fewer (mean, 95% CI)"}, "csv": "targets.csv"},
+                                 "en": "Each target at the answer and with one post fewer (mean, 95% CI)"}, "csv": "report_targets.csv"},
                 ],  # fmt: skip
                 "figures": [{"caption": {"zh": "所试方案的成本与各项指标(星号为推荐方案)",
                                          "en": "Cost against each target over the staffings tried (star: the answer)"},
@@ -259,7 +268,7 @@ def report(plan) -> dict:
                 "heading": {"zh": "测算方法", "en": "Method"},
                 "text": {"zh": method["zh"] + f"共试{len(res.tried)}个方案、{len(plan.evaluator.runs_used)}次仿真运行。",
                          "en": method["en"] + f" {len(res.tried)} staffings tried, {len(plan.evaluator.runs_used)} simulation runs."},
-                "tables": [{"caption": {"zh": "所有试算方案", "en": "Every staffing tried"}, "csv": "tried.csv"}],
+                "tables": [],  # tried.csv has a column per target and bound: too wide for a page; the figure shows it
                 "figures": [],
             },
         ],
