@@ -57,6 +57,7 @@ class StaffingPlan:
         self.evaluator: Evaluator | None = None
         self.result: search.Result | None = None
         self.seconds = 0.0
+        self.started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
     def cost(self, staffing) -> tuple[float, int]:
         """Staff cost per year of every role (the chosen ones at ``staffing``), then posts to break ties."""
@@ -86,7 +87,10 @@ class StaffingPlan:
         ev = self.evaluator
         return {
             "kind": "staffing",
+            "scenario_names": [self.settings.name],
             "streetsim_version": sim.__version__,
+            "python": sys.version.split()[0],
+            "started": self.started,
             "command": self.req.command,
             "scenario": str(self.req.scenario),
             "overrides": self.req.overrides,
