@@ -15,7 +15,7 @@ CASE_KPIS = (
     "cases_arrived", "cases_closed", "cases_open_at_end", "on_time_resident", "on_time_standard",
     "on_time_reported", "closure_rate", "closure_rate_reported", "wait_mean_days", "wait_p90_days",
     "reopen_rate", "bounces_per_case", "patrol_discovery_share", "on_spot_share", "hotline_escalation_rate",
-    "hotline_orders", "hotline_orders_on_time", "resident_satisfaction",
+    "resident_satisfaction", "hotline_orders", "hotline_orders_on_time",
 )  # fmt: skip
 STREET_KPIS = ("resident_trust_end", "problems_undiscovered_at_end", "purchased_services_cost_per_year")
 SURVEY_KPIS = ("survey_satisfaction", "survey_satisfaction_se", "survey_respondents_with_case")
@@ -81,7 +81,10 @@ def kpis(model, cases: pd.DataFrame, roles: pd.DataFrame) -> dict[str, float]:
     out.update(role_kpis(roles, {name: team.waits for name, team in model.teams.items()}))
     out.update(type_kpis(cases, warmup, model.env.now, list(s.case_types)))
     out["total_cost_per_year"] = out["staff_cost_per_year"] + out["purchased_services_cost_per_year"]
-    return out
+    ordered = {k: out.pop(k) for k in kpi_names(s)}  # summary.csv's column order
+    if out:
+        raise KeyError(f"KPIs computed but not listed in kpi_names: {sorted(out)}")
+    return ordered
 
 
 def case_kpis(cases: pd.DataFrame, warmup_hours: float, end: float) -> dict[str, float]:

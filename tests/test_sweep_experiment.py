@@ -115,7 +115,10 @@ def test_figures_for_one_parameter_have_labelled_axes(tmp_path):
     paths = draw(out)
     assert [p.name for p in paths] == ["response_staffing_servers_count.png", "response_staffing_servers_count.svg"]
     svg = paths[1].read_text()
-    assert "staffing.servers.count (staff)" in svg and "Mean time to close (days)" in svg
+    from sim.sweep.figures import kpi_label
+
+    assert "staffing.servers.count (staff)" in svg and kpi_label("wait_mean_days") in svg
+    assert "days" in kpi_label("wait_mean_days")  # the axis names its unit
 
 
 SHIPPED = sorted((ROOT / "experiments").glob("*.yaml"))
