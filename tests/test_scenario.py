@@ -2,7 +2,6 @@
 
 import json
 
-
 from sim import scenario
 from sim.cli import main
 
