@@ -1,21 +1,29 @@
-"""A district: several streets and towns run as one, KPIs per street and for the district."""
+"""A district or a whole city: several streets and towns run as one, KPIs per street, per
+district and in total.
+
+A city file is a district file whose streets name their ``district:``; its run adds a table per
+district. Streets run as independent jobs (local processes or a Dask cluster), largest first so
+the last street to finish is a short one, and results come back in file order, so they do not
+depend on the number of workers or where they ran.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from pydantic import Field, ValidationError
 
-from sim import metrics
 from sim import scenario as scenario_mod
 from sim.scenario import ScenarioError, Strict
+
+# The KPIs printed per street and per district (mean over replications); every KPI is in the CSVs.
+TABLE_KPIS = ("cases_arrived", "on_time_resident", "wait_mean_days", "resident_satisfaction", "staff_total")
 
 
 class StreetEntry(Strict):
     name: str
+    district: str = Field("", description="the district the street belongs to (a city file groups its streets so)")
     scenario: str = Field(description="scenario file, relative to the district file")
     set: dict[str, Any] = Field({}, description="key.path: value overrides, as with --set")
 
@@ -24,6 +32,14 @@ class District(Strict):
     name: str = Field(min_length=1, pattern=scenario_mod.SAFE_NAME)
     description: str = ""
     streets: list[StreetEntry] = Field(min_length=1)
+
+    def groups(self) -> dict[str, list[str]]:
+        """District name -> its streets, in file order; empty when no street names a district."""
+        out: dict[str, list[str]] = {}
+        for entry in self.streets:
+            if entry.district:
+                out.setdefault(entry.district, []).append(entry.name)
+        return out
 
 
 def is_district_file(path) -> bool:
@@ -37,12 +53,18 @@ def load(path, overrides: list[str] | None = None) -> tuple[District, dict]:
         district = District.model_validate(scenario_mod.load_raw(path))
     except ValidationError as e:
         raise scenario_mod.format_validation_error(path, e) from None
-    streets = {}
+    if district.groups() and not all(e.district for e in district.streets):
+        missing = next(i for i, e in enumerate(district.streets) if not e.district)
+        raise ScenarioError(path, f"streets.{missing}.district", "name a district for every street or for none")
+    streets, bases = {}, {}
     for i, entry in enumerate(district.streets):
         if entry.name in streets:
             raise ScenarioError(path, f"streets.{i}.name", f"duplicate street name {entry.name!r}")
         sets = [f"{k}={_yaml_value(v)}" for k, v in entry.set.items()] + list(overrides or [])
-        raw = scenario_mod.apply_overrides(scenario_mod.load_raw(path.parent / entry.scenario), sets, path)
+        base_path = path.parent / entry.scenario
+        if base_path not in bases:  # a city's 213 streets share a few scenario files: read each once
+            bases[base_path] = scenario_mod.load_raw(base_path)
+        raw = scenario_mod.apply_overrides(bases[base_path], sets, path)  # a deep copy
         raw["name"] = entry.name
         streets[entry.name] = scenario_mod.build(raw, f"{path} (streets.{i}: {entry.name})")
         first = next(iter(streets.values())).horizon
@@ -59,11 +81,57 @@ def _yaml_value(v) -> str:
 
 def street_seeds(seed: int, replications: int, n_streets: int):
     """Replication r of street s: independent streams for every street and replication."""
+    import numpy as np
+
     return [rep.spawn(n_streets) for rep in np.random.SeedSequence(seed).spawn(replications)]
 
 
-def district_kpis(street_results: dict[str, list], streets: dict) -> pd.DataFrame:
+def street_jobs(streets: dict, seed: int, replications: int) -> list[tuple]:
+    """``(settings, seed_seq, replication)`` for every street and replication, street by street."""
+    seeds = street_seeds(seed, replications, len(streets))
+    return [(s, seeds[r][k], r) for k, s in enumerate(streets.values()) for r in range(replications)]
+
+
+def run_streets(jobs: list[tuple], workers: int, progress: bool, label: str, scheduler: str | None = None) -> list:
+    """Run the jobs, biggest street first, on local processes or the Dask scheduler at
+    ``scheduler``; results in job order."""
+    order = sorted(range(len(jobs)), key=lambda i: -jobs[i][0].street.residents)  # stable: ties keep file order
+    ordered = [jobs[i] for i in order]
+    if scheduler:
+        done = _run_on_dask(ordered, scheduler, progress, label)
+    else:
+        from sim import runner
+
+        done = runner.run_many(ordered, workers, progress, label)
+    results = [None] * len(jobs)
+    for i, result in zip(order, done):
+        results[i] = result
+    return results
+
+
+def _run_on_dask(jobs: list[tuple], scheduler: str, progress: bool, label: str) -> list:
+    import sys
+
+    from dask.distributed import Client, as_completed
+    from tqdm import tqdm
+
+    from sim import runner
+
+    with Client(scheduler) as client:
+        futures = client.map(runner.run_replication, *zip(*jobs), pure=False)
+        with tqdm(total=len(jobs), desc=label, unit="run", disable=not progress, file=sys.stderr) as bar:
+            for _ in as_completed(futures):
+                bar.update(1)
+        return client.gather(futures)
+
+
+def district_kpis(street_results: dict[str, list], streets: dict) -> "pd.DataFrame":  # noqa: F821
     """One row per replication: case KPIs over all streets' cases, staff KPIs summed by role."""
+    import numpy as np
+    import pandas as pd
+
+    from sim import metrics
+
     names = list(street_results)
     reps = len(street_results[names[0]])
     rows = []
@@ -73,6 +141,7 @@ def district_kpis(street_results: dict[str, list], streets: dict) -> pd.DataFram
         cases = pd.concat([res.cases for res in results], ignore_index=True)
         end = s0.horizon.days * 24.0
         row = {"replication": r, **metrics.case_kpis(cases, s0.horizon.warmup_days * 24.0, end)}
+        del cases
         residents = np.array([streets[n].street.residents for n in names], dtype=float)
         trust = np.array([res.kpis["resident_trust_end"] for res in results])
         row["resident_trust_end"] = float((trust * residents).sum() / residents.sum())
@@ -85,3 +154,31 @@ def district_kpis(street_results: dict[str, list], streets: dict) -> pd.DataFram
         row.update(metrics.role_kpis(summed, years))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def per_district_kpis(dist: District, street_results: dict[str, list], streets: dict) -> "pd.DataFrame":  # noqa: F821
+    """District totals, one row per district and replication (empty when streets name no district)."""
+    import pandas as pd
+
+    frames = []
+    for name, members in dist.groups().items():
+        totals = district_kpis({n: street_results[n] for n in members}, {n: streets[n] for n in members})
+        frames.append(totals.assign(district=name, streets=len(members)))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def street_table(dist: District, street_results: dict[str, list]) -> "pd.DataFrame":  # noqa: F821
+    """Every street's KPIs, one row per street and replication, with its district."""
+    import pandas as pd
+
+    district_of = {e.name: e.district for e in dist.streets}
+    frames = [pd.DataFrame([r.kpis for r in res]).assign(street=n, district=district_of[n])
+              for n, res in street_results.items()]
+    table = pd.concat(frames, ignore_index=True)
+    return table if dist.groups() else table.drop(columns="district")
+
+
+def mean_table(table, by: str) -> "pd.DataFrame":  # noqa: F821
+    """Mean over replications of the printed KPIs, one row per ``by``."""
+    cols = [c for c in TABLE_KPIS if c in table.columns]
+    return table.groupby(by, sort=False)[cols].mean()
