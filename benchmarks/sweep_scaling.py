@@ -35,7 +35,7 @@ def experiment_file(folder: Path, days: int) -> Path:
         },
         "replications": 10,  # 4 x 5 points x 10 = 200 runs
         "seed": 1,
-        "kpis": ["on_time_rate", "mean_days_to_close", "utilisation_servers"],
+        "kpis": ["on_time_resident", "wait_mean_days", "utilisation_servers"],
     }
     path = folder / "bench_scaling.yaml"
     path.write_text(yaml.safe_dump(spec), encoding="utf-8")

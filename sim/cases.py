@@ -1,8 +1,9 @@
-"""Case types, handling classes and the case record."""
+"""Case types, handling classes, the case record and each case's own random numbers."""
 
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import numpy as np
 
@@ -17,18 +18,32 @@ STEPS = ("discover", "register", "dispatch", "handle", "close", "evaluate")
 STAGES = STEPS[1:5]  # the steps a case spends time in (queues and work); discover and evaluate are instants
 STAGE_INDEX = {s: i for i, s in enumerate(STAGES)}
 
+# Each case carries its own uniforms, one slot per purpose, drawn when it arises from a stream
+# keyed to the day and its source. Two scenarios therefore give the same case the same channel,
+# duration, check outcome, ... however differently their queues consumed other numbers.
+# Slots used once per case:
+FIXED_SLOTS = ("channel", "on_spot", "line", "register", "report", "fix", "escalate", "order", "demand")
+# Slots used once per attempt (dispatch → handle → close; a reopen is a new attempt):
+ATTEMPT_SLOTS = (
+    "dispatch", "handoffs", "bounces", "bounce_unit", "bounce_work", "handle", "travel",
+    "department", "purchased", "verify", "check", "game",
+)
+SLOT = {s: i for i, s in enumerate(FIXED_SLOTS)} | {s: len(FIXED_SLOTS) + i for i, s in enumerate(ATTEMPT_SLOTS)}
+DRAWS_PER_CASE = len(FIXED_SLOTS) + len(ATTEMPT_SLOTS)
+
 
 class Case:
     """One case's record: what it is and when each step of the six-step loop happened."""
 
     __slots__ = (
-        "id", "type", "category", "source", "handling_class", "channel", "area", "grid", "resident",
-        "priority", "arose", "discovered", "registered", "dispatched", "handle_started", "handled", "closed",
-        "evaluated", "deadline", "bounces", "reopens", "handoffs", "handler_role",
-        "satisfaction", "on_spot", "escalated", "step", "rationed", "time_in", "entered",
+        "id", "key", "type", "category", "source", "handling_class", "channel", "area", "grid", "resident",
+        "priority", "arose", "discovered", "registered", "dispatched", "handle_started", "handled",
+        "handling_hours", "fixed", "closed", "reported_closed", "evaluated", "deadline", "resident_deadline",
+        "bounces", "reopens", "handoffs", "handler_role", "satisfaction", "on_spot", "escalated", "gamed",
+        "step", "rationed", "time_in", "entered", "attempt", "u", "seed",
     )
 
-    def __init__(self, case_id, ctype_name, ctype, channel, arose, discovered, area, grid, resident):
+    def __init__(self, case_id, ctype_name, ctype, channel, arose, discovered, area, grid, resident, u, seed):
         self.id = case_id
         self.type = ctype_name
         self.category = ctype.category
@@ -43,11 +58,15 @@ class Case:
         self.discovered = discovered
         self.registered = math.nan
         self.dispatched = math.nan
-        self.handle_started = math.nan
+        self.handle_started = math.nan  # the first time any unit started on it
         self.handled = math.nan
+        self.handling_hours = 0.0  # working hours spent handling it, over every unit and attempt
+        self.fixed = math.nan  # when the problem was really fixed (the attempt whose check passed)
         self.closed = math.nan
+        self.reported_closed = math.nan  # what the street reports: earlier than ``closed`` if gamed
         self.evaluated = math.nan
-        self.deadline = math.nan
+        self.deadline = math.nan  # CJ/T 315: working time from registration
+        self.resident_deadline = math.nan  # the same allowance, from when the problem arose
         self.bounces = 0
         self.reopens = 0
         self.handoffs = 0
@@ -55,39 +74,68 @@ class Case:
         self.satisfaction = math.nan
         self.on_spot = False
         self.escalated = False
+        self.gamed = False
         self.rationed = False
         self.step = "discover"
         self.entered = discovered
         self.time_in = [0.0, 0.0, 0.0, 0.0]  # hours in register, dispatch, handle, close
+        self.attempt = 0
+        self.u = u  # this case's uniforms (DRAWS_PER_CASE of them), released at evaluation
+        self.seed = seed  # (day-stream entropy words) for attempts after the first
+
+    def draw(self, purpose: str) -> float:
+        """This case's uniform for ``purpose`` (in its current attempt)."""
+        i = SLOT[purpose]
+        if self.attempt == 0 or i < len(FIXED_SLOTS):
+            return self.u[i]
+        # A reopened case draws its later attempts from a generator keyed to it and the attempt.
+        rng = np.random.default_rng([*self.seed, self.attempt])
+        return float(rng.random(DRAWS_PER_CASE)[i])
 
 
 CASE_COLUMNS = (
-    "id", "type", "category", "source", "handling_class", "channel", "area", "grid", "arose",
-    "discovered", "registered", "dispatched", "handle_started", "handled", "closed", "evaluated", "deadline",
-    "bounces", "reopens", "handoffs", "handler_role", "satisfaction", "on_spot", "escalated",
+    "id", "type", "category", "source", "handling_class", "channel", "area", "grid", "resident", "arose",
+    "discovered", "registered", "dispatched", "handle_started", "handled", "handling_hours", "fixed", "closed",
+    "reported_closed", "evaluated", "deadline", "resident_deadline", "bounces", "reopens", "handoffs",
+    "handler_role", "satisfaction", "on_spot", "escalated", "gamed",
 )
 STAGE_COLUMNS = ("hours_in_register", "hours_in_dispatch", "hours_in_handle", "hours_in_close")
 
+_NORMAL = NormalDist()
+_U_MIN = 1e-12
 
-class Sampler:
-    """Draws durations (hours) from a scenario ``Duration`` with one numpy Generator."""
 
-    def __init__(self, rng: np.random.Generator):
-        self.rng = rng
+def duration(d, u: float) -> float:
+    """A duration (hours) from a scenario ``Duration`` by inverting its distribution at ``u``.
 
-    def __call__(self, d) -> float:
-        mean = d.mean_hours
-        if mean == 0.0 or d.dist == "fixed":
+    Inversion (rather than a generator call) lets the draw come from the case's own uniform.
+    """
+    mean = d.mean_hours
+    if mean == 0.0 or d.dist == "fixed":
+        return mean
+    u = min(max(u, _U_MIN), 1.0 - _U_MIN)
+    if d.dist == "exponential":
+        return -mean * math.log1p(-u)
+    if d.dist == "lognormal":
+        sigma2 = math.log1p(d.cv * d.cv)
+        return math.exp(math.log(mean) - sigma2 / 2.0 + math.sqrt(sigma2) * _NORMAL.inv_cdf(u))
+    if d.dist == "gamma":
+        if d.cv == 0:
             return mean
-        if d.dist == "exponential":
-            return self.rng.exponential(mean)
-        if d.dist == "lognormal":
-            sigma2 = math.log1p(d.cv * d.cv)
-            return self.rng.lognormal(math.log(mean) - sigma2 / 2.0, math.sqrt(sigma2))
-        if d.dist == "gamma":
-            if d.cv == 0:
-                return mean
-            shape = 1.0 / (d.cv * d.cv)
-            return self.rng.gamma(shape, mean / shape)
-        half = min(1.0, d.cv * math.sqrt(3.0)) * mean  # uniform with the given cv
-        return self.rng.uniform(mean - half, mean + half)
+        from scipy.special import gammaincinv  # only gamma needs scipy; most runs never import it
+
+        shape = 1.0 / (d.cv * d.cv)
+        return float(gammaincinv(shape, u)) * mean / shape
+    half = d.cv * math.sqrt(3.0) * mean  # uniform with the given cv (the schema keeps cv <= 1/sqrt(3))
+    return mean - half + 2.0 * half * u
+
+
+def geometric_count(p: float, u: float, cap: int) -> int:
+    """Number of successes before the first failure with success chance ``p`` (at most ``cap``)."""
+    if p <= 0.0 or cap <= 0:
+        return 0
+    if p >= 1.0:
+        return cap
+    # P(N >= n) = p**n: invert with one uniform, so the count costs one draw whatever it is.
+    n = int(math.log1p(-min(u, 1.0 - _U_MIN)) / math.log(p)) if u > 0 else 0
+    return min(n, cap)

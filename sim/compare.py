@@ -9,9 +9,9 @@ from sim.metrics import ROLE_KPI_PREFIXES, TOTAL_KPIS, mean_ci
 
 # The KPIs a planner reads first; comparison.csv holds every KPI.
 HEADLINE_KPIS = (
-    "cases_arrived", "on_time_rate", "closure_rate", "mean_days_to_close", "p90_days_to_close",
+    "cases_arrived", "on_time_resident", "closure_rate", "wait_mean_days", "wait_p90_days",
     "reopen_rate", "bounces_per_case", "patrol_discovery_share", "resident_satisfaction",
-    "resident_trust_end", "survey_satisfaction", "survey_satisfaction_se", "hotline_escalation_rate", "staff_total", "staff_cost", "purchased_services_cost",
+    "resident_trust_end", "survey_satisfaction", "survey_satisfaction_se", "hotline_escalation_rate", "staff_total", "staff_cost_per_year", "purchased_services_cost_per_year",
 )
 
 

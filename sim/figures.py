@@ -21,9 +21,9 @@ from sim.metrics import mean_ci  # noqa: E402
 
 # KPI -> axis label with its unit.
 BAR_KPIS = {
-    "on_time_rate": "on-time closure (share of cases)",
-    "mean_days_to_close": "mean time to close (days)",
-    "p90_days_to_close": "90th percentile time to close (days)",
+    "on_time_resident": "on-time closure (share of cases)",
+    "wait_mean_days": "mean time to close (days)",
+    "wait_p90_days": "90th percentile time to close (days)",
     "reopen_rate": "reopened (share of closed cases)",
     "bounces_per_case": "bounces per case",
     "resident_satisfaction": "resident satisfaction (0-1)",

@@ -82,6 +82,8 @@ KPIS = {
     "on_spot_share": ("现场处置占比", "share fixed on the spot", "share"),
     "hotline_escalation_rate": ("转12345比例", "escalated to 12345", "share"),
     "hotline_orders": ("12345工单数", "12345 work orders", "cases"),
+    "hotline_orders_on_time": ("12345工单按时办结率", "12345 work orders answered on time", "share"),
+    "survey_respondents_with_case": ("有案受访居民数", "survey respondents who had a case", "people"),
     "resident_satisfaction": ("居民满意度(有案居民)", "satisfaction of residents with a case", "score"),
     "survey_satisfaction": ("调查满意度", "survey satisfaction", "score"),
     "survey_satisfaction_se": ("调查满意度标准误", "survey satisfaction, standard error", "score"),
@@ -96,6 +98,7 @@ KPIS = {
 # Per-role and per-case-type KPIs: prefix -> (Chinese, English, unit); the name follows.
 ROLE_KPI_PREFIXES = {
     "utilisation_": ("忙碌率", "utilisation", "share"),
+    "casework_share_": ("办案时间占比", "share of time on casework", "share"),
     "admin_share_": ("行政事务占比", "share of time on devolved tasks and data", "share"),
     "overtime_hours_": ("加班时数", "overtime", "hours"),
     "staff_": ("人数", "staff", "people"),

@@ -29,7 +29,9 @@ AGENT_KINDS = (
     "party_worker",
     "community_worker",
     "acceptance_clerk",
+    "department_officer",
 )
+DUTIES = ("patrol", "investment_promotion", "data_collection")  # fixed daily duties a role may carry
 CHANNELS = ("patrol", "committee", "acceptance_centre", "hotline", "organisation", "direct")
 
 
@@ -53,6 +55,14 @@ class Duration(Strict):
     dist: Literal["exponential", "lognormal", "gamma", "fixed", "uniform"] = "exponential"
     mean_hours: NonNegative
     cv: NonNegative = Field(0.5, description="coefficient of variation (lognormal, gamma, uniform)")
+
+    @model_validator(mode="after")
+    def _uniform_cv(self):
+        # A uniform on [mean - h, mean + h] has cv = h / (mean * sqrt 3); h > mean would give
+        # negative durations, so a larger cv cannot be honoured (it used to be capped silently).
+        if self.dist == "uniform" and self.cv > 1.0 / math.sqrt(3.0) + 1e-12:
+            raise ValueError(f"a uniform duration's cv must be at most 1/sqrt(3) = 0.577 (no negative durations), got {self.cv}")
+        return self
 
 
 class Shift(Strict):
@@ -104,6 +114,9 @@ class Role(Strict):
     travel: Duration | None = None
     cost_per_year: NonNegative = 0.0
     department: bool = Field(False, description="a district department outside the street")
+    duties: dict[Literal[DUTIES], Fraction] = Field(  # type: ignore[valid-type]
+        {}, description="fixed share of each working day spent on a duty (community police patrol their area)"
+    )
 
     @model_validator(mode="after")
     def _count_or_ratio(self):
@@ -148,7 +161,9 @@ class CaseType(Strict):
 
 
 class Discovery(Strict):
-    patrol_passes_per_day: Positive = 2.0
+    patrol_passes_per_day: Positive = Field(2.0, description="passes each supervisor walks a day, spread over the shift")
+    patrol_pass_hours: NonNegative = Field(1.5, description="working hours to walk one pass of the supervisor's beat")
+    report: Duration = Duration(dist="fixed", mean_hours=0.1)
     reports_per_supervisor_per_day: Positive = 15.0
     resident_report_per_day: NonNegative = Field(
         0.05, description="chance per day that a resident reports a visible problem first"
@@ -162,9 +177,28 @@ class Register(Strict):
 
 
 class Dispatch(Strict):
-    street_delay_hours: NonNegative = Field(0.5, description="working hours, grid management at street level")
-    district_delay_hours: NonNegative = Field(8.0, description="working hours, grid management at district level")
-    department_response: Duration = Duration(dist="lognormal", mean_hours=40.0, cv=0.6)
+    role: str | None = Field("platform_officers", description="who dispatches (their queue and time); null = nobody")
+    hours: Duration = Duration(dist="exponential", mean_hours=0.1)
+    district_transfer_hours: NonNegative = Field(
+        2.0, description="working hours a case spends passing to the district centre and back (grid management at district level)"
+    )
+
+
+class Departments(Strict):
+    """District departments' part of class B/C/D cases: a transfer, then an officer's work."""
+
+    role: str | None = Field(None, description="staffing role of the departments' officers (their queue); null = no capacity limit")
+    unlimited: bool = Field(False, description="ignore the role's capacity (what if departments never queued?)")
+    calendar: str = "office"
+    lag_hours: NonNegative = Field(8.0, description="working hours of transfer and paperwork before a department starts")
+    work: Duration = Duration(dist="lognormal", mean_hours=4.0, cv=0.6)
+
+
+class Hotline(Strict):
+    """12345 work orders raised by escalations come back to the street."""
+
+    reply: Duration = Duration(dist="fixed", mean_hours=1.0)
+    deadline_hours: NonNegative = Field(40.0, description="working hours to answer the order")
 
 
 class Close(Strict):
@@ -177,7 +211,9 @@ class Loop(Strict):
     discovery: Discovery = Discovery()
     registration: Register = Register()
     dispatch: Dispatch = Dispatch()
+    departments: Departments = Departments()
     close: Close = Close()
+    hotline: Hotline = Hotline()
 
 
 # --------------------------------------------------------------------------- reform levers
@@ -202,7 +238,7 @@ class ResponsibilityLists(Strict):
     enabled: bool = True
     bounce_probability_with_lists: Fraction = 0.05
     bounce_probability_without_lists: Fraction = 0.3
-    bounce_hours: NonNegative = 8.0
+    bounce_work: Duration = Field(Duration(dist="fixed", mean_hours=0.5), description="the wrong unit's time on a bounced case")
     max_bounces: Annotated[int, Field(ge=0)] = 5
 
 
@@ -212,6 +248,7 @@ class JointEnforcement(Strict):
 
 class OneStopAcceptance(Strict):
     enabled: bool = True
+    access_gain: NonNegative = Field(0.0, description="how much easier the street is to reach (access index x (1 + gain))")
 
 
 class StaggeredHours(Strict):
@@ -302,7 +339,30 @@ class Trust(Strict):
     hotline_escalation_at_zero_trust: Fraction = 0.5
 
 
+class Demand(Strict):
+    """Lipsky: demand rises to meet supply. Requests scale with access ** elasticity."""
+
+    enabled: bool = True
+    elasticity: NonNegative = 0.0
+    max_access: Annotated[float, Field(ge=1.0)] = Field(
+        2.0, description="the highest access level any compared scenario may reach (keeps random numbers common)"
+    )
+
+
+class Gaming(Strict):
+    """Closure gaming: under sustained pressure a case is reported closed before it is fixed."""
+
+    enabled: bool = False
+    backlog_per_worker_threshold: NonNegative = 4.0
+    probability: Fraction = 0.0
+
+
 class Behaviour(Strict):
+    overload_window_hours: Positive = Field(
+        24.0, description="overload is the queue averaged over this window (a burst at a quiet desk does not count)"
+    )
+    demand: Demand = Demand()
+    gaming: Gaming = Gaming()
     overtime: Overtime = Overtime()
     rationing: Rationing = Rationing()
     burnout: Burnout = Burnout()
@@ -488,7 +548,11 @@ def check_references(s: Scenario, file) -> None:
             raise ScenarioError(file, f"case_types.{name}.channels", "grid problems are found on patrol or reported by residents; channels apply to requests")
         if ct.channels is not None and sum(ct.channels.values()) <= 0:
             raise ScenarioError(file, f"case_types.{name}.channels", "shares must add up to more than 0")
-    for key, role in (("loop.registration.role", s.loop.registration.role), ("loop.close.verify_role", s.loop.close.verify_role)):
+    refs = (
+        ("loop.registration.role", s.loop.registration.role), ("loop.close.verify_role", s.loop.close.verify_role),
+        ("loop.dispatch.role", s.loop.dispatch.role), ("loop.departments.role", s.loop.departments.role),
+    )
+    for key, role in refs:
         if role is not None and role not in s.staffing:
             raise ScenarioError(file, key, f"role {role!r} has no staff in staffing")
     lv = s.levers
@@ -513,6 +577,11 @@ def check_references(s: Scenario, file) -> None:
                 file, f"staffing.{name}.lines",
                 f"{lines} lines need at least one worker each, but the role has {staff_count(role, s.street)} staff",
             )
+    needs_department = any(ct.handling_class != "A" for ct in s.case_types.values())
+    if needs_department and s.loop.departments.role is None and s.loop.departments.calendar not in s.calendars:
+        raise ScenarioError(file, "loop.departments.calendar", f"unknown calendar {s.loop.departments.calendar!r}")
+    if s.behaviour.demand.enabled and s.behaviour.demand.elasticity > 0 and s.levers.staggered_hours.enabled and not s.levers.staggered_hours.roles:
+        raise ScenarioError(file, "levers.staggered_hours.roles", "staggered hours need a role whose office hours they extend")
     if s.horizon.warmup_days >= s.horizon.days:
         raise ScenarioError(file, "horizon.warmup_days", "must be shorter than horizon.days")
 

@@ -1,10 +1,18 @@
 """StreetModel: the street's Mesa model, which owns the SimPy environment.
 
 A Mesa ``step()`` is one simulated day: workers make their daily decisions (absence, exits,
-duties), the day's problems and requests surface, then SimPy runs the cases to the end of the day.
+duties), the grids' problems and the residents' and organisations' requests of the day are
+drawn, patrol passes are planned, then SimPy runs the cases to the end of the day.
+
+Random numbers: every day's arrivals come from a stream keyed to (purpose, day, place), and
+each case carries its own uniforms (see :mod:`sim.cases`). Two scenarios run on the same seed
+therefore share every arrival and every case attribute their levers do not change, over the
+whole horizon, however differently their queues behave.
 """
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import mesa
 import numpy as np
@@ -12,28 +20,14 @@ import simpy
 
 from sim.agents import GridSupervisor, ResidentialArea, Worker
 from sim.calendar import WEEKDAYS, Calendar
-from sim.cases import STAGE_INDEX, STAGES, Case, Sampler
+from sim.cases import SLOT, STAGE_INDEX, STAGES, Case, duration
 from sim.grids import Grid
 from sim.loop import case_flow
 from sim.scenario import Scenario, staff_count
 from sim.teams import Job, Team
 
-# Appending a stream keeps the others unchanged (each is child i of the replication's SeedSequence).
-STREAMS = ("arrivals", "service", "routing", "behaviour", "survey", "devolved", "discovery")
-
-
-def rng_streams(seed_seq: np.random.SeedSequence) -> dict[str, np.random.Generator]:
-    """Independent generators, one per purpose, so scenarios compared share random numbers.
-
-    The children are built from the SeedSequence's own spawn key rather than by ``spawn()``, which
-    would change the SeedSequence in place: the same object must give the same streams every time
-    it is used (``compare`` hands one SeedSequence to every scenario).
-    """
-    children = [
-        np.random.SeedSequence(seed_seq.entropy, spawn_key=(*seed_seq.spawn_key, i), pool_size=seed_seq.pool_size)
-        for i in range(len(STREAMS))
-    ]
-    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
+# Keyed streams by purpose. Appending a purpose keeps the others unchanged.
+PURPOSES = ("behaviour", "survey", "grid", "requests", "organisations", "devolved")
 
 
 class StreetModel(mesa.Model):
@@ -41,20 +35,18 @@ class StreetModel(mesa.Model):
 
     def __init__(self, settings: Scenario, seed: int | np.random.SeedSequence = 0, hourly_stage_samples=False):
         seed_seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        streams = rng_streams(seed_seq)
-        super().__init__(rng=streams["behaviour"])
+        # Built from the SeedSequence's entropy and spawn key rather than by ``spawn()``, which
+        # changes the SeedSequence in place: ``compare`` hands one SeedSequence to every scenario.
+        self._entropy, self._spawn_key = seed_seq.entropy, tuple(seed_seq.spawn_key)
+        self.case_seed_root = (int(self._entropy), *self._spawn_key)
+        super().__init__(rng=self.stream("behaviour"))
         self.settings = settings
         self.env = simpy.Environment()
         self.day = 0
-        self.arrival_rng = streams["arrivals"]
-        self.service_rng = streams["service"]
-        self.routing_rng = streams["routing"]
-        self.behaviour_rng = streams["behaviour"]
-        self.survey_rng = streams["survey"]
-        self.devolved_rng = streams["devolved"]
-        self.discovery_rng = streams["discovery"]
-        self.sample = Sampler(self.service_rng)
+        self.behaviour_rng = self.rng
+        self.survey_rng = self.stream("survey")
         self.cases: list[Case] = []
+        self.orders: list = []  # 12345 work orders raised by escalations: (created, replied, deadline)
         self.closed_count = 0
         self.in_stage = dict.fromkeys(STAGES, 0)
         self.stage_area = dict.fromkeys(STAGES, 0.0)  # integral of the count in each stage over time
@@ -65,11 +57,17 @@ class StreetModel(mesa.Model):
         self._build_street()
         self._mean_trust = settings.behaviour.trust.initial
         self._case_types = list(settings.case_types.items())
-        self._grid_types = [(i, n, ct) for i, (n, ct) in enumerate(self._case_types) if ct.source == "grid"]
+        self.grid_case_types = [(n, ct) for n, ct in self._case_types if ct.source == "grid"]
+        self.access = self._access()
         self.hourly_stage_samples = [] if hourly_stage_samples else None
         if hourly_stage_samples:
             self.env.process(self._sample_stages_hourly())
         self.datacollector = mesa.DataCollector(model_reporters=self._daily_reporters())
+
+    def stream(self, purpose: str, *key: int) -> np.random.Generator:
+        """The generator for ``purpose`` and ``key`` (a day, a place): the same in every scenario."""
+        ss = np.random.SeedSequence(self._entropy, spawn_key=(*self._spawn_key, PURPOSES.index(purpose), *key))
+        return np.random.default_rng(ss)
 
     # -- construction -------------------------------------------------------------------------
     def _build_calendars(self):
@@ -103,20 +101,42 @@ class StreetModel(mesa.Model):
             team = self.teams[name]
             working_days = sum(1 for d in range(7) if team.calendar.hours_on_day(d) > 0)
             team.devolved_per_day = per_week * accepted / max(1, working_days)
+        handlers = {r for ct in s.case_types.values() for r in ct.roles}
+        self.handling_teams_all = [t for n, t in self.teams.items() if n in handlers]  # where a bounce can land
         self.team_by_kind = {}
         for team in self.teams.values():
             self.team_by_kind.setdefault(team.role.kind, team)
 
     def _build_street(self):
         st = self.settings.street
-        self.grids = [Grid(i) for i in range(st.grids)]
         base, extra = divmod(st.residents, st.residential_areas)
         self.areas = [
             ResidentialArea(self, i, base + (1 if i < extra else 0), i % st.grids)
             for i in range(st.residential_areas)
         ]
         # Grid problems are attributed to an area of their grid (any area if the grid has none).
-        self.areas_by_grid = [[a for a in self.areas if a.grid == g.index] or self.areas for g in self.grids]
+        self.grids = [Grid(self, g, [a for a in self.areas if a.grid == g] or self.areas) for g in range(st.grids)]
+
+    def _access(self):
+        """How easy the street is to reach, relative to office hours at the committee (>= 1).
+
+        Staggered hours open the committee for the union of its shifts; one-stop acceptance adds
+        its stated gain. Requests rise with access through ``behaviour.demand.elasticity``.
+        """
+        d = self.settings.behaviour.demand
+        lv = self.settings.levers
+        index = 1.0
+        if lv.staggered_hours.enabled:
+            open_hours = Calendar("open", [
+                ([WEEKDAYS.index(x) for x in sh.days], sh.start_hour, sh.end_hour)
+                for c in lv.staggered_hours.calendars for sh in self.settings.calendars[c].shifts
+            ]).hours_per_week
+            base = self.calendars[self.settings.staffing[lv.staggered_hours.roles[0]].calendar].hours_per_week
+            index *= open_hours / base
+        if lv.one_stop_acceptance.enabled:
+            index *= 1.0 + lv.one_stop_acceptance.access_gain
+        level = index ** d.elasticity if d.enabled else 1.0
+        return SimpleNamespace(level=level, top=max(d.max_access, level))
 
     # -- the day ------------------------------------------------------------------------------
     def step(self):
@@ -124,15 +144,18 @@ class StreetModel(mesa.Model):
         day = self.day
         if day == self.settings.horizon.warmup_days and day > 0:
             self._end_warmup()
-        for team in self.teams.values():
+        for i, team in enumerate(self.teams.values()):
             team.hire_due(day)
+            team.day_u = self.stream("behaviour", day, i).random((team.slots, 2))
         for workers in self._worker_sets():
             workers.shuffle_do("step")
         for team in self.teams.values():
             if team.devolved_per_day > 0 and team.calendar.hours_on_day(day) > 0:
                 self.devolve_tasks(team, day)
         self._mean_trust = float(np.mean([a.mean_trust() for a in self.areas]))
-        self._surface_cases(day)
+        self._grid_problems(day)
+        self._resident_requests(day)
+        self._organisation_requests(day)
         self.env.run(until=(day + 1) * 24.0)
         self.day += 1
         self.datacollector.collect(self)
@@ -142,87 +165,98 @@ class StreetModel(mesa.Model):
     def run(self):
         while self.running:
             self.step()
-        self._move_clock(self.env.now)
+        self.finish()
+
+    def finish(self):
+        """Close the books at the horizon: work in hand counts up to now, not to its end."""
+        now = self.env.now
+        self._move_clock(now)
+        for team in self.teams.values():
+            for w in team.workers:
+                if w.working is not None:
+                    w.book(until=now)
 
     def _worker_sets(self):
         return [agents for cls, agents in self.agents_by_type.items() if issubclass(cls, Worker)]
 
     def _end_warmup(self):
         for team in self.teams.values():
-            team.hours.clear()
+            # Hours are booked when worked and only after the warm-up (Team.book); here only
+            # the day-based counts restart.
+            team.hours["available"] = 0.0
+            team.hours["absent"] = 0.0
             team.exits = 0
 
     # -- arrivals -----------------------------------------------------------------------------
-    def _surface_cases(self, day):
-        """Start today's cases: grid problems found on patrol or by residents, and requests."""
-        found = []  # (discovered, arose, type name, channel, area, grid, resident)
-        found += self._grid_discoveries(day)
-        found += self._resident_requests(day)
-        found += self._organisation_requests(day)
-        found.sort(key=lambda f: f[0])
-        loop = self.settings.loop
-        on_spot_rng = self.routing_rng
-        types = self.settings.case_types
-        for discovered, arose, tname, channel, area, grid, resident in found:
-            ctype = types[tname]
-            case = Case(len(self.cases), tname, ctype, channel, arose, discovered, area, grid, resident)
-            if channel == "patrol" and ctype.on_spot_fix_share > 0 and loop.close.verify_role:
-                case.on_spot = on_spot_rng.random() < ctype.on_spot_fix_share
-            self.cases.append(case)
-            self.env.process(case_flow(self, case, ctype))
+    def surface(self, case):
+        """A case enters the loop (now or later today, at ``case.discovered``)."""
+        case.id = len(self.cases)
+        self.cases.append(case)
+        self.env.process(case_flow(self, case, self.settings.case_types[case.type]))
 
-    def _grid_discoveries(self, day):
-        grid_types = self._grid_types
-        if not grid_types:
-            return []
-        rng = self.arrival_rng
-        n_grids = len(self.grids)
-        patrol = self.agents_by_type.get(GridSupervisor, [])
-        out = []
+    def _grid_problems(self, day):
+        """Problems arising over each grid today; residents' reports and patrol passes to find them."""
+        if not self.grid_case_types:
+            return
+        rates = np.array([self._daily_rate(ct) for _, ct in self.grid_case_types]) / len(self.grids)
+        report_rate = self.settings.loop.discovery.resident_report_per_day / 24.0 * self.trust_factor()
         for grid in self.grids:
-            times, kinds = [], []
-            for i, _, ct in grid_types:
-                k = rng.poisson(self._daily_rate(ct) / n_grids)
-                times.append(day * 24.0 + rng.uniform(0.0, 24.0, size=k))
-                kinds.append(np.full(k, i))
-            supervisors = [w for w in patrol if w.grid == grid.index and w.absent_until <= day * 24.0]
-            shift = self._shift_today(supervisors[0].calendar, day) if supervisors else None
-            arose, found_at, kinds_found, by_patrol = grid.discover(
-                self, day, np.concatenate(times), np.concatenate(kinds), len(supervisors), shift
-            )
-            areas_here = self.areas_by_grid[grid.index]
-            for a, f, k, p in zip(arose.tolist(), found_at.tolist(), kinds_found.tolist(), by_patrol.tolist()):
-                area = areas_here[int(rng.integers(len(areas_here)))]
-                resident = int(rng.integers(area.population))
-                channel = "patrol" if p else self._resident_channel({"committee": 1.0, "hotline": 0.0}, area, resident)
-                out.append((f, a, self._case_types[k][0], channel, area.index, grid.index, -1 if p else resident))
-        return out
+            grid.new_day(day, self.stream("grid", day, grid.index), rates, report_rate)
+            if np.isfinite(grid.resident_at).any():
+                self.env.process(grid.residents_report())
+        self._plan_patrols(day)
+
+    def _plan_patrols(self, day):
+        """Each supervisor on duty today walks a share of their grid's route, passes spread over the shift."""
+        team = self.teams.get(self.settings.loop.close.verify_role) if self.settings.loop.close.verify_role else None
+        if team is None or not self.grid_case_types:
+            return
+        passes = max(1, int(round(self.settings.loop.discovery.patrol_passes_per_day)))
+        now = day * 24.0
+        for grid in self.grids:
+            walkers = [w for w in team.workers if getattr(w, "grid", None) == grid.index and not w.away(now)]
+            for j, w in enumerate(walkers):
+                shift = self._shift_today(w.calendar, day)
+                if shift is None:
+                    continue
+                start, end = shift
+                for k in range(passes):
+                    release = start + k * (end - start) / passes
+                    job = Job(0.0, "patrol", deadline=release + (end - start) / passes, priority=1)
+                    job.patrol = (grid, (j / len(walkers), (j + 1) / len(walkers)))
+                    self._release(job, team, w.line, release)
+
+    def _release(self, job, team, line, at):
+        if at <= self.env.now:
+            team.submit(job, line)
+        else:
+            self.env.timeout(at - self.env.now).callbacks.append(lambda _e: team.submit(job, line))
 
     def _resident_requests(self, day):
-        out = []
-        for name, ct in self._case_types:
+        for i, (name, ct) in enumerate(self._case_types):
             if ct.source != "residents":
                 continue
+            rng = self.stream("requests", day, i)
             rate = self._daily_rate(ct) / self.settings.street.residents
             for area in self.areas:
-                times, who = area.raise_requests(day, ct, rate)
-                for t, r in zip(times.tolist(), who.tolist()):
-                    channel = self._resident_channel(ct.channels or {"direct": 1.0}, area, r)
-                    out.append((t, t, name, channel, area.index, area.grid, r))
-        return out
+                times, who, u, idx = area.raise_requests(rng, day, ct, rate, self.access)
+                for t, r, row, k in zip(times.tolist(), who.tolist(), u.tolist(), idx.tolist()):
+                    channel = self.resident_channel(ct.channels or {"direct": 1.0}, area, r, row[SLOT["channel"]])
+                    seed = (*self.case_seed_root, 1, day, i, area.index, k)
+                    self.surface(Case(None, name, ct, channel, t, t, area.index, area.grid, r, row, seed))
 
     def _organisation_requests(self, day):
-        out = []
-        rng = self.arrival_rng
-        for name, ct in self._case_types:
+        for i, (name, ct) in enumerate(self._case_types):
             if ct.source != "organisations":
                 continue
+            rng = self.stream("organisations", day, i)
             n = rng.poisson(self._daily_rate(ct))
-            lo, hi = 8.5, 17.0
-            for t in (day * 24.0 + rng.uniform(lo, hi, size=n)).tolist():
-                area = int(rng.integers(len(self.areas)))
-                out.append((t, t, name, "organisation", area, self.areas[area].grid, -1))
-        return out
+            times = day * 24.0 + rng.uniform(8.5, 17.0, size=n)
+            areas = rng.integers(len(self.areas), size=n)
+            u = rng.random((n, len(SLOT)))
+            for k, (t, a, row) in enumerate(zip(times.tolist(), areas.tolist(), u.tolist())):
+                seed = (*self.case_seed_root, 2, day, i, k)
+                self.surface(Case(None, name, ct, "organisation", t, t, a, self.areas[a].grid, -1, row, seed))
 
     def _daily_rate(self, ct):
         a = ct.arrivals
@@ -232,7 +266,7 @@ class StreetModel(mesa.Model):
             return a.per_resident_per_year * self.settings.street.residents / 365.0
         return a.per_org_per_year * self.settings.street.two_new_orgs / 365.0
 
-    def _resident_channel(self, shares, area, resident):
+    def resident_channel(self, shares, area, resident, u):
         """Where a resident takes a request; low trust pushes it to the 12345 hotline."""
         shares = dict(shares)
         if not self.settings.levers.one_stop_acceptance.enabled and "acceptance_centre" in shares:
@@ -244,7 +278,7 @@ class StreetModel(mesa.Model):
             distrust = trust.hotline_escalation_at_zero_trust * (1.0 - float(area.trust[resident]))
             shares = {k: v * (1 - distrust) for k, v in shares.items()}
             shares["hotline"] += distrust * total
-        u = self.routing_rng.random() * total
+        u *= total
         for name, weight in shares.items():
             u -= weight
             if u < 0:
@@ -257,9 +291,25 @@ class StreetModel(mesa.Model):
             return None
         return t, min(calendar.shift_end(t), (day + 1) * 24.0)
 
-    # -- what the loop asks of the street -----------------------------------------------------
+    def trust_factor(self):
+        t = self.settings.behaviour.trust
+        if not t.enabled:
+            return 1.0
+        return max(0.0, 1.0 + t.reporting_elasticity * (self._mean_trust - t.initial))
+
+    def devolve_tasks(self, team, day):
+        dv = self.settings.levers.devolved_tasks
+        rng = self.stream("devolved", day, list(self.teams).index(team.name))
+        n = rng.poisson(team.devolved_per_day)
+        lines = rng.integers(len(team.lines), size=n)
+        hours = rng.random(n)
+        for line, u in zip(lines.tolist(), hours.tolist()):
+            team.submit(Job(duration(dv.hours, u), "devolved_tasks", priority=dv.priority,
+                            deadline=day * 24.0 + 5 * 24.0), team.lines[line])
+
+    # -- bookkeeping --------------------------------------------------------------------------
     def move(self, case, step):
-        """Bookkeeping of where each case is: live counts and their time integral (Little's law)."""
+        """Where each case is: live counts and their time integral (Little's law)."""
         now = self.env.now
         self._move_clock(now)
         old = case.step
@@ -281,102 +331,6 @@ class StreetModel(mesa.Model):
                 if v:
                     area[k] += v * dt
             self._last_move = now
-
-    def work_on(self, team, case, hours, travel=False):
-        """Queue a job for the team's line that serves this case, and wait until it is done."""
-        line = team.line_for(case)
-        if team.rationing(line):
-            hours *= self.settings.behaviour.rationing.handle_time_factor
-            case.rationed = True
-        job = Job(
-            hours, case=case, done=self.env.event(), deadline=case.deadline, priority=case.priority,
-            travel=self.sample(team.role.travel) if travel and team.role.travel else 0.0,
-        )
-        team.submit(job, line)
-        yield job.done
-
-    def register_team(self, case):
-        kind = {"committee": "committee_worker", "acceptance_centre": "acceptance_clerk"}.get(case.channel)
-        if kind in self.team_by_kind:
-            return self.team_by_kind[kind]
-        if case.channel == "organisation":
-            return None
-        role = self.settings.loop.registration.role
-        return self.teams[role] if role else None
-
-    def deadline_calendar(self, ctype):
-        return self.teams[ctype.roles[0]].calendar
-
-    def dispatch_delay_hours(self):
-        d = self.settings.loop.dispatch
-        return d.street_delay_hours if self.settings.levers.grid_management.level == "street" else d.district_delay_hours
-
-    def section_handoffs(self):
-        s = self.settings.levers.sections
-        p = min(1.0, max(0, s.count - s.unified_count) * s.handoff_probability_per_extra_section)
-        n = 0
-        while p > 0 and n < 5 and self.routing_rng.random() < p:
-            n += 1
-        return n
-
-    def bounces(self, case):
-        r = self.settings.levers.responsibility_lists
-        p = r.bounce_probability_with_lists if r.enabled else r.bounce_probability_without_lists
-        n = 0
-        while p > 0 and case.bounces + n < r.max_bounces and self.routing_rng.random() < p:
-            n += 1
-        return n
-
-    def purchased_service(self, case, ctype):
-        ps = self.settings.levers.purchased_services
-        return ps.enabled and ctype.category == "service" and self.routing_rng.random() < ps.share_of_service_cases
-
-    def handling_teams(self, case, ctype):
-        if ctype.acceptance_centre_item and self.settings.levers.one_stop_acceptance.enabled:
-            clerks = self.team_by_kind.get("acceptance_clerk")
-            if clerks is not None:
-                return [clerks]
-        return [self.teams[r] for r in ctype.roles]
-
-    def verify_team(self, ctype):
-        role = self.settings.loop.close.verify_role
-        return self.teams[role] if role and ctype.verify_on_site else None
-
-    def check_fails(self, case):
-        c = self.settings.loop.close
-        p = c.fail_probability
-        if case.rationed:
-            p += self.settings.behaviour.rationing.extra_fail_probability
-            case.rationed = False
-        return p > 0 and self.routing_rng.random() < p
-
-    def evaluate(self, case):
-        """Satisfaction (assumption: 0.9 base, minus lateness, reopens, bounces, escalation)."""
-        late = case.closed > case.deadline
-        if late and case.resident >= 0:
-            trust = self.settings.behaviour.trust
-            area = self.areas[case.area]
-            if trust.enabled and self.routing_rng.random() < trust.hotline_escalation_at_zero_trust * (1 - area.trust[case.resident]):
-                case.escalated = True
-                self.escalations += 1
-        s = 0.9 - 0.4 * late - 0.15 * min(case.reopens, 3) - 0.05 * min(case.bounces, 5) - 0.1 * case.escalated
-        case.satisfaction = min(1.0, max(0.0, s))
-        if case.resident >= 0:
-            self.areas[case.area].evaluate(case.resident, case.satisfaction)
-
-    def trust_factor(self):
-        t = self.settings.behaviour.trust
-        if not t.enabled:
-            return 1.0
-        return max(0.0, 1.0 + t.reporting_elasticity * (self._mean_trust - t.initial))
-
-    def devolve_tasks(self, team, day):
-        dv = self.settings.levers.devolved_tasks
-        rng = self.devolved_rng
-        for _ in range(rng.poisson(team.devolved_per_day)):
-            line = team.lines[int(rng.integers(len(team.lines)))]
-            team.submit(Job(self.sample(dv.hours), "devolved_tasks", priority=dv.priority,
-                            deadline=day * 24.0 + 5 * 24.0), line)
 
     # -- observation --------------------------------------------------------------------------
     def open_cases(self) -> int:
@@ -422,6 +376,3 @@ def _staff_reporter(name):
 
 def _queue_reporter(name):
     return lambda m: m.teams[name].backlog()
-
-
-

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections import defaultdict, deque
 
-ACTIVITIES = ("casework", "travel", "devolved_tasks", "investment_promotion", "data_collection")
+# What staff time is spent on (labels in sim.labels.ACTIVITIES); utilisation counts all of them.
+ACTIVITIES = ("casework", "travel", "patrol", "devolved_tasks", "investment_promotion", "data_collection")
 
 
 class Job:
     """A piece of work for one worker: a case step, a devolved task, ..."""
 
-    __slots__ = ("case", "hours", "travel", "activity", "done", "joint", "deadline", "priority")
+    __slots__ = ("case", "hours", "travel", "activity", "done", "joint", "deadline", "priority", "patrol", "queued")
 
     def __init__(self, hours, activity="casework", case=None, done=None, travel=0.0,
                  deadline=float("inf"), priority=1):
@@ -29,6 +31,8 @@ class Job:
         self.joint = None
         self.deadline = deadline
         self.priority = priority
+        self.patrol = None  # (grid, route share) for a patrol pass: its hours depend on what it finds
+        self.queued = math.nan  # when it joined the line
 
 
 class Line:
@@ -39,24 +43,45 @@ class Line:
     a SimPy event, so a case step costs two events (the work, and the case resuming).
     """
 
-    def __init__(self, env, index):
+    def __init__(self, env, index, window_hours):
         self.env = env
         self.index = index
         self.jobs = []  # heap of (key, job); keys are unique, so jobs are never compared
         self.idle = deque()  # hand-over events of idle workers, longest idle first
         self.workers = []
+        self.window = window_hours
+        self._load = 0.0  # queue length averaged over the recent window (exponential smoothing)
+        self._load_at = 0.0
 
     def __len__(self):
         return len(self.jobs)
 
     def put(self, key, job):
+        job.queued = self.env.now
         if self.idle:
             self.idle.popleft().succeed(job)
         else:
+            self._smooth()
             heapq.heappush(self.jobs, (key, job))
 
     def take(self):
-        return heapq.heappop(self.jobs)[1] if self.jobs else None
+        if not self.jobs:
+            return None
+        self._smooth()
+        return heapq.heappop(self.jobs)[1]
+
+    def _smooth(self):
+        """Fold the queue length since the last change into the windowed average."""
+        now = self.env.now
+        if now > self._load_at:
+            w = 1.0 - math.exp(-(now - self._load_at) / self.window)
+            self._load += (len(self.jobs) - self._load) * w
+            self._load_at = now
+
+    def sustained_backlog(self):
+        """Jobs waiting, averaged over the overload window: a burst at a quiet desk barely counts."""
+        self._smooth()
+        return self._load
 
     def wait(self):
         handover = self.env.event()
@@ -64,7 +89,8 @@ class Line:
         return handover
 
     def stop_waiting(self, handover):
-        self.idle.remove(handover)
+        if handover in self.idle:
+            self.idle.remove(handover)
 
 
 class Team:
@@ -81,14 +107,22 @@ class Team:
         self._seq = itertools.count()
         self.hires_total = 0
         n_lines = role.lines if isinstance(role.lines, int) else getattr(model.settings.street, role.lines)
-        self.lines = [Line(model.env, i) for i in range(n_lines)]
+        window = model.settings.behaviour.overload_window_hours
+        self.lines = [Line(model.env, i, window) for i in range(n_lines)]
         self.workers = []
         self.posts = staff  # established posts; exits leave them vacant until a hire
         self.exits = 0
         self.hires = 0
         self._hiring = []  # (day the new worker starts, line)
+        self._free_slots = []
+        self.slots = 0
+        self.day_u = None  # today's uniforms for each post's absence and exit
         self.duties = {}  # activity -> hours per working hour (fixed duties)
         self.devolved_per_day = 0.0
+        self.measure_from = model.settings.horizon.warmup_days * 24.0
+        self.waits = []  # queue waits (hours) of case jobs that joined the line after the warm-up
+        for activity, share in role.duties.items():
+            self.duties[activity] = share
         self._key = {"fifo": self._fifo_key, "priority": self._priority_key, "deadline": self._deadline_key}[role.triage]
         for i in range(staff):
             self.hire(self.lines[i % n_lines])
@@ -97,9 +131,18 @@ class Team:
     def hire(self, line):
         from sim.agents import AGENT_CLASSES
 
-        calendar = self.shifts[self.hires_total % len(self.shifts)]
+        # Each line's staff take turns over the shifts: the new worker takes the line's least
+        # staffed shift, so a committee is never all on one shift.
+        on_shift = [sum(w.calendar is c for w in line.workers) for c in self.shifts]
+        calendar = self.shifts[on_shift.index(min(on_shift))]
         self.hires_total += 1
         worker = AGENT_CLASSES[self.role.kind](self.model, self, line, calendar)
+        # A post's random numbers follow the post (a new hire takes the leaver's), so one team's
+        # exits do not shift another team's draws.
+        if self._free_slots:
+            worker.slot = self._free_slots.pop()
+        else:
+            worker.slot, self.slots = self.slots, self.slots + 1
         line.workers.append(worker)
         self.workers.append(worker)
         return worker
@@ -107,6 +150,7 @@ class Team:
     def leave(self, worker):
         """A worker exits; the post is refilled after the hiring delay (if hiring is on)."""
         worker.leave()
+        self._free_slots.append(worker.slot)
         worker.line.workers.remove(worker)
         self.workers.remove(worker)
         worker.remove()
@@ -141,7 +185,9 @@ class Team:
             return lines[case.area % len(lines)]
         if kind == "grids":
             return lines[case.grid % len(lines)]
-        return lines[case.id % len(lines)]  # separate lines: each case belongs to one line
+        # separate lines: each case belongs to one, by its own draw (not its id, which depends
+        # on how many cases came before it)
+        return lines[int(case.draw("line") * len(lines))]
 
     def submit(self, job, line):
         line.put(self._key(job), job)
@@ -162,20 +208,46 @@ class Team:
     def backlog_per_worker(self, line):
         return len(line) / max(1, len(line.workers))
 
+    def pressure(self, line):
+        """Sustained backlog per worker: queued jobs averaged over the overload window."""
+        return line.sustained_backlog() / max(1, len(line.workers))
+
+    # -- bookkeeping --------------------------------------------------------------------------
+    def record_wait(self, job, start):
+        if job.case is not None and job.queued >= self.measure_from and job.activity == "casework":
+            self.waits.append(start - job.queued)
+
+    def book(self, by_activity, overtime, start, end, stop):
+        """Book work done from ``start`` to ``stop`` (of a piece ending at ``end``), counting
+        only what falls after the warm-up."""
+        lo = max(start, self.measure_from)
+        if stop <= lo or end <= start:
+            share = 1.0 if end <= start and start >= self.measure_from else 0.0
+        else:
+            share = (stop - lo) / (end - start)
+        if share <= 0.0:
+            return
+        hours = self.hours
+        for activity, h in by_activity.items():
+            if h:
+                hours[activity] += h * share
+        if overtime:
+            hours["overtime"] += overtime * share
+
     # -- time -------------------------------------------------------------------------------
     def duties_for_today(self, day_hours):
         return {a: share * day_hours for a, share in self.duties.items() if share > 0}
 
     def overtime_allowance(self, worker):
         ot = self.model.settings.behaviour.overtime
-        if not ot.enabled or self.backlog_per_worker(worker.line) <= ot.backlog_per_worker_threshold:
+        if not ot.enabled or self.pressure(worker.line) <= ot.backlog_per_worker_threshold:
             return 0.0
         return max(0.0, ot.max_hours_per_day - worker.overtime_today)
 
     def rationing(self, line):
         """Under overload, handling is cut short (and more closures fail the site check)."""
         r = self.model.settings.behaviour.rationing
-        return r.enabled and self.backlog_per_worker(line) > r.backlog_per_worker_threshold
+        return r.enabled and self.pressure(line) > r.backlog_per_worker_threshold
 
 
 class JointHandling:
@@ -197,9 +269,12 @@ class JointHandling:
         self.arrived.succeed(worker)
         yield self.start
         env = self.env
-        end = self.calendar.add_working_hours(self.calendar.next_on_duty(env.now), self.hours + self.travel)
-        hours = worker.team.hours
-        hours[job.activity] += self.hours
-        hours["travel"] += self.travel
-        worker._worked_today += self.hours + self.travel
+        start = self.calendar.next_on_duty(env.now)
+        end = self.calendar.add_working_hours(start, self.hours + self.travel)
+        worker.working = (start, end, {job.activity: self.hours, "travel": self.travel}, 0.0)
+        if job.case is not None:
+            job.case.handling_hours += self.hours
+            if job.case.handle_started != job.case.handle_started:
+                job.case.handle_started = start
         yield env.timeout(end - env.now)
+        worker.book()

@@ -70,10 +70,10 @@ streets:
     summary = pd.read_csv(out / "summary.csv")
     streets = pd.read_csv(out / "streets.csv")
     assert list(dict.fromkeys(streets["street"])) == ["small", "large"]
-    per_rep = streets.groupby("replication")[["cases_arrived", "staff_total", "staff_cost"]].sum()
+    per_rep = streets.groupby("replication")[["cases_arrived", "staff_total", "staff_cost_per_year"]].sum()
     assert summary.set_index("replication")["cases_arrived"].tolist() == per_rep["cases_arrived"].tolist()
     assert summary["staff_total"].tolist() == per_rep["staff_total"].tolist()
-    assert summary["staff_cost"].to_numpy() == pytest.approx(per_rep["staff_cost"].to_numpy())
+    assert summary["staff_cost_per_year"].to_numpy() == pytest.approx(per_rep["staff_cost_per_year"].to_numpy())
     small, large = (streets[streets["street"] == n]["cases_arrived"].mean() for n in ("small", "large"))
     assert 2 < large / small < 4  # three times the residents
     assert (out / "figures" / "kpi_bars.png").exists()

@@ -98,8 +98,8 @@ def test_failed_run_is_recorded_and_the_sweep_goes_on(exp_file, tmp_path, monkey
     table = store.read_results(tmp_path)
     failed = table[table["status"] == "failed"]
     assert len(failed) == 3 and failed["error"].str.contains("RuntimeError: model broke").all()
-    assert failed["on_time_rate"].isna().all()
-    assert np.isfinite(table.loc[table["status"] == "ok", "on_time_rate"]).all()
+    assert failed["on_time_resident"].isna().all()
+    assert np.isfinite(table.loc[table["status"] == "ok", "on_time_resident"]).all()
     assert run_sweep(plan, tmp_path, "local", workers=1, progress=False).ran == 0
     monkeypatch.setattr(worker.runner, "run_replication", real)
     res = run_sweep(plan, tmp_path, "local", workers=1, progress=False, retry_failed=True)

@@ -12,7 +12,7 @@ from sim.sweep import store
 ROOT = Path(__file__).resolve().parents[1]
 MMC = ROOT / "scenarios" / "validation" / "mmc.yaml"
 STREETSIM = ROOT / ".venv" / "bin" / "streetsim"
-KPIS = ["on_time_rate", "mean_days_to_close", "utilisation_servers", "cases_arrived"]
+KPIS = ["on_time_resident", "wait_mean_days", "utilisation_servers", "cases_arrived"]
 
 
 def write_experiment(path: Path, days: int = 30, replications: int = 3, **changes) -> Path:

@@ -7,6 +7,7 @@ from sim.agents.workers import (
     AcceptanceClerk,
     CommitteeWorker,
     CommunityWorker,
+    DepartmentOfficer,
     PartyWorker,
     PlatformOfficer,
     Worker,
@@ -20,9 +21,10 @@ AGENT_CLASSES = {
     "party_worker": PartyWorker,
     "community_worker": CommunityWorker,
     "acceptance_clerk": AcceptanceClerk,
+    "department_officer": DepartmentOfficer,
 }
 
 __all__ = [
-    "AGENT_CLASSES", "AcceptanceClerk", "CommitteeWorker", "CommunityWorker", "EnforcementUnit",
+    "AGENT_CLASSES", "AcceptanceClerk", "CommitteeWorker", "CommunityWorker", "DepartmentOfficer", "EnforcementUnit",
     "GridSupervisor", "PartyWorker", "PlatformOfficer", "ResidentialArea", "Worker",
 ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from mesa import Agent
 
+from sim.cases import DRAWS_PER_CASE
+
 # Intraday arrival windows (hours of the day): residents raise requests in waking hours.
 PROFILE_HOURS = {"daytime": (8.0, 20.0), "office": (8.5, 17.0), "around_the_clock": (0.0, 24.0)}
 
@@ -27,26 +29,27 @@ class ResidentialArea(Agent):
     def mean_trust(self) -> float:
         return float(self.trust.mean())
 
-    def raise_requests(self, day, case_type, rate_per_resident_per_day):
-        """Requests residents raise today: (times, resident indexes), by thinning on trust.
+    def raise_requests(self, rng, day, case_type, rate_per_resident_per_day, access):
+        """Requests residents raise today: (times, residents, uniforms, candidate indexes).
 
-        Reporting propensity is ``1 + e * (trust - initial)``: residents who trust the street
-        more bring it more (Lipsky: demand rises to meet supply).
+        Candidates arrive at the highest rate any resident could have; each is kept with
+        probability ``propensity / top``, where a resident's propensity is ``access * (1 + e *
+        (trust - initial))`` (Lipsky: demand rises to meet supply — better access and more trust
+        bring more requests). Every candidate's attributes are drawn before thinning, so two
+        scenarios share each request that both keep.
         """
-        rng = self.model.arrival_rng
         trust_cfg = self.model.settings.behaviour.trust
         e = trust_cfg.reporting_elasticity if trust_cfg.enabled else 0.0
-        top = 1.0 + e * (1.0 - trust_cfg.initial)
+        top = access.top * (1.0 + e * (1.0 - trust_cfg.initial))
         n = rng.poisson(rate_per_resident_per_day * self.population * top)
-        if n == 0:
-            return np.empty(0), np.empty(0, dtype=np.int64)
         who = rng.integers(self.population, size=n)
-        if e > 0:
-            propensity = 1.0 + e * (self.trust[who] - trust_cfg.initial)
-            who = who[rng.random(n) * top < propensity]
+        keep_u = rng.random(n)
         lo, hi = PROFILE_HOURS[case_type.arrival_profile]
-        times = day * 24.0 + rng.uniform(lo, hi, size=len(who))
-        return times, who
+        times = day * 24.0 + rng.uniform(lo, hi, size=n)
+        u = rng.random((n, DRAWS_PER_CASE))
+        propensity = access.level * (1.0 + e * (self.trust[who] - trust_cfg.initial))
+        kept = np.flatnonzero(keep_u * top < propensity)
+        return times[kept], who[kept], u[kept], kept
 
     def evaluate(self, resident, satisfaction):
         """A resident's case is closed: their trust moves toward how satisfied they are."""

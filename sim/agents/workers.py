@@ -2,8 +2,9 @@
 
 A role's staff form a :class:`~sim.teams.Team`; each worker pulls jobs from its line's queue
 while on duty (its calendar), does its fixed duties first each working day (investment
-promotion, data collection), works overtime when the backlog is high, and, day by day,
-accumulates stress that raises absence and exits (street-level-bureaucracy behaviour).
+promotion, data collection, area patrol), works overtime when the line has been overloaded
+for a while, and, day by day, accumulates stress that raises absence and exits
+(street-level-bureaucracy behaviour). Hours are booked when they are worked.
 """
 
 from __future__ import annotations
@@ -26,10 +27,14 @@ class Worker(Agent):
         self.duties_due: dict[str, float] = {}  # fixed duties left today, hours by activity
         self.overtime_today = 0.0
         self.job = None  # what the worker is doing now (for the map and the charts)
+        self.working = None  # (start, end, {activity: hours}) of the work in hand, booked at its end
         self.hours = {"available": 0.0, "overtime": 0.0}
         self._worked_today = 0.0
         self._waiting = None
         self.process = model.env.process(self.serve())
+
+    def away(self, now) -> bool:
+        return self.gone or self.absent_until > now
 
     # -- the SimPy process ------------------------------------------------------------------
     def serve(self):
@@ -47,13 +52,16 @@ class Worker(Agent):
                 continue
             if self.duties_due:
                 activity, hours = self.duties_due.popitem()
-                yield from self.work(hours, activity)
+                yield from self.work({activity: hours})
                 continue
             job = self.line.take()
             if job is None:
                 job = yield from self.wait_for_work(now)
                 if job is None:
                     continue
+            if self.away(env.now):  # handed over just as the worker left: it goes back to the line
+                self.team.submit(job, self.line)
+                continue
             yield from self.do(job)
 
     def wait_for_work(self, now):
@@ -78,33 +86,46 @@ class Worker(Agent):
 
     def do(self, job):
         self.job = job
+        now = self.model.env.now
+        start = self.calendar.next_on_duty(now)
+        self.team.record_wait(job, start)
         case = job.case
-        if case is not None and case.step == "handle":
-            case.handle_started = self.calendar.next_on_duty(self.model.env.now)
+        if job.patrol is not None:
+            grid, share = job.patrol
+            job.hours = grid.patrol(self, start, share)
         if job.joint is not None:
             yield from job.joint.join(self, job)
         else:
-            yield from self.work(job.hours, job.activity, job.travel)
+            if case is not None and case.step == "handle":
+                case.handling_hours += job.hours
+                if case.handle_started != case.handle_started:  # nan: the first unit to start
+                    case.handle_started = start
+            yield from self.work({job.activity: job.hours, "travel": job.travel})
         self.job = None
         if job.done is not None:
             job.done.succeed(self)
 
-    def work(self, hours, activity, travel=0.0):
-        """Spend ``hours`` (+ travel) of working time; overtime if the backlog calls for it."""
+    def work(self, hours_by_activity):
+        """Spend the hours of working time; overtime if the line has been overloaded."""
         env = self.model.env
         start = self.calendar.next_on_duty(env.now)
-        total = hours + travel
+        total = sum(hours_by_activity.values())
         end, overtime = self.finish_time(start, total)
-        hours_by = self.team.hours
-        hours_by[activity] += hours
-        if travel:
-            hours_by["travel"] += travel
-        if overtime:
+        self.working = (start, end, hours_by_activity, overtime)
+        yield env.timeout(end - env.now)
+        self.book()
+
+    def book(self, until=None):
+        """Book the work in hand (all of it, or the part done by ``until``)."""
+        start, end, by_activity, overtime = self.working
+        self.working = None if until is None else self.working
+        stop = end if until is None else min(until, end)
+        self.team.book(by_activity, overtime, start, end, stop)
+        if until is None:
+            total = sum(by_activity.values())
             self.overtime_today += overtime
             self.hours["overtime"] += overtime
-            hours_by["overtime"] += overtime
-        self._worked_today += total - overtime
-        yield env.timeout(end - env.now)
+            self._worked_today += total - overtime
 
     def finish_time(self, start, hours):
         cal = self.calendar
@@ -135,15 +156,15 @@ class Worker(Agent):
         self.overtime_today = 0.0
         if day_hours <= 0:
             return
-        rng = model.behaviour_rng
         if burnout.enabled:
+            u_exit, u_absent = team.day_u[self.slot]
             s = self.stress
             p_exit = (1 - s) * burnout.exit_probability_per_year_base + s * burnout.exit_probability_per_year_at_full_stress
-            if rng.random() < p_exit / self.calendar.working_days_per_year:
+            if u_exit < p_exit / self.calendar.working_days_per_year:
                 team.leave(self)
                 return
             p_absent = (1 - s) * burnout.absence_probability_base + s * burnout.absence_probability_at_full_stress
-            if rng.random() < p_absent:
+            if u_absent < p_absent and self.working is None:  # mid-job, they come in to finish it
                 self.absent_until = (model.day + 1) * 24.0
                 team.hours["absent"] += day_hours
                 self.withdraw()
@@ -155,9 +176,12 @@ class Worker(Agent):
             self.withdraw()  # an idle worker leaves the queue to do today's fixed duties first
 
     def withdraw(self):
-        """Stop waiting for work (absence, exit)."""
-        if self._waiting is not None and not self._waiting.triggered:
-            self.process.interrupt()  # wait_for_work() leaves the line
+        """Stop waiting for work (absence, exit, duties): leave the idle queue at once, so no job
+        is handed to a worker who is no longer there."""
+        handover = self._waiting
+        if handover is not None and not handover.triggered:
+            self.line.stop_waiting(handover)
+            self.process.interrupt()
 
     def leave(self):
         self.gone = True
@@ -182,3 +206,7 @@ class CommunityWorker(Worker):
 
 class AcceptanceClerk(Worker):
     """Clerk at the one-stop community affairs acceptance centre."""
+
+
+class DepartmentOfficer(Worker):
+    """An officer of a district department (the capacity it gives this street's class B/C/D work)."""

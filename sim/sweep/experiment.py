@@ -10,7 +10,7 @@ An experiment file is recognised by its top-level ``experiment:`` key (the exper
     design: factorial                            # or {type: lhs|sobol|morris, samples: N}
     replications: 10
     seed: 2015
-    kpis: [on_time_rate, mean_days_to_close]
+    kpis: [on_time_resident, wait_mean_days]
     timeseries: false                            # or true, or a list of daily columns
 
 Designs come from SALib (Latin hypercube, Sobol/Saltelli, Morris); a full factorial is the

@@ -28,9 +28,9 @@ KPI_LABELS = {
     "cases_closed": "Cases closed (count)",
     "cases_open_at_end": "Cases open at end (count)",
     "closure_rate": "Closure rate (share of cases)",
-    "on_time_rate": "On-time closure (share of cases)",
-    "mean_days_to_close": "Mean time to close (days)",
-    "p90_days_to_close": "90th percentile time to close (days)",
+    "on_time_resident": "On-time closure (share of cases)",
+    "wait_mean_days": "Mean time to close (days)",
+    "wait_p90_days": "90th percentile time to close (days)",
     "reopen_rate": "Reopened (share of closed cases)",
     "bounces_per_case": "Bounces per case",
     "patrol_discovery_share": "Found on patrol (share of grid cases)",
@@ -41,7 +41,7 @@ KPI_LABELS = {
     "problems_undiscovered_at_end": "Problems undiscovered at end (count)",
     "survey_satisfaction": "Survey satisfaction (0-1)",
     "staff_total": "Staff (posts)",
-    "staff_cost": "Staff cost (yuan)",
+    "staff_cost_per_year": "Staff cost (yuan)",
 }
 ROLE_KPI_LABELS = {
     "utilisation_": "Utilisation, {} (share of available hours)",
