@@ -125,35 +125,60 @@ def _run_on_dask(jobs: list[tuple], scheduler: str, progress: bool, label: str) 
         return client.gather(futures)
 
 
+# Street KPIs that add up over streets; the rest of a total row is computed from the pooled cases
+# and the summed staff hours.
+SUMMED_KPIS = ("problems_undiscovered_at_end", "purchased_services_cost_per_year", "hotline_orders")
+
+
 def district_kpis(street_results: dict[str, list], streets: dict) -> "pd.DataFrame":  # noqa: F821
-    """One row per replication: case KPIs over all streets' cases, staff KPIs summed by role."""
+    """One row per replication: case KPIs over all streets' cases, staff KPIs summed by role.
+
+    Left out (they are in each street's row of streets.csv): the survey, which samples one
+    street's residents, and per-role queue waits, which need each street's model."""
     import numpy as np
     import pandas as pd
 
     from sim import metrics
 
     names = list(street_results)
-    reps = len(street_results[names[0]])
+    s0 = streets[names[0]]
+    warmup, end = s0.horizon.warmup_days * 24.0, s0.horizon.days * 24.0
+    types = list(dict.fromkeys(t for n in names for t in streets[n].case_types))
     rows = []
-    for r in range(reps):
+    for r in range(len(street_results[names[0]])):
         results = [street_results[n][r] for n in names]
-        s0 = streets[names[0]]
         cases = pd.concat([res.cases for res in results], ignore_index=True)
-        end = s0.horizon.days * 24.0
-        row = {"replication": r, **metrics.case_kpis(cases, s0.horizon.warmup_days * 24.0, end)}
-        del cases
+        row = {"replication": r, **metrics.case_kpis(cases, warmup, end), **metrics.type_kpis(cases, warmup, end, types)}
+        del cases  # a city's cases are large: keep one replication's at a time
         residents = np.array([streets[n].street.residents for n in names], dtype=float)
         trust = np.array([res.kpis["resident_trust_end"] for res in results])
         row["resident_trust_end"] = float((trust * residents).sum() / residents.sum())
-        roles = pd.concat([res.roles for res in results]).drop(columns="replication")
-        roles["cost"] = roles["posts"] * roles["cost_per_year"]
-        summed = roles.groupby("role", sort=False).sum(numeric_only=True).reset_index()
-        # role_kpis multiplies posts by cost per year: give it the posts-weighted cost.
-        summed["cost_per_year"] = summed["cost"] / summed["posts"].where(summed["posts"] > 0)
-        years = (s0.horizon.days - s0.horizon.warmup_days) / 365.0
-        row.update(metrics.role_kpis(summed, years))
+        for kpi in SUMMED_KPIS:
+            if kpi in results[0].kpis:
+                row[kpi] = sum(res.kpis[kpi] for res in results)
+        row.update(_summed_role_kpis([res.roles for res in results]))
+        if "purchased_services_cost_per_year" in row:
+            row["total_cost_per_year"] = row["staff_cost_per_year"] + row["purchased_services_cost_per_year"]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _summed_role_kpis(roles_tables: list) -> dict[str, float]:
+    """metrics.role_kpis over the streets' staff hours summed by role, without queue waits."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from sim import metrics
+
+    roles = pd.concat(roles_tables).drop(columns="replication")
+    roles["cost"] = roles["posts"] * roles["cost_per_year"]
+    summed = roles.groupby("role", sort=False).sum(numeric_only=True).reset_index()
+    # role_kpis multiplies posts by cost per year: give it the posts-weighted cost.
+    summed["cost_per_year"] = summed["cost"] / summed["posts"].where(summed["posts"] > 0)
+    no_waits = SimpleNamespace(teams={role: SimpleNamespace(waits=()) for role in summed["role"]})
+    out = metrics.role_kpis(summed.drop(columns="cost"), no_waits)
+    return {k: v for k, v in out.items() if not k.startswith("queue_")}
 
 
 def per_district_kpis(dist: District, street_results: dict[str, list], streets: dict) -> "pd.DataFrame":  # noqa: F821

@@ -11,7 +11,7 @@ from sim import district
 from sim.cli import main
 
 CITY = Path("scenarios/shanghai_city.yaml")
-SHORT = ["--set", "horizon.days=30", "--set", "horizon.warmup_days=2", "--replications", "1", "--quiet"]
+SHORT = ["--set", "horizon.days=15", "--set", "horizon.warmup_days=2", "--replications", "1", "--quiet"]
 
 
 def test_city_file_holds_the_sources_totals(capsys):
@@ -62,7 +62,7 @@ def runs(small_city, tmp_path_factory):
     for label, extra in [("one", ["-j", "1"]), ("two", ["-j", "2"])]:
         outs[label] = root / label
         assert main(["run", str(small_city), "--out", str(outs[label]), *extra, *SHORT]) == 0
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         outs["dask"] = root / "dask"
         assert main(["run", str(small_city), "--out", str(outs["dask"]), "--scheduler", cluster.scheduler_address,
                      *SHORT]) == 0
