@@ -133,8 +133,7 @@ SUMMED_KPIS = ("problems_undiscovered_at_end", "purchased_services_cost_per_year
 def district_kpis(street_results: dict[str, list], streets: dict) -> "pd.DataFrame":  # noqa: F821
     """One row per replication: case KPIs over all streets' cases, staff KPIs summed by role.
 
-    Left out (they are in each street's row of streets.csv): the survey, which samples one
-    street's residents, and per-role queue waits, which need each street's model."""
+    The survey, which samples one street's residents, stays per street (streets.csv)."""
     import numpy as np
     import pandas as pd
 
@@ -154,31 +153,41 @@ def district_kpis(street_results: dict[str, list], streets: dict) -> "pd.DataFra
         trust = np.array([res.kpis["resident_trust_end"] for res in results])
         row["resident_trust_end"] = float((trust * residents).sum() / residents.sum())
         for kpi in SUMMED_KPIS:
-            if kpi in results[0].kpis:
-                row[kpi] = sum(res.kpis[kpi] for res in results)
-        row.update(_summed_role_kpis([res.roles for res in results]))
-        if "purchased_services_cost_per_year" in row:
-            row["total_cost_per_year"] = row["staff_cost_per_year"] + row["purchased_services_cost_per_year"]
+            row[kpi] = sum(res.kpis[kpi] for res in results)
+        row["hotline_orders_on_time"] = _weighted(results, "hotline_orders_on_time", "hotline_orders")
+        row.update(_summed_role_kpis(results))
+        row["total_cost_per_year"] = row["staff_cost_per_year"] + row["purchased_services_cost_per_year"]
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _summed_role_kpis(roles_tables: list) -> dict[str, float]:
-    """metrics.role_kpis over the streets' staff hours summed by role, without queue waits."""
-    from types import SimpleNamespace
-
+def _summed_role_kpis(results: list) -> dict[str, float]:
+    """metrics.role_kpis over the streets' staff hours summed by role; queue waits are the
+    streets' values weighted by their staff (the jobs' waits are not kept)."""
     import pandas as pd
 
     from sim import metrics
 
-    roles = pd.concat(roles_tables).drop(columns="replication")
+    roles = pd.concat([res.roles for res in results]).drop(columns="replication")
     roles["cost"] = roles["posts"] * roles["cost_per_year"]
     summed = roles.groupby("role", sort=False).sum(numeric_only=True).reset_index()
     # role_kpis multiplies posts by cost per year: give it the posts-weighted cost.
     summed["cost_per_year"] = summed["cost"] / summed["posts"].where(summed["posts"] > 0)
-    no_waits = SimpleNamespace(teams={role: SimpleNamespace(waits=()) for role in summed["role"]})
-    out = metrics.role_kpis(summed.drop(columns="cost"), no_waits)
-    return {k: v for k, v in out.items() if not k.startswith("queue_")}
+    out = metrics.role_kpis(summed.drop(columns="cost"))
+    for role in summed["role"]:
+        for prefix in ("queue_wait_hours_", "queue_wait_p90_hours_", "queue_waited_share_"):
+            out[prefix + role] = _weighted(results, prefix + role, "staff_" + role)
+    return out
+
+
+def _weighted(results, key, weight_key=None) -> float:
+    """Mean of the streets' values of ``key`` (weighted by ``weight_key`` when given), NaNs left out."""
+    import numpy as np
+
+    values = np.array([res.kpis.get(key, np.nan) for res in results], dtype=float)
+    weights = np.array([res.kpis.get(weight_key, 1.0) if weight_key else 1.0 for res in results], dtype=float)
+    ok = ~np.isnan(values) & (weights > 0)
+    return float((values[ok] * weights[ok]).sum() / weights[ok].sum()) if ok.any() else float("nan")
 
 
 def per_district_kpis(dist: District, street_results: dict[str, list], streets: dict) -> "pd.DataFrame":  # noqa: F821

@@ -78,7 +78,7 @@ def kpis(model, cases: pd.DataFrame, roles: pd.DataFrame) -> dict[str, float]:
     ps = s.levers.purchased_services
     out["purchased_services_cost_per_year"] = ps.cost_per_year if ps.enabled else 0.0
     out.update(survey(model, cases, warmup))
-    out.update(role_kpis(roles, model))
+    out.update(role_kpis(roles, {name: team.waits for name, team in model.teams.items()}))
     out.update(type_kpis(cases, warmup, model.env.now, list(s.case_types)))
     out["total_cost_per_year"] = out["staff_cost_per_year"] + out["purchased_services_cost_per_year"]
     return out
@@ -170,23 +170,24 @@ def roles_table(model) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def role_kpis(roles: pd.DataFrame, model) -> dict[str, float]:
+def role_kpis(roles: pd.DataFrame, waits: dict | None = None) -> dict[str, float]:
     """Per role: utilisation (time worked over time available, overtime excluded), the share of
     it on casework, admin share (devolved tasks and data collection), overtime, staff, exits, and
-    the wait of case jobs in the role's queue (mean, 90th percentile, share that waited at all)."""
+    the wait of case jobs in the role's queue (mean, 90th percentile, share that waited at all;
+    NaN where ``waits``, hours by role, are not given)."""
     out = {}
     for r in roles.itertuples(index=False):
         worked = sum(getattr(r, a) for a in ACTIVITY_KPIS) - r.overtime
-        waits = np.asarray(model.teams[r.role].waits, dtype=float)
+        w = np.asarray((waits or {}).get(r.role, []), dtype=float)
         out[f"utilisation_{r.role}"] = _ratio(worked, r.available)
         out[f"casework_share_{r.role}"] = _ratio(r.casework + r.travel, r.available)
         out[f"admin_share_{r.role}"] = _ratio(r.devolved_tasks + r.data_collection, r.available)
         out[f"overtime_hours_{r.role}"] = float(r.overtime)
         out[f"staff_{r.role}"] = int(r.posts)
         out[f"exits_{r.role}"] = int(r.exits)
-        out[f"queue_wait_hours_{r.role}"] = float(waits.mean()) if len(waits) else math.nan
-        out[f"queue_wait_p90_hours_{r.role}"] = float(np.quantile(waits, 0.9)) if len(waits) else math.nan
-        out[f"queue_waited_share_{r.role}"] = float((waits > 1e-9).mean()) if len(waits) else math.nan
+        out[f"queue_wait_hours_{r.role}"] = float(w.mean()) if len(w) else math.nan
+        out[f"queue_wait_p90_hours_{r.role}"] = float(np.quantile(w, 0.9)) if len(w) else math.nan
+        out[f"queue_waited_share_{r.role}"] = float((w > 1e-9).mean()) if len(w) else math.nan
     out["staff_total"] = int(roles["posts"].sum())
     out["staff_cost_per_year"] = float((roles["posts"] * roles["cost_per_year"]).sum())
     return out

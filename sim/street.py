@@ -180,11 +180,12 @@ class StreetModel(mesa.Model):
         return [agents for cls, agents in self.agents_by_type.items() if issubclass(cls, Worker)]
 
     def _end_warmup(self):
+        now = self.env.now
         for team in self.teams.values():
-            # Hours are booked when worked and only after the warm-up (Team.book); here only
-            # the day-based counts restart.
-            team.hours["available"] = 0.0
-            team.hours["absent"] = 0.0
+            for w in team.workers:
+                if w.working is not None:
+                    w.book(until=now)  # the warm-up's part of work in hand is dropped with the warm-up
+            team.hours.clear()
             team.exits = 0
 
     # -- arrivals -----------------------------------------------------------------------------

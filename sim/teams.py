@@ -217,14 +217,8 @@ class Team:
         if job.case is not None and job.queued >= self.measure_from and job.activity == "casework":
             self.waits.append(start - job.queued)
 
-    def book(self, by_activity, overtime, start, end, stop):
-        """Book work done from ``start`` to ``stop`` (of a piece ending at ``end``), counting
-        only what falls after the warm-up."""
-        lo = max(start, self.measure_from)
-        if stop <= lo or end <= start:
-            share = 1.0 if end <= start and start >= self.measure_from else 0.0
-        else:
-            share = (stop - lo) / (end - start)
+    def book(self, by_activity, overtime, share):
+        """Book ``share`` of a piece of work (its hours by activity and its overtime)."""
         if share <= 0.0:
             return
         hours = self.hours
@@ -234,7 +228,6 @@ class Team:
         if overtime:
             hours["overtime"] += overtime * share
 
-    # -- time -------------------------------------------------------------------------------
     def duties_for_today(self, day_hours):
         return {a: share * day_hours for a, share in self.duties.items() if share > 0}
 

@@ -6,7 +6,7 @@ from sim.agents.workers import Worker
 
 
 class GridSupervisor(Worker):
-    """Patrols one grid on shift (see :mod:`sim.grids`) and serves the on-site checks queue."""
+    """Walks patrol passes of one grid on shift (see :mod:`sim.grids`) and makes on-site checks, from one queue."""
 
     def __init__(self, model, team, line, calendar):
         super().__init__(model, team, line, calendar)
@@ -19,4 +19,5 @@ class GridSupervisor(Worker):
 
     @property
     def on_patrol(self) -> bool:
-        return not self.gone and self.absent_until <= self.model.env.now and self.job is None
+        """Walking a patrol pass now (patrol is a job in the grid's queue, like an on-site check)."""
+        return self.job is not None and self.job.patrol is not None

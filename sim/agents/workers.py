@@ -116,16 +116,21 @@ class Worker(Agent):
         self.book()
 
     def book(self, until=None):
-        """Book the work in hand (all of it, or the part done by ``until``)."""
+        """Book the work in hand: all of it, or (``until``) the part done by then, keeping the
+        rest in hand — so hours fall in the period they were worked (warm-up, horizon)."""
         start, end, by_activity, overtime = self.working
-        self.working = None if until is None else self.working
-        stop = end if until is None else min(until, end)
-        self.team.book(by_activity, overtime, start, end, stop)
-        if until is None:
+        if until is None or until >= end:
+            self.working = None
+            self.team.book(by_activity, overtime, 1.0)
             total = sum(by_activity.values())
             self.overtime_today += overtime
             self.hours["overtime"] += overtime
             self._worked_today += total - overtime
+            return
+        share = max(0.0, until - start) / (end - start)
+        self.team.book(by_activity, overtime, share)
+        rest = 1.0 - share
+        self.working = (until, end, {a: h * rest for a, h in by_activity.items()}, overtime * rest)
 
     def finish_time(self, start, hours):
         cal = self.calendar
