@@ -18,7 +18,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/streetsim compare scenarios/baseline_2013.yaml scenarios/reform_2015.yaml \
-	    scenarios/devolution_unfunded.yaml --replications 10 --seed 7 --out results/demo
+	    scenarios/devolution_unfunded.yaml --replications 10 --seed 7 --out results/demo --force
 
 # System packages the tests and figures need, from Debian (nothing is downloaded at run time):
 # chromium (browser test), fonts-noto-cjk (Chinese in figures and reports), poppler-utils

@@ -89,7 +89,7 @@ def main() -> None:
                 for label, code in trees.items():  # alternate, so both see the same load
                     times[label].append(once(argv, code))
             cells = ""
-            for label, runs in times.items():
+            for runs in times.values():
                 wall = statistics.median(w for w, _ in runs)
                 imported = statistics.median(i for _, i in runs)
                 cells += f" {wall:>7.2f} {imported:>9.2f} {'':<12}"

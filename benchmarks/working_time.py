@@ -51,11 +51,11 @@ def time_queries(module) -> dict[str, float]:
     for name, shifts in PATTERNS.items():
         cal = module.Calendar(name, shifts, 0)
         queries = {
-            "next_on_duty": lambda: [cal.next_on_duty(t) for t in times],
-            "shift_end": lambda: [cal.shift_end(t) for t in times],
-            "on_duty": lambda: [cal.on_duty(t) for t in times],
-            "add_working_hours": lambda: [cal.add_working_hours(t, h) for t, h in pairs],
-            "working_hours_between": lambda: [cal.working_hours_between(t, t + h) for t, h in pairs],
+            "next_on_duty": lambda cal=cal: [cal.next_on_duty(t) for t in times],
+            "shift_end": lambda cal=cal: [cal.shift_end(t) for t in times],
+            "on_duty": lambda cal=cal: [cal.on_duty(t) for t in times],
+            "add_working_hours": lambda cal=cal: [cal.add_working_hours(t, h) for t, h in pairs],
+            "working_hours_between": lambda cal=cal: [cal.working_hours_between(t, t + h) for t, h in pairs],
         }
         for query, call in queries.items():
             best = min(timeit.repeat(call, number=1, repeat=5))

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import signal
 import sys
 from pathlib import Path
 
+from sim import limits
 from sim import scenario as scenario_mod
+from sim.results_folder import AtomicFolder, check_out
 from sim.scenario import ScenarioError
 
 # The simulation, pandas and the figures are imported inside the commands that use them, so
@@ -18,7 +21,7 @@ from sim.scenario import ScenarioError
 EXIT_BAD_INPUT = 2
 # Command groups that live beside their code; each module defines add_commands(subparsers)
 # and imports its heavy dependencies (dask, solara) only inside the command it runs.
-PLUGIN_COMMANDS = ("sim.sweep.commands", "sim.viz.commands")
+PLUGIN_COMMANDS = ("sim.sweep.commands", "sim.viz.commands", "sim.calibrate.commands")
 # sim.sweep.experiment.TOP_KEY, named here so checking a scenario file loads no sweep code
 # (tests/test_startup.py checks the two agree).
 EXPERIMENT_KEY = "experiment"
@@ -27,18 +30,46 @@ EXPERIMENT_KEY = "experiment"
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    caught = _stop_on_sigterm()
     try:
         return args.func(args)
     except ScenarioError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("interrupted; nothing written", file=sys.stderr)
-        return 130
+        name = signal.Signals(caught[0]).name if caught else "SIGINT"
+        print(f"\ninterrupted ({name}); workers stopped, nothing written", file=sys.stderr)
+        return 128 + (caught[0] if caught else signal.SIGINT)
+
+
+def _stop_on_sigterm() -> list[int]:
+    """SIGTERM (kill, a batch system's time limit) stops a command the way Ctrl-C does: workers
+    ended, temporary files removed. Returns a list that will hold the signal received."""
+    caught: list[int] = []
+
+    def handler(signum, frame):
+        caught.append(signum)
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+        # Ctrl-C and `kill -INT` stop a command even when it was started from a shell that
+        # ignores SIGINT for background jobs (Python then leaves SIGINT ignored).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread (e.g. called from a test runner thread)
+        pass
+    return caught
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """A bad flag gives one line (not the usage block) and exit status 2."""
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _parser():
-    p = argparse.ArgumentParser(prog="streetsim", description=__doc__)
+    p = OneLineParser(prog="streetsim", description=__doc__)
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run one scenario (or a district file): KPI table with 95%% CIs")
@@ -77,18 +108,40 @@ def _parser():
 
 
 def _common_run_options(p):
-    p.add_argument("--replications", "-r", type=_positive, default=10)
-    p.add_argument("--seed", "-s", type=int, default=1)
-    p.add_argument("--out", type=Path, default=None, help="default: results/<name>")
+    p.add_argument("--replications", "-r", type=_replications, default=10)
+    p.add_argument("--seed", "-s", type=seed, default=1, help="a whole number >= 0")
+    p.add_argument("--out", default=None, help="default: results/<name>; a new folder, or an earlier result with --force")
+    p.add_argument("--force", action="store_true", help="replace the earlier result in --out (kept until the new one is complete)")
     p.add_argument("--workers", "-j", type=_positive, default=None,
                    help="worker processes (default: the machine's cores, at most 8)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _positive(text):
-    v = int(text)
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text[:40]!r}") from None
     if v <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {v}")
+    return v
+
+
+def _replications(text):
+    v = _positive(text)
+    if v > limits.MAX_REPLICATIONS:
+        raise argparse.ArgumentTypeError(f"at most {limits.MAX_REPLICATIONS:,}, got {v:,}")
+    return v
+
+
+def seed(text):
+    """numpy's SeedSequence takes whole numbers >= 0."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text[:40]!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
     return v
 
 
@@ -105,14 +158,14 @@ def cmd_run(args) -> int:
     from sim import metrics, runner
 
     settings = scenario_mod.load(args.scenario, args.overrides)
-    out = checked_out(args.out or Path("results") / settings.name)
+    out = check_out(args.out if args.out is not None else Path("results") / settings.name, "run", args.force)
     results = runner.run_replications(settings, args.replications, args.seed, not args.quiet, _workers(args))
     summary = pd.DataFrame([r.kpis for r in results])
     print(f"\n{settings.name}: {args.replications} replications, seed {args.seed}, {settings.horizon.days} days")
     print(format_table(metrics.summarise(summary)))
     m = runner.manifest("run", sys.argv, args.seed, args.replications, [args.scenario])
     m["scenario_names"] = [settings.name]
-    with runner.AtomicFolder(out) as tmp:
+    with AtomicFolder(out, "run") as tmp:
         runner.write_tables(tmp, settings, results)
         runner.write_manifest(tmp, m)
         _draw_figures(tmp)
@@ -132,7 +185,7 @@ def cmd_compare(args) -> int:
         if s.name in scenarios:
             raise ScenarioError(path, "name", f"two scenarios are named {s.name!r}; names must differ to compare")
         scenarios[s.name] = s
-    out = checked_out(args.out or Path("results") / "compare")
+    out = check_out(args.out if args.out is not None else Path("results") / "compare", "compare", args.force)
     # Every scenario runs replication i on the same seeds: common random numbers.
     seeds = runner.replication_seeds(args.seed, args.replications)
     jobs = [(s, ss, i) for s in scenarios.values() for i, ss in enumerate(seeds)]
@@ -144,7 +197,7 @@ def cmd_compare(args) -> int:
     print(compare.format_comparison(table))  # every KPI: headline ones first, then per role
     m = runner.manifest("compare", sys.argv, args.seed, args.replications, args.scenarios)
     m["scenario_names"] = list(scenarios)
-    with runner.AtomicFolder(out) as tmp:
+    with AtomicFolder(out, "compare") as tmp:
         table.to_csv(tmp / "comparison.csv", index=False, float_format="%.10g")
         for name, res in results.items():
             runner.write_tables(tmp / name, scenarios[name], res)
@@ -160,7 +213,7 @@ def run_district(args) -> int:
     from sim import district, metrics, runner
 
     dist, streets = district.load(args.scenario, args.overrides)
-    out = checked_out(args.out or Path("results") / dist.name)
+    out = check_out(args.out if args.out is not None else Path("results") / dist.name, "district", args.force)
     jobs = district.street_jobs(streets, args.seed, args.replications)
     done = district.run_streets(jobs, _workers(args), not args.quiet, dist.name, args.scheduler)
     names = list(streets)
@@ -178,7 +231,7 @@ def run_district(args) -> int:
     m = runner.manifest("district", sys.argv, args.seed, args.replications, [args.scenario])
     m["scenario_names"] = [dist.name]
     m["street_names"] = names
-    with runner.AtomicFolder(out) as tmp:
+    with AtomicFolder(out, "district") as tmp:
         summary.to_csv(tmp / "summary.csv", index=False, float_format="%.10g")
         street_rows.to_csv(tmp / "streets.csv", index=False, float_format="%.10g")
         if len(districts):
@@ -204,22 +257,54 @@ def _workers(args) -> int:
     return args.workers or runner.default_workers()
 
 
-def checked_out(out: Path) -> Path:
-    """Refuse an output path that cannot become a folder, before any simulation runs."""
-    for p in (out, *out.parents):
-        if p.exists() and not p.is_dir():
-            raise ScenarioError(out, "--out", f"{p} is a file, not a folder")
-    return out
-
-
 def cmd_figures(args) -> int:
     from sim import figures
 
-    if not (args.results_dir / "manifest.json").exists():
-        raise ScenarioError(args.results_dir, "", "not a results folder (no manifest.json)")
-    for f in figures.draw(args.results_dir):
+    folder = check_results_folder(args.results_dir)
+    try:
+        drawn = figures.draw(folder)
+    except (ValueError, KeyError, OSError) as e:  # a table that reads but lacks what figures need
+        raise ScenarioError(folder, "", f"cannot draw figures from this results folder: {type(e).__name__}: "
+                            f"{str(e).splitlines()[0][:200] if str(e) else ''}") from None  # fmt: skip
+    for f in drawn:
         print(f)
     return 0
+
+
+RESULT_KINDS = ("run", "compare", "district", "sweep")
+
+
+def check_results_folder(folder: Path) -> Path:
+    """A readable streetsim results folder: its manifest and every table open, none is empty.
+    Checked before drawing, so a damaged folder gets one line and no half-drawn figures."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    if not folder.is_dir():
+        raise ScenarioError(folder, "", "not a folder" if folder.exists() else "folder not found")
+    manifest = folder / "manifest.json"
+    if not manifest.exists():
+        raise ScenarioError(folder, "", "not a results folder (no manifest.json)")
+    try:
+        kind = json.loads(manifest.read_text(encoding="utf-8")).get("kind")
+    except (ValueError, AttributeError, OSError) as e:
+        raise ScenarioError(manifest, "", f"not a readable manifest: {str(e).splitlines()[0][:120]}") from None
+    if kind not in RESULT_KINDS:
+        raise ScenarioError(manifest, "kind", f"unknown kind {kind!r} (expected one of {', '.join(RESULT_KINDS)})")
+    for f in sorted(folder.rglob("*.csv")):
+        try:
+            if pd.read_csv(f, nrows=2).empty:
+                raise ValueError("no rows")
+        except (ValueError, OSError, pd.errors.ParserError) as e:
+            raise ScenarioError(f, "", f"damaged or empty table: {str(e).splitlines()[0][:120] or 'no data'}") from None
+    # a sweep's part files are the store's to check: it reports and skips damaged ones
+    store_parts = {"parts", "timeseries"} if kind == "sweep" else set()
+    for f in sorted(p for p in folder.rglob("*.parquet") if not store_parts & set(p.relative_to(folder).parts[:1])):
+        try:
+            pq.read_metadata(f)
+        except Exception as e:  # pyarrow raises several types for a damaged file
+            raise ScenarioError(f, "", f"damaged Parquet file: {str(e).splitlines()[0][:120]}") from None
+    return folder
 
 
 def cmd_validate(args) -> int:

@@ -10,12 +10,15 @@ depend on the number of workers or where they ran.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, ValidationError
 
 from sim import scenario as scenario_mod
 from sim.scenario import ScenarioError, Strict
+
+if TYPE_CHECKING:  # pandas loads when a district runs, not when its file is checked
+    import pandas as pd
 
 # The KPIs printed per street and per district (mean over replications); every KPI is in the CSVs.
 TABLE_KPIS = ("cases_arrived", "on_time_resident", "wait_mean_days", "resident_satisfaction", "staff_total")
@@ -31,7 +34,7 @@ class StreetEntry(Strict):
 class District(Strict):
     name: str = Field(min_length=1, pattern=scenario_mod.SAFE_NAME)
     description: str = ""
-    streets: list[StreetEntry] = Field(min_length=1)
+    streets: list[StreetEntry] = Field(min_length=1, max_length=500)  # a district has ~10-20; each is loaded and run
 
     def groups(self) -> dict[str, list[str]]:
         """District name -> its streets, in file order; empty when no street names a district."""
@@ -63,7 +66,12 @@ def load(path, overrides: list[str] | None = None) -> tuple[District, dict]:
         sets = [f"{k}={_yaml_value(v)}" for k, v in entry.set.items()] + list(overrides or [])
         base_path = path.parent / entry.scenario
         if base_path not in bases:  # a city's 213 streets share a few scenario files: read each once
-            bases[base_path] = scenario_mod.load_raw(base_path)
+            try:
+                bases[base_path] = scenario_mod.load_raw(base_path)
+            except ScenarioError as e:
+                if e.key:
+                    raise
+                raise ScenarioError(path, f"streets.{i}.scenario", f"{entry.scenario}: {e.message}") from None
         raw = scenario_mod.apply_overrides(bases[base_path], sets, path)  # a deep copy
         raw["name"] = entry.name
         streets[entry.name] = scenario_mod.build(raw, f"{path} (streets.{i}: {entry.name})")
@@ -130,7 +138,7 @@ def _run_on_dask(jobs: list[tuple], scheduler: str, progress: bool, label: str) 
 SUMMED_KPIS = ("problems_undiscovered_at_end", "purchased_services_cost_per_year", "hotline_orders")
 
 
-def district_kpis(street_results: dict[str, list], streets: dict) -> "pd.DataFrame":  # noqa: F821
+def district_kpis(street_results: dict[str, list], streets: dict) -> pd.DataFrame:
     """One row per replication: case KPIs over all streets' cases, staff KPIs summed by role.
 
     The survey, which samples one street's residents, stays per street (streets.csv)."""
@@ -190,7 +198,7 @@ def _weighted(results, key, weight_key=None) -> float:
     return float((values[ok] * weights[ok]).sum() / weights[ok].sum()) if ok.any() else float("nan")
 
 
-def per_district_kpis(dist: District, street_results: dict[str, list], streets: dict) -> "pd.DataFrame":  # noqa: F821
+def per_district_kpis(dist: District, street_results: dict[str, list], streets: dict) -> pd.DataFrame:
     """District totals, one row per district and replication (empty when streets name no district)."""
     import pandas as pd
 
@@ -201,7 +209,7 @@ def per_district_kpis(dist: District, street_results: dict[str, list], streets: 
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def street_table(dist: District, street_results: dict[str, list]) -> "pd.DataFrame":  # noqa: F821
+def street_table(dist: District, street_results: dict[str, list]) -> pd.DataFrame:
     """Every street's KPIs, one row per street and replication, with its district."""
     import pandas as pd
 
@@ -212,7 +220,7 @@ def street_table(dist: District, street_results: dict[str, list]) -> "pd.DataFra
     return table if dist.groups() else table.drop(columns="district")
 
 
-def mean_table(table, by: str) -> "pd.DataFrame":  # noqa: F821
+def mean_table(table, by: str) -> pd.DataFrame:
     """Mean over replications of the printed KPIs, one row per ``by``."""
     cols = [c for c in TABLE_KPIS if c in table.columns]
     return table.groupby(by, sort=False)[cols].mean()

@@ -95,6 +95,18 @@ KPIS = {
     "total_cost_per_year": ("总成本", "total cost", "yuan_per_year"),
 }
 
+# Observed quantities that calibration computes beside the KPIs (sim.calibrate.measures).
+MEASURES = {
+    "grid_cases_per_resident_per_year": ("每居民每年网格案件数", "grid cases per resident per year", "per_resident_per_year"),
+    "requests_per_resident_per_year": ("每居民每年诉求数", "requests per resident per year", "per_resident_per_year"),
+    "reports_per_supervisor_per_day": ("每名监督员每日上报数", "reports per supervisor per day", "cases_per_day"),
+    "hotline_orders_per_resident_per_year": ("每居民每年12345工单数", "12345 work orders per resident per year", "per_resident_per_year"),
+    "cases_per_month_grid": ("每月网格案件数", "grid cases per month", "cases_per_month"),
+    "cases_per_month_residents": ("每月居民诉求数", "resident requests per month", "cases_per_month"),
+    "cases_per_month_organisations": ("每月两新组织诉求数", "organisation requests per month", "cases_per_month"),
+}
+KPIS.update(MEASURES)
+
 # Per-role and per-case-type KPIs: prefix -> (Chinese, English, unit); the name follows.
 ROLE_KPI_PREFIXES = {
     "utilisation_": ("忙碌率", "utilisation", "share"),
@@ -103,6 +115,7 @@ ROLE_KPI_PREFIXES = {
     "overtime_hours_": ("加班时数", "overtime", "hours"),
     "staff_": ("人数", "staff", "people"),
     "exits_": ("离职人数", "exits", "people"),
+    "direct_work_share_": ("直接办案时间占比", "share of worked time on cases (direct work)", "share"),
     "queue_wait_hours_": ("平均排队时间", "mean queue wait", "hours"),
     "queue_wait_p90_hours_": ("90%排队时间", "queue wait, 90th percentile", "hours"),
     "queue_waited_share_": ("需排队比例", "share of jobs that waited", "share"),
@@ -122,6 +135,9 @@ UNITS = {
     "people": ("人", "people"),
     "score": ("分(0–1)", "score 0–1"),
     "yuan_per_year": ("元/年", "yuan/year"),
+    "per_resident_per_year": ("件/人·年", "per resident per year"),
+    "cases_per_day": ("件/天", "cases per day"),
+    "cases_per_month": ("件/月", "cases per month"),
 }
 
 WORDS = {  # words of tables, figures and the report
@@ -131,6 +147,57 @@ WORDS = {  # words of tables, figures and the report
     "ci95": ("95%置信区间", "95% CI"),
     "day": ("天", "day"),
     "open_cases": ("未结案件", "open cases"),
+    # -- the browser view (sim/viz): page, controls, map, charts --
+    "app_title": ("街道治理仿真", "streetsim: the street"),
+    "sim_day": ("模拟第几天", "day"),
+    "busiest_utilisation": ("最忙岗位忙碌率", "busiest role's utilisation"),
+    "language": ("语言", "language"),
+    "street": ("街道", "street"),
+    "step": ("单步", "Step"),
+    "play": ("播放", "Play"),
+    "pause": ("暂停", "Pause"),
+    "reset": ("重置", "Reset"),
+    "compare_loaded": ("与原情景对比", "compare with the scenario as loaded"),
+    "as_loaded": ("原情景", "as loaded"),
+    "changed": ("调整后", "changed"),
+    "staffing": ("人员配置", "staffing"),
+    "levers": ("改革措施", "reform levers"),
+    "apply_on_reset": ("调整在按“重置”后生效", "changes take effect on Reset"),
+    "changed_pending": ("已调整,按“重置”生效", "changed: press Reset to apply"),
+    "lever_joint_enforcement": ("联合执法", "joint enforcement"),
+    "lever_responsibility_lists": ("责任清单", "responsibility lists"),
+    "lever_one_stop_acceptance": ("一站式受理", "one-stop acceptance"),
+    "lever_staggered_hours": ("错时延时服务", "staggered hours and weekend duty"),
+    "lever_investment_promotion": ("招商引资任务", "investment-promotion duty"),
+    "lever_devolved_gatekeeping": ("下沉任务准入把关", "gatekeeping of devolved tasks"),
+    "lever_data_sharing": ("数据共享", "data sharing"),
+    "lever_purchased_services": ("购买服务", "purchased services"),
+    "grid_management_level": ("网格化管理层级", "grid management level"),
+    "level_street": ("街道层级", "at the street"),
+    "level_district": ("区层级", "at the district"),
+    "unit_residents": ("名居民", "residents"),
+    "unit_residential_areas": ("个居民区", "residential areas"),
+    "unit_residential_area": ("个居民区", "residential area"),
+    "unit_grids": ("个网格", "grids"),
+    "unit_grid": ("个网格", "grid"),
+    "unit_two_new_orgs": ("个两新组织", "\"two new\" organisations"),
+    "grid": ("网格", "grid"),
+    "area": ("居民区", "area"),
+    "trust": ("居民信任度", "residents' trust"),
+    "satisfaction": ("满意度", "satisfaction"),
+    "street_office": ("街道办(网格中心、受理中心)", "street office (grid centre, acceptance centre)"),
+    "committee_office": ("居委会", "residents' committee"),
+    "enforcement_officer": ("执法人员", "enforcement officer"),
+    "staff_on_map": ("人员", "staff"),
+    "open_case_step": ("未结案件所处环节", "open case: step"),
+    "deadline": ("期限", "deadline"),
+    "within_deadline": ("未超期", "within deadline"),
+    "overdue": ("已超期", "overdue"),
+    "backlog_by_step": ("各环节积压案件", "open cases by step"),
+    "on_time_so_far": ("按时解决率(居民口径,累计)", "on time as residents see it, so far"),
+    "utilisation_by_role": ("各岗位忙碌率", "utilisation by role"),
+    "trust_and_satisfaction": ("居民信任度与满意度", "residents' trust and satisfaction"),
+    "cannot_show": ("无法显示该情景", "cannot show this scenario"),
 }
 
 _TABLES = (ROLES, CASE_TYPES, ACTIVITIES, STAGES, WORDS)

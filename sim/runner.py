@@ -7,9 +7,9 @@ import gc
 import json
 import multiprocessing
 import os
-import shutil
+import signal
 import sys
-import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from tqdm import tqdm
 import sim
 from sim import metrics
 from sim import scenario as scenario_mod
+from sim.results_folder import AtomicFolder  # noqa: F401  (its home; kept importable from here)
 from sim.street import StreetModel
 
 
@@ -94,13 +95,62 @@ def run_many(jobs: list[tuple], workers: int, progress: bool, label: str) -> lis
             return results
         # spawn, not fork: tqdm's monitor thread and any BLAS threads do not survive a fork.
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx, initializer=worker_setup,
+                                   initargs=(os.getpid(),))
+        try:
             futures = [pool.submit(run_replication, *job) for job in jobs]
             for f in futures:
                 f.add_done_callback(lambda _f: bar.update(1))
-            return [f.result() for f in futures]
+            results = [f.result() for f in futures]
+        except BaseException:  # Ctrl-C, SIGTERM, a failed run: do not wait for the other runs
+            stop_pool(pool)
+            raise
+        pool.shutdown(wait=True)
+        return results
     finally:
         bar.close()
+
+
+def worker_setup(main_pid: int) -> None:
+    """In each worker process: Ctrl-C in a terminal reaches the whole process group, but the
+    main process decides what stops; and a worker whose main process is gone (killed) ends."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        # Polling the main process, not prctl(PR_SET_PDEATHSIG): that fires when the parent
+        # *thread* that started the worker ends, and a forkserver's workers are not the main
+        # process's children. The main process may also have died before this worker started.
+        while main_alive(main_pid):
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="main-process-watch", daemon=True).start()
+
+
+def main_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a dead process not yet reaped (a zombie) still answers kill(pid, 0)
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return True
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """End a pool's workers now (queued jobs dropped, running ones killed) and reap them."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.join(5)
+        if p.is_alive():
+            p.kill()
 
 
 def run_replications(settings, replications: int, seed: int, progress: bool = True, workers: int = 1,
@@ -121,34 +171,9 @@ def write_tables(folder: Path, settings, results: list[Replication]) -> pd.DataF
     return summary
 
 
-class AtomicFolder:
-    """Write into a temporary folder beside ``out``; move it into place only on success."""
-
-    def __init__(self, out: Path):
-        self.out = Path(out)
-
-    def __enter__(self) -> Path:
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", dir=self.out.parent))
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return False
-        if self.out.exists():
-            old = self.out.with_name(f".{self.out.name}.old-{os.getpid()}")
-            self.out.rename(old)
-            self.tmp.rename(self.out)
-            shutil.rmtree(old)
-        else:
-            self.tmp.rename(self.out)
-        return False
-
-
 def write_run(out: Path, settings, results: list[Replication], manifest: dict) -> None:
     """Every output of ``streetsim run``, moved into place in one rename."""
-    with AtomicFolder(out) as tmp:
+    with AtomicFolder(out, "run") as tmp:
         write_tables(tmp, settings, results)
         write_manifest(tmp, manifest)
 

@@ -16,6 +16,9 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim import limits, safe_yaml
+from sim.limits import MAX_AREAS, MAX_HORIZON_DAYS, MAX_ORGS, MAX_RESIDENTS, MAX_RESPONDENTS, MAX_STAFF_PER_ROLE
+
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
@@ -45,7 +48,9 @@ class ScenarioError(Exception):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    # strict: `count: true` is not 1 worker, "12" is not 12. No NaN or infinity in any number:
+    # `deadline_hours: .nan` would count every case late, an infinite share sends every case one way.
+    model_config = ConfigDict(extra="forbid", frozen=False, strict=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -82,7 +87,7 @@ class CalendarSpec(Strict):
 
 
 class Horizon(Strict):
-    days: Annotated[int, Field(gt=0)] = 365
+    days: Annotated[int, Field(gt=0, le=MAX_HORIZON_DAYS)] = 365
     warmup_days: Annotated[int, Field(ge=0)] = 0
     start_weekday: Weekday = "mon"
 
@@ -90,10 +95,10 @@ class Horizon(Strict):
 class Street(Strict):
     """What the street holds; the names here are what ratio rules may count (``of:``)."""
 
-    residents: Annotated[int, Field(gt=0)]
-    residential_areas: Annotated[int, Field(gt=0)]
-    grids: Annotated[int, Field(gt=0)]
-    two_new_orgs: Annotated[int, Field(ge=0)] = 0
+    residents: Annotated[int, Field(gt=0, le=MAX_RESIDENTS)]
+    residential_areas: Annotated[int, Field(gt=0, le=MAX_AREAS)]
+    grids: Annotated[int, Field(gt=0, le=MAX_AREAS)]
+    two_new_orgs: Annotated[int, Field(ge=0, le=MAX_ORGS)] = 0
     area_km2: Positive = 4.0
 
 
@@ -101,14 +106,14 @@ class Role(Strict):
     """A staffed role: by ``count``, or by a ratio rule ``per: 150, of: two_new_orgs``."""
 
     kind: Literal[AGENT_KINDS]  # type: ignore[valid-type]
-    count: Annotated[int, Field(gt=0)] | None = None
+    count: Annotated[int, Field(gt=0, le=MAX_STAFF_PER_ROLE)] | None = None
     per: Positive | None = None
     of: Literal["residents", "residential_areas", "grids", "two_new_orgs"] | None = None
-    each: Annotated[int, Field(gt=0)] = Field(1, description="staff per counted unit (7 per area)")
-    minimum: Annotated[int, Field(ge=1)] = 1
+    each: Annotated[int, Field(gt=0, le=MAX_STAFF_PER_ROLE)] = Field(1, description="staff per counted unit (7 per area)")
+    minimum: Annotated[int, Field(ge=1, le=MAX_STAFF_PER_ROLE)] = 1
     calendar: str = "office"
     triage: Literal["fifo", "priority", "deadline"] = "fifo"
-    lines: Annotated[int, Field(gt=0)] | Literal["residential_areas", "grids"] = Field(
+    lines: Annotated[int, Field(gt=0, le=MAX_STAFF_PER_ROLE)] | Literal["residential_areas", "grids"] = Field(
         1, description="separate queues the staff are split into (1 = one pool)"
     )
     travel: Duration | None = None
@@ -161,7 +166,8 @@ class CaseType(Strict):
 
 
 class Discovery(Strict):
-    patrol_passes_per_day: Positive = Field(2.0, description="passes each supervisor walks a day, spread over the shift")
+    patrol_passes_per_day: Annotated[float, Field(gt=0.0, le=limits.MAX_PATROL_PASSES_PER_DAY)] = Field(
+        2.0, description="passes each supervisor walks a day, spread over the shift")
     patrol_pass_hours: NonNegative = Field(1.5, description="working hours to walk one pass of the supervisor's beat")
     report: Duration = Duration(dist="fixed", mean_hours=0.1)
     reports_per_supervisor_per_day: Positive = 15.0
@@ -373,14 +379,14 @@ class Behaviour(Strict):
 class Survey(Strict):
     """The street's yearly satisfaction survey (reform assessment): respondents per year."""
 
-    respondents: Annotated[int, Field(ge=0)] = 0
+    respondents: Annotated[int, Field(ge=0, le=MAX_RESPONDENTS)] = 0
 
 
 SAFE_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"  # used as a folder name under results/
 
 
 class Scenario(Strict):
-    name: str = Field(min_length=1, pattern=SAFE_NAME)
+    name: str = Field(min_length=1, max_length=limits.MAX_NAME_CHARS, pattern=SAFE_NAME)
     description: str = ""
     horizon: Horizon = Horizon()
     street: Street
@@ -404,19 +410,16 @@ def staff_count(role: Role, street: Street) -> int:
 
 # --------------------------------------------------------------------------- loading
 def read_yaml(path: Path) -> dict:
+    """A YAML file as a mapping; size, encoding, nesting, aliases and duplicate keys checked
+    (``sim/safe_yaml.py``) before anything is built from it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = safe_yaml.parse(safe_yaml.read_text(path))
+    except safe_yaml.YamlError as e:
+        raise ScenarioError(path, e.key, e.message) from None
     except FileNotFoundError:
         raise ScenarioError(path, "", "file not found") from None
     except OSError as e:
-        raise ScenarioError(path, "", f"cannot read: {e.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ScenarioError(path, "", f"invalid YAML: {where}{problem}") from None
+        raise ScenarioError(path, "", f"cannot read: {e.strerror or e}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -451,7 +454,13 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
     parent_path = path.parent / parent
     if not parent_path.exists():
         raise ScenarioError(path, "extends", f"file not found: {parent_path}")
-    return deep_merge(load_raw(parent_path, (*_chain, key)), data)
+    try:
+        parent_data = load_raw(parent_path, (*_chain, key))
+    except ScenarioError as e:
+        if e.key or e.file != str(parent_path):
+            raise
+        raise ScenarioError(path, "extends", f"{parent}: {e.message}") from None  # name the file that says it
+    return deep_merge(parent_data, data)
 
 
 def parse_assignment(text: str) -> tuple[list[str], object]:
@@ -462,10 +471,14 @@ def parse_assignment(text: str) -> tuple[list[str], object]:
     keys = [k for k in path.strip().split(".") if k]
     if not keys:
         raise ValueError(f"--set {text!r}: empty key path")
+    if len(value) > limits.MAX_FILE_BYTES:
+        raise ValueError(f"--set {path}: value longer than {limits.MAX_FILE_BYTES:,} characters")
     try:
-        parsed = yaml.safe_load(value)
-    except yaml.YAMLError:
-        parsed = value
+        parsed = safe_yaml.parse(value)
+    except safe_yaml.YamlError as e:
+        if "invalid YAML" not in e.message:
+            raise ValueError(f"--set {path}: {e.message}") from None
+        parsed = value  # not YAML: the text itself, as before
     return keys, parsed
 
 
@@ -504,7 +517,8 @@ def format_validation_error(file, err: ValidationError) -> ScenarioError:
     if first["type"] == "extra_forbidden":
         msg = "unknown key (check the spelling against `streetsim schema`)"
     elif first["type"] != "missing" and "input" in first and not isinstance(first["input"], dict):
-        msg = f"{msg}, got {first['input']!r}"
+        got = repr(first["input"])
+        msg = f"{msg}, got {got if len(got) <= 60 else got[:57] + '...'}"
     return ScenarioError(file, ".".join(loc), msg)
 
 
@@ -513,6 +527,8 @@ def build(data: dict, file="<scenario>") -> Scenario:
         scenario = Scenario.model_validate(data)
     except ValidationError as e:
         raise format_validation_error(file, e) from None
+    except RecursionError:
+        raise ScenarioError(file, "", f"nested more than {limits.MAX_NESTING} levels deep") from None
     check_references(scenario, file)
     return scenario
 
@@ -525,6 +541,10 @@ def load(path: str | Path, overrides: list[str] | None = None) -> Scenario:
 
 def check_references(s: Scenario, file) -> None:
     """Cross-references that the schema alone cannot check."""
+    try:
+        limits.check_scenario(s)  # first: staff_count below must not meet 1/1e-300
+    except limits.LimitError as e:
+        raise ScenarioError(file, e.key, e.message) from None
     for name, role in s.staffing.items():
         if role.calendar not in s.calendars:
             raise ScenarioError(file, f"staffing.{name}.calendar", f"unknown calendar {role.calendar!r}")

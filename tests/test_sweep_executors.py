@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
-from test_sweep_helpers import KPIS, MMC, kpi_table, raw_run_ids, write_experiment
+from test_sweep_helpers import KPIS, MMC, ROOT, kpi_table, raw_run_ids, write_experiment
 
 from sim import runner
 from sim import scenario as scenario_mod
@@ -106,3 +110,44 @@ def test_failed_run_is_recorded_and_the_sweep_goes_on(exp_file, tmp_path, monkey
     assert (res.ran, res.failed) == (3, 0)
     assert (store.read_results(tmp_path)["status"] == "ok").all()
     assert len(raw_run_ids(tmp_path)) == 18  # the failed rows were replaced, not duplicated
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
+                    reason="hiding a folder from one worker needs root and unshare (a private mount namespace)")
+def test_a_dask_worker_that_cannot_see_the_output_folder_stops_the_sweep(tmp_path):
+    """A 'remote' worker: its own mount namespace, where a tmpfs hides the folder the sweep writes to."""
+    import socket
+    import subprocess
+    import sys
+
+    from distributed import Client
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dask = str(Path(sys.executable).parent / "dask")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)]  # fmt: skip
+    try:
+        procs.append(subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", f"mount -t tmpfs none {shared} && exec {dask} "
+             f"worker tcp://127.0.0.1:{port} --nworkers 1 --nthreads 1 --no-dashboard"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))  # fmt: skip
+        with Client(f"tcp://127.0.0.1:{port}", timeout=60) as c:
+            c.wait_for_workers(1, timeout=90)
+        exp = write_experiment(tmp_path / "e.yaml", days=10, replications=1)
+        proc = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(exp), "--executor", "dask", "--scheduler",
+                               f"tcp://127.0.0.1:{port}", "--out", str(shared / "out"), "--quiet"],
+                              capture_output=True, text=True, timeout=180, env=env)  # fmt: skip
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            p.wait(20)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith("error: --scheduler: worker "), lines
+    assert f"cannot see the output folder {(shared / 'out').resolve()}" in lines[0]
+    assert not list((shared / "out" / "parts").glob("*.parquet"))  # no run stored, none recorded as failed

@@ -102,7 +102,7 @@ def test_sobol_and_morris_sizes_and_figures(tmp_path):
     assert {p.suffix for p in paths} == {".png", ".svg"}
     assert any(p.name == "sobol_indices.png" for p in paths)
     assert all(p.stat().st_size > 1000 for p in paths)
-    assert "Servers (staff)" in (out / "figures" / "scatter_on_time_rate.svg").read_text()
+    assert "Servers (staff)" in (out / "figures" / "scatter_on_time_resident.svg").read_text()
 
 
 def test_figures_for_one_parameter_have_labelled_axes(tmp_path):

@@ -43,16 +43,20 @@ class Worker(Agent):
         calendar = self.calendar
         while not self.gone:
             now = env.now
-            if self.absent_until > now:
-                yield env.timeout(self.absent_until - now)
-                continue
-            on_duty = calendar.next_on_duty(now)
-            if on_duty > now:
-                yield env.timeout(on_duty - now)
+            wake = self.absent_until if self.absent_until > now else calendar.next_on_duty(now)
+            if wake > now:
+                try:
+                    yield env.timeout(wake - now)
+                except simpy.Interrupt:
+                    pass  # a call-away that arrived as the last job ended: nothing in hand
                 continue
             if self.duties_due:
                 activity, hours = self.duties_due.popitem()
-                yield from self.work({activity: hours})
+                try:
+                    yield from self.work({activity: hours})
+                except simpy.Interrupt:
+                    self.book(until=env.now)  # called away: the rest of today's duty is dropped
+                    self.working = None
                 continue
             job = self.line.take()
             if job is None:
@@ -100,10 +104,27 @@ class Worker(Agent):
                 case.handling_hours += job.hours
                 if case.handle_started != case.handle_started:  # nan: the first unit to start
                     case.handle_started = start
-            yield from self.work({job.activity: job.hours, "travel": job.travel})
+            try:
+                yield from self.work({job.activity: job.hours, "travel": job.travel})
+            except simpy.Interrupt:
+                self.hand_back(job)
+                return
         self.job = None
         if job.done is not None:
             job.done.succeed(self)
+
+    def hand_back(self, job):
+        """Called away mid-job (absence, exit): book what was done and put the rest back in the line."""
+        now = self.model.env.now
+        start, end, _, _ = self.working
+        rest = 1.0 - self._share_done(start, end, now)
+        self.book(until=now)
+        self.working = None
+        self.job = None
+        job.hours *= rest
+        job.travel *= rest
+        job.patrol = None  # what the pass had found is filed; the rest is walking time
+        self.team.submit(job, self.line)
 
     def work(self, hours_by_activity):
         """Spend the hours of working time; overtime if the line has been overloaded."""
@@ -127,10 +148,19 @@ class Worker(Agent):
             self.hours["overtime"] += overtime
             self._worked_today += total - overtime
             return
-        share = max(0.0, until - start) / (end - start)
+        share = self._share_done(start, end, until)
         self.team.book(by_activity, overtime, share)
         rest = 1.0 - share
         self.working = (until, end, {a: h * rest for a, h in by_activity.items()}, overtime * rest)
+
+    def _share_done(self, start, end, until):
+        """Share of a piece of work (``start`` to ``end``) done by ``until``, in working time:
+        a piece left on Friday evening has done nothing more by Sunday night."""
+        cal = self.calendar
+        total = cal.working_hours_between(start, end)
+        if total <= 0.0:  # all overtime
+            return max(0.0, until - start) / (end - start) if end > start else 1.0
+        return min(1.0, max(0.0, cal.working_hours_between(start, max(start, until)) / total))
 
     def finish_time(self, start, hours):
         cal = self.calendar
@@ -169,10 +199,10 @@ class Worker(Agent):
                 team.leave(self)
                 return
             p_absent = (1 - s) * burnout.absence_probability_base + s * burnout.absence_probability_at_full_stress
-            if u_absent < p_absent and self.working is None:  # mid-job, they come in to finish it
+            if u_absent < p_absent:
                 self.absent_until = (model.day + 1) * 24.0
                 team.hours["absent"] += day_hours
-                self.withdraw()
+                self.call_away()
                 return
         self.hours["available"] += day_hours
         team.hours["available"] += day_hours
@@ -188,9 +218,16 @@ class Worker(Agent):
             self.line.stop_waiting(handover)
             self.process.interrupt()
 
+    def call_away(self):
+        """Absence or exit: stop waiting, and hand back work in hand (a joint visit is finished)."""
+        if self.working is not None and not (self.job is not None and self.job.joint is not None):
+            self.process.interrupt()
+        else:
+            self.withdraw()
+
     def leave(self):
         self.gone = True
-        self.withdraw()
+        self.call_away()
 
 
 class PlatformOfficer(Worker):

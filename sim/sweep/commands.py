@@ -26,6 +26,7 @@ def add_commands(sub) -> None:
     p.add_argument("--out", type=Path, default=None, help="default: results/<experiment name>/")
     p.add_argument("--chunk-size", type=_positive, default=None, help="runs per task (default: automatic)")
     p.add_argument("--retry-failed", action="store_true", help="run again the runs stored as failed")
+    p.add_argument("--yes", action="store_true", help="start a design of more than 10,000 runs (sim/limits.py)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
 
@@ -55,8 +56,8 @@ def cmd_sweep(args) -> int:
         raise ScenarioError("--shard", "", "--shard goes with --executor slurm-array")
     if args.scheduler and args.executor != "dask":
         raise ScenarioError("--scheduler", "", "--scheduler goes with --executor dask")
-    plan = experiment.load(args.experiment)  # every check happens here, before anything is written
-    out = args.out or Path("results") / plan.name
+    plan = experiment.load(args.experiment, confirmed=args.yes)  # every check, before anything is written
+    out = sweep_run.check_out(args.out if args.out is not None else Path("results") / plan.name)
     try:
         res = sweep_run.run_sweep(
             plan, out, args.executor, args.workers, args.scheduler, shard,
@@ -68,24 +69,29 @@ def cmd_sweep(args) -> int:
     failed = f", {res.failed} failed (see the error column)" if res.failed else ""
     print(f"{plan.name}: {res.ran} runs in {res.seconds:.1f} s{failed}; {res.skipped} were already stored; "
           f"results in {out}/  (read: sim.sweep.store.read_results or `streetsim sweep-results {out}`)")  # fmt: skip
-    return 0  # failed runs are results too (error column); the message above says how many
+    # Failed runs are stored (error column) and the sweep goes on, but the exit status says so:
+    # a SLURM array task with failed runs ends FAILED, and `--retry-failed` runs them again.
+    return 1 if res.stored_failed else 0
 
 
 def cmd_results(args) -> int:
     import pandas as pd
 
-    from sim.scenario import ScenarioError
+    from sim.sweep import run as sweep_run
     from sim.sweep import store
     from sim.sweep.analysis import point_summary
 
-    if not (args.results / store.MANIFEST).exists():
-        raise ScenarioError(args.results, "", "no manifest.json: not a sweep's results folder")
+    sweep_run.check_store(args.results)
     table = store.read_results(args.results)
     if args.to is not None:
-        if args.to.suffix == ".parquet":
-            table.to_parquet(args.to, index=False)
-        else:
-            table.to_csv(args.to, index=False)
+        try:
+            write = (lambda p: table.to_parquet(p, index=False)) if args.to.suffix == ".parquet" else (
+                lambda p: table.to_csv(p, index=False))
+            store.write_atomic(args.to, write)  # an interrupt leaves no half-written file
+        except OSError as e:
+            from sim.scenario import ScenarioError
+
+            raise ScenarioError("--to", "", f"cannot write {args.to}: {e.strerror or e}") from None
         print(f"wrote {len(table)} runs to {args.to}")
         return 0
     with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 200):

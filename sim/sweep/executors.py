@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import signal
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
+from sim import runner
+from sim.scenario import ScenarioError
 from sim.sweep import worker
 from sim.sweep.experiment import Run
 
@@ -57,7 +59,7 @@ class LocalExecutor:
 
 
 def _pool(workers: int, ctx: worker.Context) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(workers, mp_context=_start_method(), initializer=_init_worker, initargs=(ctx,))
+    return ProcessPoolExecutor(workers, mp_context=_start_method(), initializer=_init_worker, initargs=(ctx, os.getpid()))
 
 
 def _start_method():
@@ -83,22 +85,16 @@ def warm_up(executor: str, workers: int) -> None:
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Interrupted: drop queued chunks and end the workers now. A chunk cut short never reached
     os.replace, so it leaves no part file and is run again next time."""
-    procs = list(getattr(pool, "_processes", {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        p.terminate()
-    for p in procs:
-        p.join(5)
+    runner.stop_pool(pool)
 
 
 _CTX: worker.Context | None = None
 
 
-def _init_worker(ctx: worker.Context) -> None:
+def _init_worker(ctx: worker.Context, main_pid: int) -> None:
     global _CTX
     _CTX = ctx
-    # Ctrl-C in a terminal reaches the whole process group; the parent decides what stops.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    runner.worker_setup(main_pid)  # SIGINT ignored (the parent decides), and ends if the parent dies
 
 
 def _run_chunk_in_worker(runs: list[Run]) -> worker.ChunkResult:
@@ -128,6 +124,8 @@ class DaskExecutor:
                 runs = futures.pop(f)
                 try:
                     on_result(f.result())
+                except worker.OutputNotVisible as e:
+                    raise ScenarioError("--scheduler", "", str(e)) from None
                 except Exception as e:  # KilledWorker and the like: record, go on
                     if on_error is None:
                         raise
@@ -151,13 +149,44 @@ class DaskExecutor:
 
             cls = getattr(dask_jobqueue, _JOBQUEUE_CLASSES[self.jobqueue.cluster])
             cluster = cls(**self.jobqueue.options)
-            cluster.scale(jobs=self.jobqueue.jobs)
+            # A failed submission in scale()'s background callback is logged by tornado as a
+            # traceback; _submitted_or_raise reports it in one line instead.
+            quiet = logging.getLogger("tornado.application")
+            level, quiet.level = quiet.level, logging.CRITICAL
+            try:
+                cluster.scale(jobs=self.jobqueue.jobs)
+                _submitted_or_raise(cluster, self.jobqueue.cluster)
+            finally:
+                quiet.setLevel(level)
             return Client(cluster), cluster
         cluster = LocalCluster(
             n_workers=self.workers, threads_per_worker=1, processes=True,
             dashboard_address=None, silence_logs=logging.ERROR,
         )  # fmt: skip
         return Client(cluster), cluster
+
+
+def _submitted_or_raise(cluster, kind: str) -> None:
+    """Submit the worker jobs now and wait for the submission (not for the jobs to start). A
+    failing sbatch/qsub otherwise only logs an error in the background while the sweep waits
+    for workers that will never come; here it ends the sweep with one line."""
+    try:
+        cluster.sync(cluster._correct_state)  # what scale() schedules; raises the submit error
+        for job in list(cluster.workers.values()):
+            if getattr(job, "job_id", True) is None:  # its submission failed in scale()'s callback
+                cluster.sync(job.start)  # again, to raise the error (or submit it after all)
+    except Exception as e:
+        for name, job in list(cluster.workers.items()):
+            if getattr(job, "job_id", True) is None:  # never submitted: nothing to cancel
+                cluster.workers.pop(name)
+                cluster.worker_spec.pop(name, None)
+        try:
+            cluster.close()
+        except Exception:  # closing a half-started cluster; the submit error is what matters
+            pass
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        why = next((ln for ln in reversed(lines) if "error" in ln.lower()), lines[-1] if lines else type(e).__name__)
+        raise ScenarioError("dask_jobqueue", "", f"{kind}: submitting the worker jobs failed: {why[:200]}") from None
 
 
 _JOBQUEUE_CLASSES = {

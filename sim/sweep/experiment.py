@@ -37,6 +37,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 import sim
+from sim import limits
 from sim import scenario as scenario_mod
 from sim.metrics import kpi_names
 from sim.scenario import ScenarioError
@@ -48,7 +49,8 @@ SAMPLE_PREFIX = "sample:"  # design.parquet columns holding SALib's unrounded sa
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # as in scenario files: no NaN or infinity, `replications: true` is not 1
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 Number = int | float
@@ -122,13 +124,14 @@ class JobQueue(Strict):
 
 
 class Experiment(Strict):
-    experiment: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="the experiment's name; results/<name>/")
+    experiment: str = Field(pattern=scenario_mod.SAFE_NAME, max_length=limits.MAX_NAME_CHARS,
+                            description="the experiment's name; results/<name>/ (not '..': it stays inside results/)")
     description: str = ""
     scenario: str = Field(description="base scenario, relative to the experiment file")
     set: list[str] = Field(default_factory=list, description="fixed overrides, KEY.PATH=VALUE")
     parameters: dict[str, Parameter] = Field(min_length=1)
     design: Design = Design()
-    replications: Annotated[int, Field(gt=0)] = 10
+    replications: Annotated[int, Field(gt=0, le=limits.MAX_REPLICATIONS)] = 10
     seed: Annotated[int, Field(ge=0)] = 1
     kpis: list[str] | Literal["all"] = "all"
     timeseries: bool | list[str] = False
@@ -173,6 +176,7 @@ class Plan:
     skipped: list[dict] = field(default_factory=list)
     digests: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
+    measures: str | None = None  # see worker.Context.measures; part of every run_id when set
 
     @property
     def name(self) -> str:
@@ -205,15 +209,16 @@ def is_experiment(data: dict) -> bool:
     return isinstance(data, dict) and TOP_KEY in data
 
 
-def load(path: str | Path) -> Plan:
+def load(path: str | Path, confirmed: bool = True) -> Plan:
     """Read and check an experiment file; build its design. Raises ScenarioError on bad input.
 
     Every design point is applied to the base scenario and validated, so a typo in a key path or a
-    value the scenario rejects is reported before anything runs or is written.
+    value the scenario rejects is reported before anything runs or is written. A design of more
+    than ``limits.SWEEP_RUNS_WITHOUT_YES`` runs needs ``confirmed`` (``--yes``).
     """
     path = Path(path)
     data = scenario_mod.read_yaml(path)
-    text = path.read_text(encoding="utf-8")
+    text = safe_read_text(path)
     if not is_experiment(data):
         raise ScenarioError(path, TOP_KEY, "missing: an experiment file starts with `experiment: <name>`")
     try:
@@ -239,9 +244,18 @@ def load(path: str | Path) -> Plan:
     params = list(spec.parameters)
     integer = {p: _integer(spec.parameters[p], p) for p in params}
     points, sample, problem = make_design(spec, integer, path)
+    problem_runs = limits.check_runs(len(points) * spec.replications, confirmed)
+    if problem_runs:
+        raise ScenarioError(path, "design", problem_runs)
     plan = Plan(spec, path, text, scenario_file, base, params, integer, points, sample, problem, roles=roles)
-    _check_points(plan)
+    check_points(plan)
     return plan
+
+
+def safe_read_text(path: Path) -> str:
+    from sim import safe_yaml
+
+    return safe_yaml.read_text(path)  # already checked by read_yaml: size and UTF-8
 
 
 def _check_names(spec: Experiment, path: Path, settings) -> None:
@@ -270,10 +284,12 @@ def _check_kpis(spec: Experiment, path: Path, settings) -> None:
             raise ScenarioError(path, "kpis", f"unknown KPI {k!r} (known: {', '.join(sorted(known))})")
 
 
-def _check_points(plan: Plan) -> None:
+def check_points(plan: Plan) -> None:
     """Build every design point's scenario: validation, and the digest its run_ids derive from."""
     keep, digests = [], []
     outputs = {"kpis": plan.spec.kpis, "timeseries": plan.spec.timeseries}
+    if plan.measures:
+        outputs["measures"] = plan.measures
     for i, row in enumerate(plan.points.itertuples(index=False)):
         values = [getattr(row, f"p{j}") for j in range(len(plan.params))]
         try:
@@ -380,10 +396,19 @@ def make_design(spec: Experiment, integer: dict[str, bool], file="<experiment>")
     d = spec.design
     if d.type == "factorial":
         levels = [factorial_levels(spec.parameters[p], integer[p], p, file) for p in params]
+        n = math.prod(len(v) for v in levels)
+        if n * spec.replications > limits.MAX_SWEEP_RUNS:  # before the product is built
+            raise ScenarioError(file, "parameters", f"the factorial has {n:,} points; the limit is "
+                                f"{limits.MAX_SWEEP_RUNS:,} runs")  # fmt: skip
         rows = list(itertools.product(*levels))
         sample, problem = None, None
     else:
         problem = salib_problem(spec)
+        k = len(params)
+        n = d.samples * {"lhs": 1, "sobol": 2 * k + 2 if d.second_order else k + 2, "morris": k + 1}[d.type]
+        if n * spec.replications > limits.MAX_SWEEP_RUNS:  # before SALib allocates the sample
+            raise ScenarioError(file, "design.samples", f"{d.samples:,} samples give {n:,} points; the limit is "
+                                f"{limits.MAX_SWEEP_RUNS:,} runs")  # fmt: skip
         sample = salib_sample(problem, d, spec.seed if d.seed is None else d.seed)
         cols = [from_unit(spec.parameters[p], integer[p], sample[:, j]) for j, p in enumerate(params)]
         rows = list(zip(*cols))
@@ -401,9 +426,14 @@ def factorial_levels(p: Parameter, integer: bool, key: str, file="<experiment>")
     if p.step is None and p.num is None:
         raise ScenarioError(file, f"parameters.{key}", "a factorial design needs values, or min/max with step or num")
     if p.step is not None:
-        n = int(math.floor((p.max - p.min) / p.step + 1e-9)) + 1
+        steps = (p.max - p.min) / p.step
+        if not steps < limits.MAX_SWEEP_RUNS:  # also catches inf/nan
+            raise ScenarioError(file, f"parameters.{key}.step", f"gives {steps:.3g} levels; the limit is {limits.MAX_SWEEP_RUNS:,}")
+        n = int(math.floor(steps + 1e-9)) + 1
         vals = [p.min + i * p.step for i in range(n)]
     else:
+        if p.num > limits.MAX_SWEEP_RUNS:
+            raise ScenarioError(file, f"parameters.{key}.num", f"{p.num:,} levels; the limit is {limits.MAX_SWEEP_RUNS:,}")
         vals = list(np.linspace(p.min, p.max, p.num))
     if integer:
         vals = [int(round(v)) for v in vals]

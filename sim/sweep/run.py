@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import math
 import os
 import subprocess
@@ -14,6 +16,7 @@ import pandas as pd
 from tqdm import tqdm
 
 import sim
+from sim import results_folder
 from sim.scenario import ScenarioError
 from sim.sweep import executors, store, worker
 from sim.sweep.experiment import Plan, Run, describe
@@ -31,6 +34,7 @@ class Outcome:
     failed: int
     seconds: float  # wall time of the executor phase
     run_seconds: float  # time spent inside the model, summed over runs
+    stored_failed: int = 0  # runs of this sweep (or shard) stored as failed, now or before
 
 
 def parse_shard(text: str | None, file="--shard") -> tuple[int, int] | None:
@@ -99,6 +103,67 @@ def _git_commit() -> str | None:
     return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
+def check_out(out) -> Path:
+    """A sweep's --out: new, empty, or a sweep's store (resumed, never replaced). One line otherwise."""
+    out = results_folder.check_name(out)
+    if out.exists():
+        if not out.is_dir():
+            raise ScenarioError("--out", "", f"{out} is a file, not a folder")
+        kind = results_folder.manifest_kind(out)
+        if kind is None and any(out.iterdir()):
+            raise ScenarioError("--out", "", f"{out} exists and is not a sweep's results folder; choose a new folder "
+                                "(nothing was changed)")  # fmt: skip
+        if kind not in (None, "sweep"):
+            raise ScenarioError("--out", "", f"{out} holds {kind} results, not a sweep's; choose another folder")
+    results_folder.check_writable(out)
+    return out
+
+
+def check_store(out: Path) -> None:
+    """What ``sweep-results`` needs before reading: a sweep manifest and its design."""
+    if not out.is_dir():
+        raise ScenarioError(out, "", "folder not found" if not out.exists() else "not a folder")
+    if not (out / store.MANIFEST).exists():
+        raise ScenarioError(out, "", "no manifest.json: not a sweep's results folder")
+    try:
+        kind = store.read_manifest(out).get("kind")
+    except (ValueError, AttributeError, OSError) as e:
+        raise ScenarioError(out / store.MANIFEST, "", f"not a readable manifest: {str(e).splitlines()[0][:120]}") from None
+    if kind != "sweep":
+        raise ScenarioError(out / store.MANIFEST, "kind", f"{kind!r}: not a sweep's results folder")
+    try:
+        import pyarrow.parquet as pq
+
+        pq.read_schema(out / store.DESIGN)
+    except FileNotFoundError:
+        raise ScenarioError(out, "", "no design.parquet: the sweep never started here (run `streetsim sweep`)") from None
+    except Exception as e:
+        raise ScenarioError(out / store.DESIGN, "", f"damaged: {type(e).__name__}; run `streetsim sweep` again to "
+                            "rewrite it") from None  # fmt: skip
+
+
+@contextlib.contextmanager
+def sweep_lock(out: Path, shard: tuple[int, int] | None):
+    """One sweep at a time per folder, so no run is stored twice: shards of one array share the
+    lock (they split the runs between them), anything else holds it alone. Not waited for."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "a+") as f:
+        try:
+            fcntl.flock(f, (fcntl.LOCK_SH if shard else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise ScenarioError("--out", "", f"{out} is in use by another sweep ({holder}); wait for it to end or "
+                                "choose another --out") from None  # fmt: skip
+        except OSError:
+            pass  # a file system without locks (some NFS setups): carry on; reads de-duplicate
+        if not shard:
+            f.truncate(0)
+            f.write(f"pid {os.getpid()} on {os.uname().nodename}\n")
+            f.flush()
+        yield
+
+
 def prepare(plan: Plan, out: Path) -> None:
     """Write manifest.json and design.parquet unless the folder already holds this design.
     Shards may race here; both writes are atomic and carry the same design."""
@@ -133,6 +198,11 @@ def run_sweep(
     out = Path(out).resolve()
     workers = workers or default_workers(executor)
     executors.warm_up(executor, workers)
+    with sweep_lock(out, shard):
+        return _run_locked(plan, out, executor, workers, scheduler, shard, progress, retry_failed, chunk_size)
+
+
+def _run_locked(plan, out, executor, workers, scheduler, shard, progress, retry_failed, chunk_size) -> Outcome:
     prepare(plan, out)
     runs = shard_runs(plan.runs(), shard)
     done = store.finished(out)
@@ -141,7 +211,8 @@ def run_sweep(
         store.drop_failed(out, failed_ids)
         done = {k: v for k, v in done.items() if k not in failed_ids}
     total, skipped = len(runs), sum(1 for r in runs if r.run_id in done)
-    ctx = worker.Context(str(out), plan.base, str(plan.scenario_file), plan.spec.seed, plan.spec.kpis, plan.spec.timeseries)
+    ctx = worker.Context(str(out), plan.base, str(plan.scenario_file), plan.spec.seed, plan.spec.kpis, plan.spec.timeseries,
+                         plan.measures)  # fmt: skip
     ex = make_executor(executor, workers, scheduler, plan)
     where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
     _say(progress, f"{plan.name}{where}: {total} runs ({len(plan.points)} points x {plan.spec.replications} replications), "
@@ -183,7 +254,9 @@ def run_sweep(
     finally:
         bar.close()
     elapsed = time.perf_counter() - t0
-    return Outcome(total, skipped, tally["ran"], tally["failed"], elapsed, tally["seconds"])
+    done = store.finished(out)
+    stored_failed = sum(1 for r in runs if done.get(r.run_id) == "failed")
+    return Outcome(total, skipped, tally["ran"], tally["failed"], elapsed, tally["seconds"], stored_failed)
 
 
 def record_failures(out: Path, runs: list[Run], error: str, kpis) -> None:

@@ -9,6 +9,11 @@ Part files are written by whoever ran the runs (a local process, a Dask worker, 
 task), to a temporary name and then renamed with ``os.replace``, so a reader never sees half a
 file and a killed writer leaves nothing behind that counts. A run is finished once its row is in
 a part file; that is what a re-run skips.
+
+A part file damaged afterwards (truncated, zeroed, overwritten) is reported in one line and
+set aside as ``parts/damaged-<name>`` (kept, not deleted: it may help to see what happened); its
+runs count as not stored, so the next ``streetsim sweep`` runs them again. Reading never counts
+a run twice: rows are de-duplicated by run_id (a success outranks a recorded failure).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import uuid
 from pathlib import Path
 
@@ -53,11 +59,57 @@ def part_files(out: Path, kind: str = PARTS) -> list[Path]:
     return sorted((Path(out) / kind).glob("part-*.parquet"))
 
 
-def finished(out: Path) -> dict[str, str]:
+class DamagedPart(Exception):
+    pass
+
+
+def read_part(f: Path, columns: list[str] | None = None):
+    """A part file as a pyarrow Table; DamagedPart if it cannot be read or lacks run_id/status."""
+    try:
+        t = pq.read_table(f, columns=columns)
+    except FileNotFoundError:
+        raise
+    except Exception as e:  # pyarrow raises ArrowInvalid, OSError, ... for a damaged file
+        raise DamagedPart(f"{type(e).__name__}: {str(e).splitlines()[0][:150] if str(e) else ''}") from None
+    missing = {"run_id", "status"} - set(t.column_names)
+    if missing:
+        raise DamagedPart(f"no column {', '.join(sorted(missing))}")
+    return t
+
+
+def set_aside(f: Path, reason: str, heal: bool) -> None:
+    """Report a damaged part file in one line; when healing, rename it so it no longer counts."""
+    if heal:
+        try:
+            os.replace(f, f.with_name(f"damaged-{f.name}"))
+        except FileNotFoundError:  # another shard set it aside first
+            return
+        what = "set aside; its runs will be run again"
+    else:
+        what = "skipped; `streetsim sweep` runs its runs again"
+    print(f"warning: damaged part file {f} ({reason}): {what}", file=sys.stderr)
+
+
+def readable_parts(out: Path, kind: str = PARTS, columns: list[str] | None = None, heal: bool = False):
+    """(file, table) for every readable part file; damaged ones reported (and set aside if heal)."""
+    for f in part_files(out, kind):
+        try:
+            t = read_part(f, columns) if kind == PARTS else pq.read_table(f, columns=columns)
+        except FileNotFoundError:
+            continue  # replaced meanwhile by a retried chunk, or set aside by another shard
+        except DamagedPart as e:
+            set_aside(f, str(e), heal)
+            continue
+        except Exception as e:
+            set_aside(f, f"{type(e).__name__}", heal)
+            continue
+        yield f, t
+
+
+def finished(out: Path, heal: bool = True) -> dict[str, str]:
     """run_id -> status ("ok" or "failed") of every stored run. Reads two columns per file only."""
     done: dict[str, str] = {}
-    for f in part_files(out):
-        t = pq.read_table(f, columns=["run_id", "status"])
+    for _f, t in readable_parts(out, PARTS, ["run_id", "status"], heal):
         for rid, status in zip(t.column("run_id").to_pylist(), t.column("status").to_pylist()):
             if done.get(rid) != "ok":  # a success outranks an earlier recorded failure
                 done[rid] = status
@@ -67,8 +119,8 @@ def finished(out: Path) -> dict[str, str]:
 def drop_failed(out: Path, run_ids: set[str]) -> int:
     """Remove failed rows for ``run_ids`` from their part files (before retrying them)."""
     n = 0
-    for f in part_files(out):
-        t = pd.read_parquet(f)
+    for f, t in readable_parts(out, PARTS, heal=True):
+        t = t.to_pandas()
         bad = t["run_id"].isin(run_ids) & (t["status"] != "ok")
         if bad.any():
             n += int(bad.sum())
@@ -102,7 +154,7 @@ def read_results(out: str | Path, status: str | None = None) -> pd.DataFrame:
     """
     out = Path(out)
     design = pd.read_parquet(out / DESIGN)
-    parts = [pd.read_parquet(f) for f in part_files(out)]
+    parts = [t.to_pandas() for _f, t in readable_parts(out, PARTS)]
     if parts:
         runs = pd.concat(parts, ignore_index=True)
         # one row per run_id even if a failure was later retried successfully
@@ -127,5 +179,8 @@ def read_timeseries(out: str | Path) -> pd.DataFrame:
     design = pd.read_parquet(out / DESIGN)
     if not files:
         return design.iloc[0:0]
-    ts = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True).drop_duplicates(["run_id", "day"], keep="last")
+    tables = [t.to_pandas() for _f, t in readable_parts(out, TIMESERIES)]
+    if not tables:
+        return design.iloc[0:0]
+    ts = pd.concat(tables, ignore_index=True).drop_duplicates(["run_id", "day"], keep="last")
     return design.merge(ts, on="run_id", how="inner")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import socket
 import time
@@ -27,6 +28,9 @@ class Context:
     seed: int
     kpis: list[str] | str
     timeseries: bool | list[str]
+    # "module:function" adding quantities computed from the whole replication (cases, roles) to
+    # each run's row; calibration uses it (sim.calibrate.measures:measure). None: KPIs only.
+    measures: str | None = None
 
 
 @dataclass
@@ -44,8 +48,15 @@ def part_name(runs: list[Run]) -> str:
     return "part-" + hashlib.sha256(",".join(sorted(r.run_id for r in runs)).encode()).hexdigest()[:20]
 
 
+class OutputNotVisible(RuntimeError):
+    """This worker cannot see the sweep's folder: results need a file system every worker shares."""
+
+
 def run_chunk(ctx: Context, runs: list[Run]) -> ChunkResult:
     """Run every run of the chunk; a run that raises is recorded with its error and the chunk goes on."""
+    if not os.path.exists(os.path.join(ctx.out, store.MANIFEST)):  # checked before any run: minutes saved
+        raise OutputNotVisible(f"worker {socket.gethostname()} cannot see the output folder {ctx.out}; every "
+                               "worker must see it at the same path (a shared file system, see README)")  # fmt: skip
     rows, series = [], []
     worker = f"{socket.gethostname()}:{os.getpid()}"
     for run in runs:
@@ -68,13 +79,16 @@ def run_one(ctx: Context, run: Run) -> tuple[dict, pd.DataFrame | None]:
         settings = scenario_mod.build(
             scenario_mod.apply_overrides(ctx.base, run.overrides, ctx.scenario_file), ctx.scenario_file
         )
-        rep = runner.run_replication(settings, seed_sequence(ctx.seed, run.replication), run.replication, keep_cases=False)
+        rep = runner.run_replication(settings, seed_sequence(ctx.seed, run.replication), run.replication,
+                                     keep_cases=ctx.measures is not None)  # fmt: skip
         kpis = {k: v for k, v in rep.kpis.items() if k != "replication"}
         if ctx.kpis != "all":
             missing = [k for k in ctx.kpis if k not in kpis]
             if missing:
                 raise KeyError(f"the model produced no KPI {', '.join(missing)}")
             kpis = {k: kpis[k] for k in ctx.kpis}
+        if ctx.measures:
+            kpis.update(_measures(ctx.measures)(settings, rep))
         ts = _series(ctx, run, rep.timeseries)
         row = {**head, "status": "ok", "error": None, "seconds": time.perf_counter() - t0, **kpis}
         return row, ts
@@ -86,6 +100,11 @@ def run_one(ctx: Context, run: Run) -> tuple[dict, pd.DataFrame | None]:
         if ctx.kpis != "all":
             row.update(dict.fromkeys(ctx.kpis, float("nan")))
         return row, None
+
+
+def _measures(path: str):
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _series(ctx: Context, run: Run, ts: pd.DataFrame) -> pd.DataFrame | None:

@@ -7,7 +7,9 @@ import argparse
 import socket
 import sys
 
+from sim import district as district_mod
 from sim import scenario as scenario_mod
+from sim.labels import LANGS
 
 DEFAULT_SCENARIO = "scenarios/reform_2015.yaml"
 
@@ -20,12 +22,16 @@ def add_commands(subparsers) -> None:
     viz.add_argument("--port", type=_port, default=8765)
     viz.add_argument("--seed", "-s", type=int, default=1)
     viz.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
+    viz.add_argument("--lang", choices=LANGS, default="en", help="language of the page (a switch on the page changes it)")
     viz.set_defaults(func=cmd_viz)
 
 
 def cmd_viz(args) -> int:
     # Bad input fails here, as one line and exit 2 (sim.cli catches ScenarioError), not in the page.
-    scenario_mod.load(args.scenario, args.overrides)
+    if district_mod.is_district_file(args.scenario):
+        district_mod.load(args.scenario, args.overrides)  # the page offers each of its streets
+    else:
+        scenario_mod.load(args.scenario, args.overrides)
     busy = _cannot_listen(args.host, args.port)
     if busy:
         print(f"error: cannot listen on {args.host}:{args.port}: {busy}", file=sys.stderr)
@@ -33,7 +39,7 @@ def cmd_viz(args) -> int:
     from sim.viz.server import OfflineAssetsMissing, serve
 
     try:
-        return serve(args.scenario, args.overrides, args.host, args.port, args.seed)
+        return serve(args.scenario, args.overrides, args.host, args.port, args.seed, args.lang)
     except OfflineAssetsMissing as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

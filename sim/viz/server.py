@@ -3,8 +3,15 @@
 Solara's page loads its scripts from a CDN unless its asset proxy is on and finds them in its
 cache directory. The ``solara-assets`` package ships those files; a few are asked for by a
 version range (``vega@5``), so we serve a cache directory of links that also answers those
-ranges. Anything still missing is refused on the spot instead of being fetched from the
-internet, and Solara's telemetry and version check are switched off.
+ranges. Solara's telemetry and version check are switched off.
+
+The asset route only ever reads: a request is answered with a regular file inside the asset
+packages or refused (404). Solara's own lookup would fetch a missing file from the CDN and write it
+into the cache, and it removes a cached *folder* it is asked for (a clean-up of an old cache
+layout) -- through our links that deleted folders of the installed assets. Neither can happen here.
+
+Browser tabs that close without saying so (a crash, a lost network) keep their model until
+Solara culls the session: we shorten its 24-hour default to a few minutes.
 """
 
 from __future__ import annotations
@@ -25,6 +32,10 @@ MARKER = "requirejs@2.3.6/require.js"  # a file every solara-assets release ship
 SCENARIO_ENV = "STREETSIM_VIZ_SCENARIO"
 OVERRIDES_ENV = "STREETSIM_VIZ_SET"
 SEED_ENV = "STREETSIM_VIZ_SEED"
+LANG_ENV = "STREETSIM_VIZ_LANG"
+# A tab that disconnected is kept this long for a reconnect, then its model is freed. Solara's
+# default is 24 h (server memory grew with every closed tab); the environment may override it.
+SESSION_TIMEOUT = "2m"
 
 
 class OfflineAssetsMissing(RuntimeError):
@@ -60,7 +71,7 @@ def offline_cdn_dir(source: Path) -> Path:
     return target
 
 
-def configure_environment(scenario: str, overrides: list[str], seed: int, cdn_dir: Path) -> None:
+def configure_environment(scenario: str, overrides: list[str], seed: int, cdn_dir: Path, lang: str = "en") -> None:
     """Environment for Solara's settings and for the page.
 
     Solara reads its settings once, when it is first imported: this must run before that.
@@ -69,6 +80,7 @@ def configure_environment(scenario: str, overrides: list[str], seed: int, cdn_di
         SCENARIO_ENV: scenario,
         OVERRIDES_ENV: json.dumps(overrides),
         SEED_ENV: str(seed),
+        LANG_ENV: lang,
         "SOLARA_ASSETS_PROXY": "true",
         "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cdn_dir),
         # never used while the proxy is on, except by a cache miss, which _refuse_fetch stops
@@ -76,21 +88,66 @@ def configure_environment(scenario: str, overrides: list[str], seed: int, cdn_di
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
         "SOLARA_MODE": "production",  # production: no "call home" iframe in the page
     })
+    os.environ.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", SESSION_TIMEOUT)
 
 
 def _refuse_fetch(url):
     raise OfflineAssetsMissing(f"not in the offline assets, and streetsim viz never fetches from the internet: {url}")
 
 
-def serve(scenario: str, overrides: list[str], host: str, port: int, seed: int = 1) -> int:
+def asset_file(cache_dir: Path, path: str) -> Path:
+    """The regular file ``path`` names inside the offline assets; FileNotFoundError otherwise.
+
+    Takes the place of Solara's ``get_path``: it reads nothing but the file's status, writes and
+    deletes nothing, fetches nothing. Folders, links out of the assets and ``..`` are refused.
+    """
+    parts = path.replace("\\", "/").split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise FileNotFoundError(path)
+    if len(parts) == 1:  # a bare package name means its main file, as Solara stores it
+        parts.append("__main.js")
+    candidate = cache_dir.joinpath(*parts)
+    package = cache_dir / parts[0]
+    if not candidate.is_file() or not candidate.resolve().is_relative_to(package.resolve()):
+        raise FileNotFoundError(path)
+    return candidate
+
+
+def _serve_assets_read_only(cache_dir: Path) -> None:
+    """Route Solara's asset requests through :func:`asset_file` (see the module docstring)."""
+    import solara.server.cdn_helper as cdn_helper
+
+    if "solara.server.starlette" in sys.modules:  # it imports get_path by name: patch before that
+        raise RuntimeError("the asset route must be made read-only before solara.server.starlette is imported")
+    cdn_helper.fetch_from_cdn = _refuse_fetch
+    cdn_helper.get_path = lambda _base, path: asset_file(cache_dir, path)
+
+
+def _fix_router_template() -> None:
+    """Solara's router template says ``modules.export`` for ``module.exports``: every page then
+    logs a console warning (the browser falls back and works). Serve a corrected copy."""
+    import solara.widgets
+
+    original = Path(solara.widgets.Navigator.template_file)
+    text = original.read_text(encoding="utf-8")
+    if "modules.export =" not in text:
+        return  # fixed upstream
+    fixed = Path(tempfile.mkdtemp(prefix="streetsim-viz-vue-")) / original.name
+    atexit.register(shutil.rmtree, fixed.parent, ignore_errors=True)
+    fixed.write_text(text.replace("modules.export =", "module.exports ="), encoding="utf-8")
+    solara.widgets.Navigator.template_file = str(fixed)
+
+
+def serve(scenario: str, overrides: list[str], host: str, port: int, seed: int = 1, lang: str = "en") -> int:
     """Start the Solara server for ``sim.viz.app`` on host:port; returns when it stops."""
     if "solara" in sys.modules:
         raise RuntimeError("sim.viz.server.serve() must run before solara is imported")
-    configure_environment(scenario, overrides, seed, offline_cdn_dir(assets_dir()))
-    import solara.server.cdn_helper as cdn_helper
+    cdn_dir = offline_cdn_dir(assets_dir())
+    configure_environment(scenario, overrides, seed, cdn_dir, lang)
     from solara.__main__ import cli
 
-    cdn_helper.fetch_from_cdn = _refuse_fetch
+    _serve_assets_read_only(cdn_dir)
+    _fix_router_template()
     print(f"streetsim viz: {scenario} at http://{host}:{port}  (Ctrl+C stops)", flush=True)
     args = ["run", "sim.viz.app", "--host", host, "--port", str(port), "--production",
             "--no-open", "--no-check-version", "--log-level-uvicorn", "warning"]

@@ -88,14 +88,20 @@ class StreetMap:
             return self.case_cell(job.case)  # on site: an on-site check
         return self.patrol.get(worker.unique_id) or self.grid_zones[self._grid_of(worker)].centre
 
-    def unit_cell(self, worker, slot: int, units: int) -> tuple[int, int]:
-        """An enforcement officer: on site if on a case, else at the base around the office."""
+    def unit_cell(self, worker, slot: int, team_size: int) -> tuple[int, int]:
+        """An enforcement officer: on site if on a case, else at a post where the unit works.
+
+        A unit with one officer per residential area (community police) has one in each area;
+        other units' officers are spread over the grids, each at a fixed cell of its grid.
+        """
         job = getattr(worker, "job", None)
         if job is not None and job.case is not None:
             return self.case_cell(job.case)
-        side = math.ceil(math.sqrt(units))  # the base: a square of cells centred on the office
-        x, y = self.office[0] - side // 2 + slot % side, self.office[1] - side // 2 + slot // side
-        return min(self.width - 1, max(0, x)), min(self.height - 1, max(0, y))
+        if team_size == len(self.area_zones):
+            cells = self._area_cells[sorted(self.area_zones)[slot]]
+        else:
+            cells = sorted(self._grid_cells[slot % len(self.grid_zones)])
+        return cells[(worker.unique_id * _GOLDEN) % len(cells)]
 
     def _grid_of(self, worker) -> int:
         return getattr(worker, "grid", 0) % len(self.grid_zones)

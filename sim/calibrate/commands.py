@@ -1,0 +1,107 @@
+"""``streetsim calibrate``. Heavy imports (scikit-learn, the sweep executors) stay inside the handler."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXECUTORS = ("local", "dask", "slurm-array")
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser(
+        "calibrate",
+        help="fit a scenario's uncertain parameters to observed figures (history matching + posterior)",
+        description="Rule out parameter values that cannot reproduce OBSERVED (history matching in waves), estimate "
+        "the remaining parameters' posterior, and check the calibrated model against every observed quantity. "
+        "Runs go through the sweep executors and are reused when the command is repeated.",
+    )
+    p.add_argument("scenario", help="the scenario to calibrate (scenarios/*.yaml)")
+    p.add_argument("observed", help="observed quantities and the parameters allowed to move (observed/*.yaml)")
+    p.add_argument("--out", type=Path, default=None, help="default: results/calibrate_<calibration name>/")
+    p.add_argument("--executor", choices=EXECUTORS, default="local")
+    p.add_argument("--workers", type=_positive, default=None, help="worker processes (default: CPUs available)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask: an existing scheduler")
+    p.add_argument("--shard", default=None, metavar="I/N", help="slurm-array: run shard I of N of the next unfinished batch")
+    p.add_argument("--waves", type=_positive, default=None, help="history-matching waves (default: the observed file's method)")
+    p.add_argument("--points", type=_positive, default=None, help="parameter points per wave")
+    p.add_argument("--replications", type=_positive, default=None, help="replications per point (>= 2)")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="fixed scenario overrides while calibrating (after the observed file's method.set)")  # fmt: skip
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_calibrate)
+
+
+def _positive(text):
+    v = int(text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {v}")
+    return v
+
+
+def cmd_calibrate(args) -> int:
+    from sim.calibrate import observed
+    from sim.calibrate.simulate import Execution, Pending
+    from sim.cli import checked_out
+    from sim.scenario import ScenarioError
+    from sim.sweep.run import parse_shard
+
+    shard = parse_shard(args.shard)
+    if args.executor == "slurm-array" and shard is None:
+        raise ScenarioError("--shard", "", "slurm-array runs one shard: give --shard I/N (e.g. $SLURM_ARRAY_TASK_ID/N)")
+    if shard is not None and args.executor != "slurm-array":
+        raise ScenarioError("--shard", "", "--shard goes with --executor slurm-array")
+    if args.scheduler and args.executor != "dask":
+        raise ScenarioError("--scheduler", "", "--scheduler goes with --executor dask")
+    cal = observed.load(args.scenario, args.observed, args.overrides, method_overrides(args))
+    out = checked_out(args.out or Path("results") / f"calibrate_{cal.spec.calibration}")
+    how = Execution(args.executor, args.workers, args.scheduler, shard, progress=not args.quiet)
+    from sim.calibrate import fit, outputs
+
+    try:
+        result = fit.calibrate(cal, out, how)
+    except Pending as e:
+        print(f"shard {shard[0]}/{shard[1]} done; {e}. Run the same command again (e.g. the next array job) once every "
+              "shard has finished; then once without --shard to write the results.")  # fmt: skip
+        return 0
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; finished runs are stored in {out}/ — run the same command again to resume", file=sys.stderr)
+        return 130
+    if shard is not None:
+        print(f"every run is stored in {out}/; run the command once without --shard to write the results")
+        return 0
+    files = outputs.write(result, out)
+    print(summary_text(result))
+    print(f"\nwrote {out}/: {' '.join(files)}")
+    return 0
+
+
+def method_overrides(args) -> dict:
+    names = {"waves": args.waves, "points": args.points, "replications": args.replications, "seed": args.seed}
+    return {k: v for k, v in names.items() if v is not None}
+
+
+def summary_text(result) -> str:
+    from sim.labels import label
+
+    lines = [f"\n{result.cal.spec.calibration}: {result.runs_total} runs ({result.ran} run now), "
+             f"{len(result.history.waves)} waves, {result.seconds:.0f} s; posterior ESS {result.posterior.ess:.0f}"]  # fmt: skip
+    if not result.history.joint_fit:
+        lines.append("NO JOINT FIT: no parameter values fit every reconcilable quantity at once; the values below are "
+                     "the least implausible, not a fit")  # fmt: skip
+    lines.append(f"\n{'quantity':<44} {'observed':>18} {'predicted':>10} {'95% interval':>22}  verdict")
+    for r in result.table.itertuples(index=False):
+        obs = f"{r.observed:.4g} ± {r.observed_sd:.2g}"
+        interval = f"[{r.predicted_q025:.4g}, {r.predicted_q975:.4g}]"
+        word = "ok" if r.reproduced else ("IRRECONCILABLE" if r.irreconcilable else "NOT REPRODUCED")
+        lines.append(f"{label(r.quantity, 'en')[:44]:<44} {obs:>18} {r.predicted_mean:>10.4g} {interval:>22}  {word} ({r.z:+.1f} sd)")
+    lines.append(f"\n{'parameter':<58} {'was':>10} {'calibrated':>11} {'95% interval':>24}")
+    for r in result.parameters.itertuples(index=False):
+        interval = f"[{r.posterior_q025:.4g}, {r.posterior_q975:.4g}]"
+        lines.append(f"{r.parameter:<58} {r.scenario_value!s:>10} {r.calibrated_value!s:>11} {interval:>24}")
+    for r in result.table.itertuples(index=False):
+        if not r.reproduced:
+            lines.append(f"! {r.quantity}: {r.verdict}")
+    return "\n".join(lines)

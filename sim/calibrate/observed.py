@@ -1,0 +1,165 @@
+"""Observed files: what a street is seen to do, and which scenario parameters may move to match it.
+
+    calibration: changning_2015
+    discrepancy_share: 0.05          # model discrepancy sd, as a share of |observed value|
+    observed:
+      - quantity: patrol_discovery_share      # a KPI column, or a measure (sim.calibrate.measures)
+        value: 0.966
+        sd: 0.015                             # the observation's uncertainty (one standard deviation)
+        source: "Kunming 2024 97.6%; Tianmen 2016 95.7% (domain.md)"
+    parameters:                               # dotted key paths, as `--set` writes them
+      loop.discovery.resident_report_per_day: {min: 0.01, max: 0.3, scale: log}
+    method: {waves: 3, points: 30, replications: 2, cutoff: 3, seed: 2015, set: ["horizon.days=120"]}
+
+Staffing is what a planner studies, so it never moves in a calibration: a ``staffing.`` path is
+an error, as is a path the scenario does not have or that does not hold a number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim import scenario as scenario_mod
+from sim.calibrate.measures import measure_names
+from sim.metrics import kpi_names
+from sim.scenario import ScenarioError
+
+TOP_KEY = "calibration"
+FORBIDDEN_PREFIXES = ("staffing.",)  # the staffing under study never moves
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+Positive = Annotated[float, Field(gt=0)]
+
+
+class Observation(Strict):
+    quantity: str = Field(description="a KPI column of summary.csv or a measure (sim.calibrate.measures)")
+    value: float
+    sd: Positive = Field(description="the observation's uncertainty, one standard deviation, in the quantity's unit")
+    source: str = Field(min_length=1, description="where the figure comes from")
+    discrepancy_sd: Annotated[float, Field(ge=0)] | None = Field(
+        None, description="model discrepancy sd for this row (default: discrepancy_share x |value|)"
+    )
+    note: str = ""
+
+
+class Range(Strict):
+    min: float
+    max: float
+    scale: Literal["linear", "log"] = Field("linear", description="log: uniform in the logarithm (prior and design)")
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.max <= self.min:
+            raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
+        if self.scale == "log" and self.min <= 0:
+            raise ValueError("scale log needs min > 0")
+        return self
+
+
+class Method(Strict):
+    waves: Annotated[int, Field(ge=1, le=10)] = 3
+    points: Annotated[int, Field(ge=4)] = 30
+    replications: Annotated[int, Field(ge=2)] = 2
+    cutoff: Positive = Field(3.0, description="implausibility cutoff (Pukelsheim's three-sigma rule)")
+    seed: Annotated[int, Field(ge=0)] = 1
+    candidates: Annotated[int, Field(ge=1000)] = 20000
+    posterior_draws: Annotated[int, Field(ge=2)] = 10
+    set: list[str] = Field(default_factory=list, description="fixed overrides while calibrating, e.g. a shorter horizon")
+
+
+class ObservedFile(Strict):
+    calibration: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="the calibration's name")
+    description: str = ""
+    discrepancy_share: Annotated[float, Field(ge=0)] = Field(0.05, description="default model discrepancy sd / |value|")
+    observed: list[Observation] = Field(min_length=1)
+    parameters: dict[str, Range] = Field(min_length=1)
+    method: Method = Method()
+
+
+@dataclass
+class Calibration:
+    """A checked observed file against a scenario."""
+
+    spec: ObservedFile
+    file: Path
+    text: str
+    scenario_file: Path
+    base: dict  # the scenario's raw data with extends: and method.set applied
+    sets: list[str]
+
+    @property
+    def params(self) -> list[str]:
+        return list(self.spec.parameters)
+
+    def discrepancy_sd(self, obs: Observation) -> float:
+        return obs.discrepancy_sd if obs.discrepancy_sd is not None else self.spec.discrepancy_share * abs(obs.value)
+
+    def digest(self) -> str:
+        """What the runs and designs depend on: a folder holding another digest is another calibration.
+        The number of waves and of posterior draws are left out, so a calibration can be extended."""
+        spec = self.spec.model_dump(mode="json", exclude={"method": {"waves", "posterior_draws"}, "description": True})
+        for row in spec["observed"]:  # sources and notes are words; they change no run
+            row.pop("source"), row.pop("note")
+        blob = json.dumps({"spec": spec, "base": self.base}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def load(scenario_file: str | Path, observed_file: str | Path, extra_sets: list[str] | None = None,
+         method: dict | None = None) -> Calibration:
+    """Read and check both files; raises ScenarioError (one line) on anything wrong. ``method``
+    overrides the file's method settings (the command's --waves, --points, ...)."""
+    observed_file, scenario_file = Path(observed_file), Path(scenario_file)
+    data = scenario_mod.read_yaml(observed_file)
+    if TOP_KEY not in data:
+        raise ScenarioError(observed_file, TOP_KEY, "missing: an observed file starts with `calibration: <name>`")
+    try:
+        spec = ObservedFile.model_validate(data)
+        if method:
+            spec.method = Method.model_validate({**spec.method.model_dump(), **method})
+    except ValidationError as e:
+        err = scenario_mod.format_validation_error(observed_file, e)
+        if method and not err.key.startswith(("observed", "parameters", "calibration", "discrepancy")):
+            err = ScenarioError(observed_file, f"method.{err.key}", err.message)
+        raise err from None
+    sets = [*spec.method.set, *(extra_sets or [])]
+    base = scenario_mod.apply_overrides(scenario_mod.load_raw(scenario_file), sets, scenario_file)
+    settings = scenario_mod.build(base, scenario_file)
+    resolved = settings.model_dump(mode="json")
+    for key, rng in spec.parameters.items():
+        _check_parameter(observed_file, key, resolved)
+        for end in (rng.min, rng.max):  # the whole range must give valid scenarios
+            try:
+                scenario_mod.build(scenario_mod.apply_overrides(base, [f"{key}={end!r}"], scenario_file), scenario_file)
+            except ScenarioError as e:
+                raise ScenarioError(observed_file, f"parameters.{key}", f"{end:g} gives an invalid scenario: {e.key}: {e.message}") from None
+    known = set(kpi_names(settings)) | set(measure_names(settings))
+    for i, obs in enumerate(spec.observed):
+        if obs.quantity not in known:
+            raise ScenarioError(observed_file, f"observed.{i}.quantity",
+                                f"unknown quantity {obs.quantity!r} (known: {', '.join(sorted(known))})")  # fmt: skip
+    text = observed_file.read_text(encoding="utf-8")
+    return Calibration(spec, observed_file, text, scenario_file, base, sets)
+
+
+def _check_parameter(file: Path, key: str, resolved: dict) -> None:
+    where = f"parameters.{key}"
+    if key.startswith(FORBIDDEN_PREFIXES) or key == "staffing":
+        raise ScenarioError(file, where, "staffing is what the scenario studies; a calibration never moves it")
+    node = resolved
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ScenarioError(file, where, "the scenario has no such key (check it against `streetsim schema`)")
+        node = node[part]
+    if isinstance(node, bool) or not isinstance(node, (int, float)):
+        raise ScenarioError(file, where, f"holds {node!r}, not a number; only numbers can be calibrated")

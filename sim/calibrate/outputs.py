@@ -1,0 +1,265 @@
+"""What ``streetsim calibrate`` writes into --out, beside the run stores (waves/, predict/):
+
+    <scenario>_calibrated.yaml   extends: the original, with each calibrated value and its origin
+    observed_vs_predicted.csv    each observed row: observed ± sd, prediction, 95% interval, verdict
+    posterior.csv                each parameter: prior range, non-implausible range, posterior
+    posterior_samples.csv        the posterior draws
+    waves.csv                    history-matching waves: runs, region left, irreconcilable rows
+    figures/                     observed_vs_predicted, posterior_marginals (PNG + SVG)
+    report.json                  sections for `streetsim report`
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
+
+from sim import scenario as scenario_mod  # noqa: E402
+from sim.labels import label, unit  # noqa: E402
+from sim.sweep.store import write_atomic  # noqa: E402
+
+FORMATS = ("png", "svg")
+
+
+def write(result, out: Path) -> list[str]:
+    out = Path(out)
+    files = [
+        _csv(out / "observed_vs_predicted.csv", result.table),
+        _csv(out / "posterior.csv", result.parameters),
+        _csv(out / "posterior_samples.csv", pd.DataFrame(result.posterior.values, columns=result.space.names)),
+        _csv(out / "waves.csv", waves_table(result)),
+    ]
+    fitted = fitted_scenario(result, out)
+    files.append(fitted.name)
+    files += figures(result, out / "figures")
+    report = report_json(result, fitted.name)
+    write_atomic(out / "report.json", lambda p: p.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"))
+    files.append("report.json")
+    return files
+
+
+def _csv(path: Path, table: pd.DataFrame) -> str:
+    write_atomic(path, lambda p: table.to_csv(p, index=False, float_format="%.6g"))
+    return path.name
+
+
+def waves_table(result) -> pd.DataFrame:
+    obs = result.cal.spec.observed
+    return pd.DataFrame([{
+        "wave": w.index, "points": len(w.u), "runs": w.runs, "ran_now": w.ran, "already_stored": w.stored,
+        "failed": w.failed, "non_implausible_share_of_ranges": w.region_share, "joint_fit": w.joint_fit,
+        "irreconcilable": "; ".join(obs[j].quantity for j in w.irreconcilable),
+    } for w in result.history.waves])  # fmt: skip
+
+
+# --------------------------------------------------------------------------- fitted scenario
+def fitted_scenario(result, out: Path) -> Path:
+    """``extends:`` the original scenario; each calibrated value with a comment on its origin.
+    Loaded back before it is kept, so a file that does not validate is never left behind."""
+    cal = result.cal
+    path = out / f"{cal.scenario_file.stem}_calibrated.yaml"
+    rel = os.path.relpath(cal.scenario_file.resolve(), out.resolve())
+    lines = [
+        f"# {cal.scenario_file.name} calibrated against {cal.file.name} by `streetsim calibrate`:",
+        f"# history matching ({len(result.history.waves)} waves, implausibility cutoff {cal.spec.method.cutoff:g}), then the",
+        "# posterior by importance sampling on Gaussian-process emulators. Each value is the posterior median.",
+        f"# {result.runs_total} runs; calibrated with {', '.join(cal.sets) or 'the scenario as it is'}.",
+    ]
+    if result.history.irreconcilable:
+        names = ", ".join(cal.spec.observed[j].quantity for j in result.history.irreconcilable)
+        lines.append(f"# NOT reproduced anywhere in the ranges (left out of the fit): {names}")
+    if not result.history.joint_fit:
+        lines.append("# NO joint fit: these are the least implausible values, not a fit (see report.json)")
+    lines += [f"extends: {rel}", f"name: {scenario_mod.build(cal.base, cal.scenario_file).name}_calibrated"]
+    tree: dict = {}
+    for row in result.parameters.itertuples(index=False):
+        node = tree
+        parts = row.parameter.split(".")
+        for k in parts[:-1]:
+            node = node.setdefault(k, {})
+        node[parts[-1]] = row
+    lines += _emit(tree, 0)
+    text = "\n".join(lines) + "\n"
+    write_atomic(path, lambda p: (p.write_text(text, encoding="utf-8"), scenario_mod.load(p)))
+    return path
+
+
+def _emit(tree: dict, depth: int) -> list[str]:
+    pad = "  " * depth
+    lines = []
+    for key, node in tree.items():
+        if isinstance(node, dict):
+            lines.append(f"{pad}{key}:")
+            lines += _emit(node, depth + 1)
+            continue
+        value = yaml.safe_dump(node.calibrated_value, default_flow_style=True).strip().removesuffix("...").strip()
+        lines.append(
+            f"{pad}{key}: {value}   # calibrated: posterior median; mean {node.posterior_mean:.4g}, "
+            f"95% interval [{node.posterior_q025:.4g}, {node.posterior_q975:.4g}]; prior range "
+            f"[{node.prior_min:g}, {node.prior_max:g}]; was {node.scenario_value}"
+        )
+    return lines
+
+
+# --------------------------------------------------------------------------- figures
+def figures(result, folder: Path) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return [*_save(observed_vs_predicted(result.table), folder, "observed_vs_predicted"),
+            *_save(posterior_marginals(result), folder, "posterior_marginals")]  # fmt: skip
+
+
+def _save(fig, folder: Path, name: str) -> list[str]:
+    files = []
+    for fmt in FORMATS:
+        path = folder / f"{name}.{fmt}"
+        write_atomic(path, lambda p, f=fmt: fig.savefig(p, format=f, dpi=150, bbox_inches="tight"))
+        files.append(f"figures/{name}.{fmt}")
+    plt.close(fig)
+    return files
+
+
+def _title(quantity: str) -> str:
+    name, u = label(quantity, "en"), unit(quantity, "en")
+    return name if not u or name.endswith(u) else f"{name} ({u})"
+
+
+def observed_vs_predicted(table: pd.DataFrame):
+    n = len(table)
+    cols = min(4, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.4 * rows), squeeze=False)
+    for ax, r in zip(axes.flat, table.itertuples(index=False)):
+        total = math.sqrt(r.observed_sd**2 + r.discrepancy_sd**2)
+        ax.errorbar([0], [r.observed], yerr=[[2 * total]], fmt="none", ecolor="#bbbbbb", elinewidth=6, capsize=0,
+                    label="observed ± 2 sd (with discrepancy)")  # fmt: skip
+        ax.errorbar([0], [r.observed], yerr=[[2 * r.observed_sd]], fmt="o", color="black", capsize=4, label="observed ± 2 sd")
+        colour = "#55a868" if r.reproduced else "#c44e52"
+        ax.errorbar([1], [r.predicted_mean], yerr=[[r.predicted_mean - r.predicted_q025], [r.predicted_q975 - r.predicted_mean]],
+                    fmt="s", color=colour, capsize=4, label="calibrated model, 95% interval")  # fmt: skip
+        ax.set_xticks([0, 1], ["observed", "model"])
+        ax.set_xlim(-0.6, 1.6)
+        ax.set_title("\n".join(_wrap(_title(r.quantity))), fontsize=8)
+        ax.tick_params(labelsize=7)
+        if not r.reproduced:
+            ax.text(0.5, 0.02, "not reproduced", transform=ax.transAxes, ha="center", fontsize=7, color="#c44e52")
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, bbox_to_anchor=(0.5, -0.04))
+    fig.tight_layout()
+    return fig
+
+
+def posterior_marginals(result):
+    space, post, params = result.space, result.posterior, result.parameters
+    n = space.dim
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.6 * rows), squeeze=False)
+    for j, (ax, r) in enumerate(zip(axes.flat, params.itertuples(index=False))):
+        log = r.scale == "log"
+        bins = np.geomspace(r.prior_min, r.prior_max, 31) if log else np.linspace(r.prior_min, r.prior_max, 31)
+        ax.hist(post.values[:, j], bins=bins, color="#4c72b0", alpha=0.8, label="posterior")
+        ax.axvspan(r.region_min, r.region_max, color="#dddddd", zorder=0, label="non-implausible range")
+        ax.axvline(r.calibrated_value, color="black", lw=1.2, label="calibrated (median)")
+        if isinstance(r.scenario_value, (int, float)):
+            ax.axvline(r.scenario_value, color="#dd8452", lw=1.2, ls="--", label="scenario before")
+        if log:
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlim(r.prior_min, r.prior_max)
+        ax.set_yticks([])
+        ax.set_title(r.parameter.replace(".", ".\n", r.parameter.count(".") - 1) if len(r.parameter) > 40 else r.parameter, fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, bbox_to_anchor=(0.5, -0.05))
+    fig.tight_layout()
+    return fig
+
+
+def _wrap(text: str, width: int = 34) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width) or [text]
+
+
+# --------------------------------------------------------------------------- report.json
+def report_json(result, fitted_name: str) -> dict:
+    cal, hist, table = result.cal, result.history, result.table
+    m = cal.spec.method
+    name = cal.spec.calibration
+    bad = table[~table["reproduced"]]
+    if bad.empty:
+        en_verdict = "The calibrated model reproduces every observed quantity within its uncertainty (|z| ≤ 3)."
+        zh_verdict = "校准后的模型在不确定性范围内(|z| ≤ 3)再现了全部观测量。"
+    else:
+        en_verdict = "Not reproduced within its uncertainty: " + "; ".join(
+            f"{label(r.quantity, 'en')} — {r.verdict}" for r in bad.itertuples(index=False))
+        zh_verdict = "以下观测量未能在其不确定性范围内再现:" + ";".join(
+            f"{label(r.quantity, 'zh')}(观测 {r.observed:.4g},模型 {r.predicted_mean:.4g},差 {r.predicted_mean - r.observed:+.4g},"
+            f"{'参数范围内任何取值都无法达到' if r.irreconcilable else '校准点偏离'} {abs(r.z):.1f} 个标准差)"
+            for r in bad.itertuples(index=False))  # fmt: skip
+    joint_en = "" if hist.joint_fit else (" No parameter values fit all reconcilable quantities at once: the values "
+                                          "reported are the least implausible ones, not a fit.")  # fmt: skip
+    joint_zh = "" if hist.joint_fit else "没有任何参数组合能同时拟合全部可调和的观测量:报告的是最不失真的取值,而非拟合结果。"
+    ess = f"{result.posterior.ess:.0f}"
+    return {
+        "title": {"zh": f"模型校准:{cal.scenario_file.stem} 对照 {name}", "en": f"Calibration: {cal.scenario_file.stem} against {name}"},
+        "sections": [
+            {
+                "heading": {"zh": "结论", "en": "Result"},
+                "text": {
+                    "zh": f"共 {result.runs_total} 次模拟({len(hist.waves)} 轮历史匹配,每轮 {m.points} 个参数点 × {m.replications} 次重复,"
+                          f"另加校准点与后验抽样的预测运行)。{zh_verdict}{joint_zh}校准后的情景文件为 {fitted_name}。",
+                    "en": f"{result.runs_total} simulation runs ({len(hist.waves)} history-matching waves of {m.points} points × "
+                          f"{m.replications} replications, then prediction runs at the calibrated point and at posterior draws). "
+                          f"{en_verdict}{joint_en} The calibrated scenario is {fitted_name}.",
+                },
+                "tables": [{"caption": {"zh": "观测值与校准模型预测(95%预测区间)", "en": "Observed against the calibrated model's prediction (95% interval)"},
+                            "csv": "observed_vs_predicted.csv"}],
+                "figures": [{"caption": {"zh": "观测值(±2个标准差)与校准模型预测", "en": "Observed (± 2 sd) and the calibrated model's prediction"},
+                             "file": "figures/observed_vs_predicted.png"}],
+            },
+            {
+                "heading": {"zh": "参数的后验分布", "en": "Posterior of the parameters"},
+                "text": {
+                    "zh": f"后验由高斯过程仿真器(scikit-learn)的高斯似然在非失真区域内做重要性抽样得到,有效样本量 {ess}。"
+                          "校准值取后验中位数,区间为 2.5%–97.5% 分位数。",
+                    "en": f"The posterior is importance sampling over the non-implausible region with the Gaussian-process "
+                          f"emulators' (scikit-learn) Gaussian likelihood; effective sample size {ess}. Calibrated values are "
+                          "posterior medians; intervals are the 2.5–97.5% quantiles.",
+                },
+                "tables": [{"caption": {"zh": "各参数:先验范围、非失真范围、后验", "en": "Each parameter: prior range, non-implausible range, posterior"},
+                            "csv": "posterior.csv"}],
+                "figures": [{"caption": {"zh": "参数后验边缘分布", "en": "Posterior marginals of the parameters"},
+                             "file": "figures/posterior_marginals.png"}],
+            },
+            {
+                "heading": {"zh": "历史匹配", "en": "History matching"},
+                "text": {
+                    "zh": f"失真度 I = |观测 − 模拟期望| / sqrt(观测方差 + 模型偏差方差 + 模拟噪声方差 + 仿真器方差),截断值 {m.cutoff:g};"
+                          f"模型偏差标准差默认取观测值绝对值的 {cal.spec.discrepancy_share:.0%}。在整个参数范围内都无法低于截断值的观测量判为不可调和,"
+                          "报告其差距并从拟合中剔除。",
+                    "en": f"Implausibility I = |observed − E[simulated]| / sqrt(Var_obs + Var_discrepancy + Var_noise + Var_emulator), "
+                          f"cutoff {m.cutoff:g}; the model-discrepancy sd is {cal.spec.discrepancy_share:.0%} of |observed| unless a row "
+                          "states its own. A quantity that stays above the cutoff everywhere in the ranges is irreconcilable: it is "
+                          "reported with its gap and left out of the fit.",
+                },
+                "tables": [{"caption": {"zh": "各轮历史匹配", "en": "History-matching waves"}, "csv": "waves.csv"}],
+                "figures": [],
+            },
+        ],
+    }

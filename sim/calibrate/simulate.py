@@ -1,0 +1,84 @@
+"""Calibration runs go through the sweep machinery: each batch of parameter points becomes a sweep
+Plan (run_ids from the resolved scenario, seeds from seed_sequence, common random numbers), is run
+by the chosen executor (local processes, Dask, one SLURM array shard) into its own Parquet store,
+and is skipped run by run when the command is repeated."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.calibrate.measures import MEASURES_PATH
+from sim.calibrate.observed import Calibration
+from sim.calibrate.space import Space
+from sim.sweep import experiment, store
+from sim.sweep.run import run_sweep
+
+
+@dataclass
+class Execution:
+    """Where and how runs go (the sweep command's options)."""
+
+    executor: str = "local"
+    workers: int | None = None
+    scheduler: str | None = None
+    shard: tuple[int, int] | None = None
+    progress: bool = True
+
+
+@dataclass
+class Batch:
+    runs: pd.DataFrame  # one row per finished run: point, replication, parameters, quantities
+    ran: int
+    stored: int  # already stored before this call
+    failed: int
+    complete: bool  # False when other SLURM array shards still have runs of this batch to do
+
+
+class Pending(Exception):
+    """This shard's share of a batch is stored; other shards still run theirs."""
+
+
+def run_batch(cal: Calibration, space: Space, values: np.ndarray, folder: Path, name: str,
+              replications: int, seed: int, how: Execution) -> Batch:  # fmt: skip
+    """Run ``replications`` of every row of ``values`` (scenario values, one column per parameter)."""
+    plan = _plan(cal, space, values, name, replications, seed)
+    res = run_sweep(plan, folder, how.executor, how.workers, how.scheduler, how.shard, progress=how.progress)
+    table = store.read_results(folder)
+    complete = not (table["status"] == "pending").any()
+    if not complete:
+        raise Pending(f"{name}: {int((table['status'] == 'pending').sum())} runs still to do by other shards")
+    ok = table[table["status"] == "ok"].reset_index(drop=True)
+    if ok.empty:
+        first = table["error"].dropna().iloc[0] if table["error"].notna().any() else "unknown error"
+        raise RuntimeError(f"{name}: every run failed, e.g. {first}")
+    return Batch(ok, res.ran, res.skipped, int((table["status"] == "failed").sum()), complete)
+
+
+def _plan(cal: Calibration, space: Space, values: np.ndarray, name: str, replications: int, seed: int):
+    params = space.names
+    spec = experiment.Experiment(
+        experiment=name,
+        description=f"calibration {cal.spec.calibration}: {name}",
+        scenario=os.path.relpath(cal.scenario_file.resolve(), cal.file.resolve().parent),
+        set=cal.sets,
+        parameters={p: experiment.Parameter(min=space.ranges[p].min, max=space.ranges[p].max) for p in params},
+        design=experiment.Design(type="lhs", samples=len(values), seed=seed),
+        replications=replications,
+        seed=seed,
+    )
+    cols = {f"p{j}": [_native(v, space.integer[p]) for v in values[:, j]] for j, p in enumerate(params)}
+    points = pd.DataFrame({"point": np.arange(len(values)), **cols})
+    roles = list(cal.base.get("staffing", {}))
+    plan = experiment.Plan(spec, cal.file, cal.text, cal.scenario_file, cal.base, params, dict(space.integer),
+                           points, None, None, roles=roles, measures=MEASURES_PATH)  # fmt: skip
+    experiment.check_points(plan)
+    return plan
+
+
+def _native(v, integer: bool):
+    return int(round(float(v))) if integer else float(v)

@@ -1,0 +1,132 @@
+"""Size limits on what a file or command may ask for, each with its reason.
+
+A limit is checked before anything is allocated or run, so a typo (an extra three zeros, a
+ratio of 1e-300) ends in one line instead of gigabytes of memory or hours of running. The
+schema (``sim/scenario.py``) states the per-key limits as ``le=`` bounds, so ``streetsim schema``
+shows them to editors; the limits that combine several keys are checked by ``check_scenario``.
+"""
+
+from __future__ import annotations
+
+import math
+
+# --------------------------------------------------------------------------- files
+MAX_FILE_BYTES = 1_000_000
+"""Scenario, district and experiment files. The shipped ones are 1-8 kB; a megabyte of YAML is a
+mistake (a data file, /dev/zero), and reading it whole must stay cheap."""
+
+MAX_NESTING = 40
+"""Mappings/lists inside each other. Shipped files nest 5 deep; thousands of levels would
+exhaust Python's recursion in the YAML composer and in validation."""
+
+MAX_YAML_VALUES = 200_000
+"""Values in one file after YAML aliases (``*name``) are expanded. Shipped files hold ~1,000; an
+"alias bomb" (billion laughs) expands a few lines into 10^9 values."""
+
+MAX_NAME_CHARS = 100
+"""Scenario, district, street and experiment names become folder names under results/; most
+file systems allow 255 bytes per name and the temporary folder adds a prefix and suffix."""
+
+# --------------------------------------------------------------------------- a street
+MAX_RESIDENTS = 2_000_000
+"""Shanghai's largest streets and towns have ~300,000 residents; residents are arrays of
+~0.7 kB each (1 M residents: ~0.7 GB per replication, see README benchmarks)."""
+
+MAX_AREAS = 10_000
+"""Residential areas and grids are Python objects stepped every day; a street has tens to a
+few hundred."""
+
+MAX_ORGS = 1_000_000
+"""'Two new' organisations (a street has a few thousand); only their count enters the rates."""
+
+MAX_STAFF_PER_ROLE = 10_000
+"""Each worker is a Mesa agent with a SimPy process; a street's roles have 1-300 staff. Also
+bounds a ratio rule (``per: 1e-300`` would ask for 10^300 workers)."""
+
+MAX_STAFF_TOTAL = 20_000
+"""All roles together; a street has a few hundred staff."""
+
+MAX_HORIZON_DAYS = 3_650
+"""Ten years. Policy horizons are one to three years; every day is a Mesa step with a data row."""
+
+MAX_RESPONDENTS = 1_000_000
+"""Survey respondents a year; a real survey asks hundreds, and no more residents than live there."""
+
+MAX_EXPECTED_CASES = 5_000_000
+"""Cases (and devolved tasks) expected over the horizon at the stated rates, per replication.
+A street-year has ~50,000 cases and takes ~5 s; 5 M cases take ~8 minutes and ~10 GB."""
+
+MAX_PATROL_PASSES_PER_DAY = 96
+"""One pass every 15 minutes; each pass is computed for every grid every day."""
+
+# --------------------------------------------------------------------------- sweeps and runs
+MAX_REPLICATIONS = 100_000
+"""Replications of one run or compare; results of every replication are held in memory."""
+
+SWEEP_RUNS_WITHOUT_YES = 10_000
+"""A sweep with more runs than this asks for ``--yes``: at a few seconds a run it is a day of
+CPU time, and a mistyped step (0.001 for 1) is the usual cause."""
+
+MAX_SWEEP_RUNS = 10_000_000
+"""Never: the design table alone would need gigabytes, and each point is validated up front."""
+
+
+class LimitError(ValueError):
+    """``key`` (a dotted path) asks for more than a limit allows."""
+
+    def __init__(self, key: str, message: str):
+        self.key, self.message = key, message
+        super().__init__(f"{key}: {message}")
+
+
+def check_scenario(s) -> None:
+    """Limits that combine keys, checked on a validated Scenario before anything is built."""
+    total = 0
+    for name, role in s.staffing.items():
+        staff = _staff(role, s.street)
+        if staff > MAX_STAFF_PER_ROLE:
+            raise LimitError(f"staffing.{name}", f"gives {_big(staff)} staff; the limit is {MAX_STAFF_PER_ROLE:,} a role "
+                             "(each worker is an agent with its own process)")  # fmt: skip
+        total += staff
+    if total > MAX_STAFF_TOTAL:
+        raise LimitError("staffing", f"{total:,} staff in all; the limit is {MAX_STAFF_TOTAL:,}")
+    if s.survey.respondents > s.street.residents:
+        raise LimitError("survey.respondents", f"{s.survey.respondents:,} respondents but only "
+                         f"{s.street.residents:,} residents")  # fmt: skip
+    years = s.horizon.days / 365.0
+    expected = 0.0
+    for name, ct in s.case_types.items():
+        a = ct.arrivals
+        per_year = ((a.per_resident_per_year or 0.0) * s.street.residents + (a.per_org_per_year or 0.0)
+                    * s.street.two_new_orgs + (a.per_hour or 0.0) * 24 * 365)  # fmt: skip
+        expected += per_year * years
+        if not math.isfinite(expected) or expected > MAX_EXPECTED_CASES:
+            raise LimitError(f"case_types.{name}.arrivals", f"the arrival rates give ~{_big(expected)} cases over "
+                             f"{s.horizon.days} days; the limit is {MAX_EXPECTED_CASES:,} a replication")  # fmt: skip
+    for role, per_week in s.levers.devolved_tasks.tasks_per_week.items():
+        expected += per_week * s.horizon.days / 7.0  # tasks a week for the role's team
+        if not math.isfinite(expected) or expected > MAX_EXPECTED_CASES:
+            raise LimitError(f"levers.devolved_tasks.tasks_per_week.{role}", f"gives ~{_big(expected)} cases and tasks "
+                             f"over the horizon; the limit is {MAX_EXPECTED_CASES:,} a replication")  # fmt: skip
+
+
+def _staff(role, street) -> float:
+    """Staff of a role without building anything; a float so 1/1e-300 cannot overflow an int."""
+    if role.count is not None:
+        return role.count
+    units = getattr(street, role.of)
+    ratio = units / role.per
+    return max(role.minimum, role.each * ratio) if math.isfinite(ratio) else math.inf
+
+
+def _big(x: float) -> str:
+    return f"{x:,.0f}" if x < 1e12 else f"{x:.3g}"
+
+
+def check_runs(runs: int, confirmed: bool) -> str | None:
+    """None if a sweep of ``runs`` may start; otherwise what is wrong."""
+    if runs > MAX_SWEEP_RUNS:
+        return f"{runs:,} runs; the limit is {MAX_SWEEP_RUNS:,}"
+    if runs > SWEEP_RUNS_WITHOUT_YES and not confirmed:
+        return (f"{runs:,} runs (more than {SWEEP_RUNS_WITHOUT_YES:,}); check the design and add --yes to start it")
+    return None

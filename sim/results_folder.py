@@ -1,0 +1,138 @@
+"""Where a command's results go (``--out``), and writing them so nothing is lost.
+
+One rule: no command deletes anything it did not write. ``--out`` may be a new folder, an empty
+folder, or an earlier result of the same kind (a ``manifest.json`` with the same ``kind``), and
+replacing an earlier result needs ``--force``. Results are written into a temporary folder
+beside ``--out`` and moved into place only when complete; an earlier result is removed only
+after the new one is in place. Folders are created with the user's umask (not ``drwx------``),
+so colleagues on a shared cluster can read them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+from sim.scenario import ScenarioError
+
+NAME_MAX = 255  # bytes in one file name on Linux file systems (ext4, xfs, NFS)
+SUFFIX_ROOM = 40  # the temporary folder's ".<name>.tmp-<pid>-<hex>" needs this much beside the name
+
+
+def manifest_kind(folder: Path) -> str | None:
+    """The ``kind`` a streetsim manifest names, or None if there is no readable manifest."""
+    try:
+        m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return m.get("kind") if isinstance(m, dict) else None
+
+
+def check_name(out, flag: str = "--out") -> Path:
+    """Refuse names no folder can have (empty, too long) before touching the disk."""
+    text = str(out) if out is not None else ""
+    if not text.strip():
+        raise ScenarioError(flag, "", "empty; give a folder name such as results/my_run")
+    if "\0" in text:
+        raise ScenarioError(flag, "", "contains a NUL character")
+    path = Path(text)
+    for part in path.parts:
+        size = len(os.fsencode(part))
+        if size > NAME_MAX - SUFFIX_ROOM and part != path.anchor:
+            raise ScenarioError(flag, "", f"folder name {part[:40]}... is {size} bytes; the limit is {NAME_MAX - SUFFIX_ROOM}")
+    if len(os.fsencode(text)) > 3000:
+        raise ScenarioError(flag, "", "path longer than 3,000 bytes")
+    return path
+
+
+def check_out(out, kind: str, force: bool = False, flag: str = "--out") -> Path:
+    """A folder ``kind`` results may be written to; one line and exit 2 otherwise. Nothing is written."""
+    out = check_name(out, flag)
+    here = Path.cwd().resolve()
+    if out.name in ("", ".", "..") or out.resolve() == here or out.resolve() in here.parents:
+        raise ScenarioError(flag, "", f"{out} is the current folder or above it; give a new folder name such as results/my_run")
+    if out.is_symlink():
+        raise ScenarioError(flag, "", f"{out} is a symbolic link; give the folder it points to, or a new name")
+    for p in reversed(out.parents):
+        if p.exists() and not p.is_dir():
+            raise ScenarioError(flag, "", f"{p} is a file, not a folder")
+    if out.exists():
+        if not out.is_dir():
+            raise ScenarioError(flag, "", f"{out} is a file, not a folder")
+        if not replaceable(out, kind):
+            raise ScenarioError(flag, "", f"{out} exists and is not a streetsim {kind} result; choose a new folder "
+                                "(nothing was changed)")  # fmt: skip
+        if any(out.iterdir()) and not force:
+            raise ScenarioError(flag, "", f"{out} holds an earlier {kind} result; add --force to replace it "
+                                "(it is kept until the new result is complete)")  # fmt: skip
+    check_writable(out, flag)
+    return out
+
+
+def replaceable(out: Path, kind: str) -> bool:
+    """An empty folder, or a result of this kind that streetsim wrote."""
+    try:
+        return not any(out.iterdir()) or manifest_kind(out) == kind
+    except OSError:
+        return False
+
+
+def check_writable(out: Path, flag: str = "--out") -> None:
+    """Try to create (and remove at once) a folder where the results will go."""
+    base = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if not base.is_dir():
+        raise ScenarioError(flag, "", f"{base} is a file, not a folder")
+    probe = base / f".streetsim-probe-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as e:
+        raise ScenarioError(flag, "", f"cannot write in {base}: {e.strerror or e}") from None
+
+
+class AtomicFolder:
+    """Write into a temporary folder beside ``out``; move it into place only on success.
+
+    ``kind``: what the folder will hold, so that ``out`` is replaced only if it (still) is an
+    empty folder or a result of that kind; anything else that appeared meanwhile is left alone
+    and the new results are moved to a name beside it.
+    """
+
+    def __init__(self, out: Path, kind: str | None = None):
+        self.out, self.kind = Path(out), kind
+
+    def __enter__(self) -> Path:
+        self.out.parent.mkdir(parents=True, exist_ok=True)  # mode 0o777 & ~umask
+        self.tmp = self.out.parent / f".{self.out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.tmp.mkdir()  # not tempfile.mkdtemp: that makes drwx------, unreadable to colleagues
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return False
+        try:
+            self._move_into_place()
+        except OSError as e:
+            raise ScenarioError("--out", "", f"cannot move the results into {self.out}: {e.strerror or e}; "
+                                f"they are in {self.tmp}") from None  # fmt: skip
+        return False
+
+    def _move_into_place(self) -> None:
+        out = self.out
+        if not out.exists() and not out.is_symlink():
+            self.tmp.rename(out)
+            return
+        if out.is_symlink() or not out.is_dir() or (self.kind is not None and not replaceable(out, self.kind)):
+            beside = out.with_name(f"{out.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+            self.tmp.rename(beside)
+            raise ScenarioError("--out", "", f"{out} changed while running and is not a streetsim result; "
+                                f"the new results are in {beside}")  # fmt: skip
+        old = out.parent / f".{out.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        out.rename(old)  # the earlier result stays whole until the new one is in place
+        self.tmp.rename(out)
+        shutil.rmtree(old)

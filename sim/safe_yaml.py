@@ -1,0 +1,121 @@
+"""Reading YAML that anyone may have written, in bounded time and memory.
+
+PyYAML's safe loader builds no arbitrary objects, but it still (1) reads any number of bytes,
+(2) recurses once per nesting level (thousands of levels end in RecursionError), (3) expands
+aliases without limit when the result is copied or validated (an "alias bomb"), and (4) lets a
+key given twice silently replace the first. Here the text is read with a size cap, decoded as
+UTF-8 only, its nesting is measured on the event stream (which is iterative), the composed node
+graph is walked with a budget of values and checked for duplicate keys, and only then are
+Python objects built. Every problem is a YamlError carrying the key path (if any) and one line.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import yaml
+
+from sim import limits
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+
+
+class YamlError(ValueError):
+    def __init__(self, key: str, message: str):
+        self.key, self.message = key, message
+        super().__init__(f"{key}: {message}" if key else message)
+
+
+def read_text(path: Path, max_bytes: int = limits.MAX_FILE_BYTES) -> str:
+    """The file's text: at most ``max_bytes`` read (so /dev/zero ends), UTF-8 only."""
+    if path.is_dir():
+        raise YamlError("", "is a folder, not a file")
+    with open(path, "rb") as f:  # OSError is the caller's: it knows how to name the file
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise YamlError("", f"larger than {max_bytes:,} bytes, the limit for scenario and experiment files")
+    return decode(data)
+
+
+def decode(data: bytes) -> str:
+    for bom, name in _BOMS.items():
+        if data.startswith(bom):
+            raise YamlError("", f"is {name} text; save it as UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise YamlError("", f"not UTF-8 text (byte 0x{data[e.start]:02x} on line {line}); save it as UTF-8") from None
+
+
+def parse(text: str):
+    """YAML text -> Python objects, refusing deep nesting, alias bombs and duplicate keys."""
+    try:
+        _check_nesting(text)
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check_graph(node)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as e:
+        raise YamlError("", f"invalid YAML: {_describe(e)}") from None
+    except (ValueError, RecursionError) as e:  # e.g. an integer of 5,000 digits
+        if isinstance(e, YamlError):
+            raise
+        text = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if "integer string conversion" in text:
+            text = "a number with more than 4,300 digits"
+        raise YamlError("", f"invalid YAML: {text[:200]}") from None
+
+
+def _check_nesting(text: str) -> None:
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > limits.MAX_NESTING:
+                line = event.start_mark.line + 1
+                raise YamlError("", f"nested more than {limits.MAX_NESTING} levels deep (line {line})")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
+def _check_graph(root: yaml.Node) -> None:
+    """Walk the node graph as the loaded data would be (aliases expanded), within a budget."""
+    budget = limits.MAX_YAML_VALUES
+    stack = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        budget -= 1
+        if budget < 0:
+            keys = itertools.takewhile(lambda k: not k.isdigit(), path)  # where the alias is used
+            raise YamlError(".".join(keys), f"more than {limits.MAX_YAML_VALUES:,} values once aliases are expanded "
+                            "(an alias bomb?)")  # fmt: skip
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key, value in node.value:
+                if key.tag == _MERGE_TAG:
+                    stack.append((value, path))
+                    continue
+                name = str(key.value) if isinstance(key, yaml.ScalarNode) else "<complex key>"
+                ident = (key.tag, key.value) if isinstance(key, yaml.ScalarNode) else id(key)
+                if ident in seen:
+                    raise YamlError(".".join((*path, name)), f"given twice (lines {seen[ident]} and "
+                                    f"{key.start_mark.line + 1}); keep one")  # fmt: skip
+                seen[ident] = key.start_mark.line + 1
+                stack.append((value, (*path, name)))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*path, str(i))) for i, item in enumerate(node.value))
+
+
+def _describe(e: yaml.YAMLError) -> str:
+    mark = getattr(e, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    return (where + problem)[:300]

@@ -1,0 +1,322 @@
+"""The bad-input corpus (tests/bad_inputs/ and generated cases): every one ends in one line naming
+the file or flag, the key path where there is one, and what is wrong; exit status 2; no
+traceback; nothing written; a few seconds and bounded memory (in-process: tracemalloc peak; the
+heaviest in a subprocess under an address-space limit and a timeout)."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+BAD = ROOT / "tests" / "bad_inputs"
+MMC = str(ROOT / "scenarios" / "validation" / "mmc.yaml")
+RUN = ["run", "--replications", "1", "--quiet", "--workers", "1"]
+SECONDS = 10  # per case, on a loaded 2-core machine; the checks themselves take milliseconds
+PEAK_BYTES = 100e6  # Python allocations while handling one case (tracemalloc)
+
+
+def scenario(name, where, what):
+    return (["run", str(BAD / name), *RUN[1:]], f"{BAD / name}: " + (f"{where}: " if where else ""), what)
+
+
+# (argv, the line starts with "error: " + this, and contains this)
+CASES = {
+    # YAML itself: aliases, encodings, nesting, duplicates, tags
+    "alias bomb": scenario("alias_bomb.yaml", "x_bomb.a9", "more than 200,000 values once aliases are expanded"),
+    "alias bomb at top level": scenario("alias_bomb_description.yaml", "a9", "alias bomb"),
+    "Latin-1": scenario("latin1.yaml", "", "not UTF-8 text (byte 0xe9 on line 2)"),
+    "UTF-16 with BOM": scenario("utf16_bom.yaml", "", "is UTF-16 text; save it as UTF-8"),
+    "UTF-16 without BOM": scenario("utf16le_no_bom.yaml", "", "special characters are not allowed"),
+    "UTF-32": scenario("utf32.yaml", "", "is UTF-32 text"),
+    "garbage bytes": scenario("garbage.bin", "", "not UTF-8 text"),
+    "NUL bytes": scenario("nul_bytes.yaml", "", "special characters are not allowed"),
+    "3000 nested mappings (block)": scenario("deep_block.yaml", "", "nested more than 40 levels deep (line 42)"),
+    "5000 nested lists (flow)": scenario("deep_flow.yaml", "", "nested more than 40 levels deep"),
+    "5000 nested mappings (flow)": scenario("deep_flow_mapping.yaml", "", "nested more than 40 levels deep"),
+    "duplicate key": scenario("duplicate_key.yaml", "staffing.servers.count", "given twice"),
+    "duplicate top-level key": scenario("duplicate_top_key.yaml", "horizon", "given twice (lines 2 and 3)"),
+    "python tag": scenario("python_tag.yaml", "", "could not determine a constructor"),
+    "undefined alias": scenario("undefined_alias.yaml", "", "undefined alias"),
+    "unhashable key": scenario("unhashable_key.yaml", "", "unhashable key"),
+    "top-level list": scenario("top_level_list.yaml", "", "must be a mapping of keys, got list"),
+    "empty file": scenario("empty.yaml", "name", "Field required"),
+    "extends a list": scenario("extends_not_string.yaml", "extends", "must be a file path"),
+    "extends /dev/zero": scenario("extends_dev_zero.yaml", "extends", "/dev/zero: larger than 1,000,000 bytes"),
+    "integer of 5000 digits": scenario("int_5000_digits.yaml", "", "more than 4,300 digits"),
+    # numbers: finite, strict
+    "deadline .nan": scenario("nan_deadline.yaml", "case_types.job.deadline_hours", "finite number, got nan"),
+    "channel share .inf": scenario("inf_channel_share.yaml", "case_types.job.channels.hotline", "finite number, got inf"),
+    "rate .inf": scenario("inf_rate.yaml", "case_types.job.arrivals.per_hour", "finite number, got inf"),
+    "1e400 overflows to inf": scenario("overflow_float.yaml", "case_types.job.handle.mean_hours", "finite number"),
+    "count: true": scenario("count_true.yaml", "staffing.servers.count", "valid integer, got True"),
+    "count: '3'": scenario("count_string.yaml", "staffing.servers.count", "valid integer, got '3'"),
+    "count: 3.5": scenario("count_float.yaml", "staffing.servers.count", "valid integer, got 3.5"),
+    "enabled: 1": scenario("enabled_number.yaml", "behaviour.trust.enabled", "valid boolean, got 1"),
+    # sizes: refused before anything is allocated
+    "rate 1e12 per hour": scenario("huge_rate.yaml", "case_types.job.arrivals", "the limit is 5,000,000"),
+    "10^7 staff": scenario("huge_staff.yaml", "staffing.servers.count", "less than or equal to 10000"),
+    "10^9 residents": scenario("huge_residents.yaml", "street.residents", "less than or equal to 2000000"),
+    "10^8 residential areas": scenario("huge_areas.yaml", "street.residential_areas", "less than or equal to 10000"),
+    "10^12 organisations": scenario("huge_orgs.yaml", "street.two_new_orgs", "less than or equal to 1000000"),
+    "10^9 lines": scenario("huge_lines.yaml", "staffing.servers.lines", "less than or equal to 10000"),
+    "10^12 respondents": scenario("huge_respondents.yaml", "survey.respondents", "less than or equal to 1000000"),
+    "more respondents than residents": scenario("respondents_over_residents.yaml", "survey.respondents", "only 1,000 residents"),
+    "10^7 days": scenario("huge_horizon.yaml", "horizon.days", "less than or equal to 3650"),
+    "ratio 1/1e-300": scenario("tiny_ratio.yaml", "staffing.servers", "the limit is 10,000 a role"),
+    "ratio rule giving 900,000 staff": scenario("ratio_many_staff.yaml", "staffing.servers", "gives 900,000 staff"),
+    "10^15 devolved tasks a week": scenario("huge_devolved_tasks.yaml", "levers.devolved_tasks.tasks_per_week.servers", "limit"),
+    "10^9 patrol passes a day": scenario("huge_patrol_passes.yaml", "loop.discovery.patrol_passes_per_day", "less than or equal to 96"),
+    # names that become folders
+    "300-character name": scenario("long_name.yaml", "name", "at most 100 characters"),
+    "name ..": scenario("name_dotdot.yaml", "name", "should match pattern"),
+    "name ../../etc": scenario("name_escapes.yaml", "name", "should match pattern"),
+    # district files
+    "district: duplicate key": (["run", str(BAD / "district_duplicate_key.yaml"), *RUN[1:]],
+                                f"{BAD / 'district_duplicate_key.yaml'}: name: ", "given twice"),
+    "district: street named ..": (["run", str(BAD / "district_street_dotdot.yaml"), *RUN[1:]],
+                                  f"{BAD / 'district_street_dotdot.yaml'} (streets.0: ..): name: ", "pattern"),
+    "district: street scenario /dev/zero": (["run", str(BAD / "district_dev_zero.yaml"), *RUN[1:]],
+                                            f"{BAD / 'district_dev_zero.yaml'}: streets.0.scenario: ", "larger than"),
+    "district: alias bomb": (["run", str(BAD / "district_alias_bomb.yaml"), *RUN[1:]],
+                             f"{BAD / 'district_alias_bomb.yaml'}: streets", "alias bomb"),
+    # --set
+    "--set count=true": (["run", MMC, *RUN[1:], "--set", "staffing.servers.count=true"],
+                         f"{MMC}: staffing.servers.count: ", "valid integer, got True"),
+    "--set deadline=.nan": (["run", MMC, *RUN[1:], "--set", "case_types.job.deadline_hours=.nan"],
+                            f"{MMC}: case_types.job.deadline_hours: ", "finite number"),
+    "--set alias bomb": (["run", MMC, *RUN[1:], "--set", "description=[&a [1,1,1,1,1,1,1,1,1,1], &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a], "
+                          "&c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b], &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c], [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d], "
+                          "[*d,*d,*d,*d,*d,*d,*d,*d,*d,*d], [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]]"],
+                         f"{MMC}: --set: ", "alias bomb"),
+    "--set without =": (["run", MMC, *RUN[1:], "--set", "staffing.servers.count"], f"{MMC}: --set: ", "expected KEY.PATH=VALUE"),
+    "--set below a number": (["run", MMC, *RUN[1:], "--set", "horizon.days.x=1"], f"{MMC}: horizon.days: ", "not a mapping"),
+    "--set residents=10^9": (["run", MMC, *RUN[1:], "--set", "street.residents=1000000000"],
+                             f"{MMC}: street.residents: ", "less than or equal to 2000000"),
+    # flags
+    "--seed -1": (["run", MMC, *RUN[1:], "--seed", "-1"], "streetsim run: argument --seed/-s: ", "must be >= 0, got -1"),
+    "--seed abc": (["run", MMC, *RUN[1:], "--seed", "abc"], "streetsim run: argument --seed/-s: ", "whole number"),
+    "--replications 0": (["run", MMC, "--replications", "0", "--quiet"], "streetsim run: argument --replications/-r: ", "> 0"),
+    "--replications 10^9": (["run", MMC, "--replications", "1000000000", "--quiet"], "streetsim run: argument", "at most 100,000"),
+    "--workers -1": (["run", MMC, *RUN[1:], "--workers", "-1"], "streetsim run: argument --workers/-j: ", "> 0"),
+    "unknown flag": (["run", MMC, "--replicatons", "3"], "streetsim: unrecognized arguments", "--replicatons"),
+    "compare: same scenario twice": (["compare", MMC, MMC, *RUN[1:]], f"{MMC}: name: ", "named 'mmc'"),
+    "scenario is a folder": (["run", str(BAD), *RUN[1:]], f"{BAD}: ", "is a folder, not a file"),
+    "scenario is /dev/zero": (["run", "/dev/zero", *RUN[1:]], "/dev/zero: ", "larger than 1,000,000 bytes"),
+    "missing scenario": (["run", str(BAD / "nowhere.yaml"), *RUN[1:]], f"{BAD / 'nowhere.yaml'}: ", "file not found"),
+    "validate garbage": (["validate", str(BAD / "garbage.bin")], f"{BAD / 'garbage.bin'}: ", "not UTF-8"),
+    # experiment files
+    **{
+        name: (["sweep", str(BAD / f), "--quiet"], f"{BAD / f}: {key}: ", what)
+        for name, f, key, what in [
+            ("experiment named ..", "exp_name_dotdot.yaml", "experiment", "should match pattern"),
+            ("experiment named ../../tmp/x", "exp_name_escapes.yaml", "experiment", "should match pattern"),
+            ("factorial step 1e-12", "exp_tiny_step.yaml", "parameters.case_types.job.handle.mean_hours.step", "1e+12 levels"),
+            ("LHS with 10^12 samples", "exp_huge_lhs.yaml", "design.samples", "the limit is 10,000,000 runs"),
+            ("10^9 replications", "exp_huge_replications.yaml", "replications", "less than or equal to 100000"),
+            ("12,000 runs without --yes", "exp_needs_yes.yaml", "design", "add --yes"),
+            ("experiment seed -1", "exp_negative_seed.yaml", "seed", "greater than or equal to 0"),
+            ("experiment min .nan", "exp_nan_min.yaml", "parameters.case_types.job.handle.mean_hours.min", "finite number"),
+            ("experiment duplicate key", "exp_duplicate_key.yaml", "replications", "given twice"),
+            ("replications: true", "exp_replications_true.yaml", "replications", "valid integer, got True"),
+            ("experiment alias bomb", "exp_alias_bomb.yaml", "parameters.staffing.servers.count.values", "alias bomb"),
+            ("design point over a limit", "exp_point_over_limit.yaml", "parameters", "street.residents: Input should be less"),
+        ]
+    },
+}
+
+# Generated at test time (too big or needing a results folder): name -> (make(tmp) -> argv, prefix, text)
+GENERATED = {}
+
+
+def generated(name):
+    def register(make):
+        GENERATED[name] = make
+        return make
+
+    return register
+
+
+@generated("2 MB scenario file")
+def _big_file(tmp):
+    f = tmp / "big.yaml"
+    f.write_text("name: big\ndescription: '" + "x" * 2_000_000 + "'\n")
+    return ["run", str(f), *RUN[1:]], f"{f}: ", "larger than 1,000,000 bytes"
+
+
+def _results(tmp, manifest='{"kind": "run"}', summary="replication,cases_arrived\n0,5\n"):
+    folder = tmp / "res"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(manifest)
+    if summary is not None:
+        (folder / "summary.csv").write_text(summary)
+    return folder
+
+
+@generated("figures: broken manifest.json")
+def _broken_manifest(tmp):
+    folder = _results(tmp, manifest='{"kind": "run", ')
+    return ["figures", str(folder)], f"{folder / 'manifest.json'}: ", "not a readable manifest"
+
+
+@generated("figures: manifest of an unknown kind")
+def _odd_manifest(tmp):
+    folder = _results(tmp, manifest='["run"]')
+    return ["figures", str(folder)], f"{folder / 'manifest.json'}: ", "not a readable manifest"
+
+
+@generated("figures: empty summary.csv")
+def _empty_summary(tmp):
+    folder = _results(tmp, summary="")
+    return ["figures", str(folder)], f"{folder / 'summary.csv'}: ", "damaged or empty table"
+
+
+@generated("figures: header-only summary.csv")
+def _header_summary(tmp):
+    folder = _results(tmp, summary="replication,cases_arrived\n")
+    return ["figures", str(folder)], f"{folder / 'summary.csv'}: ", "damaged or empty table"
+
+
+@generated("figures: truncated cases.parquet")
+def _bad_parquet(tmp):
+    folder = _results(tmp)
+    (folder / "cases.parquet").write_bytes(b"PAR1\x00\x00")
+    return ["figures", str(folder)], f"{folder / 'cases.parquet'}: ", "damaged Parquet file"
+
+
+@generated("figures: no manifest")
+def _no_manifest(tmp):
+    folder = tmp / "notes"
+    folder.mkdir()
+    (folder / "todo.txt").write_text("x")
+    return ["figures", str(folder)], f"{folder}: ", "not a results folder"
+
+
+@generated("figures: missing folder")
+def _missing_folder(tmp):
+    return ["figures", str(tmp / "nowhere")], f"{tmp / 'nowhere'}: ", "folder not found"
+
+
+@generated("sweep-results: no design")
+def _no_design(tmp):
+    folder = _results(tmp, manifest='{"kind": "sweep"}', summary=None)
+    return ["sweep-results", str(folder)], f"{folder}: ", "no design.parquet"
+
+
+@generated("sweep-results: a run's folder")
+def _not_sweep(tmp):
+    folder = _results(tmp)
+    return ["sweep-results", str(folder)], f"{folder / 'manifest.json'}: kind: ", "not a sweep's results folder"
+
+
+@generated("sweep-results: broken manifest")
+def _sweep_broken_manifest(tmp):
+    folder = _results(tmp, manifest="{", summary=None)
+    return ["sweep-results", str(folder)], f"{folder / 'manifest.json'}: ", "not a readable manifest"
+
+
+@generated("sweep-results: no manifest")
+def _sweep_no_manifest(tmp):
+    return ["sweep-results", str(tmp)], f"{tmp}: ", "no manifest.json"
+
+
+def snapshot(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+
+
+def run_case(argv, tmp_path, monkeypatch, capsys):
+    """main(argv) in an empty working folder; the exit status, stderr, seconds and peak bytes."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)  # default --out (results/<name>) would land here
+    before = snapshot(tmp_path)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        status = main(argv)
+    except SystemExit as e:  # argparse
+        status = e.code
+    seconds = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    err = capsys.readouterr().err
+    assert snapshot(tmp_path) == before, "something was written"
+    return status, err, seconds, peak
+
+
+def check_one_line(status, err, prefix, text):
+    assert status == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert lines[0].startswith("error: " + prefix), lines[0]
+    assert text in lines[0], lines[0]
+    assert len(lines[0]) < 400, lines[0]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_corpus(case, tmp_path, monkeypatch, capsys):
+    argv, prefix, text = CASES[case]
+    status, err, seconds, peak = run_case(argv, tmp_path, monkeypatch, capsys)
+    check_one_line(status, err, prefix, text)
+    assert seconds < SECONDS, f"{seconds:.1f} s"
+    assert peak < PEAK_BYTES, f"{peak / 1e6:.0f} MB"
+
+
+@pytest.mark.parametrize("case", list(GENERATED))
+def test_generated_bad_input(case, tmp_path, monkeypatch, capsys):
+    gen = tmp_path / "inputs"
+    gen.mkdir()
+    argv, prefix, text = GENERATED[case](gen)
+    status, err, seconds, peak = run_case(argv, tmp_path, monkeypatch, capsys)
+    check_one_line(status, err, prefix, text)
+    assert seconds < SECONDS, f"{seconds:.1f} s"
+
+
+def test_every_corpus_file_is_used():
+    used = {Path(a).name for argv, _p, _t in CASES.values() for a in argv}
+    assert {f.name for f in BAD.iterdir()} <= used
+
+
+HEAVY = ["alias bomb", "scenario is /dev/zero", "ratio 1/1e-300", "LHS with 10^12 samples"]
+ADDRESS_SPACE = 1_500_000_000  # the command imports pandas, Mesa and matplotlib (~0.6 GB of address space)
+
+
+def _limit_memory():
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+def test_heaviest_cases_as_a_user_runs_them(tmp_path):
+    """The command itself, under a 1.5 GB address-space limit and a timeout: had any of these
+    allocated what it asks for, it would die of MemoryError (a traceback) or time out."""
+    procs = {}
+    for case in HEAVY:
+        argv, prefix, text = CASES[case]
+        work = tmp_path / str(len(procs))
+        work.mkdir()
+        procs[case] = (subprocess.Popen([sys.executable, "-m", "sim.cli", *argv], cwd=work, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, preexec_fn=_limit_memory,
+                                        env={**os.environ, "PYTHONPATH": str(ROOT)}), work, prefix, text)  # fmt: skip
+    for case, (proc, work, prefix, text) in procs.items():
+        out, err = proc.communicate(timeout=120)  # 4 interpreters start at once on 2 cores
+        check_one_line(proc.returncode, err, prefix, text)
+        assert list(work.iterdir()) == [], case
+
+
+def test_limits_are_stated_in_the_schema():
+    from sim import limits
+    from sim.scenario import json_schema
+
+    text = json.dumps(json_schema())
+    for bound in (limits.MAX_RESIDENTS, limits.MAX_STAFF_PER_ROLE, limits.MAX_HORIZON_DAYS, limits.MAX_RESPONDENTS):
+        assert f'"maximum": {bound}' in text

@@ -1,0 +1,204 @@
+"""streetsim calibrate: recovers parameters it generated data from, reports what it cannot fit,
+rejects bad observed files with one line, and reuses finished runs.
+
+The calibration runs on a small street (tests/calibration/small_street.yaml: 12,000 residents,
+45 days) through the real command and the local sweep executor with 2 workers, seeded.
+"""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sim import runner, scenario
+from sim.calibrate import emulator
+from sim.calibrate.measures import measure
+from sim.cli import main
+from sim.sweep import store
+
+SMALL = "tests/calibration/small_street.yaml"
+# The parameters generating the "observed" data, and the ranges the calibration searches.
+TRUTH = {
+    "case_types.street_environment.arrivals.per_resident_per_year": (0.26, {"min": 0.1, "max": 0.4}),
+    "loop.discovery.resident_report_per_day": (0.08, {"min": 0.02, "max": 0.3, "scale": "log"}),
+}
+IMPOSSIBLE_ON_SPOT = 0.6  # on-the-spot fixes are ~15% and no parameter in the ranges moves them
+METHOD = {"waves": 2, "points": 12, "replications": 2, "seed": 11, "candidates": 4000, "posterior_draws": 4}
+
+
+def _observed_from_truth(reps=4, seed=99):
+    """What a street run at TRUTH shows: the mean of 4 runs on seeds the calibration never uses,
+    with its standard error as the observation's sd."""
+    sets = [f"{k}={v}" for k, (v, _) in TRUTH.items()]
+    settings = scenario.load(SMALL, sets)
+    rows = []
+    for i, ss in enumerate(runner.replication_seeds(seed, reps)):
+        rep = runner.run_replication(settings, ss, i)
+        rows.append({**rep.kpis, **measure(settings, rep)})
+    table = pd.DataFrame(rows)
+    out = []
+    for q in ("grid_cases_per_resident_per_year", "patrol_discovery_share"):
+        se = float(table[q].std(ddof=1) / np.sqrt(reps))
+        out.append({"quantity": q, "value": float(table[q].mean()), "sd": max(se, 1e-4), "source": "the model at TRUTH"})
+    return out
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("calib")
+    observed = {
+        "calibration": "recover",
+        "discrepancy_share": 0.0,  # the model made the data: no model discrepancy
+        "observed": [
+            *_observed_from_truth(),
+            {"quantity": "on_spot_share", "value": IMPOSSIBLE_ON_SPOT, "sd": 0.01, "source": "impossible on purpose"},
+        ],
+        "parameters": {k: r for k, (_, r) in TRUTH.items()},
+        "method": METHOD,
+    }
+    obs_file = folder / "recover.yaml"
+    obs_file.write_text(yaml.safe_dump(observed), encoding="utf-8")
+    out = folder / "out"
+    assert main(["calibrate", SMALL, str(obs_file), "--out", str(out), "--workers", "2", "--quiet"]) == 0
+    return obs_file, out
+
+
+def test_recovers_the_parameters_that_generated_the_observations(calibrated):
+    _, out = calibrated
+    post = pd.read_csv(out / "posterior.csv").set_index("parameter")
+    for key, (true, _) in TRUTH.items():
+        lo, hi = post.loc[key, "posterior_q025"], post.loc[key, "posterior_q975"]
+        assert lo <= true <= hi, f"{key}: true {true} outside the 95% interval [{lo:.4g}, {hi:.4g}]"
+    # and the interval is informative where the data pin it: the grid-case rate fixes the arrival rate
+    key = "case_types.street_environment.arrivals.per_resident_per_year"
+    width = post.loc[key, "posterior_q975"] - post.loc[key, "posterior_q025"]
+    assert width < 0.4 * (TRUTH[key][1]["max"] - TRUTH[key][1]["min"]), f"interval {width:.3f} wide"
+    table = pd.read_csv(out / "observed_vs_predicted.csv").set_index("quantity")
+    for q in ("grid_cases_per_resident_per_year", "patrol_discovery_share"):
+        assert table.loc[q, "reproduced"], table.loc[q, "verdict"]
+
+
+def test_an_observation_no_parameter_reaches_is_reported_irreconcilable(calibrated):
+    _, out = calibrated
+    row = pd.read_csv(out / "observed_vs_predicted.csv").set_index("quantity").loc["on_spot_share"]
+    assert row["irreconcilable"] and not row["reproduced"]
+    assert row["simulated_max"] < IMPOSSIBLE_ON_SPOT - 0.3, "the model was not expected to come near 0.6"
+    assert row["smallest_implausibility_in_ranges"] > 3
+    assert "cannot be reproduced" in row["verdict"]
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert "share fixed on the spot" in report["sections"][0]["text"]["en"]
+    assert report["title"]["zh"] and all(s["heading"]["zh"] for s in report["sections"])
+    for section in report["sections"]:
+        for t in section["tables"]:
+            assert (out / t["csv"]).exists()
+        for f in section["figures"]:
+            assert (out / f["file"]).stat().st_size > 1000
+
+
+def test_fitted_scenario_extends_the_original_with_the_posterior_medians(calibrated):
+    _, out = calibrated
+    fitted = out / "small_street_calibrated.yaml"
+    text = fitted.read_text(encoding="utf-8")
+    assert "NOT reproduced anywhere in the ranges (left out of the fit): on_spot_share" in text
+    assert yaml.safe_load(text)["extends"].endswith("small_street.yaml")
+    settings = scenario.load(fitted)
+    post = pd.read_csv(out / "posterior.csv").set_index("parameter")
+    got = settings.case_types["street_environment"].arrivals.per_resident_per_year
+    assert got == pytest.approx(post.loc["case_types.street_environment.arrivals.per_resident_per_year", "calibrated_value"])
+    assert "# calibrated: posterior median" in text
+
+
+def test_running_again_reuses_every_finished_run(calibrated, capsys):
+    obs_file, out = calibrated
+    parts = sorted(p.name for p in out.glob("**/parts/part-*.parquet"))
+    before = (out / "observed_vs_predicted.csv").read_bytes()
+    capsys.readouterr()
+    assert main(["calibrate", SMALL, str(obs_file), "--out", str(out), "--workers", "2", "--quiet"]) == 0
+    assert "(0 run now)" in capsys.readouterr().out
+    assert sorted(p.name for p in out.glob("**/parts/part-*.parquet")) == parts
+    assert (out / "observed_vs_predicted.csv").read_bytes() == before
+    runs = sum(len(store.finished(p.parent)) for p in out.glob("**/parts/") if p.is_dir())
+    assert runs == 2 * 12 * 2 + 5 * 2  # two waves of 12 points, then the calibrated point and 4 draws; 2 replications each
+
+
+GOOD = {
+    "calibration": "bad",
+    "observed": [{"quantity": "patrol_discovery_share", "value": 0.97, "sd": 0.01, "source": "Kunming"}],
+    "parameters": {"loop.discovery.resident_report_per_day": {"min": 0.02, "max": 0.3}},
+}
+
+
+@pytest.mark.parametrize(
+    "change, key, words",
+    [
+        ({"observed": [{"quantity": "patrol_discovery_share", "value": 0.97, "source": "x"}]}, "observed.0.sd", "required"),
+        ({"observed": [{"quantity": "patrol_discovery_share", "value": 0.97, "sd": -1, "source": "x"}]}, "observed.0.sd", "greater than 0"),
+        ({"observed": [{"quantity": "on_tme", "value": 0.9, "sd": 0.1, "source": "x"}]}, "observed.0.quantity", "unknown quantity"),
+        ({"parameters": {"staffing.grid_supervisors.count": {"min": 4, "max": 12}}}, "parameters.staffing.grid_supervisors.count", "never moves"),
+        ({"parameters": {"loop.discovery.no_such_key": {"min": 0, "max": 1}}}, "parameters.loop.discovery.no_such_key", "no such key"),
+        ({"parameters": {"levers.grid_management.level": {"min": 0, "max": 1}}}, "parameters.levers.grid_management.level", "not a number"),
+        ({"parameters": {"loop.discovery.resident_report_per_day": {"min": 0.3, "max": 0.1}}}, "parameters.loop.discovery.resident_report_per_day", "greater than min"),
+        ({"parameters": {"loop.close.fail_probability": {"min": 0.1, "max": 1.5}}}, "parameters.loop.close.fail_probability", "invalid scenario"),
+        ({"method": {"cutoff": 0}}, "method.cutoff", "greater than 0"),
+        ({"colour": "red"}, "colour", "unknown key"),
+    ],
+)
+def test_bad_observed_file_gives_one_line_and_exit_2(tmp_path, capsys, change, key, words):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({**GOOD, **change}), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["calibrate", SMALL, str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith(f"error: {bad}: {key}: "), err
+    assert words in err
+    assert not out.exists()
+
+
+def test_not_yaml_and_no_calibration_key_are_one_line_errors(tmp_path, capsys):
+    for text, words in (("observed: [", "invalid YAML"), ("observed: []\n", "calibration: missing")):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(text, encoding="utf-8")
+        assert main(["calibrate", SMALL, str(bad), "--out", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and words in err.replace(f"{bad}: ", ""), err
+
+
+def test_emulator_separates_run_to_run_noise_from_the_trend():
+    """y = 2u + noise (sd 0.1) at 100 points, each run twice: the white-noise term finds the noise
+    variance (0.01, within 40%) and the mean follows the line (within 0.05)."""
+    rng = np.random.default_rng(0)
+    u = np.repeat(rng.random((100, 1)), 2, axis=0)
+    y = 2 * u[:, 0] + rng.normal(0, 0.1, len(u))
+    em = emulator.fit(u, y, seed=0)
+    assert 0.006 < em.noise_var < 0.014, em.noise_var
+    mean, var = em.predict(np.array([[0.25], [0.75]]))
+    assert np.allclose(mean, [0.5, 1.5], atol=0.05)
+    assert np.all(var >= em.noise_var)
+    imp, _, _ = emulator.implausibility([em], np.array([[0.5]]), np.array([1.0 + 3 * np.sqrt(0.01 + 0.01)]), np.array([0.01]))
+    assert imp[0, 0] == pytest.approx(3.0, rel=0.1)  # three sd away, counting observation and run noise
+
+
+def test_slurm_array_shards_run_each_batch_in_turn_and_agree_with_one_process(tmp_path, capsys):
+    """Two array shards called in turn: each runs its half of the first unfinished batch and stops;
+    the shard that completes a batch goes on to its half of the next (wave 1, wave 2, the check:
+    four calls). Once all are stored, a call without --shard writes the results, running nothing."""
+    observed = {**GOOD, "method": {"waves": 2, "points": 4, "replications": 2, "seed": 5, "candidates": 1000,
+                                   "posterior_draws": 2}}  # fmt: skip
+    obs_file = tmp_path / "obs.yaml"
+    obs_file.write_text(yaml.safe_dump(observed), encoding="utf-8")
+    out = tmp_path / "out"
+    shard = ["calibrate", SMALL, str(obs_file), "--out", str(out), "--executor", "slurm-array", "--quiet", "--workers", "1"]
+    said = []
+    for i in (1, 2, 1, 2):
+        assert main([*shard, "--shard", f"{i}/2"]) == 0
+        said.append(capsys.readouterr().out)
+    for s, batch in zip(said, ("wave-1", "wave-2", "predict")):
+        assert f"bad-{batch}: 4 runs still to do by other shards" in s or f"bad-{batch}: 3 runs" in s, said
+    assert "every run is stored" in said[-1], said
+    assert not (out / "observed_vs_predicted.csv").exists()
+    assert main(["calibrate", SMALL, str(obs_file), "--out", str(out), "--quiet"]) == 0
+    assert "(0 run now)" in capsys.readouterr().out
+    assert (out / "observed_vs_predicted.csv").exists()

@@ -1,0 +1,173 @@
+"""--out: nothing is deleted that streetsim did not write; an earlier result is replaced only with
+--force and only once the new one is complete; odd places get one line; folders follow the umask."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from sim import figures
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+MMC = str(ROOT / "scenarios" / "validation" / "mmc.yaml")
+SHORT = ["--replications", "1", "--workers", "1", "--quiet", "--set", "horizon.days=15", "--set", "horizon.warmup_days=0"]
+
+
+def run(out, *extra):
+    return main(["run", MMC, *SHORT, "--out", str(out), *extra])
+
+
+def tree(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def refused(capsys, *words):
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: --out: "), err
+    for w in words:
+        assert w in err, err
+    return err
+
+
+@pytest.fixture
+def work(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def earlier(tmp_path_factory):
+    """One real result, copied by the tests that need an earlier result."""
+    out = tmp_path_factory.mktemp("earlier") / "res"
+    assert run(out) == 0
+    return out
+
+
+def copy_of(result: Path, to: Path) -> Path:
+    import shutil
+
+    shutil.copytree(result, to)
+    return to
+
+
+def test_a_folder_that_is_not_a_result_is_refused_and_kept(work, capsys):
+    notes = work / "notes"
+    notes.mkdir()
+    (notes / "minutes.txt").write_text("meeting 3 March")
+    (notes / "sub").mkdir()
+    (notes / "sub" / "budget.csv").write_text("a,b\n1,2\n")
+    before = tree(notes)
+    assert run(notes) == 2
+    refused(capsys, "is not a streetsim run result", "nothing was changed")
+    assert tree(notes) == before
+    assert sorted(p.name for p in work.iterdir()) == ["notes"]  # no temporary folder left beside it
+
+
+def test_the_scenarios_folder_itself_is_refused(work, capsys):
+    scen = copy_of(ROOT / "scenarios", work / "scenarios")
+    before = tree(scen)
+    assert run(scen) == 2
+    refused(capsys, "not a streetsim run result")
+    assert tree(scen) == before
+
+
+def test_an_earlier_result_needs_force_and_is_kept_without_it(earlier, work, capsys):
+    out = copy_of(earlier, work / "res")
+    before = tree(out)
+    assert run(out) == 2
+    refused(capsys, "holds an earlier run result", "--force")
+    assert tree(out) == before
+
+
+def test_force_replaces_an_earlier_result_of_the_same_kind(earlier, work, capsys):
+    out = copy_of(earlier, work / "res")
+    (out / "summary.csv").write_text("replication,marker\n0,old\n")
+    assert run(out, "--force", "--seed", "2") == 0
+    assert "marker" not in (out / "summary.csv").read_text()
+    assert '"seed": 2' in (out / "manifest.json").read_text()
+    assert sorted(p.name for p in work.iterdir()) == ["res"]  # the old copy and the temporary folder are gone
+
+
+def test_force_never_replaces_something_that_is_not_a_result(work, capsys):
+    notes = work / "notes"
+    notes.mkdir()
+    (notes / "a.txt").write_text("keep me")
+    assert run(notes, "--force") == 2
+    refused(capsys, "not a streetsim run result")
+    assert (notes / "a.txt").read_text() == "keep me"
+
+
+def test_a_result_of_another_kind_is_not_replaced(earlier, work, capsys):
+    out = copy_of(earlier, work / "res")
+    before = tree(out)
+    assert main(["compare", MMC, *SHORT, "--out", str(out), "--force"]) == 2
+    refused(capsys, "not a streetsim compare result")
+    assert tree(out) == before
+
+
+def test_failure_while_writing_keeps_the_earlier_result_whole(earlier, work, monkeypatch, capsys):
+    out = copy_of(earlier, work / "res")
+    before = tree(out)
+
+    def broken(folder):
+        (Path(folder) / "figures").mkdir(exist_ok=True)
+        raise RuntimeError("disk full while drawing")
+
+    monkeypatch.setattr(figures, "draw", broken)
+    with pytest.raises(RuntimeError):
+        run(out, "--force")
+    assert tree(out) == before
+    assert sorted(p.name for p in work.iterdir()) == ["res"]
+
+
+def test_symbolic_link_is_refused_and_its_target_kept(earlier, work, capsys):
+    target = copy_of(earlier, work / "real")
+    before = tree(target)
+    (work / "link").symlink_to(target)
+    assert run(work / "link", "--force") == 2
+    refused(capsys, "symbolic link")
+    assert tree(target) == before and (work / "link").is_symlink()
+
+
+@pytest.mark.parametrize("out,words", [
+    (".", ["current folder"]),
+    ("", ["empty"]),
+    ("..", ["current folder or above"]),
+    ("x" * 300, ["300 bytes", "limit"]),
+    ("/proc/streetsim-results", ["cannot write in /proc"]),
+    ("/dev/null/x", ["is a file, not a folder"]),
+])  # fmt: skip
+def test_odd_places_get_one_line_before_anything_runs(out, words, work, capsys):
+    before = sorted(work.iterdir())
+    assert main(["run", MMC, *SHORT, "--out", out]) == 2
+    refused(capsys, *words)
+    assert sorted(work.iterdir()) == before
+
+
+@pytest.mark.parametrize("umask,dir_mode,file_mode", [(0o022, 0o755, 0o644), (0o002, 0o775, 0o664)])
+def test_result_folders_follow_the_umask(umask, dir_mode, file_mode, work):
+    old = os.umask(umask)
+    try:
+        assert run(work / "res") == 0
+    finally:
+        os.umask(old)
+    out = work / "res"
+    assert stat.S_IMODE(out.stat().st_mode) == dir_mode
+    assert stat.S_IMODE((out / "figures").stat().st_mode) == dir_mode
+    assert stat.S_IMODE((out / "summary.csv").stat().st_mode) == file_mode
+
+
+def test_sweep_out_on_a_folder_that_is_not_a_sweep_is_refused(work, capsys):
+    notes = work / "notes"
+    notes.mkdir()
+    (notes / "a.txt").write_text("keep me")
+    exp = work / "e.yaml"
+    exp.write_text(f"experiment: e\nscenario: {MMC}\nset: ['horizon.days=15', 'horizon.warmup_days=0']\n"
+                   "parameters:\n  staffing.servers.count: {values: [3, 4]}\nreplications: 1\n")  # fmt: skip
+    assert main(["sweep", str(exp), "--out", str(notes), "--quiet"]) == 2
+    refused(capsys, "not a sweep's results folder")
+    assert sorted(p.name for p in notes.iterdir()) == ["a.txt"]

@@ -1,0 +1,107 @@
+"""The sweep store heals: damaged part files are reported in one line, set aside and their runs
+run again; one sweep at a time per folder, so no run is stored twice; reads count each run once."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pandas as pd
+import pytest
+from test_sweep_helpers import raw_run_ids, write_experiment
+
+from sim import cli
+from sim.sweep import experiment, store
+from sim.sweep.run import run_sweep, sweep_lock
+
+
+@pytest.fixture
+def swept(tmp_path):
+    """A finished sweep of 12 runs in part files of 2 runs each."""
+    exp = write_experiment(tmp_path / "e.yaml", days=15, replications=2)
+    out = tmp_path / "out"
+    run_sweep(experiment.load(exp), out, "local", workers=1, progress=False, chunk_size=2)
+    return exp, out
+
+
+def test_damaged_parts_are_reported_set_aside_and_run_again(swept, capsys):
+    exp, out = swept
+    parts = store.part_files(out)
+    assert len(parts) == 6
+    lost = set()
+    damage = {
+        parts[0]: lambda f: f.write_bytes(f.read_bytes()[: f.stat().st_size // 2]),  # truncated
+        parts[1]: lambda f: f.write_bytes(b"\0" * f.stat().st_size),  # zeroed
+        parts[2]: lambda f: pd.DataFrame({"x": [1]}).to_parquet(f),  # overwritten by another table
+    }
+    for f, spoil in damage.items():
+        lost |= set(pd.read_parquet(f)["run_id"])
+        spoil(f)
+    capsys.readouterr()
+
+    # reading reports each damaged file in one line and counts its runs as pending
+    table = store.read_results(out)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("warning: damaged part file") for line in err), err
+    assert set(table.loc[table["status"] == "pending", "run_id"]) == lost
+
+    # resuming runs exactly the lost runs again
+    assert cli.main(["sweep", str(exp), "--out", str(out), "--quiet", "--chunk-size", "2"]) == 0
+    captured = capsys.readouterr()
+    assert sum("damaged part file" in line for line in captured.err.splitlines()) == 3
+    assert "6 runs in" in captured.out and "6 were already stored" in captured.out
+    assert sorted(f.name for f in (out / "parts").glob("damaged-*")) == sorted(f"damaged-{f.name}" for f in damage)
+    table = store.read_results(out)
+    assert (table["status"] == "ok").all() and len(table) == 12
+    assert Counter(raw_run_ids(out)).most_common(1)[0][1] == 1  # no run stored twice
+
+
+def test_sweep_results_on_a_damaged_store_gives_lines_not_a_traceback(swept, capsys):
+    _exp, out = swept
+    store.part_files(out)[0].write_bytes(b"garbage")
+    assert cli.main(["sweep-results", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "10 ok, 2 pending" in captured.out
+    assert captured.err.count("warning: damaged part file") == 1
+
+
+def test_a_second_sweep_on_the_same_folder_is_refused(swept, capsys):
+    exp, out = swept
+    with sweep_lock(out.resolve(), None):  # a sweep running elsewhere on this folder
+        assert cli.main(["sweep", str(exp), "--out", str(out), "--quiet", "--retry-failed"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is in use by another sweep (pid" in err, err
+
+
+def test_shards_of_one_array_share_the_folder(tmp_path):
+    exp = write_experiment(tmp_path / "e.yaml", days=15, replications=2)
+    plan = experiment.load(exp)
+    out = (tmp_path / "out").resolve()
+    with sweep_lock(out, (1, 2)):  # shard 1 running
+        res = run_sweep(plan, out, "slurm-array", workers=1, shard=(2, 2), progress=False)
+    assert res.ran == 6
+
+
+def test_different_chunk_sizes_never_store_a_run_twice(tmp_path):
+    exp = write_experiment(tmp_path / "e.yaml", days=15, replications=2)
+    plan = experiment.load(exp)
+    out = tmp_path / "out"
+    run_sweep(plan, out, "slurm-array", workers=1, shard=(1, 3), progress=False, chunk_size=3)
+    run_sweep(plan, out, "local", workers=1, progress=False, chunk_size=5)
+    run_sweep(plan, out, "local", workers=1, progress=False, chunk_size=2)
+    ids = raw_run_ids(out)
+    assert len(ids) == 12 and len(set(ids)) == 12
+
+
+def test_a_design_over_the_stated_limit_needs_yes(tmp_path, monkeypatch, capsys):
+    from sim import limits
+
+    monkeypatch.setattr(limits, "SWEEP_RUNS_WITHOUT_YES", 10)  # the real limit is 10,000 runs
+    exp = write_experiment(tmp_path / "e.yaml", days=10, replications=1)  # 6 points x 2 = 12 runs
+    exp.write_text(exp.read_text().replace("replications: 1", "replications: 2"))
+    out = tmp_path / "out"
+    assert cli.main(["sweep", str(exp), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {exp}: design: 12 runs (more than 10); check the design and add --yes to start it"
+    assert not out.exists()
+    assert cli.main(["sweep", str(exp), "--out", str(out), "--quiet", "--yes"]) == 0
+    assert len(store.read_results(out, status="ok")) == 12
