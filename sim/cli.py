@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sim import limits
 from sim import scenario as scenario_mod
+from sim.labels import LANGS
 from sim.results_folder import AtomicFolder, check_out
 from sim.scenario import ScenarioError
 
@@ -21,7 +22,7 @@ from sim.scenario import ScenarioError
 EXIT_BAD_INPUT = 2
 # Command groups that live beside their code; each module defines add_commands(subparsers)
 # and imports its heavy dependencies (dask, solara) only inside the command it runs.
-PLUGIN_COMMANDS = ("sim.sweep.commands", "sim.viz.commands", "sim.calibrate.commands")
+PLUGIN_COMMANDS = ("sim.sweep.commands", "sim.viz.commands", "sim.calibrate.commands", "sim.report.commands")
 # sim.sweep.experiment.TOP_KEY, named here so checking a scenario file loads no sweep code
 # (tests/test_startup.py checks the two agree).
 EXPERIMENT_KEY = "experiment"
@@ -30,6 +31,8 @@ EXPERIMENT_KEY = "experiment"
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    # the command as a user would type it again (recorded in manifest.json and the report)
+    args.command = ["streetsim", *(sys.argv[1:] if argv is None else argv)]
     caught = _stop_on_sigterm()
     try:
         return args.func(args)
@@ -85,10 +88,13 @@ def _parser():
     _common_run_options(cmp)
     cmp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                      help="applied to every scenario")
+    cmp.add_argument("--all", dest="show_all", action="store_true",
+                     help="every KPI, not only those that changed")
     cmp.set_defaults(func=cmd_compare)
 
     fig = sub.add_parser("figures", help="draw the figures (PNG + SVG) of a results folder")
     fig.add_argument("results_dir", type=Path)
+    fig.add_argument("--lang", choices=LANGS, default="en", help="language of the labels (zh or en)")
     fig.set_defaults(func=cmd_figures)
 
     val = sub.add_parser("validate", help="check scenario files; one line per problem")
@@ -115,6 +121,8 @@ def _common_run_options(p):
     p.add_argument("--workers", "-j", type=_positive, default=None,
                    help="worker processes (default: the machine's cores, at most 8)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--lang", choices=LANGS, default="en", help="language of tables and figures (zh or en)")
+    p.add_argument("--no-figures", dest="figures", action="store_false", help="skip drawing figures (scripted use)")
 
 
 def _positive(text):
@@ -155,20 +163,21 @@ def cmd_run(args) -> int:
                             "(replications of one scenario: streetsim sweep --executor dask)")
     import pandas as pd
 
-    from sim import metrics, runner
+    from sim import compare, runner
 
     settings = scenario_mod.load(args.scenario, args.overrides)
     out = check_out(args.out if args.out is not None else Path("results") / settings.name, "run", args.force)
     results = runner.run_replications(settings, args.replications, args.seed, not args.quiet, _workers(args))
     summary = pd.DataFrame([r.kpis for r in results])
     print(f"\n{settings.name}: {args.replications} replications, seed {args.seed}, {settings.horizon.days} days")
-    print(format_table(metrics.summarise(summary)))
-    m = runner.manifest("run", sys.argv, args.seed, args.replications, [args.scenario])
+    print(compare.format_comparison(compare.comparison_table({settings.name: summary}), lang=args.lang))
+    m = runner.manifest("run", args.command, args.seed, args.replications, [args.scenario])
     m["scenario_names"] = [settings.name]
     with AtomicFolder(out, "run") as tmp:
         runner.write_tables(tmp, settings, results)
         runner.write_manifest(tmp, m)
-        _draw_figures(tmp)
+        if args.figures:
+            _draw_figures(tmp, args.lang)
     print(f"\nwrote {out}/: summary.csv cases.parquet timeseries.parquet roles.csv scenario.resolved.yaml "
           "manifest.json figures/")
     return 0
@@ -194,23 +203,24 @@ def cmd_compare(args) -> int:
     summaries = {n: pd.DataFrame([r.kpis for r in res]) for n, res in results.items()}
     table = compare.comparison_table(summaries)
     print(f"\n{len(scenarios)} scenarios, {args.replications} replications each, seed {args.seed}")
-    print(compare.format_comparison(table))  # every KPI: headline ones first, then per role
-    m = runner.manifest("compare", sys.argv, args.seed, args.replications, args.scenarios)
+    print(compare.format_comparison(table, args.show_all, args.lang))
+    m = runner.manifest("compare", args.command, args.seed, args.replications, args.scenarios)
     m["scenario_names"] = list(scenarios)
     with AtomicFolder(out, "compare") as tmp:
         table.to_csv(tmp / "comparison.csv", index=False, float_format="%.10g")
         for name, res in results.items():
             runner.write_tables(tmp / name, scenarios[name], res)
         runner.write_manifest(tmp, m)
-        _draw_figures(tmp)
-    print(f"\nwrote {out}/: comparison.csv, figures/ (kpi_bars, backlog, staff_time; PNG and SVG), "
+        if args.figures:
+            _draw_figures(tmp, args.lang)
+    print(f"\nwrote {out}/: comparison.csv, figures/ (PNG, SVG, PDF), "
           "and each scenario's outputs in its own folder")
     return 0
 
 
 def run_district(args) -> int:
     """A district or city file: every street, then totals per district (city files) and overall."""
-    from sim import district, metrics, runner
+    from sim import compare, district, runner
 
     dist, streets = district.load(args.scenario, args.overrides)
     out = check_out(args.out if args.out is not None else Path("results") / dist.name, "district", args.force)
@@ -222,13 +232,13 @@ def run_district(args) -> int:
     districts = district.per_district_kpis(dist, per_street, streets)
     summary = district.district_kpis(per_street, streets)
     print(f"\n{dist.name}: {len(names)} streets, {args.replications} replications, seed {args.seed}")
-    print(format_table(metrics.summarise(summary)))
+    print(compare.format_comparison(compare.comparison_table({dist.name: summary}), lang=args.lang))
     if len(districts):
         print("\nper district (mean over replications):")
         print(district.mean_table(districts, "district").to_string(float_format=_fmt))
     print("\nper street (mean over replications):")
     print(district.mean_table(street_rows, "street").to_string(float_format=_fmt))
-    m = runner.manifest("district", sys.argv, args.seed, args.replications, [args.scenario])
+    m = runner.manifest("district", args.command, args.seed, args.replications, [args.scenario])
     m["scenario_names"] = [dist.name]
     m["street_names"] = names
     with AtomicFolder(out, "district") as tmp:
@@ -239,16 +249,17 @@ def run_district(args) -> int:
         for name, res in per_street.items():
             runner.write_tables(tmp / "streets" / name, streets[name], res)
         runner.write_manifest(tmp, m)
-        _draw_figures(tmp)
+        if args.figures:
+            _draw_figures(tmp, args.lang)
     written = "summary.csv (total), " + ("districts.csv (per district), " if len(districts) else "")
     print(f"\nwrote {out}/: {written}streets.csv (per street), streets/<name>/, figures/")
     return 0
 
 
-def _draw_figures(folder: Path) -> None:
+def _draw_figures(folder: Path, lang: str) -> None:
     from sim import figures  # matplotlib and scipy.stats load here, once the simulation is done
 
-    figures.draw(folder)
+    figures.draw(folder, lang)
 
 
 def _workers(args) -> int:
@@ -262,7 +273,7 @@ def cmd_figures(args) -> int:
 
     folder = check_results_folder(args.results_dir)
     try:
-        drawn = figures.draw(folder)
+        drawn = figures.draw(folder, args.lang)
     except (ValueError, KeyError, OSError) as e:  # a table that reads but lacks what figures need
         raise ScenarioError(folder, "", f"cannot draw figures from this results folder: {type(e).__name__}: "
                             f"{str(e).splitlines()[0][:200] if str(e) else ''}") from None  # fmt: skip
@@ -338,13 +349,6 @@ def cmd_schema(args) -> int:
     json.dump(scenario_mod.json_schema(), sys.stdout, indent=2)
     print()
     return 0
-
-
-def format_table(table) -> str:
-    lines = [f"{'kpi':<34} {'mean':>14} {'95% CI':>29}"]
-    for row in table.itertuples():
-        lines.append(f"{row.kpi:<34} {_fmt(row.mean):>14} [{_fmt(row.ci_low):>12}, {_fmt(row.ci_high):>12}]")
-    return "\n".join(lines)
 
 
 def _fmt(x) -> str:

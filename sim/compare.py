@@ -1,80 +1,181 @@
-"""Comparing scenarios on common random numbers: KPI tables and paired differences."""
+"""Comparing scenarios on common random numbers: paired differences, what changed, tables.
+
+Replication *i* of every scenario runs on the same random numbers, so the difference of a KPI
+between two scenarios is measured replication by replication (a paired difference). Each KPI's
+difference against the first scenario gets a Student-t 95% CI and a p-value; the p-values of
+all KPIs tested at once are adjusted with Benjamini–Hochberg (false discovery rate 5%), and a
+KPI counts as *changed* when its adjusted p-value is below 0.05. Staff posts are inputs fixed by
+the scenario (:func:`sim.labels.is_input`) and quantities that do not vary across replications
+(costs of fixed posts) are shown as they are, never tested.
+"""
 
 from __future__ import annotations
 
+import math
+import textwrap
+
 import numpy as np
 import pandas as pd
+from tabulate import tabulate
 
-from sim.metrics import ROLE_KPI_PREFIXES, TOTAL_KPIS, mean_ci
+from sim import intervals
+from sim.labels import is_input, label_with_unit, word
 
-# The KPIs a planner reads first; comparison.csv holds every KPI.
-HEADLINE_KPIS = (
-    "cases_arrived", "on_time_resident", "closure_rate", "wait_mean_days", "wait_p90_days",
-    "reopen_rate", "bounces_per_case", "patrol_discovery_share", "resident_satisfaction",
-    "resident_trust_end", "survey_satisfaction", "survey_satisfaction_se", "hotline_escalation_rate", "staff_total", "staff_cost_per_year", "purchased_services_cost_per_year",
-)
+ALPHA = 0.05  # false discovery rate of the "changed" mark
+TERMINAL_WIDTH = 100
+KPI_COLUMN_WIDTH = 28
+NOT_KPIS = ("replication", "seed", "scenario", "street")
+# status of a KPI row against the first scenario
+BASELINE, INPUT, FIXED, CHANGED, UNCHANGED = "baseline", "input", "fixed", "changed", "unchanged"
 
 
 def comparison_table(summaries: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Long table: scenario, kpi, mean and 95% CI, and the paired difference against the first
-    scenario with its 95% CI (replication i of every scenario shares random numbers)."""
+    """Long table, one row per (scenario, KPI): mean and 95% CI (and its method), and against the
+    first scenario the paired difference with its CI, relative change, p-value, BH-adjusted
+    p-value and status (baseline / input / fixed / changed / unchanged)."""
     names = list(summaries)
-    first = summaries[names[0]].set_index("replication")
+    frames = {n: s.set_index("replication") if "replication" in s else s for n, s in summaries.items()}
+    first = frames[names[0]]
+    kpis = [k for k in dict.fromkeys(c for f in frames.values() for c in f.columns) if k not in NOT_KPIS]
+    fixed = {k for k in kpis if all(_constant(f[k]) for f in frames.values() if k in f)}
     rows = []
     for name in names:
-        s = summaries[name].set_index("replication")
-        for kpi in s.columns:
-            mean, lo, hi = mean_ci(s[kpi])
-            row = {"scenario": name, "kpi": kpi, "mean": mean, "ci_low": lo, "ci_high": hi}
-            if kpi in first.columns and name != names[0]:
-                diff = (s[kpi] - first[kpi]).dropna()
-                row["diff_mean"], row["diff_ci_low"], row["diff_ci_high"] = mean_ci(diff)
-            else:
-                row["diff_mean"] = row["diff_ci_low"] = row["diff_ci_high"] = np.nan
-            rows.append(row)
-    return pd.DataFrame(rows)
+        rows += _scenario_rows(name, frames[name], first, kpis, fixed, name == names[0])
+    table = pd.DataFrame(rows)
+    for name in names[1:]:  # BH over the KPIs tested for this scenario
+        tested = (table["scenario"] == name) & table["status"].isin([CHANGED, UNCHANGED])
+        table.loc[tested, "p_adjusted"] = intervals.adjust_p_values(table.loc[tested, "p_value"])
+        changed = tested & (table["p_adjusted"] < ALPHA)
+        table.loc[tested, "status"] = UNCHANGED
+        table.loc[changed, "status"] = CHANGED
+    table.attrs["replications"] = min(len(f) for f in frames.values())
+    return table
 
 
-def kpi_order(table: pd.DataFrame) -> list[str]:
-    """Headline KPIs first, then per-role KPIs grouped by kind."""
-    kpis = list(dict.fromkeys(table["kpi"]))
-    head = [k for k in HEADLINE_KPIS if k in kpis]
-    rest = [k for k in kpis if k not in head]
-    by_role = [k for k in rest if k.startswith(ROLE_KPI_PREFIXES) and k not in TOTAL_KPIS]
-    others = [k for k in rest if k not in by_role]
-    by_role.sort(key=lambda k: next(i for i, p in enumerate(ROLE_KPI_PREFIXES) if k.startswith(p)))  # stable
-    return head + others + by_role
-
-
-def format_comparison(table: pd.DataFrame, kpis: list[str] | None = None) -> str:
-    """Terminal table: one row per KPI, per scenario 'mean [CI]', and the difference vs the first."""
-    names = list(dict.fromkeys(table["scenario"]))
-    kpis = kpis or kpi_order(table)
-    t = table.set_index(["kpi", "scenario"])
-    width = 30
-    header = f"{'kpi':<34}" + "".join(" " + f"{n[:width - 1]:>{width - 1}}" for n in names)
-    header += "".join(" " + f"{('Δ ' + n + ' − ' + names[0])[:width + 3]:>{width + 3}}" for n in names[1:])
-    lines = [header]
+def _scenario_rows(name, frame, first, kpis, fixed, is_first) -> list[dict]:
+    rows = []
     for kpi in kpis:
-        line = f"{kpi:<34}"
-        for n in names:
-            r = t.loc[(kpi, n)] if (kpi, n) in t.index else None
-            line += " " + f"{_cell(r, 'mean', 'ci_low', 'ci_high'):>{width - 1}}"
-        for n in names[1:]:
-            r = t.loc[(kpi, n)] if (kpi, n) in t.index else None
-            cell = _cell(r, "diff_mean", "diff_ci_low", "diff_ci_high", signed=True)
-            if r is not None and r["diff_ci_low"] == r["diff_ci_low"] and (r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0):
-                cell += " *"  # the CI excludes zero
-            line += " " + f"{cell:>{width + 3}}"
-        lines.append(line)
-    lines.append("(mean [95% CI] over replications; Δ = paired difference on common random numbers; * = CI excludes 0)")
-    return "\n".join(lines)
+        if kpi not in frame:
+            continue
+        ci = intervals.interval(frame[kpi], kpi)
+        row = {"scenario": name, "kpi": kpi, "mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high,
+               "ci_method": ci.method, "diff_mean": math.nan, "diff_ci_low": math.nan,
+               "diff_ci_high": math.nan, "relative_change": math.nan, "p_value": math.nan,
+               "p_adjusted": math.nan}
+        if is_first:
+            row["status"] = BASELINE
+        elif kpi in first:
+            a, b = first[kpi].align(frame[kpi], join="inner")
+            d = intervals.paired_difference(a, b)
+            base = float(a.mean())
+            row.update(diff_mean=d.mean, diff_ci_low=d.low, diff_ci_high=d.high,
+                       relative_change=d.mean / abs(base) if base else math.nan)
+            row["status"] = INPUT if is_input(kpi) else FIXED if kpi in fixed else UNCHANGED
+            if row["status"] == UNCHANGED:
+                row["p_value"] = d.p_value
+        else:
+            row["status"] = INPUT if is_input(kpi) else FIXED
+        rows.append(row)
+    return rows
 
 
-def _cell(r, m, lo, hi, signed=False) -> str:
-    if r is None or r[m] != r[m]:
+def _constant(values: pd.Series) -> bool:
+    x = values.dropna().to_numpy(dtype=float)
+    return len(x) > 0 and bool(np.all(x == x[0]))
+
+
+def headline(table: pd.DataFrame, scenario: str) -> pd.DataFrame:
+    """The KPIs that changed for ``scenario`` against the first, largest relative change first."""
+    rows = table[(table["scenario"] == scenario) & (table["status"] == CHANGED)]
+    order = rows["relative_change"].abs().fillna(np.inf).sort_values(ascending=False, kind="stable").index
+    return rows.loc[order]
+
+
+def format_comparison(table: pd.DataFrame, show_all: bool = False, lang: str = "en",
+                      width: int = TERMINAL_WIDTH) -> str:
+    """Terminal text: per compared scenario, the headline (or every KPI with ``show_all``),
+    the inputs that differ, and a footer naming the methods."""
+    names = list(dict.fromkeys(table["scenario"]))
+    base = names[0]
+    t = table.set_index(["scenario", "kpi"])
+    blocks = []
+    if len(names) == 1:
+        blocks.append(_means_table(table, base, lang))
+    for name in names[1:]:
+        rows = table[table["scenario"] == name]
+        tested = rows["status"].isin([CHANGED, UNCHANGED]).sum()
+        shown = rows[rows["status"].isin([CHANGED, UNCHANGED])] if show_all else headline(table, name)
+        title = f"{name} − {base}: {(rows['status'] == CHANGED).sum()} of {tested} KPIs changed"
+        blocks.append(title + "\n" + _difference_table(shown, t, base, name, lang, show_all))
+        inputs = _inputs_table(rows, t, base, name, lang, show_all)
+        if inputs:
+            blocks.append(inputs)
+    blocks.append(footer(len(names) > 1, show_all))
+    return "\n\n".join(blocks)
+
+
+def _difference_table(rows, t, base, name, lang, show_all) -> str:
+    if rows.empty:
+        return "  (no KPI changed at the 5% false discovery rate; --all shows every KPI)"
+    body = []
+    sep = "\n" if show_all else " "  # two lines per KPI keep the full table within 100 columns
+    for r in rows.itertuples():
+        b = t.loc[(base, r.kpi)]
+        mark = "*" if r.status == CHANGED else ""
+        body.append([label_with_unit(r.kpi, lang), _mean_cell(b, show_all), _mean_cell(r, show_all),
+                     f"{_num(r.diff_mean, True)}{sep}[{_num(r.diff_ci_low, True)}, {_num(r.diff_ci_high, True)}]",
+                     _percent(r.relative_change), mark])
+    headers = [word("kpi", lang), base, name, "Δ [95% CI]", "Δ %", ""]
+    return tabulate(body, headers, tablefmt="simple", disable_numparse=True,
+                    colalign=("left", "right", "right", "right", "right", "left"),
+                    maxcolwidths=[KPI_COLUMN_WIDTH, None, None, None, None, None])
+
+
+def _inputs_table(rows, t, base, name, lang, show_all) -> str:
+    """Staff posts (inputs) and fixed quantities: shown as they are, not tested."""
+    fixed = rows[rows["status"].isin([INPUT, FIXED])]
+    if not show_all:
+        fixed = fixed[(fixed["diff_mean"].fillna(1) != 0)]
+    if fixed.empty:
+        return ""
+    body = [[label_with_unit(r.kpi, lang), _num(t.loc[(base, r.kpi)]["mean"]) if (base, r.kpi) in t.index else "n/a",
+             _num(r.mean), _num(r.diff_mean, True)] for r in fixed.itertuples()]
+    headers = [word("inputs", lang), base, name, "Δ"]
+    return tabulate(body, headers, tablefmt="simple", disable_numparse=True,
+                    colalign=("left", "right", "right", "right"),
+                    maxcolwidths=[KPI_COLUMN_WIDTH + 14, None, None, None])
+
+
+def _means_table(table, name, lang) -> str:
+    rows = table[table["scenario"] == name]
+    body = [[label_with_unit(r.kpi, lang), _num(r.mean), f"[{_num(r.ci_low)}, {_num(r.ci_high)}]",
+             intervals.method_name(r.ci_method, lang)] for r in rows.itertuples()]
+    return tabulate(body, [word("kpi", lang), word("mean", lang), word("ci95", lang), ""],
+                    tablefmt="simple", disable_numparse=True, maxcolwidths=[40, None, None, 20])
+
+
+def footer(compared: bool = True, show_all: bool = False) -> str:
+    lines = ["Means: 95% CI over replications (Wilson for shares and scores, exact Poisson for counts, "
+             "Student t or BCa bootstrap for the rest)."]
+    if compared:
+        lines.append("Δ = paired difference on common random numbers, 95% CI by Student t; Δ % = relative to "
+                     "the first scenario. * = changed: Benjamini–Hochberg adjusted p < 0.05 over the KPIs "
+                     "tested (5% false discovery rate)." + ("" if show_all else " Ranked by |Δ %|; --all: every KPI."))
+    return "\n".join(textwrap.fill(line, TERMINAL_WIDTH) for line in lines)
+
+
+def _mean_cell(r, with_ci: bool) -> str:
+    m = r["mean"] if isinstance(r, pd.Series) else r.mean
+    if not with_ci:
+        return _num(m)
+    lo, hi = (r["ci_low"], r["ci_high"]) if isinstance(r, pd.Series) else (r.ci_low, r.ci_high)
+    return f"{_num(m)}\n[{_num(lo)}, {_num(hi)}]"
+
+
+def _percent(x) -> str:
+    if x != x:
         return "n/a"
-    return f"{_num(r[m], signed)} [{_num(r[lo], signed)}, {_num(r[hi], signed)}]"
+    return f"{x * 100:+.0f}%" if abs(x) >= 0.1 else f"{x * 100:+.1f}%"
 
 
 def _num(x, signed=False) -> str:
@@ -85,4 +186,7 @@ def _num(x, signed=False) -> str:
         return f"{sign}{x:,.0f}"
     if abs(x) >= 100:
         return f"{sign}{x:.0f}"
+    if 0 < abs(x) < 0.01:
+        return f"{sign}{x:.2g}".replace("e-0", "e-")
     return f"{sign}{x:.3g}"
+

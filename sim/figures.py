@@ -1,12 +1,21 @@
-"""Figures for proposals: PNG and SVG, axis labels with units, CIs visible.
+"""Figures for proposals printed on A4, in Chinese or English.
 
-``draw(results_dir)`` reads what ``streetsim run`` / ``compare`` wrote and draws into
-``results_dir/figures/``; sweeps are drawn by :mod:`sim.sweep.figures`.
+``draw(results_dir, lang)`` reads what ``streetsim run`` / ``compare`` / a district run wrote
+and draws into ``results_dir/figures/``; sweeps are drawn by :mod:`sim.sweep.figures`.
+
+Every figure is sized for an A4 page with 25 mm margins (text width 160 mm): full width
+(``FULL_WIDTH_IN``) or half width (``HALF_WIDTH_IN``), drawn at that size with text of at
+least 8 pt, and saved as PNG (300 dpi), SVG (text kept as text, so it can be edited and
+translated) and PDF (fonts embedded). Labels come from :mod:`sim.labels`; Chinese needs a CJK
+font (Debian's ``fonts-noto-cjk``): :func:`use_language` finds one, rebuilding matplotlib's
+font cache when the font was installed after the cache was made, and falls back to English
+with one line on stderr when there is none.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -15,33 +24,37 @@ matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from sim.metrics import mean_ci  # noqa: E402
+from sim import compare  # noqa: E402
+from sim.labels import label, label_with_unit, word  # noqa: E402
 
-# KPI -> axis label with its unit.
-BAR_KPIS = {
-    "on_time_resident": "on-time closure (share of cases)",
-    "wait_mean_days": "mean time to close (days)",
-    "wait_p90_days": "90th percentile time to close (days)",
-    "reopen_rate": "reopened (share of closed cases)",
-    "bounces_per_case": "bounces per case",
-    "resident_satisfaction": "resident satisfaction (0-1)",
-    "hotline_escalation_rate": "escalated to 12345 (share of cases)",
-    "admin_share_committee_workers": "committee time on devolved tasks\nand data collection (share)",
-}
-ACTIVITIES = {  # activity -> (legend label, colour)
-    "casework": ("casework", "#1f77b4"),
-    "travel": ("travel", "#17becf"),
-    "devolved_tasks": ("devolved tasks", "#d62728"),
-    "data_collection": ("data collection", "#ff9896"),
-    "investment_promotion": ("investment promotion", "#9467bd"),
-    "idle": ("idle", "#c7c7c7"),
+MM = 1 / 25.4
+FULL_WIDTH_IN = 160 * MM  # A4 (210 mm) less two 25 mm margins
+HALF_WIDTH_IN = 78 * MM  # half the text width, less a 4 mm gutter
+FONT_PT = 8  # smallest text on the printed page
+TITLE_PT = 9
+PNG_DPI = 300
+FORMATS = ("png", "svg", "pdf")
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Noto Serif CJK SC")
+LATIN_FAMILY = "DejaVu Sans"
+# KPIs drawn as bars when nothing changed (or for a single run); the first ones present are used.
+BAR_KPIS = (
+    "on_time_resident", "on_time_standard", "wait_mean_days", "wait_p90_days", "closure_rate", "reopen_rate",
+    "bounces_per_case", "hotline_escalation_rate", "resident_satisfaction",
+    "on_time_rate", "mean_days_to_close", "p90_days_to_close",  # results written before issue 8
+)
+MAX_BARS = 9
+MAX_FOREST_ROWS = 24
+ACTIVITY_COLOURS = {
+    "casework": "#1f77b4", "travel": "#17becf", "devolved_tasks": "#d62728", "data_collection": "#ff9896",
+    "investment_promotion": "#9467bd", "idle": "#c7c7c7",
 }
 COLOURS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3"]
 
 
-def draw(results_dir: str | Path) -> list[Path]:
+def draw(results_dir: str | Path, lang: str = "en") -> list[Path]:
     """Draw every figure for a results folder; returns the files written."""
     results_dir = Path(results_dir)
     manifest = json.loads((results_dir / "manifest.json").read_text())
@@ -49,15 +62,19 @@ def draw(results_dir: str | Path) -> list[Path]:
         from sim.sweep import figures as sweep_figures
 
         return sweep_figures.draw(results_dir)
+    lang = use_language(lang)
     runs = scenario_folders(results_dir, manifest)
     out = results_dir / "figures"
     out.mkdir(exist_ok=True)
     summaries = {n: pd.read_csv(d / "summary.csv") for n, d in runs.items()}
+    table = compare.comparison_table(summaries)
     files = []
-    files += kpi_bars(summaries, out)
-    files += backlog(runs, out)
+    if manifest.get("kind") == "compare":
+        files += forest(table, out, lang)
+    files += kpi_bars(table, out, lang)
+    files += backlog(runs, out, lang)
     if manifest.get("kind") != "district":  # ten streets side by side would not be readable
-        files += staff_time(runs, out)
+        files += staff_time(runs, out, lang)
     return files
 
 
@@ -71,89 +88,187 @@ def scenario_folders(results_dir: Path, manifest: dict) -> dict[str, Path]:
     return {name: results_dir}
 
 
+# --- fonts ---------------------------------------------------------------------------------
+
+def cjk_family() -> str | None:
+    """The name of an installed CJK font family, or None; rebuilds a stale font cache once."""
+    family = _find_cjk()
+    if family is None:
+        # The cache may predate fonts-noto-cjk: read the system fonts again (and rewrite the
+        # cache). Update the manager in place: backends hold references to it.
+        fresh = font_manager._load_fontmanager(try_read_cache=False)
+        font_manager.fontManager.__dict__.update(fresh.__dict__)
+        font_manager.fontManager._findfont_cached.cache_clear()
+        family = _find_cjk()
+    return family
+
+
+def _find_cjk() -> str | None:
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((f for f in CJK_FAMILIES if f in names), None)
+
+
+def use_language(lang: str) -> str:
+    """Set matplotlib's fonts for ``lang``; returns the language actually used."""
+    cjk = cjk_family()
+    if lang == "zh" and cjk is None:
+        print("warning: no CJK font found (install fonts-noto-cjk); figures are drawn in English",
+              file=sys.stderr)
+        lang = "en"
+    # Latin text in DejaVu for English; CJK first for Chinese; each falls back on the other,
+    # so a Chinese scenario name still draws in an English figure.
+    families = [LATIN_FAMILY, cjk] if lang == "en" else [cjk, LATIN_FAMILY]
+    plt.rcParams.update({
+        "font.family": [f for f in families if f],
+        "font.size": FONT_PT, "axes.titlesize": TITLE_PT, "axes.labelsize": FONT_PT,
+        "xtick.labelsize": FONT_PT, "ytick.labelsize": FONT_PT, "legend.fontsize": FONT_PT,
+        "figure.titlesize": TITLE_PT,
+        "svg.fonttype": "none",  # SVG keeps text as text
+        "pdf.fonttype": 42, "ps.fonttype": 42,  # embed TrueType/OpenType, not Type 3 outlines
+        "axes.unicode_minus": False,  # the ASCII minus exists in every font
+    })
+    return lang
+
+
 def _save(fig, out: Path, stem: str) -> list[Path]:
-    paths = [out / f"{stem}.png", out / f"{stem}.svg"]
-    fig.savefig(paths[0], dpi=150, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
+    """PNG, SVG and PDF at the figure's own size (no tight bbox: the print size is the size)."""
+    paths = [out / f"{stem}.{ext}" for ext in FORMATS]
+    for p in paths:
+        fig.savefig(p, dpi=PNG_DPI if p.suffix == ".png" else "figure")
     plt.close(fig)
     return paths
 
 
-def kpi_bars(summaries: dict[str, pd.DataFrame], out: Path) -> list[Path]:
-    """One panel per headline KPI: a bar per scenario with its 95% CI whisker."""
-    kpis = [k for k in BAR_KPIS if any(k in s.columns for s in summaries.values())]
-    ncols = 4
-    nrows = int(np.ceil(len(kpis) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False)
-    names = list(summaries)
+# --- figures ---------------------------------------------------------------------------------
+
+def forest(table: pd.DataFrame, out: Path, lang: str) -> list[Path]:
+    """Paired differences against the first scenario, as % of its mean, with 95% CIs; filled
+    where the CI excludes 0, '*' where the KPI changed after the Benjamini–Hochberg correction."""
+    names = list(dict.fromkeys(table["scenario"]))
+    base = names[0]
+    tested = table[table["status"].isin([compare.CHANGED, compare.UNCHANGED]) & table["relative_change"].notna()]
+    # the strongest evidence of a change first (smallest p-value), not the largest relative
+    # change: a count near 0 (exits) has huge relative changes that say little
+    rank = tested.groupby("kpi")["p_value"].min().sort_values(kind="stable")
+    kpis = list(rank.index[:MAX_FOREST_ROWS])[::-1]  # top row first
+    base_means = table[table["scenario"] == base].set_index("kpi")["mean"].abs()
+    height = 0.95 + 0.19 * max(len(kpis), 3) * max(1, (len(names) - 1) ** 0.5)
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH_IN, height), layout="constrained")
+    step = 0.7 / max(len(names) - 1, 1)
+    for k, name in enumerate(names[1:]):
+        rows = tested[tested["scenario"] == name].set_index("kpi").reindex(kpis)
+        y = np.arange(len(kpis)) + (k - (len(names) - 2) / 2) * step
+        scale = 100 / base_means.reindex(kpis).to_numpy()
+        mid, lo, hi = (rows[c].to_numpy() * scale for c in ("diff_mean", "diff_ci_low", "diff_ci_high"))
+        excludes = (lo > 0) | (hi < 0)
+        colour = COLOURS[(k + 1) % len(COLOURS)]
+        ax.errorbar(mid, y, xerr=[mid - lo, hi - mid], fmt="none", ecolor=colour, elinewidth=1, capsize=2)
+        ax.scatter(mid[excludes], y[excludes], color=colour, s=16, zorder=3, label=f"{name}: {word('ci_excludes_0', lang)}")
+        ax.scatter(mid[~excludes], y[~excludes], facecolor="white", edgecolor=colour, s=16, zorder=3,
+                   label=f"{name}: {word('ci_includes_0', lang)}")
+        for yi, xi, changed in zip(y, hi, rows["status"].to_numpy() == compare.CHANGED):
+            if changed:
+                ax.annotate("*", (xi, yi), xytext=(3, -3), textcoords="offset points", fontsize=FONT_PT)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(np.arange(len(kpis)), [label(k, lang) for k in kpis])
+    ax.set_xlabel(word("forest_axis", lang))
+    ax.set_title(word("forest_title", lang, name=", ".join(names[1:]), base=base))
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(frameon=False, loc="lower right")
+    return _save(fig, out, "differences")
+
+
+def bar_kpis(table: pd.DataFrame) -> list[str]:
+    """The KPIs that changed most (compare) or the usual service KPIs."""
+    changed = table[table["status"] == compare.CHANGED]
+    if not changed.empty:
+        rank = changed.groupby("kpi")["relative_change"].apply(lambda s: s.abs().max()).sort_values(ascending=False)
+        return list(rank.index[:MAX_BARS])
+    present = set(table["kpi"])
+    return [k for k in BAR_KPIS if k in present][:MAX_BARS]
+
+
+def kpi_bars(table: pd.DataFrame, out: Path, lang: str) -> list[Path]:
+    """One panel per KPI: a bar per scenario with its 95% CI (the method that fits the KPI)."""
+    kpis = bar_kpis(table)
+    names = list(dict.fromkeys(table["scenario"]))
+    ncols = 3
+    nrows = max(1, int(np.ceil(len(kpis) / ncols)))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(FULL_WIDTH_IN, 0.6 + 2.0 * nrows), squeeze=False,
+                             layout="constrained")
+    t = table.set_index(["kpi", "scenario"])
     for ax, kpi in zip(axes.flat, kpis):
-        means, errs = [], [[], []]
-        for n in names:
-            m, lo, hi = mean_ci(summaries[n][kpi]) if kpi in summaries[n] else (np.nan,) * 3
-            means.append(m)
-            errs[0].append(m - lo if m == m else 0)
-            errs[1].append(hi - m if m == m else 0)
+        rows = t.loc[kpi].reindex(names)
+        means = rows["mean"].to_numpy()
+        # clip: a bound equal to the mean can differ from it by rounding
+        err = np.clip(np.nan_to_num([means - rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy() - means]), 0, None)
         x = np.arange(len(names))
-        ax.bar(x, means, yerr=errs, capsize=6, color=COLOURS[: len(names)], edgecolor="black", linewidth=0.5,
-               error_kw={"elinewidth": 1.5})
-        ax.set_xticks(x, [_short(n) for n in names], rotation=20, ha="right", fontsize=9)
-        ax.set_ylabel(BAR_KPIS[kpi], fontsize=9)
+        ax.bar(x, means, yerr=err, capsize=3, color=COLOURS[: len(names)], edgecolor="black", linewidth=0.4,
+               error_kw={"elinewidth": 1})
+        ax.set_xticks(x, names, rotation=20 if len(names) > 1 else 0, ha="right" if len(names) > 1 else "center")
+        ax.set_title(_wrap(label_with_unit(kpi, lang), lang), fontsize=FONT_PT)
         ax.grid(axis="y", alpha=0.3)
     for ax in list(axes.flat)[len(kpis):]:
         ax.axis("off")
-    reps = min(len(s) for s in summaries.values())
-    fig.suptitle(f"KPIs by scenario (mean and 95% CI over {reps} replications)", fontsize=12)
-    fig.tight_layout()
+    fig.suptitle(word("kpi_bars_title", lang, n=table.attrs.get("replications", "?")))
     return _save(fig, out, "kpi_bars")
 
 
-def backlog(runs: dict[str, Path], out: Path) -> list[Path]:
-    """Open cases at the end of each day: mean over replications with its 95% CI band."""
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+def backlog(runs: dict[str, Path], out: Path, lang: str) -> list[Path]:
+    """Open cases at the end of each day: mean over replications with its 95% CI band (half width)."""
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH_IN, 2.4), layout="constrained")
     for colour, (name, folder) in zip(COLOURS, runs.items()):
         ts = pd.read_parquet(folder / "timeseries.parquet", columns=["replication", "day", "open_cases"])
         g = ts.groupby("day")["open_cases"]
         mean, sem, n = g.mean(), g.sem().fillna(0), g.count()
         half = sem * stats.t.ppf(0.975, np.maximum(n - 1, 1))
-        ax.plot(mean.index, mean.values, color=colour, label=_short(name), linewidth=1.6)
-        ax.fill_between(mean.index, mean - half, mean + half, color=colour, alpha=0.25, linewidth=0)
-    ax.set_xlabel("day of the simulated year")
-    ax.set_ylabel("open cases at end of day (cases)")
-    ax.set_title("Backlog over time (mean and 95% CI band over replications)")
+        ax.plot(mean.index, mean.values, color=colour, label=name, linewidth=1.2)
+        ax.fill_between(mean.index, np.maximum(mean - half, 0), mean + half, color=colour, alpha=0.25, linewidth=0)
+    ax.set_xlabel(word("backlog_x", lang))
+    ax.set_ylabel(word("backlog_y", lang))
+    ax.set_title(_wrap(word("backlog_title", lang), lang, 44))
     ax.grid(alpha=0.3)
     ax.legend(frameon=False)
-    fig.tight_layout()
     return _save(fig, out, "backlog")
 
 
-def staff_time(runs: dict[str, Path], out: Path) -> list[Path]:
+def staff_time(runs: dict[str, Path], out: Path, lang: str) -> list[Path]:
     """Staff time by activity per role, as shares of working hours; one panel per scenario."""
     tables = {n: pd.read_csv(f / "roles.csv") for n, f in runs.items()}
     roles = list(dict.fromkeys(r for t in tables.values() for r in t["role"]))
-    fig, axes = plt.subplots(1, len(tables), figsize=(5.2 * len(tables), 0.45 * len(roles) + 1.8),
-                             sharey=True, squeeze=False)
-    for ax, (name, t) in zip(axes[0], tables.items()):
+    ncols = min(len(tables), 2)
+    nrows = int(np.ceil(len(tables) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(FULL_WIDTH_IN, nrows * (0.17 * len(roles) + 0.7) + 0.6),
+                             sharey=True, squeeze=False, layout="constrained")
+    for ax, (name, t) in zip(axes.flat, tables.items()):
         mean = t.groupby("role").mean(numeric_only=True).reindex(roles)
         left = np.zeros(len(roles))
         # Activities include overtime, idle is on-duty time unworked: together they fill
         # on-duty plus overtime hours exactly.
         total = (mean["available"] + mean["overtime"]).replace(0, np.nan)
-        for act, (label, colour) in ACTIVITIES.items():
+        for act, colour in ACTIVITY_COLOURS.items():
             share = (mean[act] / total).fillna(0).to_numpy()
-            ax.barh(roles, share, left=left, color=colour, label=label, edgecolor="white", linewidth=0.4)
+            ax.barh([label(r, lang) for r in roles], share, left=left, color=colour, label=label(act, lang),
+                    edgecolor="white", linewidth=0.4)
             left += share
         ax.set_xlim(0, 1)
-        ax.set_xlabel("share of working hours (on duty + overtime)")
-        ax.set_title(_short(name), fontsize=10)
+        ax.set_xlabel(word("staff_time_x", lang))
+        ax.set_title(name)
         ax.grid(axis="x", alpha=0.3)
+    for ax in list(axes.flat)[len(tables):]:
+        ax.axis("off")
     axes[0][0].invert_yaxis()
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(ACTIVITIES), frameon=False,
-               bbox_to_anchor=(0.5, -0.02))
-    fig.suptitle("Staff time by activity (mean over replications)", fontsize=12)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
+    fig.suptitle(word("staff_time_title", lang))
     return _save(fig, out, "staff_time")
 
 
-def _short(name: str) -> str:
-    return name.replace("_", " ")
+def _wrap(text: str, lang: str, width: int = 30) -> str:
+    """Break a long title over lines (by characters in Chinese, by words in English)."""
+    if lang == "zh":
+        w = round(width * 0.6)  # a CJK character is about twice as wide as a Latin letter
+        return "\n".join(text[i:i + w] for i in range(0, len(text), w))
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))

@@ -93,8 +93,17 @@ KPIS = {
     "staff_cost_per_year": ("人员成本", "staff cost", "yuan_per_year"),
     "purchased_services_cost_per_year": ("购买服务费用", "purchased services", "yuan_per_year"),
     "total_cost_per_year": ("总成本", "total cost", "yuan_per_year"),
+    # Names results folders written before issue 8 still carry; kept so old folders still read.
+    "on_time_rate": ("按期结案率", "on-time closure", "share"),
+    "mean_days_to_close": ("平均结案时间", "mean time to close", "days"),
+    "p90_days_to_close": ("90%结案时间", "time to close, 90th percentile", "days"),
+    "staff_cost": ("人员成本(统计期)", "staff cost (measured period)", "yuan"),
+    "purchased_services_cost": ("购买服务费用(统计期)", "purchased services (measured period)", "yuan"),
 }
 
+# KPIs the scenario fixes (staff posts): shown as inputs, never tested as differences.
+INPUT_KPIS = ("staff_total",)
+INPUT_KPI_PREFIXES = ("staff_",)
 # Observed quantities that calibration computes beside the KPIs (sim.calibrate.measures).
 MEASURES = {
     "grid_cases_per_resident_per_year": ("每居民每年网格案件数", "grid cases per resident per year", "per_resident_per_year"),
@@ -135,6 +144,7 @@ UNITS = {
     "people": ("人", "people"),
     "score": ("分(0–1)", "score 0–1"),
     "yuan_per_year": ("元/年", "yuan/year"),
+    "yuan": ("元", "yuan"),
     "per_resident_per_year": ("件/人·年", "per resident per year"),
     "cases_per_day": ("件/天", "cases per day"),
     "cases_per_month": ("件/月", "cases per month"),
@@ -147,12 +157,116 @@ WORDS = {  # words of tables, figures and the report
     "ci95": ("95%置信区间", "95% CI"),
     "day": ("天", "day"),
     "open_cases": ("未结案件", "open cases"),
+    "kpi": ("指标", "KPI"),
+    "unit": ("单位", "unit"),
+    "relative_change": ("相对变化", "relative change"),
+    "baseline": ("基准", "baseline"),
+    "inputs": ("输入（编制，不检验）", "inputs (fixed by the scenario, not tested)"),
+    "replications": ("重复次数", "replications"),
+    "seed": ("随机种子", "seed"),
+    "paired_difference": ("配对差值", "paired difference"),
+    "change_vs": ("相对于{base}的变化", "change against {base}"),
+    "forest_title": ("{name}相对于{base}的配对差值（95%置信区间）",
+                     "Paired difference, {name} against {base} (95% CI)"),
+    "forest_axis": ("相对于基准均值的变化（%）", "change relative to the baseline mean (%)"),
+    "ci_excludes_0": ("置信区间不含0", "CI excludes 0"),
+    "ci_includes_0": ("置信区间含0", "CI includes 0"),
+    "kpi_bars_title": ("各情景指标（均值与95%置信区间，{n}次重复）",
+                       "KPIs by scenario (mean and 95% CI over {n} replications)"),
+    "backlog_title": ("未结案件随时间变化（均值与95%置信带）", "Backlog over time (mean and 95% CI band)"),
+    "backlog_y": ("日末未结案件（件）", "open cases at end of day (cases)"),
+    "backlog_x": ("模拟年中的天数（天）", "day of the simulated year (days)"),
+    "staff_time_title": ("各岗位工作时间构成（重复均值）", "Staff time by activity (mean over replications)"),
+    "staff_time_x": ("占工作时间比例（在岗+加班）", "share of working hours (on duty + overtime)"),
+    "role": ("岗位", "role"),
+    "posts": ("人数", "posts"),
+    "cost_per_post": ("每人年成本（元/年）", "cost per post (yuan/year)"),
+    "role_cost": ("岗位年成本（元/年）", "role cost (yuan/year)"),
+    "total": ("合计", "total"),
+    # the report (sim/report)
+    "report_title": ("{what}附件：{names}", "Annex: {what} of {names}"),
+    "kind_run": ("情景模拟", "simulation"),
+    "kind_compare": ("情景比较", "comparison"),
+    "kind_district": ("全区模拟", "district simulation"),
+    "kind_sweep": ("参数扫描", "parameter sweep"),
+    "sec_method": ("比较内容与方法", "What was compared and how"),
+    "sec_headline": ("主要结果", "Headline results"),
+    "sec_figures": ("图", "Figures"),
+    "sec_staffing": ("各岗位人员与成本", "Staffing and cost by role"),
+    "sec_assumptions": ("假设与来源", "Assumptions and sources"),
+    "sec_all_kpis": ("附表：全部指标", "Appendix: every KPI"),
+    "sec_software": ("软件与复现", "Software and reproduction"),
+    "sec_responses": ("响应曲线", "Response curves"),
+    "sec_sensitivity": ("敏感性指数", "Sensitivity indices"),
+    "scenarios_compared": ("情景：", "Scenarios:"),
+    "fact_replications": ("每个情景{n}次重复，随机种子{seed}", "{n} replications per scenario, seed {seed}"),
+    "fact_horizon": ("模拟{days}天，其中前{warmup}天为预热期，不计入指标",
+                     "horizon {days} days, of which the first {warmup} are warm-up and not measured"),
+    "fact_crn": ("共同随机数：各情景的第i次重复使用相同的种子；每天的到达和每个案件的属性（渠道、时长、复核结果等）各有随机数流，"
+                 "情景改变的只是杠杆所及之处，差值按重复配对计算",
+                 "common random numbers: replication i of every scenario uses the same seed; each day's arrivals and "
+                 "each case's attributes (channel, durations, check outcomes, ...) have their own streams, so scenarios "
+                 "differ only where their levers act, and differences are paired by replication"),
+    "fact_intervals": ("置信区间：比例与评分用Wilson区间（有效样本量），计数用精确泊松区间（过度离散校正），"
+                       "其余用t分布或BCa自助法；配对差值用t分布",
+                       "confidence intervals: Wilson (effective n) for shares and scores, exact Poisson "
+                       "(overdispersion-scaled) for counts, Student t or BCa bootstrap for the rest; paired "
+                       "differences by Student t"),
+    "lever": ("参数（键路径）", "lever (key path)"),
+    "levers_differ": ("各情景不同的参数（解析后的情景文件）", "Levers that differ (resolved scenario files)"),
+    "more_rows": ("另有{n}项不同，见各情景的scenario.resolved.yaml", "{n} more differ; see each scenario.resolved.yaml"),
+    "no_lever_differs": ("各情景参数完全相同。", "The scenarios' parameters are identical."),
+    "headline_intro": ("{name}与{base}相比：检验的{tested}项指标中有{n}项发生变化（按相对变化大小排序）。",
+                       "{name} against {base}: {n} of the {tested} KPIs tested changed (largest relative change first)."),
+    "headline_caption": ("{name}相对于{base}发生变化的指标", "KPIs that changed, {name} against {base}"),
+    "inputs_caption": ("由情景设定的人数与固定成本（不做检验）", "Staff posts and fixed costs set by the scenario (not tested)"),
+    "method_note": ("均值后为95%置信区间。差值为共同随机数下的配对差值（t分布95%置信区间）；"
+                    "*表示经Benjamini–Hochberg多重检验校正后p<0.05（错误发现率5%）。",
+                    "Means are followed by their 95% CI. Differences are paired on common random numbers "
+                    "(Student t 95% CI); * = changed after the Benjamini–Hochberg correction for the number of "
+                    "KPIs tested (adjusted p < 0.05, false discovery rate 5%)."),
+    "method": ("方法", "method"),
+    "means_caption": ("指标均值与95%置信区间（{n}次重复）", "KPI means and 95% CIs ({n} replications)"),
+    "all_kpis_caption": ("全部指标：均值[95%置信区间]与配对差值", "Every KPI: mean [95% CI] and paired difference"),
+    "status_input": ("输入", "input"),
+    "status_fixed": ("固定", "fixed"),
+    "street": ("街道", "street"),
+    "streets_caption": ("各街道指标（重复均值）", "KPIs by street (mean over replications)"),
+    "fig_differences": ("配对差值森林图：相对于基准情景均值的变化及95%置信区间；实心点表示区间不含0，*表示经多重检验校正后仍显著",
+                        "Forest plot of paired differences, as change relative to the baseline mean with 95% CIs; "
+                        "filled where the CI excludes 0, * where significant after the multiple-testing correction"),
+    "fig_kpi_bars": ("各情景主要指标的均值与95%置信区间", "Main KPIs by scenario, mean and 95% CI"),
+    "fig_backlog": ("未结案件随时间变化", "Backlog over time"),
+    "fig_staff_time": ("各岗位工作时间构成", "Staff time by activity and role"),
+    "staffing_caption": ("{name}：各岗位人数与年成本", "{name}: posts and yearly cost by role"),
+    "file_missing": ("找不到情景文件{file}（在其他目录生成报告时会出现）；假设无法列出。",
+                     "Scenario file {file} not found (the report was built from another folder); its assumptions are not listed."),
+    "key_path": ("键路径", "key path"),
+    "assumption": ("假设", "assumption"),
+    "source": ("来源", "source"),
+    "assumptions_caption": ("情景文件中注明的假设（# assumption：）", "Assumptions marked in the scenario file (# assumption:)"),
+    "sources_caption": ("情景文件中注明的来源", "Sources cited in the scenario file"),
+    "fact_experiment": ("实验文件{file}，基础情景{scenario}", "experiment file {file}, base scenario {scenario}"),
+    "fact_design": ("设计：{design}，{points}个设计点，共{runs}次运行", "design: {design}, {points} points, {runs} runs"),
+    "parameter": ("参数", "parameter"),
+    "description": ("说明", "description"),
+    "values": ("取值", "values"),
+    "parameters_caption": ("扫描的参数", "Parameters swept"),
+    "points_caption": ("各设计点的指标均值与95%置信区间（共{n}个点）", "KPI means and 95% CIs by design point ({n} points)"),
+    "sobol_small": ("注意：Sobol估计的基础样本量仅为{n}（建议至少{minimum}），敏感性指数很不精确，可能出现负值；请以置信区间为准。",
+                    "Warning: the Sobol estimate rests on a base sample of only {n} (at least {minimum} advised); "
+                    "the indices are imprecise and may be negative. Read them with their confidence intervals."),
+    "index": ("指数", "index"),
+    "value": ("值", "value"),
+    "indices_caption": ("敏感性指数（SALib）及95%置信区间", "Sensitivity indices (SALib) with 95% CIs"),
+    "fact_version": ("streetsim版本{version}，Python {python}", "streetsim {version}, Python {python}"),
+    "fact_started": ("运行时间{time}", "run started {time}"),
+    "fact_command": ("复现命令：", "Command to reproduce:"),
     # -- the browser view (sim/viz): page, controls, map, charts --
     "app_title": ("街道治理仿真", "streetsim: the street"),
     "sim_day": ("模拟第几天", "day"),
     "busiest_utilisation": ("最忙岗位忙碌率", "busiest role's utilisation"),
     "language": ("语言", "language"),
-    "street": ("街道", "street"),
     "step": ("单步", "Step"),
     "play": ("播放", "Play"),
     "pause": ("暂停", "Pause"),
@@ -228,17 +342,38 @@ def label(key: str, lang: str = "en") -> str:
     return key.replace("_", " ")
 
 
+def unit_key(key: str) -> str:
+    """The unit key of a KPI ('share', 'cases', 'hours', ... or '' when unknown): it tells the
+    kind of quantity, e.g. which confidence interval fits (:mod:`sim.intervals`)."""
+    if key in KPIS:
+        return KPIS[key][2]
+    for prefixes in (ROLE_KPI_PREFIXES, TYPE_KPI_PREFIXES):
+        for prefix, names in sorted(prefixes.items(), key=lambda kv: -len(kv[0])):
+            if key.startswith(prefix):
+                return names[2]
+    return ""
+
+
 def unit(key: str, lang: str = "en") -> str:
     """The unit of a KPI, in words ('' when it has none)."""
-    u = ""
-    if key in KPIS:
-        u = KPIS[key][2]
-    else:
-        for prefixes in (ROLE_KPI_PREFIXES, TYPE_KPI_PREFIXES):
-            for prefix, names in sorted(prefixes.items(), key=lambda kv: -len(kv[0])):
-                if key.startswith(prefix):
-                    u = names[2]
-                    break
-            if u:
-                break
+    u = unit_key(key)
     return _pick(UNITS[u], lang) if u else ""
+
+
+def label_with_unit(key: str, lang: str = "en") -> str:
+    """'mean queue wait, party-mass workers (hours)': an axis or table label."""
+    u = unit(key, lang)
+    if not u:
+        return label(key, lang)
+    return f"{label(key, lang)}（{u}）" if lang == "zh" else f"{label(key, lang)} ({u})"
+
+
+def word(key: str, lang: str = "en", **fields) -> str:
+    """A word or phrase of tables, figures and the report, with ``{fields}`` filled in."""
+    return _pick(WORDS[key], lang).format(**fields)
+
+
+def is_input(key: str) -> bool:
+    """Staff posts are fixed by the scenario: inputs, not outcomes."""
+    return key in INPUT_KPIS or (key.startswith(INPUT_KPI_PREFIXES) and unit_key(key) == "people"
+                                 and not key.startswith("staff_cost"))

@@ -382,7 +382,7 @@ class Survey(Strict):
     respondents: Annotated[int, Field(ge=0, le=MAX_RESPONDENTS)] = 0
 
 
-SAFE_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"  # used as a folder name under results/
+SAFE_NAME = r"^\w[\w.-]*$"  # a folder name under results/; \w is Unicode, so 改革方案_2015 is fine
 
 
 class Scenario(Strict):

@@ -3,9 +3,13 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from wcwidth import wcswidth
 
+from sim import compare
+from sim import scenario as scenario_mod
 from sim.cli import main
 
 SHORT = ["--set", "horizon.days=25", "--set", "horizon.warmup_days=3", "--replications", "3", "--quiet"]
@@ -30,8 +34,8 @@ def test_identical_scenarios_differ_by_exactly_zero_on_any_number_of_workers(twi
     assert (diffs["diff_mean"].fillna(0) == 0).all()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "compare" and manifest["scenario_names"] == ["reform_2015", "reform_twin"]
-    for stem in ("kpi_bars", "backlog", "staff_time"):
-        for ext in ("png", "svg"):
+    for stem in ("differences", "kpi_bars", "backlog", "staff_time"):
+        for ext in ("png", "svg", "pdf"):
             assert (out / "figures" / f"{stem}.{ext}").stat().st_size > 5000
     assert (out / "reform_2015" / "summary.csv").exists() and (out / "reform_twin" / "cases.parquet").exists()
 
@@ -40,14 +44,64 @@ def test_compare_reports_the_paired_difference_of_a_real_change(tmp_path, capsys
     out = tmp_path / "cmp"
     assert main(["compare", "scenarios/reform_2015.yaml", "scenarios/baseline_2013.yaml", "--out", str(out), *SHORT]) == 0
     printed = capsys.readouterr().out
-    assert "Δ baseline_2013 − reform_2015" in printed
+    assert "baseline_2013 − reform_2015:" in printed and "Benjamini–Hochberg" in printed
     table = pd.read_csv(out / "comparison.csv").set_index(["scenario", "kpi"])
     bounces = table.loc[("baseline_2013", "bounces_per_case")]
     assert bounces["diff_ci_low"] > 0  # no responsibility lists: more bounces, and the CI says so
+    assert bounces["status"] == "changed"
+    assert table.loc[("baseline_2013", "staff_total"), "status"] == "input"  # never tested
     # the paired difference is the mean of per-replication differences
     a = pd.read_csv(out / "reform_2015" / "summary.csv")["bounces_per_case"]
     b = pd.read_csv(out / "baseline_2013" / "summary.csv")["bounces_per_case"]
     assert bounces["diff_mean"] == pytest.approx((b - a).mean())
+
+
+def _synthetic(seed=3, reps=10, changed=("wait_mean_days",), noise_kpis=40):
+    """Two scenarios' summaries: ``changed`` KPIs shift by 30%, the others are pure noise."""
+    rng = np.random.default_rng(seed)
+    common = {f"queue_wait_hours_role{k}": rng.gamma(9, 1, reps) for k in range(noise_kpis)}
+    common["wait_mean_days"] = rng.gamma(25, 0.1, reps)
+    a = pd.DataFrame({"replication": range(reps), **common, "staff_party_workers": 8, "staff_total": 200})
+    b = a.copy()
+    for k in common:  # paired: the same noise plus a little of its own
+        b[k] = a[k] * rng.normal(1.0, 0.05, reps)
+    for k in changed:
+        b[k] = b[k] * 1.3
+    b["staff_party_workers"], b["staff_total"] = 6, 198
+    return {"base": a, "variant": b}
+
+
+def test_headline_shows_what_changed_and_holds_the_false_discoveries_down():
+    table = compare.comparison_table(_synthetic())
+    head = compare.headline(table, "variant")
+    assert head["kpi"].tolist()[0] == "wait_mean_days"
+    assert head.iloc[0]["relative_change"] == pytest.approx(0.3, abs=0.05)
+    # 40 null KPIs tested at once: without a correction ~2 would be marked at 5%; BH keeps it near 0
+    assert len(head) <= 2
+    rows = table[table["scenario"] == "variant"].set_index("kpi")
+    assert rows.loc["staff_party_workers", "status"] == "input" and np.isnan(rows.loc["staff_total", "p_value"])
+    text = compare.format_comparison(table, lang="zh")
+    assert "平均解决时间（天）" in text and "党群工作者人数（人）" in text and "Benjamini–Hochberg" in text
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("show_all", [False, True])
+def test_tables_fit_100_columns(lang, show_all):
+    text = compare.format_comparison(compare.comparison_table(_synthetic(changed=("wait_mean_days", "queue_wait_hours_role1"))),
+                                     show_all=show_all, lang=lang)
+    widths = [wcswidth(line) for line in text.splitlines()]
+    assert max(widths) <= 100
+    assert len(text.splitlines()) > (80 if show_all else 8)
+
+
+def test_a_chinese_scenario_name_is_accepted(tmp_path):
+    path = tmp_path / "zh.yaml"
+    path.write_text("extends: " + str(Path("scenarios/reform_2015.yaml").resolve()) + "\nname: 改革方案_2015\n",
+                    encoding="utf-8")
+    assert scenario_mod.load(path).name == "改革方案_2015"
+    path.write_text("extends: " + str(Path("scenarios/reform_2015.yaml").resolve()) + "\nname: a/b\n", encoding="utf-8")
+    with pytest.raises(scenario_mod.ScenarioError, match="name"):
+        scenario_mod.load(path)  # still a safe folder name
 
 
 def test_scenarios_with_the_same_name_are_refused(tmp_path, capsys):
@@ -77,3 +131,11 @@ streets:
     small, large = (streets[streets["street"] == n]["cases_arrived"].mean() for n in ("small", "large"))
     assert 2 < large / small < 4  # three times the residents
     assert (out / "figures" / "kpi_bars.png").exists()
+
+
+def test_a_single_scenario_table_names_each_interval_method_within_100_columns():
+    runs = _synthetic()
+    table = compare.comparison_table({"base": runs["base"]})
+    text = compare.format_comparison(table, lang="en")
+    assert max(wcswidth(line) for line in text.splitlines()) <= 100
+    assert "Student t" in text and "fixed input" in text

@@ -51,7 +51,7 @@ runner.run_replication(s, np.random.SeedSequence(1))
 def test_run_loads_no_sweep_viz_or_dask_until_it_draws(tmp_path):
     code = f"""
 from sim import cli
-cli._draw_figures = lambda folder: None  # figures are drawn last, and do need matplotlib
+cli._draw_figures = lambda *args: None  # figures are drawn last, and do need matplotlib
 assert cli.main(["run", "scenarios/reform_2015.yaml", "-r", "1", "-j", "1", "--quiet", "--out", {str(tmp_path / "r")!r},
                  "--set", "horizon.days=3", "--set", "horizon.warmup_days=0"]) == 0
 """

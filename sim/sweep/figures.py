@@ -18,47 +18,21 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sim.labels import label_with_unit  # noqa: E402
 from sim.sweep import analysis, store  # noqa: E402
+
+plt.rcParams["svg.fonttype"] = "none"  # SVG text stays text (editable, translatable)
 
 FORMATS = ("png", "svg")
 MAX_PANELS = 12
 
-KPI_LABELS = {
-    "cases_arrived": "Cases arrived (count)",
-    "cases_closed": "Cases closed (count)",
-    "cases_open_at_end": "Cases open at end (count)",
-    "closure_rate": "Closure rate (share of cases)",
-    "on_time_resident": "On-time closure (share of cases)",
-    "wait_mean_days": "Mean time to close (days)",
-    "wait_p90_days": "90th percentile time to close (days)",
-    "reopen_rate": "Reopened (share of closed cases)",
-    "bounces_per_case": "Bounces per case",
-    "patrol_discovery_share": "Found on patrol (share of grid cases)",
-    "on_spot_share": "Fixed on the spot (share of grid cases)",
-    "hotline_escalation_rate": "Escalated to 12345 (share of cases)",
-    "resident_satisfaction": "Resident satisfaction (0-1)",
-    "resident_trust_end": "Resident trust at end (0-1)",
-    "problems_undiscovered_at_end": "Problems undiscovered at end (count)",
-    "survey_satisfaction": "Survey satisfaction (0-1)",
-    "staff_total": "Staff (posts)",
-    "staff_cost_per_year": "Staff cost (yuan)",
-}
-ROLE_KPI_LABELS = {
-    "utilisation_": "Utilisation, {} (share of available hours)",
-    "admin_share_": "Admin tasks, {} (share of available hours)",
-    "overtime_hours_": "Overtime, {} (hours)",
-    "staff_": "Staff, {} (posts)",
-    "exits_": "Exits, {} (people)",
-}
+PNG_DPI = 300  # print resolution, as sim.figures
+A4_TEXT_WIDTH_IN = 160 / 25.4
 
 
 def kpi_label(kpi: str) -> str:
-    if kpi in KPI_LABELS:
-        return KPI_LABELS[kpi]
-    for prefix, fmt in ROLE_KPI_LABELS.items():
-        if kpi.startswith(prefix):
-            return fmt.format(kpi[len(prefix) :].replace("_", " "))
-    return kpi.replace("_", " ")
+    """The planner's name of a KPI with its unit, from the one label table."""
+    return label_with_unit(kpi, "en")
 
 
 def param_label(key: str, spec: dict) -> str:
@@ -116,10 +90,11 @@ def draw(results_dir: str | Path) -> list[Path]:
     return paths
 
 
-def _grid(n: int, w: float = 4.2, h: float = 3.2):
+def _grid(n: int, h: float = 2.4):
+    """Panels filling an A4 text width (160 mm), so 8 pt text prints at 8 pt."""
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(w * cols, h * rows + 0.6), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(A4_TEXT_WIDTH_IN, h * rows + 0.6), squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, axes.flat
@@ -129,11 +104,13 @@ def _save(fig, outdir: Path, stem: str) -> list[Path]:
     for ax in fig.axes:  # long labels with units wrap instead of running off the panel
         ax.set_ylabel(textwrap.fill(ax.get_ylabel(), 36), fontsize=8)
         ax.set_xlabel(textwrap.fill(ax.get_xlabel(), 48), fontsize=8)
+    if fig.get_suptitle():  # long titles wrap within the A4 width
+        fig.suptitle(textwrap.fill(fig.get_suptitle(), 100), fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.96))  # room for the suptitle
     paths = []
     for ext in FORMATS:
         p = outdir / f"{stem}.{ext}"
-        fig.savefig(p, dpi=150 if ext == "png" else None)
+        fig.savefig(p, dpi=PNG_DPI if ext == "png" else None)
         paths.append(p)
     plt.close(fig)
     return paths
@@ -161,24 +138,24 @@ def _curves(summary, x, hue, kpis, specs, outdir, title) -> list[Path]:
         ax.set_ylabel(kpi_label(k))
         ax.grid(alpha=0.3)
         if hue is not None:
-            ax.legend(fontsize=7)
-    fig.suptitle(title, fontsize=10)
+            ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=9)
     stem = f"response_{_slug(x)}" + ("" if hue is None else f"_by_{_slug(hue)}")
     return _save(fig, outdir, stem)
 
 
 def _heatmaps(summary, x, y, kpis, specs, outdir, title) -> list[Path]:
     """Mean KPI over a grid of two parameters; empty cells are points not run (or skipped)."""
-    fig, axes = _grid(len(kpis), w=4.8, h=3.4)
+    fig, axes = _grid(len(kpis), h=2.6)
     for ax, k in zip(axes, kpis):
         grid = summary.pivot_table(index=y, columns=x, values=k, aggfunc="mean")
         im = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", origin="lower", cmap="viridis")
-        ax.set_xticks(range(grid.shape[1]), [_tick(v) for v in grid.columns], fontsize=7, rotation=90)
-        ax.set_yticks(range(grid.shape[0]), [_tick(v) for v in grid.index], fontsize=7)
+        ax.set_xticks(range(grid.shape[1]), [_tick(v) for v in grid.columns], fontsize=8, rotation=90)
+        ax.set_yticks(range(grid.shape[0]), [_tick(v) for v in grid.index], fontsize=8)
         ax.set_xlabel(param_label(x, specs[x]))
         ax.set_ylabel(param_label(y, specs[y]))
-        fig.colorbar(im, ax=ax).set_label(kpi_label(k), fontsize=7)
-    fig.suptitle(title.replace(", mean and 95% CI", ", mean"), fontsize=10)
+        fig.colorbar(im, ax=ax).set_label(kpi_label(k), fontsize=8)
+    fig.suptitle(title.replace(", mean and 95% CI", ", mean"), fontsize=9)
     return _save(fig, outdir, f"heatmap_{_slug(x)}_{_slug(y)}")
 
 
@@ -198,7 +175,7 @@ def _main_effects(table, p, kpis, specs, outdir, manifest) -> list[Path]:
         ax.set_xlabel(param_label(p, specs[p]))
         ax.set_ylabel(kpi_label(k))
         ax.grid(alpha=0.3)
-    fig.suptitle(f"{manifest['experiment']}: main effect of {p} (mean over the other parameters, 95% CI)", fontsize=10)
+    fig.suptitle(f"{manifest['experiment']}: main effect of {p} (mean over the other parameters, 95% CI)", fontsize=9)
     return _save(fig, outdir, f"main_effect_{_slug(p)}")
 
 
@@ -206,13 +183,13 @@ def _scatter(summary, params, kpis, specs, outdir, name) -> list[Path]:
     """Each design point's mean KPI against each parameter (LHS, Sobol, Morris samples)."""
     paths = []
     for k in kpis[:6]:
-        fig, axes = _grid(len(params), w=3.6, h=3.0)
+        fig, axes = _grid(len(params), h=2.3)
         for ax, p in zip(axes, params):
             ax.scatter(summary[p].astype(float) if _numeric(summary[p]) else summary[p].astype(str), summary[k], s=8, alpha=0.6)
             ax.set_xlabel(param_label(p, specs[p]), fontsize=8)
             ax.set_ylabel(kpi_label(k), fontsize=8)
             ax.grid(alpha=0.3)
-        fig.suptitle(f"{name}: {kpi_label(k)}, mean per design point", fontsize=10)
+        fig.suptitle(f"{name}: {kpi_label(k)}, mean per design point", fontsize=9)
         paths += _save(fig, outdir, f"scatter_{_slug(k)}")
     return paths
 
@@ -224,7 +201,7 @@ def _indices(results_dir, table, manifest, kpis, specs, outdir) -> list[Path]:
         return []
     si.to_csv(outdir / "sensitivity_indices.csv", index=False)
     shown = [k for k in kpis if k in set(si["kpi"])]
-    fig, axes = _grid(len(shown), w=4.6, h=3.4)
+    fig, axes = _grid(len(shown), h=2.6)
     kind = manifest["design"]["type"]
     names = list(specs)
     short = [param_label(p, specs[p]).split(" (")[0] for p in names]
@@ -237,13 +214,13 @@ def _indices(results_dir, table, manifest, kpis, specs, outdir) -> list[Path]:
             pos = np.arange(len(names)) + (i - (len(indices) - 1) / 2) * width
             err = None if v["conf"].isna().all() else v["conf"].to_numpy()
             ax.bar(pos, v["value"], width, yerr=err, capsize=2, label=index)
-        ax.set_xticks(range(len(names)), short, rotation=30, ha="right", fontsize=7)
+        ax.set_xticks(range(len(names)), short, rotation=30, ha="right", fontsize=8)
         ax.set_ylabel("Sobol index (share of variance)" if kind == "sobol" else f"Morris index ({kpi_label(k).split('(')[-1].rstrip(')')})", fontsize=8)
         ax.set_title(kpi_label(k), fontsize=8)
         ax.axhline(0, color="k", lw=0.5)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8)
     what = "first-order (S1) and total (ST) Sobol indices" if kind == "sobol" else "Morris mu* and sigma"
-    fig.suptitle(f"{manifest['experiment']}: {what}, 95% CI", fontsize=10)
+    fig.suptitle(f"{manifest['experiment']}: {what}, 95% CI", fontsize=9)
     return _save(fig, outdir, f"{kind}_indices")
 
 

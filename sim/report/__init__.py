@@ -1,0 +1,31 @@
+"""``streetsim report``: a PDF annex for a reform proposal, in Chinese or English, built offline.
+
+    from sim.report import build
+    pdf = build("results/mine", lang="zh")      # results/mine/report_zh.pdf
+
+The annex is assembled from what a results folder holds (``run``, ``compare``, district and
+sweep folders): what was compared and how, the headline table, the figures, staffing and cost
+per role, the assumptions and sources written in the scenario files (``# assumption:`` and
+source comments such as ``# 001: ...``), and the software version and command. It is typeset by
+the Typst compiler embedded in the ``typst`` wheel, with system fonts (``fonts-noto-cjk`` for
+Chinese); nothing is downloaded.
+
+Extra sections from other commands
+----------------------------------
+Any command may add sections by writing ``report.json`` into the results folder::
+
+    {"title": {"zh": "标定", "en": "Calibration"},
+     "sections": [
+       {"heading": {"zh": "...", "en": "..."},
+        "text": {"zh": "...", "en": "..."},
+        "tables": [{"caption": {"zh": "...", "en": "..."}, "csv": "calibration.csv"}],
+        "figures": [{"caption": {"zh": "...", "en": "..."}, "file": "figures/fit.png"}]}]}
+
+Paths are relative to the results folder; ``text``, ``tables`` and ``figures`` are optional;
+a text may hold several paragraphs separated by blank lines. A malformed ``report.json``
+stops the report with one line naming the file and the key.
+"""
+
+from sim.report.annex import build
+
+__all__ = ["build"]

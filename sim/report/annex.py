@@ -1,0 +1,429 @@
+"""What the annex says: a list of blocks (headings, paragraphs, tables, figures, notes) built
+from a results folder; :mod:`sim.report.typeset` turns the blocks into a PDF."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from sim import compare, figures, intervals
+from sim.labels import WORDS, label, label_with_unit, word
+from sim.report import sources, typeset
+from sim.scenario import ScenarioError
+
+MAX_LEVER_ROWS = 40
+SIMULATION_KINDS = ("run", "compare", "district", "sweep")
+SOBOL_MIN_BASE_SAMPLES = 500  # below this Saltelli estimates are rough (wide CIs, negative S1)
+
+
+def build(results_dir: str | Path, lang: str = "en", out: str | Path | None = None,
+          draw_figures: bool = True) -> Path:
+    """Write the annex PDF (default ``RESULTS/report_<lang>.pdf``); returns its path."""
+    results_dir = Path(results_dir)
+    manifest = _manifest(results_dir)
+    if lang == "zh" and figures.cjk_family() is None:
+        print("warning: no CJK font found (install fonts-noto-cjk); the report is written in English",
+              file=sys.stderr)
+        lang = "en"
+    extra = read_extra_sections(results_dir)  # checked before any work
+    kind = manifest.get("kind")
+    if draw_figures and kind in SIMULATION_KINDS:
+        figures.draw(results_dir, lang)
+    if kind == "sweep":
+        blocks = sweep_blocks(results_dir, manifest, lang)
+    elif kind in SIMULATION_KINDS:
+        blocks = run_blocks(results_dir, manifest, lang)
+    else:  # e.g. a calibration folder: its own sections (report.json) make the annex
+        blocks = []
+    blocks += extra_blocks(results_dir, extra, lang)
+    blocks += software_blocks(manifest, lang)
+    out = Path(out) if out else results_dir / f"report_{lang}.pdf"
+    typeset.compile_pdf({"lang": lang, "title": title(manifest, lang), "blocks": blocks}, out)
+    return out
+
+
+def _manifest(results_dir: Path) -> dict:
+    path = results_dir / "manifest.json"
+    if not path.exists():
+        raise ScenarioError(results_dir, "", "not a results folder (no manifest.json)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def title(manifest: dict, lang: str) -> str:
+    names = manifest.get("scenario_names") or [manifest.get("experiment") or manifest.get("scenario_name", "")]
+    kind = f"kind_{manifest.get('kind')}"
+    what = word(kind, lang) if kind in WORDS else str(manifest.get("kind", ""))
+    return word("report_title", lang, what=what, names=" / ".join(str(n) for n in names))
+
+
+# --- blocks ----------------------------------------------------------------------------------
+
+def heading(text, level=1):
+    return {"type": "heading", "level": level, "text": text}
+
+
+def para(text):
+    return {"type": "para", "text": text}
+
+
+def bullets(items):
+    return {"type": "list", "items": list(items)}
+
+
+def table(headers, rows, caption="", align=None):
+    align = align or ["left"] + ["right"] * (len(headers) - 1)
+    return {"type": "table", "headers": [str(h) for h in headers], "rows": [[str(c) for c in r] for r in rows],
+            "caption": caption, "align": align}
+
+
+def figure(path: Path, caption: str, width: int = 100):
+    return {"type": "figure", "file": str(Path(path).resolve()), "caption": caption, "width": width}
+
+
+def note(text):
+    return {"type": "note", "text": text}
+
+
+# --- run, compare, district ------------------------------------------------------------------
+
+def run_blocks(results_dir: Path, manifest: dict, lang: str) -> list[dict]:
+    runs = figures.scenario_folders(results_dir, manifest)
+    summaries = {n: pd.read_csv(d / "summary.csv") for n, d in runs.items()}
+    if manifest["kind"] == "district":  # the district as a whole; streets in their own table
+        summaries = {manifest["scenario_names"][0]: pd.read_csv(results_dir / "summary.csv")}
+    cmp = compare.comparison_table(summaries)
+    resolved = {n: yaml.safe_load((d / "scenario.resolved.yaml").read_text(encoding="utf-8")) for n, d in runs.items()}
+    blocks = [heading(word("sec_method", lang))]
+    blocks += method_blocks(manifest, resolved, lang)
+    blocks += [heading(word("sec_headline", lang))]
+    blocks += headline_blocks(cmp, lang) if manifest["kind"] == "compare" else means_blocks(cmp, lang)
+    if manifest["kind"] == "district":
+        blocks += street_blocks(results_dir, lang)
+    blocks += [heading(word("sec_figures", lang))] + figure_blocks(results_dir / "figures", lang)
+    if manifest["kind"] != "district":
+        blocks += [heading(word("sec_staffing", lang))] + staffing_blocks(runs, lang)
+    blocks += [heading(word("sec_assumptions", lang))] + assumption_blocks(manifest, lang)
+    if manifest["kind"] == "compare":
+        blocks += [heading(word("sec_all_kpis", lang))] + all_kpi_blocks(cmp, lang)
+    return blocks
+
+
+def method_blocks(manifest: dict, resolved: dict[str, dict], lang: str) -> list[dict]:
+    first = next(iter(resolved.values()))
+    items = [f"{n}: {r.get('description', '')}".rstrip(": ") for n, r in resolved.items()]
+    facts = [
+        word("fact_replications", lang, n=manifest["replications"], seed=manifest["seed"]),
+        word("fact_horizon", lang, days=first["horizon"]["days"], warmup=first["horizon"]["warmup_days"]),
+    ]
+    if manifest["kind"] == "compare":
+        facts.append(word("fact_crn", lang))
+    facts.append(word("fact_intervals", lang))
+    blocks = [para(word("scenarios_compared", lang)), bullets(items), bullets(facts)]
+    if len(resolved) > 1:
+        rows = lever_differences(resolved)
+        if rows:
+            shown = rows[:MAX_LEVER_ROWS]
+            blocks.append(table([word("lever", lang), *resolved], shown, word("levers_differ", lang),
+                                ["left"] * (len(resolved) + 1)))
+            if len(rows) > len(shown):
+                blocks.append(para(word("more_rows", lang, n=len(rows) - len(shown))))
+        else:
+            blocks.append(para(word("no_lever_differs", lang)))
+    return blocks
+
+
+def lever_differences(resolved: dict[str, dict]) -> list[list[str]]:
+    """Key paths whose value differs between the resolved scenarios, with each value."""
+    flat = {n: dict(_flatten({k: v for k, v in r.items() if k not in ("name", "description")}))
+            for n, r in resolved.items()}
+    keys = list(dict.fromkeys(k for f in flat.values() for k in f))
+    rows = []
+    for k in keys:
+        values = [f.get(k, "—") for f in flat.values()]
+        if any(v != values[0] for v in values):
+            rows.append([k, *(_short_value(v) for v in values)])
+    return rows
+
+
+def _flatten(d, prefix=""):
+    if isinstance(d, dict):
+        for k, v in d.items():
+            yield from _flatten(v, f"{prefix}{k}.")
+    else:
+        yield prefix.rstrip("."), d
+
+
+def _short_value(v) -> str:
+    text = json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else str(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def headline_blocks(cmp: pd.DataFrame, lang: str) -> list[dict]:
+    names = list(dict.fromkeys(cmp["scenario"]))
+    base = names[0]
+    t = cmp.set_index(["scenario", "kpi"])
+    blocks = []
+    for name in names[1:]:
+        rows = compare.headline(cmp, name)
+        tested = cmp[(cmp["scenario"] == name) & cmp["status"].isin([compare.CHANGED, compare.UNCHANGED])]
+        blocks.append(para(word("headline_intro", lang, name=name, base=base, n=len(rows), tested=len(tested))))
+        if not rows.empty:
+            body = [[label_with_unit(r.kpi, lang), _ci_text(t.loc[(base, r.kpi)]), _ci_text(t.loc[(name, r.kpi)]),
+                     _diff_text(r), compare._percent(r.relative_change)] for r in rows.itertuples()]
+            blocks.append(table([word("kpi", lang), base, name, word("paired_difference", lang), "Δ %"], body,
+                                word("headline_caption", lang, name=name, base=base)))
+        inputs = cmp[(cmp["scenario"] == name) & cmp["status"].isin([compare.INPUT, compare.FIXED])
+                     & (cmp["diff_mean"].fillna(1) != 0)]
+        if not inputs.empty:
+            body = [[label_with_unit(r.kpi, lang), compare._num(t.loc[(base, r.kpi)]["mean"]), compare._num(r.mean),
+                     compare._num(r.diff_mean, True)] for r in inputs.itertuples()]
+            blocks.append(table([word("inputs", lang), base, name, "Δ"], body, word("inputs_caption", lang)))
+    blocks.append(note(word("method_note", lang)))
+    return blocks
+
+
+def means_blocks(cmp: pd.DataFrame, lang: str) -> list[dict]:
+    body = [[label_with_unit(r.kpi, lang), compare._num(r.mean), f"[{compare._num(r.ci_low)}, {compare._num(r.ci_high)}]",
+             intervals.method_name(r.ci_method, lang)] for r in cmp.itertuples()]
+    return [table([word("kpi", lang), word("mean", lang), word("ci95", lang), word("method", lang)], body,
+                  word("means_caption", lang, n=cmp.attrs.get("replications", "?")),
+                  ["left", "right", "right", "left"])]
+
+
+def all_kpi_blocks(cmp: pd.DataFrame, lang: str) -> list[dict]:
+    names = list(dict.fromkeys(cmp["scenario"]))
+    t = cmp.set_index(["scenario", "kpi"])
+    kpis = list(dict.fromkeys(cmp["kpi"]))
+    body = []
+    for k in kpis:
+        row = [label_with_unit(k, lang)]
+        row += [_ci_text(t.loc[(n, k)]) if (n, k) in t.index else "n/a" for n in names]
+        for n in names[1:]:
+            r = t.loc[(n, k)] if (n, k) in t.index else None
+            row.append("n/a" if r is None else _status_text(r, lang))
+        body.append(row)
+    headers = [word("kpi", lang), *names, *(f"Δ {n}" for n in names[1:])]
+    return [table(headers, body, word("all_kpis_caption", lang)), note(word("method_note", lang))]
+
+
+def _ci_text(r) -> str:
+    return f"{compare._num(r['mean'])} [{compare._num(r['ci_low'])}, {compare._num(r['ci_high'])}]"
+
+
+def _diff_text(r) -> str:
+    mark = " *" if r.status == compare.CHANGED else ""
+    return (f"{compare._num(r.diff_mean, True)} [{compare._num(r.diff_ci_low, True)}, "
+            f"{compare._num(r.diff_ci_high, True)}]{mark}")
+
+
+def _status_text(r, lang) -> str:
+    if r["status"] in (compare.INPUT, compare.FIXED):
+        return f"{compare._num(r['diff_mean'], True)} ({word('status_' + r['status'], lang)})"
+    mark = " *" if r["status"] == compare.CHANGED else ""
+    return f"{compare._num(r['diff_mean'], True)} [{compare._num(r['diff_ci_low'], True)}, {compare._num(r['diff_ci_high'], True)}]{mark}"
+
+
+def street_blocks(results_dir: Path, lang: str) -> list[dict]:
+    streets = pd.read_csv(results_dir / "streets.csv")
+    kpis = [k for k in streets.columns if k not in compare.NOT_KPIS][:6]
+    means = streets.groupby("street", sort=False)[kpis].mean()
+    body = [[name, *(compare._num(v) for v in row)] for name, row in means.iterrows()]
+    return [table([word("street", lang), *(label_with_unit(k, lang) for k in kpis)], body,
+                  word("streets_caption", lang))]
+
+
+FIGURE_ORDER = ("differences", "kpi_bars", "backlog", "staff_time")
+
+
+def figure_blocks(folder: Path, lang: str) -> list[dict]:
+    blocks = []
+    pngs = sorted(folder.glob("*.png"), key=lambda p: (FIGURE_ORDER.index(p.stem) if p.stem in FIGURE_ORDER else 99, p.stem))
+    for png in pngs:
+        key = f"fig_{png.stem}"
+        caption = word(key, lang) if _has_word(key) else png.stem.replace("_", " ")
+        width = 50 if png.stem == "backlog" else 100
+        blocks.append(figure(png, caption, width))
+    return blocks
+
+
+def _has_word(key: str) -> bool:
+    from sim.labels import WORDS
+
+    return key in WORDS
+
+
+def staffing_blocks(runs: dict[str, Path], lang: str) -> list[dict]:
+    blocks = []
+    for name, folder in runs.items():
+        roles = pd.read_csv(folder / "roles.csv")
+        first = roles[roles["replication"] == roles["replication"].min()]
+        body, total_posts, total_cost = [], 0, 0.0
+        for r in first.itertuples():
+            cost = r.posts * r.cost_per_year
+            total_posts += r.posts
+            total_cost += cost
+            body.append([label(r.role, lang), f"{r.posts:g}", compare._num(r.cost_per_year), compare._num(cost)])
+        body.append([word("total", lang), f"{total_posts:g}", "", compare._num(total_cost)])
+        blocks.append(table([word("role", lang), word("posts", lang), word("cost_per_post", lang),
+                             word("role_cost", lang)], body, word("staffing_caption", lang, name=name)))
+    return blocks
+
+
+def assumption_blocks(manifest: dict, lang: str) -> list[dict]:
+    blocks = []
+    for path in sources.scenario_files(manifest):
+        if not path.exists():
+            blocks.append(note(word("file_missing", lang, file=str(path))))
+            continue
+        notes = sources.read_notes(path)
+        blocks.append(heading(str(path), 2))
+        if notes.header:
+            blocks.append(para(" ".join(notes.header)))
+        if notes.assumptions:
+            blocks.append(table([word("key_path", lang), word("assumption", lang)],
+                                [[k, t] for k, t in notes.assumptions], word("assumptions_caption", lang),
+                                ["left", "left"]))
+        if notes.sources:
+            blocks.append(table([word("key_path", lang), word("source", lang)],
+                                [[k, t] for k, t in notes.sources], word("sources_caption", lang), ["left", "left"]))
+    return blocks
+
+
+# --- sweeps ----------------------------------------------------------------------------------
+
+def sweep_blocks(results_dir: Path, manifest: dict, lang: str) -> list[dict]:
+    from sim.sweep import analysis, store
+
+    design = manifest["design"]
+    blocks = [heading(word("sec_method", lang)), para(manifest.get("description", ""))]
+    blocks.append(bullets([
+        word("fact_experiment", lang, file=manifest.get("experiment_file", ""), scenario=manifest.get("scenario_file", "")),
+        word("fact_design", lang, design=design["type"], points=design["points"], runs=design["runs"]),
+        word("fact_replications", lang, n=manifest["replications"], seed=manifest["seed"]),
+        word("fact_crn", lang),
+    ]))
+    params = [[p, spec.get("label", ""), _range_text(spec)] for p, spec in design["parameters"].items()]
+    blocks.append(table([word("parameter", lang), word("description", lang), word("values", lang)], params,
+                        word("parameters_caption", lang), ["left", "left", "left"]))
+    table_ = store.read_results(results_dir)
+    summary = analysis.point_summary(results_dir, table_)
+    blocks += [heading(word("sec_responses", lang))]
+    blocks += figure_blocks(results_dir / "figures", lang)
+    blocks += point_table_blocks(summary, manifest, table_, lang)
+    if design["type"] in ("sobol", "morris"):
+        blocks += [heading(word("sec_sensitivity", lang))] + sensitivity_blocks(results_dir, table_, manifest, lang)
+    return blocks
+
+
+def _range_text(spec: dict) -> str:
+    if "values" in spec:
+        return ", ".join(str(v) for v in spec["values"])
+    step = f", step {spec['step']}" if spec.get("step") is not None else ""
+    return f"{spec.get('min')} … {spec.get('max')}{step}"
+
+
+def point_table_blocks(summary: pd.DataFrame, manifest: dict, table_: pd.DataFrame, lang: str) -> list[dict]:
+    from sim.sweep import analysis
+
+    params = analysis.parameters(manifest)
+    kpis = analysis.kpi_names(manifest, table_)[:4]
+    rows = summary.head(40)
+    body = [[*(str(r[p]) for p in params), *(f"{compare._num(r[k])} [{compare._num(r[k + '_lo'])}, "
+                                             f"{compare._num(r[k + '_hi'])}]" for k in kpis)]
+            for _, r in rows.iterrows()]
+    headers = [*params, *(label_with_unit(k, lang) for k in kpis)]
+    return [table(headers, body, word("points_caption", lang, n=len(summary)))]
+
+
+def sensitivity_blocks(results_dir: Path, table_: pd.DataFrame, manifest: dict, lang: str) -> list[dict]:
+    from sim.sweep import analysis
+
+    design = manifest["design"]
+    blocks = []
+    if design["type"] == "sobol":
+        d = len(design["parameters"])
+        per_base = 2 * d + 2 if design["settings"].get("second_order") else d + 2
+        base = design["points"] // per_base
+        if base < SOBOL_MIN_BASE_SAMPLES:
+            blocks.append(note(word("sobol_small", lang, n=base, minimum=SOBOL_MIN_BASE_SAMPLES)))
+    idx = analysis.sensitivity(results_dir, table_)
+    body = [[label(r.kpi, lang), r.parameter, r.index, f"{r.value:.3f}",
+             "" if r.conf != r.conf else f"± {r.conf:.3f}"] for r in idx.itertuples()]
+    blocks.append(table([word("kpi", lang), word("parameter", lang), word("index", lang), word("value", lang),
+                         word("ci95", lang)], body, word("indices_caption", lang),
+                        ["left", "left", "left", "right", "right"]))
+    return blocks
+
+
+# --- extra sections, software ----------------------------------------------------------------
+
+def read_extra_sections(results_dir: Path) -> dict | None:
+    """``report.json`` written by other commands (see the package docstring), checked."""
+    path = results_dir / "report.json"
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ScenarioError(path, "", f"not valid JSON: {e.msg} (line {e.lineno})") from None
+    _check_texts(path, data, "title")
+    if not isinstance(data.get("sections"), list):
+        raise ScenarioError(path, "sections", "must be a list of sections")
+    for i, s in enumerate(data["sections"]):
+        _check_texts(path, s, "heading", f"sections.{i}.")
+        if "text" in s:
+            _check_texts(path, s, "text", f"sections.{i}.")
+        for kind, key in (("tables", "csv"), ("figures", "file")):
+            for j, item in enumerate(s.get(kind, [])):
+                where = f"sections.{i}.{kind}.{j}."
+                _check_texts(path, item, "caption", where)
+                if not isinstance(item.get(key), str) or not (results_dir / item[key]).is_file():
+                    raise ScenarioError(path, where + key, f"no such file in {results_dir}: {item.get(key)!r}")
+    return data
+
+
+def _check_texts(path, data, key, where=""):
+    value = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(value, dict) or not all(isinstance(value.get(lang), str) for lang in ("zh", "en")):
+        raise ScenarioError(path, where + key, 'must be {"zh": "...", "en": "..."}')
+
+
+def extra_blocks(results_dir: Path, extra: dict | None, lang: str) -> list[dict]:
+    if not extra:
+        return []
+    blocks = [heading(extra["title"][lang])]
+    for s in extra["sections"]:
+        blocks.append(heading(s["heading"][lang], 2))
+        for paragraph in s.get("text", {}).get(lang, "").split("\n\n"):
+            if paragraph.strip():
+                blocks.append(para(paragraph.strip()))
+        for t in s.get("tables", []):
+            df = pd.read_csv(results_dir / t["csv"])
+            rows = [[_cell(v) for v in row] for row in df.itertuples(index=False)]
+            blocks.append(table(list(df.columns), rows, t["caption"][lang]))
+        for f in s.get("figures", []):
+            blocks.append(figure(results_dir / f["file"], f["caption"][lang]))
+    return blocks
+
+
+def _cell(v) -> str:
+    return compare._num(v) if isinstance(v, float) else str(v)
+
+
+def software_blocks(manifest: dict, lang: str) -> list[dict]:
+    command = manifest.get("command")
+    command = " ".join(command) if isinstance(command, list) else str(command or "")
+    if not command and manifest.get("kind") == "sweep":  # a sweep's manifest keeps its file, not argv
+        command = f"streetsim sweep {manifest.get('experiment_file', '')}"
+    items = [
+        word("fact_version", lang, version=manifest.get("streetsim_version", "?"), python=manifest.get("python", "?")),
+        word("fact_started", lang, time=manifest.get("started", "?")),
+    ]
+    if manifest.get("git_commit"):
+        items.append(f"git: {manifest['git_commit']}")
+    return [heading(word("sec_software", lang)), bullets(items), para(word("fact_command", lang)),
+            {"type": "code", "text": command or "(see manifest.json)"}]

@@ -1,0 +1,119 @@
+"""Figures for print: A4 sizes, >= 8 pt text, PNG 300 dpi + SVG with real text + PDF, labels in
+Chinese and English with no missing glyphs, a CJK font found (or a clear English fallback)."""
+
+import logging
+import re
+import subprocess
+import warnings
+from pathlib import Path
+
+import pytest
+from matplotlib import font_manager
+from PIL import Image
+
+from sim import figures
+from sim.cli import main
+from sim.labels import label, word
+
+SHORT = ["--set", "horizon.days=20", "--set", "horizon.warmup_days=2", "--replications", "3", "--quiet",
+         "--no-figures", "-j", "2"]
+PT_PER_IN = 72
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """A small comparison: the reform and a Chinese-named variant with fewer party-mass workers."""
+    tmp = tmp_path_factory.mktemp("fig")
+    variant = tmp / "variant.yaml"
+    variant.write_text("extends: " + str(Path("scenarios/reform_2015.yaml").resolve())
+                       + "\nname: 党群1比200\nstaffing: {party_workers: {per: 200}}\n", encoding="utf-8")
+    out = tmp / "cmp"
+    assert main(["compare", "scenarios/reform_2015.yaml", str(variant), "--out", str(out), *SHORT]) == 0
+    assert not (out / "figures").exists()  # --no-figures
+    return out
+
+
+@pytest.fixture(scope="module", params=["zh", "en"])
+def drawn(request, compared):
+    """Draw with missing-glyph warnings (and 'font not found' log lines) turned into failures."""
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("matplotlib.font_manager")
+    logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*missing from font")
+            files = figures.draw(compared, request.param)
+    finally:
+        logger.removeHandler(handler)
+    assert not [r.getMessage() for r in records if "not found" in r.getMessage()]
+    return request.param, files
+
+
+def test_every_figure_in_png_svg_and_pdf(drawn):
+    lang, files = drawn
+    stems = {f.stem for f in files}
+    assert stems == {"differences", "kpi_bars", "backlog", "staff_time"}
+    assert {f.suffix for f in files} == {".png", ".svg", ".pdf"}
+    assert all(f.stat().st_size > 5000 for f in files)
+
+
+@pytest.mark.parametrize("stem, width_in", [("differences", figures.FULL_WIDTH_IN), ("kpi_bars", figures.FULL_WIDTH_IN),
+                                            ("staff_time", figures.FULL_WIDTH_IN), ("backlog", figures.HALF_WIDTH_IN)])
+def test_printed_size_resolution_and_smallest_text(drawn, stem, width_in):
+    lang, files = drawn
+    folder = files[0].parent
+    png = Image.open(folder / f"{stem}.png")
+    assert png.size[0] == pytest.approx(width_in * 300, abs=2)
+    assert png.info["dpi"][0] == pytest.approx(300, abs=0.5)
+    svg = (folder / f"{stem}.svg").read_text(encoding="utf-8")
+    width_pt = float(re.search(r'<svg[^>]*width="([\d.]+)pt"', svg).group(1))
+    assert width_pt == pytest.approx(width_in * PT_PER_IN, abs=0.5)  # the page size is the print size
+    sizes = [float(s) for s in re.findall(r"font[^;\"]*?([\d.]+)px", svg)]  # SVG px at 72/in = pt
+    assert sizes and min(sizes) >= figures.FONT_PT
+
+
+def test_svg_keeps_text_as_text_in_the_chosen_language(drawn):
+    lang, files = drawn
+    folder = files[0].parent
+    svg = (folder / "differences.svg").read_text(encoding="utf-8")
+    assert "<text" in svg
+    assert word("forest_axis", lang) in svg
+    assert "党群1比200" in svg  # a Chinese scenario name, in either language
+    staff = (folder / "staff_time.svg").read_text(encoding="utf-8")
+    assert label("grid_supervisors", lang) in staff and "grid_supervisors" not in staff
+
+
+def test_pdf_embeds_its_fonts_and_its_text_can_be_read(drawn):
+    lang, files = drawn
+    pdf = files[0].parent / "differences.pdf"
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    rows = fonts.splitlines()[2:]
+    assert rows and all(" yes " in r for r in rows)  # every font embedded
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    # (text runs split where the font changes, so the parts are checked one by one)
+    assert "党群1比200" in text and word("forest_axis", lang) in text and word("ci_excludes_0", lang) in text
+
+
+def test_the_forest_plot_marks_where_the_ci_excludes_zero(drawn):
+    lang, files = drawn
+    svg = (files[0].parent / "differences.svg").read_text(encoding="utf-8")
+    assert word("ci_excludes_0", lang) in svg  # 8 -> 6 party-mass workers: their utilisation rises
+    assert label("utilisation_party_workers", lang) in svg
+
+
+def test_no_cjk_font_falls_back_to_english_with_one_line(monkeypatch, capsys):
+    monkeypatch.setattr(figures, "cjk_family", lambda: None)
+    assert figures.use_language("zh") == "en"
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fonts-noto-cjk" in err[0]
+
+
+def test_a_stale_font_cache_is_rebuilt(monkeypatch):
+    manager = font_manager.fontManager
+    without_cjk = [f for f in manager.ttflist if "CJK" not in f.name]
+    monkeypatch.setattr(manager, "ttflist", without_cjk)  # as if cached before fonts-noto-cjk
+    assert figures._find_cjk() is None
+    assert figures.cjk_family() == "Noto Sans CJK SC"
+    assert font_manager.findfont("Noto Sans CJK SC").endswith(".ttc")

@@ -1,0 +1,151 @@
+"""streetsim report: Chinese and English PDF annexes of a small comparison, read back with
+poppler; extra sections from report.json; a sweep's annex; assumptions read from comments."""
+
+import json
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+import pytest
+from test_sweep_helpers import write_experiment
+
+from sim import report
+from sim.cli import main
+from sim.labels import label, word
+from sim.report import sources
+from sim.sweep import experiment
+from sim.sweep.run import run_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTEFACTS = ROOT / "tests" / "artefacts"  # rendered pages to look at (gitignored)
+VARIANT = "党群1比200"
+SHORT = ["--set", "horizon.days=20", "--set", "horizon.warmup_days=2", "--replications", "3", "--quiet",
+         "--no-figures", "-j", "2"]
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    variant = tmp / "variant.yaml"
+    variant.write_text(f"extends: {ROOT / 'scenarios' / 'reform_2015.yaml'}\nname: {VARIANT}\n"
+                       "staffing:\n  party_workers: {per: 200}   # assumption: the ratio before the reform\n"
+                       "  community_workers: {count: 10}\n", encoding="utf-8")
+    out = tmp / "cmp"
+    assert main(["compare", "scenarios/reform_2015.yaml", str(variant), "--out", str(out), *SHORT]) == 0
+    return out
+
+
+def _build(results, lang, **kw):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*missing from font")  # a box instead of a glyph
+        return report.build(results, lang, **kw)
+
+
+def _pdf_text(pdf: Path) -> list[str]:
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return text.split("\f")[:-1]  # one string per page
+
+
+def _pages(pdf: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    return int(next(line.split()[1] for line in info.splitlines() if line.startswith("Pages:")))
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())  # line breaks and justification spaces fall where they may
+
+
+@pytest.fixture(scope="module")
+def zh_report(compared):
+    return _build(compared, "zh")
+
+
+def test_chinese_annex_pages_and_text(zh_report, compared):
+    assert zh_report == compared / "report_zh.pdf"
+    pages = _pdf_text(zh_report)
+    # method and headline, 4 figures, staffing, assumptions, every KPI, software: 6 to 14 A4 pages
+    assert len(pages) == _pages(zh_report) and 6 <= len(pages) <= 14
+    first, whole = _squash(pages[0]), _squash("".join(pages))
+    assert _squash(word("sec_method", "zh")) in first and _squash(word("sec_headline", "zh")) in first
+    assert "reform_2015" in first and VARIANT in first
+    assert "staffing.party_workers.per" in first  # the levers that differ, from the resolved files
+    for key in ("utilisation_party_workers", "staff_party_workers", "queue_wait_hours_party_workers",
+                "wait_mean_days", "on_time_standard"):
+        if key in (compared / "comparison.csv").read_text():
+            assert _squash(label(key, "zh")) in whole, key
+    assert "Benjamini–Hochberg" in whole and "Wilson" in whole
+    assert "twoweeksforqueuestofillfromempty" in whole  # an assumption comment of reform_2015.yaml
+    assert "theratiobeforethereform" in whole  # ... and of the variant file
+    assert "streetsimcompare" in _squash(pages[-1])  # the command, to reproduce
+
+
+def test_a_rendered_page_is_kept_to_look_at(zh_report):
+    ARTEFACTS.mkdir(exist_ok=True)
+    stem = ARTEFACTS / "report_zh_page1"
+    subprocess.run(["pdftoppm", "-f", "1", "-l", "1", "-r", "100", "-png", "-singlefile", str(zh_report), str(stem)],
+                   check=True)
+    png = stem.with_suffix(".png")
+    assert png.stat().st_size > 20000  # a page with text on it, not a blank one
+
+
+def test_english_annex_with_extra_sections_from_report_json(compared, tmp_path):
+    results = tmp_path / "cmp"
+    shutil.copytree(compared, results)
+    (results / "fit.csv").write_text("parameter,fitted\nhandle_mean_hours,2.5\n", encoding="utf-8")
+    (results / "report.json").write_text(json.dumps({
+        "title": {"zh": "标定", "en": "Calibration"},
+        "sections": [{"heading": {"zh": "拟合", "en": "Fit to the 2016 figures"},
+                      "text": {"zh": "说明。", "en": "Handling times were fitted.\n\nSecond paragraph."},
+                      "tables": [{"caption": {"zh": "参数", "en": "Fitted parameters"}, "csv": "fit.csv"}],
+                      "figures": [{"caption": {"zh": "图", "en": "Backlog again"}, "file": "figures/backlog.png"}]}],
+    }), encoding="utf-8")
+    pdf = _build(results, "en", out=results / "annex.pdf")
+    whole = _squash("".join(_pdf_text(pdf)))
+    assert _squash(word("sec_headline", "en")) in whole and VARIANT in whole
+    assert "Calibration" in whole and "Fittothe2016figures" in whole
+    assert "handle_mean_hours" in whole and "Secondparagraph" in whole and "Backlogagain" in whole
+
+
+def test_a_bad_report_json_is_one_line_and_nothing_is_written(compared, tmp_path, capsys):
+    results = tmp_path / "cmp"
+    shutil.copytree(compared, results)
+    (results / "report.json").write_text(json.dumps({"title": {"en": "only English"}, "sections": []}))
+    assert main(["report", str(results), "--lang", "en", "--no-figures"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "report.json" in err[0] and "title" in err[0]
+    assert not (results / "report_en.pdf").exists()
+
+
+def test_sweep_annex_warns_that_a_small_sobol_sample_is_rough(tmp_path):
+    params = {"staffing.servers.count": {"min": 3, "max": 5, "label": "Servers (staff)"},
+              "case_types.job.arrivals.per_hour": {"min": 1.5, "max": 2.5}}
+    plan = experiment.load(write_experiment(tmp_path / "s.yaml", parameters=params,
+                                            design={"type": "sobol", "samples": 8}, replications=2, days=15))
+    out = tmp_path / "sobol"
+    run_sweep(plan, out, "local", workers=2, progress=False)
+    pdf = _build(out, "en")
+    whole = _squash("".join(_pdf_text(pdf)))
+    assert _squash(word("sec_sensitivity", "en")) in whole
+    assert _squash(word("sobol_small", "en", n=8, minimum=500)) in whole
+    assert "staffing.servers.count" in whole
+
+
+def test_assumptions_and_sources_are_read_with_their_key_paths():
+    notes = sources.read_notes(ROOT / "scenarios" / "reform_2015.yaml")
+    assumptions, cited = dict(notes.assumptions), dict(notes.sources)
+    assert "two weeks" in assumptions["horizon.warmup_days"]
+    assert cited["street.residents"].startswith("001:")
+    assert "staffing.grid_supervisors" in cited
+    assert any("Sources:" in line for line in notes.header)
+
+
+def test_a_folder_of_another_kind_reports_its_own_sections(tmp_path):
+    """A calibration folder (written by `streetsim calibrate`) has no runs, only report.json."""
+    (tmp_path / "manifest.json").write_text(json.dumps({"kind": "calibration", "command": ["streetsim", "calibrate"]}))
+    (tmp_path / "report.json").write_text(json.dumps({
+        "title": {"zh": "标定", "en": "Calibration"},
+        "sections": [{"heading": {"zh": "拟合结果", "en": "Fit"}, "text": {"zh": "处置时间已拟合。", "en": "Fitted."}}],
+    }, ensure_ascii=False), encoding="utf-8")
+    whole = _squash("".join(_pdf_text(_build(tmp_path, "zh"))))
+    assert "标定" in whole and "处置时间已拟合" in whole and "streetsimcalibrate" in whole
