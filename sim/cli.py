@@ -9,13 +9,15 @@ import signal
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-from sim import compare, district, figures, limits, runner
+from sim import limits
 from sim import scenario as scenario_mod
 from sim.labels import LANGS
 from sim.results_folder import AtomicFolder, check_out
 from sim.scenario import ScenarioError
+
+# The simulation, pandas and the figures are imported inside the commands that use them, so
+# `validate` and `schema` start in well under a second and `run` loads no plotting library
+# until it draws (benchmarks/startup.py measures this; tests/test_startup.py checks it).
 
 EXIT_BAD_INPUT = 2
 # Command groups that live beside their code; each module defines add_commands(subparsers)
@@ -23,6 +25,9 @@ EXIT_BAD_INPUT = 2
 PLUGIN_COMMANDS = (
     "sim.sweep.commands", "sim.viz.commands", "sim.calibrate.commands", "sim.report.commands", "sim.staffing.commands",
 )  # fmt: skip
+# sim.sweep.experiment.TOP_KEY, named here so checking a scenario file loads no sweep code
+# (tests/test_startup.py checks the two agree).
+EXPERIMENT_KEY = "experiment"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,6 +81,8 @@ def _parser():
     run.add_argument("scenario")
     _common_run_options(run)
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
+    run.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="district and city files: run the streets on this Dask scheduler, e.g. tcp://HOST:8786")
     run.set_defaults(func=cmd_run)
 
     cmp = sub.add_parser("compare", help="compare scenarios on common random numbers, with paired differences")
@@ -113,8 +120,8 @@ def _common_run_options(p):
     p.add_argument("--seed", "-s", type=seed, default=1, help="a whole number >= 0")
     p.add_argument("--out", default=None, help="default: results/<name>; a new folder, or an earlier result with --force")
     p.add_argument("--force", action="store_true", help="replace the earlier result in --out (kept until the new one is complete)")
-    p.add_argument("--workers", "-j", type=_positive, default=runner.default_workers(),
-                   help="worker processes (default: the machine's cores)")
+    p.add_argument("--workers", "-j", type=_positive, default=None,
+                   help="worker processes (default: the machine's cores, at most 8)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--lang", choices=LANGS, default="en", help="language of tables and figures (zh or en)")
     p.add_argument("--no-figures", dest="figures", action="store_false", help="skip drawing figures (scripted use)")
@@ -149,11 +156,20 @@ def seed(text):
 
 
 def cmd_run(args) -> int:
+    from sim import district
+
     if district.is_district_file(args.scenario):
         return run_district(args)
+    if args.scheduler:
+        raise ScenarioError(args.scenario, "--scheduler", "only district and city files run on a Dask cluster "
+                            "(replications of one scenario: streetsim sweep --executor dask)")
+    import pandas as pd
+
+    from sim import compare, runner
+
     settings = scenario_mod.load(args.scenario, args.overrides)
     out = check_out(args.out if args.out is not None else Path("results") / settings.name, "run", args.force)
-    results = runner.run_replications(settings, args.replications, args.seed, not args.quiet, args.workers)
+    results = runner.run_replications(settings, args.replications, args.seed, not args.quiet, _workers(args))
     summary = pd.DataFrame([r.kpis for r in results])
     print(f"\n{settings.name}: {args.replications} replications, seed {args.seed}, {settings.horizon.days} days")
     print(compare.format_comparison(compare.comparison_table({settings.name: summary}), lang=args.lang))
@@ -163,13 +179,17 @@ def cmd_run(args) -> int:
         runner.write_tables(tmp, settings, results)
         runner.write_manifest(tmp, m)
         if args.figures:
-            figures.draw(tmp, args.lang)
+            _draw_figures(tmp, args.lang)
     print(f"\nwrote {out}/: summary.csv cases.parquet timeseries.parquet roles.csv scenario.resolved.yaml "
           "manifest.json figures/")
     return 0
 
 
 def cmd_compare(args) -> int:
+    import pandas as pd
+
+    from sim import compare, runner
+
     scenarios = {}
     for path in args.scenarios:
         s = scenario_mod.load(path, args.overrides)
@@ -180,7 +200,7 @@ def cmd_compare(args) -> int:
     # Every scenario runs replication i on the same seeds: common random numbers.
     seeds = runner.replication_seeds(args.seed, args.replications)
     jobs = [(s, ss, i) for s in scenarios.values() for i, ss in enumerate(seeds)]
-    done = runner.run_many(jobs, args.workers, not args.quiet, "compare")
+    done = runner.run_many(jobs, _workers(args), not args.quiet, "compare")
     results = {n: done[k * args.replications:(k + 1) * args.replications] for k, n in enumerate(scenarios)}
     summaries = {n: pd.DataFrame([r.kpis for r in res]) for n, res in results.items()}
     table = compare.comparison_table(summaries)
@@ -194,45 +214,65 @@ def cmd_compare(args) -> int:
             runner.write_tables(tmp / name, scenarios[name], res)
         runner.write_manifest(tmp, m)
         if args.figures:
-            figures.draw(tmp, args.lang)
+            _draw_figures(tmp, args.lang)
     print(f"\nwrote {out}/: comparison.csv, figures/ (PNG, SVG, PDF), "
           "and each scenario's outputs in its own folder")
     return 0
 
 
 def run_district(args) -> int:
+    """A district or city file: every street, then totals per district (city files) and overall."""
+    from sim import compare, district, runner
+
     dist, streets = district.load(args.scenario, args.overrides)
     out = check_out(args.out if args.out is not None else Path("results") / dist.name, "district", args.force)
-    seeds = district.street_seeds(args.seed, args.replications, len(streets))
+    jobs = district.street_jobs(streets, args.seed, args.replications)
+    done = district.run_streets(jobs, _workers(args), not args.quiet, dist.name, args.scheduler)
     names = list(streets)
-    jobs = [(streets[n], seeds[r][k], r) for k, n in enumerate(names) for r in range(args.replications)]
-    done = runner.run_many(jobs, args.workers, not args.quiet, dist.name)
     per_street = {n: done[k * args.replications:(k + 1) * args.replications] for k, n in enumerate(names)}
+    street_rows = district.street_table(dist, per_street)
+    districts = district.per_district_kpis(dist, per_street, streets)
     summary = district.district_kpis(per_street, streets)
-    street_rows = pd.concat(
-        [pd.DataFrame([r.kpis for r in res]).assign(street=n) for n, res in per_street.items()], ignore_index=True
-    )
     print(f"\n{dist.name}: {len(names)} streets, {args.replications} replications, seed {args.seed}")
     print(compare.format_comparison(compare.comparison_table({dist.name: summary}), lang=args.lang))
+    if len(districts):
+        print("\nper district (mean over replications):")
+        print(district.mean_table(districts, "district").to_string(float_format=_fmt))
     print("\nper street (mean over replications):")
-    cols = ["cases_arrived", "on_time_resident", "wait_mean_days", "resident_satisfaction", "staff_total"]
-    print(street_rows.groupby("street", sort=False)[cols].mean().to_string(float_format=_fmt))
+    print(district.mean_table(street_rows, "street").to_string(float_format=_fmt))
     m = runner.manifest("district", args.command, args.seed, args.replications, [args.scenario])
     m["scenario_names"] = [dist.name]
     m["street_names"] = names
     with AtomicFolder(out, "district") as tmp:
         summary.to_csv(tmp / "summary.csv", index=False, float_format="%.10g")
         street_rows.to_csv(tmp / "streets.csv", index=False, float_format="%.10g")
+        if len(districts):
+            districts.to_csv(tmp / "districts.csv", index=False, float_format="%.10g")
         for name, res in per_street.items():
             runner.write_tables(tmp / "streets" / name, streets[name], res)
         runner.write_manifest(tmp, m)
         if args.figures:
-            figures.draw(tmp, args.lang)
-    print(f"\nwrote {out}/: summary.csv (district), streets.csv (per street), streets/<name>/, figures/")
+            _draw_figures(tmp, args.lang)
+    written = "summary.csv (total), " + ("districts.csv (per district), " if len(districts) else "")
+    print(f"\nwrote {out}/: {written}streets.csv (per street), streets/<name>/, figures/")
     return 0
 
 
+def _draw_figures(folder: Path, lang: str) -> None:
+    from sim import figures  # matplotlib and scipy.stats load here, once the simulation is done
+
+    figures.draw(folder, lang)
+
+
+def _workers(args) -> int:
+    from sim import runner  # not at parse time: the runner loads the whole simulation
+
+    return args.workers or runner.default_workers()
+
+
 def cmd_figures(args) -> int:
+    from sim import figures
+
     folder = check_results_folder(args.results_dir)
     try:
         drawn = figures.draw(folder, args.lang)
@@ -250,6 +290,7 @@ RESULT_KINDS = ("run", "compare", "district", "sweep")
 def check_results_folder(folder: Path) -> Path:
     """A readable streetsim results folder: its manifest and every table open, none is empty.
     Checked before drawing, so a damaged folder gets one line and no half-drawn figures."""
+    import pandas as pd
     import pyarrow.parquet as pq
 
     if not folder.is_dir():
@@ -294,11 +335,13 @@ def cmd_validate(args) -> int:
 def validate_file(path) -> str:
     raw = scenario_mod.load_raw(path)
     if "streets" in raw:
+        from sim import district
+
         dist, streets = district.load(path)
         return f"district {dist.name}, {len(streets)} streets"
-    from sim.sweep import experiment
+    if isinstance(raw, dict) and EXPERIMENT_KEY in raw:
+        from sim.sweep import experiment  # numpy, pandas and the model: only for experiment files
 
-    if experiment.is_experiment(raw):
         experiment.load(path)
         return "experiment"
     return scenario_mod.load(path).name

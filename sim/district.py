@@ -1,21 +1,32 @@
-"""A district: several streets and towns run as one, KPIs per street and for the district."""
+"""A district or a whole city: several streets and towns run as one, KPIs per street, per
+district and in total.
+
+A city file is a district file whose streets name their ``district:``; its run adds a table per
+district. Streets run as independent jobs (local processes or a Dask cluster), largest first so
+the last street to finish is a short one, and results come back in file order, so they do not
+depend on the number of workers or where they ran.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from pydantic import Field, ValidationError
 
-from sim import metrics
 from sim import scenario as scenario_mod
 from sim.scenario import ScenarioError, Strict
+
+if TYPE_CHECKING:  # pandas loads when a district runs, not when its file is checked
+    import pandas as pd
+
+# The KPIs printed per street and per district (mean over replications); every KPI is in the CSVs.
+TABLE_KPIS = ("cases_arrived", "on_time_resident", "wait_mean_days", "resident_satisfaction", "staff_total")
 
 
 class StreetEntry(Strict):
     name: str
+    district: str = Field("", description="the district the street belongs to (a city file groups its streets so)")
     scenario: str = Field(description="scenario file, relative to the district file")
     set: dict[str, Any] = Field({}, description="key.path: value overrides, as with --set")
 
@@ -24,6 +35,14 @@ class District(Strict):
     name: str = Field(min_length=1, pattern=scenario_mod.SAFE_NAME)
     description: str = ""
     streets: list[StreetEntry] = Field(min_length=1, max_length=500)  # a district has ~10-20; each is loaded and run
+
+    def groups(self) -> dict[str, list[str]]:
+        """District name -> its streets, in file order; empty when no street names a district."""
+        out: dict[str, list[str]] = {}
+        for entry in self.streets:
+            if entry.district:
+                out.setdefault(entry.district, []).append(entry.name)
+        return out
 
 
 def is_district_file(path) -> bool:
@@ -37,18 +56,23 @@ def load(path, overrides: list[str] | None = None) -> tuple[District, dict]:
         district = District.model_validate(scenario_mod.load_raw(path))
     except ValidationError as e:
         raise scenario_mod.format_validation_error(path, e) from None
-    streets = {}
+    if district.groups() and not all(e.district for e in district.streets):
+        missing = next(i for i, e in enumerate(district.streets) if not e.district)
+        raise ScenarioError(path, f"streets.{missing}.district", "name a district for every street or for none")
+    streets, bases = {}, {}
     for i, entry in enumerate(district.streets):
         if entry.name in streets:
             raise ScenarioError(path, f"streets.{i}.name", f"duplicate street name {entry.name!r}")
         sets = [f"{k}={_yaml_value(v)}" for k, v in entry.set.items()] + list(overrides or [])
-        try:
-            street_raw = scenario_mod.load_raw(path.parent / entry.scenario)
-        except ScenarioError as e:
-            if e.key:
-                raise
-            raise ScenarioError(path, f"streets.{i}.scenario", f"{entry.scenario}: {e.message}") from None
-        raw = scenario_mod.apply_overrides(street_raw, sets, path)
+        base_path = path.parent / entry.scenario
+        if base_path not in bases:  # a city's 213 streets share a few scenario files: read each once
+            try:
+                bases[base_path] = scenario_mod.load_raw(base_path)
+            except ScenarioError as e:
+                if e.key:
+                    raise
+                raise ScenarioError(path, f"streets.{i}.scenario", f"{entry.scenario}: {e.message}") from None
+        raw = scenario_mod.apply_overrides(bases[base_path], sets, path)  # a deep copy
         raw["name"] = entry.name
         streets[entry.name] = scenario_mod.build(raw, f"{path} (streets.{i}: {entry.name})")
         first = next(iter(streets.values())).horizon
@@ -65,46 +89,138 @@ def _yaml_value(v) -> str:
 
 def street_seeds(seed: int, replications: int, n_streets: int):
     """Replication r of street s: independent streams for every street and replication."""
+    import numpy as np
+
     return [rep.spawn(n_streets) for rep in np.random.SeedSequence(seed).spawn(replications)]
+
+
+def street_jobs(streets: dict, seed: int, replications: int) -> list[tuple]:
+    """``(settings, seed_seq, replication)`` for every street and replication, street by street."""
+    seeds = street_seeds(seed, replications, len(streets))
+    return [(s, seeds[r][k], r) for k, s in enumerate(streets.values()) for r in range(replications)]
+
+
+def run_streets(jobs: list[tuple], workers: int, progress: bool, label: str, scheduler: str | None = None) -> list:
+    """Run the jobs, biggest street first, on local processes or the Dask scheduler at
+    ``scheduler``; results in job order."""
+    order = sorted(range(len(jobs)), key=lambda i: -jobs[i][0].street.residents)  # stable: ties keep file order
+    ordered = [jobs[i] for i in order]
+    if scheduler:
+        done = _run_on_dask(ordered, scheduler, progress, label)
+    else:
+        from sim import runner
+
+        done = runner.run_many(ordered, workers, progress, label)
+    results = [None] * len(jobs)
+    for i, result in zip(order, done):
+        results[i] = result
+    return results
+
+
+def _run_on_dask(jobs: list[tuple], scheduler: str, progress: bool, label: str) -> list:
+    import sys
+
+    from dask.distributed import Client, as_completed
+    from tqdm import tqdm
+
+    from sim import runner
+
+    with Client(scheduler) as client:
+        futures = client.map(runner.run_replication, *zip(*jobs), pure=False)
+        with tqdm(total=len(jobs), desc=label, unit="run", disable=not progress, file=sys.stderr) as bar:
+            for _ in as_completed(futures):
+                bar.update(1)
+        return client.gather(futures)
+
+
+# Street KPIs that add up over streets; the rest of a total row is computed from the pooled cases
+# and the summed staff hours.
+SUMMED_KPIS = ("problems_undiscovered_at_end", "purchased_services_cost_per_year", "hotline_orders")
+
+
+def district_kpis(street_results: dict[str, list], streets: dict) -> pd.DataFrame:
+    """One row per replication: case KPIs over all streets' cases, staff KPIs summed by role.
+
+    The survey, which samples one street's residents, stays per street (streets.csv)."""
+    import numpy as np
+    import pandas as pd
+
+    from sim import metrics
+
+    names = list(street_results)
+    s0 = streets[names[0]]
+    warmup, end = s0.horizon.warmup_days * 24.0, s0.horizon.days * 24.0
+    types = list(dict.fromkeys(t for n in names for t in streets[n].case_types))
+    rows = []
+    for r in range(len(street_results[names[0]])):
+        results = [street_results[n][r] for n in names]
+        cases = pd.concat([res.cases for res in results], ignore_index=True)
+        row = {"replication": r, **metrics.case_kpis(cases, warmup, end), **metrics.type_kpis(cases, warmup, end, types)}
+        del cases  # a city's cases are large: keep one replication's at a time
+        residents = np.array([streets[n].street.residents for n in names], dtype=float)
+        trust = np.array([res.kpis["resident_trust_end"] for res in results])
+        row["resident_trust_end"] = float((trust * residents).sum() / residents.sum())
+        for kpi in SUMMED_KPIS:
+            row[kpi] = sum(res.kpis[kpi] for res in results)
+        row["hotline_orders_on_time"] = _weighted(results, "hotline_orders_on_time", "hotline_orders")
+        row.update(_summed_role_kpis(results))
+        row["total_cost_per_year"] = row["staff_cost_per_year"] + row["purchased_services_cost_per_year"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _summed_role_kpis(results: list) -> dict[str, float]:
+    """metrics.role_kpis over the streets' staff hours summed by role; queue waits are the
+    streets' values weighted by their staff (the jobs' waits are not kept)."""
+    import pandas as pd
+
+    from sim import metrics
+
+    roles = pd.concat([res.roles for res in results]).drop(columns="replication")
+    roles["cost"] = roles["posts"] * roles["cost_per_year"]
+    summed = roles.groupby("role", sort=False).sum(numeric_only=True).reset_index()
+    # role_kpis multiplies posts by cost per year: give it the posts-weighted cost.
+    summed["cost_per_year"] = summed["cost"] / summed["posts"].where(summed["posts"] > 0)
+    out = metrics.role_kpis(summed.drop(columns="cost"))
+    for role in summed["role"]:
+        for prefix in ("queue_wait_hours_", "queue_wait_p90_hours_", "queue_waited_share_"):
+            out[prefix + role] = _weighted(results, prefix + role, "staff_" + role)
+    return out
 
 
 def _weighted(results, key, weight_key=None) -> float:
     """Mean of the streets' values of ``key`` (weighted by ``weight_key`` when given), NaNs left out."""
+    import numpy as np
+
     values = np.array([res.kpis.get(key, np.nan) for res in results], dtype=float)
     weights = np.array([res.kpis.get(weight_key, 1.0) if weight_key else 1.0 for res in results], dtype=float)
     ok = ~np.isnan(values) & (weights > 0)
     return float((values[ok] * weights[ok]).sum() / weights[ok].sum()) if ok.any() else float("nan")
 
 
-def district_kpis(street_results: dict[str, list], streets: dict) -> pd.DataFrame:
-    """One row per replication: case KPIs over all streets' cases, staff KPIs summed by role."""
-    names = list(street_results)
-    reps = len(street_results[names[0]])
-    rows = []
-    for r in range(reps):
-        results = [street_results[n][r] for n in names]
-        s0 = streets[names[0]]
-        cases = pd.concat([res.cases for res in results], ignore_index=True)
-        end = s0.horizon.days * 24.0
-        warmup = s0.horizon.warmup_days * 24.0
-        row = {"replication": r, **metrics.case_kpis(cases, warmup, end)}
-        row["hotline_orders"] = sum(res.kpis["hotline_orders"] for res in results)
-        row["hotline_orders_on_time"] = _weighted(results, "hotline_orders_on_time", "hotline_orders")
-        residents = np.array([streets[n].street.residents for n in names], dtype=float)
-        trust = np.array([res.kpis["resident_trust_end"] for res in results])
-        row["resident_trust_end"] = float((trust * residents).sum() / residents.sum())
-        roles = pd.concat([res.roles for res in results]).drop(columns="replication")
-        roles["cost"] = roles["posts"] * roles["cost_per_year"]
-        summed = roles.groupby("role", sort=False).sum(numeric_only=True).reset_index()
-        # role_kpis multiplies posts by cost per year: give it the posts-weighted cost.
-        summed["cost_per_year"] = summed["cost"] / summed["posts"].where(summed["posts"] > 0)
-        roles_row = metrics.role_kpis(summed)
-        for role in summed["role"]:  # queue waits: the streets' values weighted by their staff (jobs are not kept)
-            for prefix in ("queue_wait_hours_", "queue_wait_p90_hours_", "queue_waited_share_"):
-                roles_row[prefix + role] = _weighted(results, prefix + role, "staff_" + role)
-        row.update(roles_row)
-        row.update(metrics.type_kpis(cases, warmup, end, list(s0.case_types)))
-        row["purchased_services_cost_per_year"] = sum(res.kpis["purchased_services_cost_per_year"] for res in results)
-        row["total_cost_per_year"] = row["staff_cost_per_year"] + row["purchased_services_cost_per_year"]
-        rows.append(row)
-    return pd.DataFrame(rows)
+def per_district_kpis(dist: District, street_results: dict[str, list], streets: dict) -> pd.DataFrame:
+    """District totals, one row per district and replication (empty when streets name no district)."""
+    import pandas as pd
+
+    frames = []
+    for name, members in dist.groups().items():
+        totals = district_kpis({n: street_results[n] for n in members}, {n: streets[n] for n in members})
+        frames.append(totals.assign(district=name, streets=len(members)))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def street_table(dist: District, street_results: dict[str, list]) -> pd.DataFrame:
+    """Every street's KPIs, one row per street and replication, with its district."""
+    import pandas as pd
+
+    district_of = {e.name: e.district for e in dist.streets}
+    frames = [pd.DataFrame([r.kpis for r in res]).assign(street=n, district=district_of[n])
+              for n, res in street_results.items()]
+    table = pd.concat(frames, ignore_index=True)
+    return table if dist.groups() else table.drop(columns="district")
+
+
+def mean_table(table, by: str) -> pd.DataFrame:
+    """Mean over replications of the printed KPIs, one row per ``by``."""
+    cols = [c for c in TABLE_KPIS if c in table.columns]
+    return table.groupby(by, sort=False)[cols].mean()

@@ -100,6 +100,12 @@ class Street(Strict):
     grids: Annotated[int, Field(gt=0, le=MAX_AREAS)]
     two_new_orgs: Annotated[int, Field(ge=0, le=MAX_ORGS)] = 0
     area_km2: Positive = 4.0
+    grid_names: list[Annotated[str, Field(max_length=40)]] | None = Field(
+        None, description="names of the grids for the map (default: numbered)"
+    )
+    area_names: list[Annotated[str, Field(max_length=40)]] | None = Field(
+        None, description="names of the residential areas for the map (default: numbered)"
+    )
 
 
 class Role(Strict):
@@ -602,6 +608,10 @@ def check_references(s: Scenario, file) -> None:
         raise ScenarioError(file, "loop.departments.calendar", f"unknown calendar {s.loop.departments.calendar!r}")
     if s.behaviour.demand.enabled and s.behaviour.demand.elasticity > 0 and s.levers.staggered_hours.enabled and not s.levers.staggered_hours.roles:
         raise ScenarioError(file, "levers.staggered_hours.roles", "staggered hours need a role whose office hours they extend")
+    for key, names, n in (("street.grid_names", s.street.grid_names, s.street.grids),
+                          ("street.area_names", s.street.area_names, s.street.residential_areas)):
+        if names is not None and len(names) != n:
+            raise ScenarioError(file, key, f"gives {len(names)} names for {n}")
     if s.horizon.warmup_days >= s.horizon.days:
         raise ScenarioError(file, "horizon.warmup_days", "must be shorter than horizon.days")
 

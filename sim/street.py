@@ -18,7 +18,7 @@ import mesa
 import numpy as np
 import simpy
 
-from sim.agents import GridSupervisor, ResidentialArea, Worker
+from sim.agents import ResidentialArea, Worker
 from sim.calendar import WEEKDAYS, Calendar
 from sim.cases import SLOT, STAGE_INDEX, STAGES, Case, duration
 from sim.grids import Grid

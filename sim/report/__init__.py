@@ -26,6 +26,15 @@ a text may hold several paragraphs separated by blank lines. A malformed ``repor
 stops the report with one line naming the file and the key.
 """
 
-from sim.report.annex import build
+
+def __getattr__(name):
+    """``build`` loads on first use: `streetsim` registers the report command through this
+    package, and the annex imports pandas and matplotlib (tests/test_startup.py)."""
+    if name == "build":
+        from sim.report.annex import build
+
+        return build
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["build"]

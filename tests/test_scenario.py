@@ -1,39 +1,9 @@
-"""Working-time calendars and scenario files (extends, --set, ratio rules, schema)."""
+"""Scenario files (sim.scenario): extends, --set, ratio rules, the schema, the shipped files."""
 
 import json
 
-import pytest
-
 from sim import scenario
-from sim.calendar import Calendar
 from sim.cli import main
-
-OFFICE = Calendar("office", [([0, 1, 2, 3, 4], 8.5, 17.0)], start_weekday=0)  # day 0 = Monday
-
-
-def test_working_hours_skip_nights_and_weekends():
-    friday_4pm = 4 * 24 + 16.0
-    # 1 h left on Friday, 8.5 h on Monday, 0.5 h on Tuesday -> Tuesday 9:00.
-    assert OFFICE.add_working_hours(friday_4pm, 10.0) == pytest.approx(8 * 24 + 9.0)
-    assert OFFICE.working_hours_between(0, 7 * 24) == pytest.approx(42.5)
-    assert OFFICE.next_on_duty(5 * 24 + 10) == pytest.approx(7 * 24 + 8.5)  # Saturday -> Monday
-    assert OFFICE.on_duty(8.5) and not OFFICE.on_duty(17.0)
-
-
-def test_work_ending_at_close_of_day_ends_then_not_next_morning():
-    assert OFFICE.add_working_hours(8.5, 8.5) == pytest.approx(17.0)
-    assert OFFICE.add_working_hours(4 * 24 + 8.5, 8.5) == pytest.approx(4 * 24 + 17.0)  # Friday, not Monday
-
-
-def test_a_shift_over_sunday_midnight_ends_on_monday_morning():
-    night = Calendar("night", [([6], 16.0, 24.0), ([0], 0.0, 8.0)], start_weekday=0)
-    assert night.shift_end(6 * 24 + 20.0) == pytest.approx(7 * 24 + 8.0)
-
-
-def test_calendar_respects_the_weekday_the_run_starts_on():
-    wednesday_start = Calendar("office", [([0, 1, 2, 3, 4], 8.5, 17.0)], start_weekday=2)
-    assert wednesday_start.hours_on_day(3) == 0.0  # day 3 is a Saturday
-    assert wednesday_start.hours_on_day(5) == 8.5  # Monday
 
 
 def test_extends_deep_merges_and_set_reaches_any_key(tmp_path):

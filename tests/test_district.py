@@ -1,0 +1,89 @@
+"""District and city runs (sim.district): the Shanghai city file, totals per district and for the
+city, and the same results on one worker, two workers or a Dask cluster."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from sim import district
+from sim.cli import main
+
+CITY = Path("scenarios/shanghai_city.yaml")
+SHORT = ["--set", "horizon.days=15", "--set", "horizon.warmup_days=2", "--replications", "1", "--quiet"]
+
+
+def test_city_file_holds_the_sources_totals(capsys):
+    assert main(["validate", str(CITY)]) == 0, capsys.readouterr().err
+    dist, streets = district.load(CITY)
+    places = [s.street for s in streets.values()]
+    assert len(streets) == 213  # domain.md: 213 streets and towns
+    assert sum(p.residential_areas for p in places) == 4563  # residents' committees
+    assert sum(p.grids for p in places) == 1829  # responsibility grids
+    groups = dist.groups()
+    assert len(groups) == 16 and len(groups["xuhui"]) == 13 and len(groups["changning"]) == 10  # 000, 001
+    changning = [streets[n].street for n in groups["changning"]]
+    assert sum(p.residents for p in changning) == 782_000 and sum(p.grids for p in changning) == 33  # 001
+
+
+def test_a_city_names_a_district_for_every_street_or_none(tmp_path, capsys):
+    raw = yaml.safe_load(CITY.read_text())
+    raw["streets"] = raw["streets"][:2]
+    raw["streets"][1]["district"] = ""
+    raw["streets"][0]["scenario"] = raw["streets"][1]["scenario"] = str(CITY.parent.resolve() / "shanghai_street.yaml")
+    bad = tmp_path / "bad_city.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    assert main(["validate", str(bad)]) == 2
+    assert "streets.1.district: name a district for every street or for none" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def small_city(tmp_path_factory):
+    """Three of the city's smallest places, in two districts (two Chongming towns, one Jinshan)."""
+    raw = yaml.safe_load(CITY.read_text())
+    keep = ["chongming_12", "chongming_15", "jinshan_02"]
+    raw["name"] = "small_city"
+    raw["streets"] = [s for s in raw["streets"] if s["name"] in keep]
+    for s in raw["streets"]:
+        s["scenario"] = str(CITY.parent.resolve() / s["scenario"])
+    path = tmp_path_factory.mktemp("city") / "small_city.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.fixture(scope="module")
+def runs(small_city, tmp_path_factory):
+    """The small city on one worker, on two, and on a two-worker Dask LocalCluster."""
+    from dask.distributed import LocalCluster
+
+    root = tmp_path_factory.mktemp("runs")
+    outs = {}
+    for label, extra in [("one", ["-j", "1"]), ("two", ["-j", "2"])]:
+        outs[label] = root / label
+        assert main(["run", str(small_city), "--out", str(outs[label]), *extra, *SHORT]) == 0
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        outs["dask"] = root / "dask"
+        assert main(["run", str(small_city), "--out", str(outs["dask"]), "--scheduler", cluster.scheduler_address,
+                     *SHORT]) == 0
+    return outs
+
+
+@pytest.mark.parametrize("table", ["summary.csv", "districts.csv", "streets.csv"])
+def test_results_do_not_depend_on_workers_or_dask(runs, table):
+    one = (runs["one"] / table).read_bytes()
+    assert one == (runs["two"] / table).read_bytes()
+    assert one == (runs["dask"] / table).read_bytes()
+
+
+def test_district_and_city_totals_add_up_the_streets(runs):
+    streets = pd.read_csv(runs["one"] / "streets.csv")
+    districts = pd.read_csv(runs["one"] / "districts.csv").set_index("district")
+    city = pd.read_csv(runs["one"] / "summary.csv")
+    by_district = streets.groupby("district")[["cases_arrived", "staff_total"]].sum()
+    assert sorted(districts.index) == ["chongming", "jinshan"]
+    assert districts.loc["chongming", "streets"] == 2
+    for kpi in ("cases_arrived", "staff_total"):
+        assert districts[kpi].to_dict() == by_district[kpi].to_dict()
+        assert city[kpi].iloc[0] == streets[kpi].sum() > 0
+    assert (runs["one"] / "streets" / "jinshan_02" / "cases.parquet").exists()

@@ -1,0 +1,66 @@
+"""What each command imports (a module-membership check, not a timing test).
+
+`validate` and `schema` must not load the simulation or any numeric library; `run` must not load
+the sweep, the browser view or Dask, and a street's replication (what a worker process runs) must
+not load plotting or statistics libraries either. benchmarks/startup.py measures the times.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sim import cli
+
+SIMULATION = ("numpy", "pandas", "mesa", "simpy", "sim.street")
+PLOTTING_AND_STATS = ("matplotlib", "scipy.stats", "sim.figures")
+NOT_FOR_RUN = ("dask", "distributed", "solara", "altair", "SALib", "sim.viz.app", "sim.viz.server",
+               "sim.sweep.experiment", "sim.sweep.executors")
+
+
+def loaded_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``code``."""
+    probe = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    return set(json.loads(out.splitlines()[-1]))
+
+
+def present(modules: set[str], names) -> list[str]:
+    return sorted(n for n in names if n in modules or any(m.startswith(n + ".") for m in modules))
+
+
+@pytest.mark.parametrize("argv", [["schema"], ["validate", "scenarios/reform_2015.yaml", "scenarios/changning_district.yaml"]])
+def test_validate_and_schema_load_no_simulation(argv):
+    modules = loaded_after(f"from sim.cli import main\nassert main({argv!r}) == 0")
+    assert present(modules, SIMULATION + PLOTTING_AND_STATS + NOT_FOR_RUN) == []
+
+
+def test_a_replication_loads_no_plotting_statistics_sweep_or_viz():
+    code = """
+import numpy as np
+from sim import runner, scenario
+s = scenario.load("scenarios/reform_2015.yaml", ["horizon.days=3", "horizon.warmup_days=0"])
+runner.run_replication(s, np.random.SeedSequence(1))
+"""
+    modules = loaded_after(code)
+    assert "sim.street" in modules  # the probe did run the model
+    assert present(modules, PLOTTING_AND_STATS + NOT_FOR_RUN) == []
+
+
+def test_run_loads_no_sweep_viz_or_dask_until_it_draws(tmp_path):
+    code = f"""
+from sim import cli
+cli._draw_figures = lambda *args: None  # figures are drawn last, and do need matplotlib
+assert cli.main(["run", "scenarios/reform_2015.yaml", "-r", "1", "-j", "1", "--quiet", "--out", {str(tmp_path / "r")!r},
+                 "--set", "horizon.days=3", "--set", "horizon.warmup_days=0"]) == 0
+"""
+    modules = loaded_after(code)
+    assert "sim.street" in modules
+    assert present(modules, ("matplotlib", "sim.figures") + NOT_FOR_RUN) == []
+
+
+def test_the_cli_names_the_experiment_key_the_sweep_reads():
+    from sim.sweep import experiment
+
+    assert cli.EXPERIMENT_KEY == experiment.TOP_KEY
