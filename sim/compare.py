@@ -84,11 +84,20 @@ def _constant(values: pd.Series) -> bool:
     return len(x) > 0 and bool(np.all(x == x[0]))
 
 
+# The headline always leads with what residents get: the resident's and the standard's on-time
+# rates and the time to fix, changed or not; then the KPIs that changed, largest change first.
+LEAD_KPIS = ("on_time_resident", "on_time_standard", "wait_mean_days")
+
+
 def headline(table: pd.DataFrame, scenario: str) -> pd.DataFrame:
-    """The KPIs that changed for ``scenario`` against the first, largest relative change first."""
-    rows = table[(table["scenario"] == scenario) & (table["status"] == CHANGED)]
+    """The lead KPIs, then the KPIs that changed for ``scenario`` against the first, largest
+    relative change first."""
+    mine = table[table["scenario"] == scenario]
+    tested = mine[mine["status"].isin([CHANGED, UNCHANGED])]
+    lead = [tested[tested["kpi"] == k] for k in LEAD_KPIS]
+    rows = mine[(mine["status"] == CHANGED) & ~mine["kpi"].isin(LEAD_KPIS)]
     order = rows["relative_change"].abs().fillna(np.inf).sort_values(ascending=False, kind="stable").index
-    return rows.loc[order]
+    return pd.concat([*lead, rows.loc[order]])
 
 
 def format_comparison(table: pd.DataFrame, show_all: bool = False, lang: str = "en",

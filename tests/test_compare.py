@@ -139,3 +139,14 @@ def test_a_single_scenario_table_names_each_interval_method_within_100_columns()
     text = compare.format_comparison(table, lang="en")
     assert max(wcswidth(line) for line in text.splitlines()) <= 100
     assert "Student t" in text and "fixed input" in text
+
+
+def test_headline_leads_with_what_residents_get_changed_or_not():
+    data = _synthetic(changed=("queue_wait_hours_role1",))
+    rng = np.random.default_rng(3)
+    for name in data:
+        data[name]["on_time_resident"] = 0.9 + rng.normal(0, 0.01, len(data[name]))
+    head = compare.headline(compare.comparison_table(data), "variant")
+    assert head["kpi"].tolist()[:2] == ["on_time_resident", "wait_mean_days"]
+    assert head.iloc[0]["status"] != "changed"  # shown though it did not change
+    assert "queue_wait_hours_role1" in head["kpi"].tolist()
