@@ -41,10 +41,24 @@ def _positive(text):
     return v
 
 
+def checked_out(out) -> Path:
+    """A calibration's --out, checked before any run: a name a folder can have, under folders, and
+    writable. (Whether it holds this calibration, to resume, or something else is checked when
+    the calibration opens it: sim.calibrate.fit.)"""
+    from sim import results_folder
+    from sim.scenario import ScenarioError
+
+    out = results_folder.check_name(out)
+    for p in (out, *out.parents):
+        if p.exists() and not p.is_dir():
+            raise ScenarioError("--out", "", f"{p} is a file, not a folder")
+    results_folder.check_writable(out)
+    return out
+
+
 def cmd_calibrate(args) -> int:
     from sim.calibrate import observed
     from sim.calibrate.simulate import Execution, Pending
-    from sim.cli import checked_out
     from sim.scenario import ScenarioError
     from sim.sweep.run import parse_shard
 
