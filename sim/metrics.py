@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from sim.cases import CASE_COLUMNS, STAGE_COLUMNS, STAGE_INDEX, STAGES
-
 from sim.teams import ACTIVITIES as ACTIVITY_KPIS  # one list of what staff time is spent on
 
 CASE_KPIS = (
