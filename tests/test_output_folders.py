@@ -113,7 +113,7 @@ def test_failure_while_writing_keeps_the_earlier_result_whole(earlier, work, mon
     out = copy_of(earlier, work / "res")
     before = tree(out)
 
-    def broken(folder):
+    def broken(folder, *_args, **_kwargs):
         (Path(folder) / "figures").mkdir(exist_ok=True)
         raise RuntimeError("disk full while drawing")
 
