@@ -120,14 +120,15 @@ def _common_run_options(p):
     p.add_argument("--seed", "-s", type=seed, default=1, help="a whole number >= 0")
     p.add_argument("--out", default=None, help="default: results/<name>; a new folder, or an earlier result with --force")
     p.add_argument("--force", action="store_true", help="replace the earlier result in --out (kept until the new one is complete)")
-    p.add_argument("--workers", "-j", type=_positive, default=None,
+    p.add_argument("--workers", "-j", type=positive_int, default=None,
                    help="worker processes (default: the machine's cores, at most 8)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--lang", choices=LANGS, default="en", help="language of tables and figures (zh or en)")
     p.add_argument("--no-figures", dest="figures", action="store_false", help="skip drawing figures (scripted use)")
 
 
-def _positive(text):
+def positive_int(text):
+    """argparse type: a whole number > 0 (one line otherwise); the plugin commands use it too."""
     try:
         v = int(text)
     except ValueError:
@@ -138,7 +139,7 @@ def _positive(text):
 
 
 def _replications(text):
-    v = _positive(text)
+    v = positive_int(text)
     if v > limits.MAX_REPLICATIONS:
         raise argparse.ArgumentTypeError(f"at most {limits.MAX_REPLICATIONS:,}, got {v:,}")
     return v

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+
+from sim.cli import positive_int
 
 EXECUTORS = ("local", "dask", "slurm-array")
 
@@ -21,24 +22,17 @@ def add_commands(sub) -> None:
     p.add_argument("observed", help="observed quantities and the parameters allowed to move (observed/*.yaml)")
     p.add_argument("--out", type=Path, default=None, help="default: results/calibrate_<calibration name>/")
     p.add_argument("--executor", choices=EXECUTORS, default="local")
-    p.add_argument("--workers", type=_positive, default=None, help="worker processes (default: CPUs available)")
+    p.add_argument("--workers", type=positive_int, default=None, help="worker processes (default: CPUs available)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask: an existing scheduler")
     p.add_argument("--shard", default=None, metavar="I/N", help="slurm-array: run shard I of N of the next unfinished batch")
-    p.add_argument("--waves", type=_positive, default=None, help="history-matching waves (default: the observed file's method)")
-    p.add_argument("--points", type=_positive, default=None, help="parameter points per wave")
-    p.add_argument("--replications", type=_positive, default=None, help="replications per point (>= 2)")
+    p.add_argument("--waves", type=positive_int, default=None, help="history-matching waves (default: the observed file's method)")
+    p.add_argument("--points", type=positive_int, default=None, help="parameter points per wave")
+    p.add_argument("--replications", type=positive_int, default=None, help="replications per point (>= 2)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                    help="fixed scenario overrides while calibrating (after the observed file's method.set)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_calibrate)
-
-
-def _positive(text):
-    v = int(text)
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {v}")
-    return v
 
 
 def checked_out(out) -> Path:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+
+from sim.cli import positive_int
 
 
 def add_commands(sub) -> None:
@@ -19,25 +20,18 @@ def add_commands(sub) -> None:
                    help="a target on a KPI column of summary.csv, e.g. on_time_resident>=0.9 (repeatable)")  # fmt: skip
     p.add_argument("--targets", type=Path, default=None, metavar="FILE", help="a targets file (see experiments/targets/reform_2015.yaml)")
     p.add_argument("--roles", default="", help="comma-separated roles to staff; the others stay as in the scenario")
-    p.add_argument("--replications", "-r", type=_positive, default=10, help="replications per staffing at the first look (default 10)")
-    p.add_argument("--max-replications", type=_positive, default=None, help="cap per staffing (default 4x --replications)")
+    p.add_argument("--replications", "-r", type=positive_int, default=10, help="replications per staffing at the first look (default 10)")
+    p.add_argument("--max-replications", type=positive_int, default=None, help="cap per staffing (default 4x --replications)")
     p.add_argument("--confidence", type=float, default=0.95, help="confidence that each target is met (default 0.95)")
     p.add_argument("--seed", "-s", type=int, default=1)
-    p.add_argument("--pilot-replications", type=_positive, default=2, help="replications of the pilot run (default 2)")
+    p.add_argument("--pilot-replications", type=positive_int, default=2, help="replications of the pilot run (default 2)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
     p.add_argument("--out", type=Path, default=None, help="default: results/staff_<scenario name>")
     p.add_argument("--executor", choices=("local", "dask"), default="local", help="local processes or a Dask cluster")
-    p.add_argument("--workers", "-j", type=_positive, default=None, help="worker processes (default: the CPUs available)")
+    p.add_argument("--workers", "-j", type=positive_int, default=None, help="worker processes (default: the CPUs available)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask: an existing scheduler, e.g. tcp://HOST:8786")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_staff)
-
-
-def _positive(text):
-    v = int(text)
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {v}")
-    return v
 
 
 def cmd_staff(args) -> int:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+
+from sim.cli import positive_int
 
 EXECUTORS = ("local", "dask", "slurm-array")
 
@@ -19,12 +20,12 @@ def add_commands(sub) -> None:
     p.add_argument("experiment", help="experiment file (experiments/*.yaml)")
     p.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local processes (default), Dask, or one SLURM array task (--shard)")  # fmt: skip
-    p.add_argument("--workers", type=_positive, default=None,
+    p.add_argument("--workers", type=positive_int, default=None,
                    help="worker processes (default: CPUs available; slurm-array: $SLURM_CPUS_PER_TASK or 1)")  # fmt: skip
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask: an existing scheduler, e.g. tcp://HOST:8786")
     p.add_argument("--shard", default=None, metavar="I/N", help="slurm-array: run shard I of N (1-based)")
     p.add_argument("--out", type=Path, default=None, help="default: results/<experiment name>/")
-    p.add_argument("--chunk-size", type=_positive, default=None, help="runs per task (default: automatic)")
+    p.add_argument("--chunk-size", type=positive_int, default=None, help="runs per task (default: automatic)")
     p.add_argument("--retry-failed", action="store_true", help="run again the runs stored as failed")
     p.add_argument("--yes", action="store_true", help="start a design of more than 10,000 runs (sim/limits.py)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -35,13 +36,6 @@ def add_commands(sub) -> None:
     r.add_argument("--runs", action="store_true", help="print every run instead of per-point means")
     r.add_argument("--to", type=Path, default=None, metavar="FILE", help="write every run as one .csv or .parquet file")
     r.set_defaults(func=cmd_results)
-
-
-def _positive(text):
-    v = int(text)
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {v}")
-    return v
 
 
 def cmd_sweep(args) -> int:
