@@ -6,8 +6,7 @@ import sys
 from pathlib import Path
 
 from sim.cli import positive_int
-
-EXECUTORS = ("local", "dask", "slurm-array")
+from sim.sweep.commands import EXECUTORS  # calibration runs go through the sweep executors
 
 
 def add_commands(sub) -> None:
