@@ -81,6 +81,46 @@ def test_shards_of_one_array_share_the_folder(tmp_path):
     assert res.ran == 6
 
 
+def test_shards_of_another_count_are_refused_while_an_array_runs(tmp_path, capsys):
+    """--shard 1/3 while shards of 2 run would store the runs they share twice: one line, exit 2."""
+    exp = write_experiment(tmp_path / "e.yaml", days=15, replications=2)
+    out = (tmp_path / "out").resolve()
+    with sweep_lock(out, (1, 2)):  # an array of 2 shards running on this folder
+        for argv in (["--executor", "slurm-array", "--shard", "1/3"], []):
+            assert cli.main(["sweep", str(exp), "--out", str(out), "--quiet", *argv]) == 2
+            err = capsys.readouterr().err.strip().splitlines()
+            assert len(err) == 1, err
+        assert err[0].startswith(f"error: --out: {out} is in use by another sweep (shards 2:"), err
+        assert not store.part_files(out)
+        res = run_sweep(experiment.load(exp), out, "slurm-array", workers=1, shard=(2, 2), progress=False)
+        assert res.ran == 6  # the array's own shards still share the folder
+    assert store.part_files(out)
+
+
+def test_shard_count_refusal_is_one_line(tmp_path, capsys):
+    exp = write_experiment(tmp_path / "e.yaml", days=15, replications=2)
+    out = (tmp_path / "out").resolve()
+    with sweep_lock(out, (2, 2)):
+        assert cli.main(["sweep", str(exp), "--out", str(out), "--quiet", "--executor", "slurm-array",
+                         "--shard", "3/3"]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: --shard: 3/3: {out} is being swept in 2 shards (shards 2: "), err
+    assert "use --shard I/2" in err[0]
+    assert not (out / "parts").exists()
+
+
+def test_a_resubmission_with_another_shard_count_stores_each_run_once(tmp_path):
+    """An array of 3 that ran partly, resubmitted as an array of 2 once it has ended."""
+    exp = write_experiment(tmp_path / "e.yaml", days=15, replications=2)
+    plan = experiment.load(exp)
+    out = tmp_path / "out"
+    assert run_sweep(plan, out, "slurm-array", workers=1, shard=(2, 3), progress=False, chunk_size=3).ran == 4
+    ran = [run_sweep(plan, out, "slurm-array", workers=1, shard=(i, 2), progress=False, chunk_size=2).ran for i in (1, 2)]
+    assert sum(ran) == 8
+    ids = raw_run_ids(out)
+    assert len(ids) == 12 and len(set(ids)) == 12
+
+
 def test_different_chunk_sizes_never_store_a_run_twice(tmp_path):
     exp = write_experiment(tmp_path / "e.yaml", days=15, replications=2)
     plan = experiment.load(exp)

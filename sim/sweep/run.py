@@ -22,6 +22,7 @@ from sim.sweep import executors, store, worker
 from sim.sweep.experiment import Plan, Run, describe
 
 MAX_POOL_RESTARTS = 5
+LOCK = ".lock"  # and .lock-guard: see sweep_lock
 
 
 @dataclass
@@ -110,7 +111,8 @@ def check_out(out) -> Path:
         if not out.is_dir():
             raise ScenarioError("--out", "", f"{out} is a file, not a folder")
         kind = results_folder.manifest_kind(out)
-        if kind is None and any(out.iterdir()):
+        # only lock files: a sweep (another shard) has just taken the folder and not yet written its manifest
+        if kind is None and any(not f.name.startswith(LOCK) for f in out.iterdir()):
             raise ScenarioError("--out", "", f"{out} exists and is not a sweep's results folder; choose a new folder "
                                 "(nothing was changed)")  # fmt: skip
         if kind not in (None, "sweep"):
@@ -144,24 +146,53 @@ def check_store(out: Path) -> None:
 
 @contextlib.contextmanager
 def sweep_lock(out: Path, shard: tuple[int, int] | None):
-    """One sweep at a time per folder, so no run is stored twice: shards of one array share the
-    lock (they split the runs between them), anything else holds it alone. Not waited for."""
+    """One sweep at a time per folder, so no run is stored twice. Shards of one array share the
+    lock (they split the runs between them); shards of another count (``--shard 1/3`` while
+    ``--shard 1/2`` runs: their runs overlap) and anything else are refused with one line, not
+    waited for. Once they have all ended, another shard count may take over: finished runs are
+    skipped. ``.lock`` names who holds it; taking it is serialised by ``.lock-guard``."""
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / ".lock", "a+") as f:
+    with open(out / LOCK, "a+") as f:
         try:
-            fcntl.flock(f, (fcntl.LOCK_SH if shard else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "another process"
-            raise ScenarioError("--out", "", f"{out} is in use by another sweep ({holder}); wait for it to end or "
-                                "choose another --out") from None  # fmt: skip
+            with _guard(out):
+                _take(f, out, shard)
         except OSError:
             pass  # a file system without locks (some NFS setups): carry on; reads de-duplicate
-        if not shard:
-            f.truncate(0)
-            f.write(f"pid {os.getpid()} on {os.uname().nodename}\n")
-            f.flush()
         yield
+
+
+@contextlib.contextmanager
+def _guard(out: Path):
+    """Held for milliseconds while a sweep looks at ``.lock`` and takes it, so that two shards
+    of different counts cannot both find the folder free."""
+    with open(out / f"{LOCK}-guard", "a") as g:
+        fcntl.flock(g, fcntl.LOCK_EX)
+        yield
+
+
+def _take(f, out: Path, shard: tuple[int, int] | None) -> None:
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip() or "another process"
+        if shard and holder.startswith(f"shards {shard[1]}:"):
+            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)  # free for shards: its holders are shards
+            return
+        if shard and holder.startswith("shards "):
+            count = holder.split()[1].rstrip(":")
+            raise ScenarioError("--shard", "", f"{shard[0]}/{shard[1]}: {out} is being swept in {count} shards "
+                                f"({holder}), whose runs overlap this shard's; use --shard I/{count} (one count for "
+                                "every submission of a sweep) or wait until they end") from None  # fmt: skip
+        raise ScenarioError("--out", "", f"{out} is in use by another sweep ({holder}); wait for it to end or "
+                            "choose another --out") from None  # fmt: skip
+    f.seek(0)
+    f.truncate(0)
+    me = f"pid {os.getpid()} on {os.uname().nodename}"
+    f.write(f"shards {shard[1]}: first taken by shard {shard[0]}/{shard[1]}, {me}\n" if shard else f"{me}\n")
+    f.flush()
+    if shard:
+        fcntl.flock(f, fcntl.LOCK_SH)  # let the array's other shards in (safe: under the guard)
 
 
 def prepare(plan: Plan, out: Path) -> None:
