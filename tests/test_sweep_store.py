@@ -3,11 +3,14 @@ run again; one sweep at a time per folder, so no run is stored twice; reads coun
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
+from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
-from test_sweep_helpers import raw_run_ids, write_experiment
+from test_sweep_helpers import kpi_table, raw_run_ids, write_experiment
 
 from sim import cli
 from sim.sweep import experiment, store
@@ -53,6 +56,108 @@ def test_damaged_parts_are_reported_set_aside_and_run_again(swept, capsys):
     table = store.read_results(out)
     assert (table["status"] == "ok").all() and len(table) == 12
     assert Counter(raw_run_ids(out)).most_common(1)[0][1] == 1  # no run stored twice
+
+
+def _truncate(f: Path) -> None:
+    f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
+
+
+def _zero(f: Path) -> None:
+    f.write_bytes(b"\0" * f.stat().st_size)
+
+
+def _flip_a_value(column: str):
+    """Change one byte inside a column's data: the file still opens, its numbers would be wrong."""
+
+    def flip(f: Path) -> None:
+        meta = pq.ParquetFile(f).metadata.row_group(0)
+        chunk = next(meta.column(i) for i in range(meta.num_columns) if meta.column(i).path_in_schema == column)
+        start = chunk.dictionary_page_offset or chunk.data_page_offset
+        data = bytearray(f.read_bytes())
+        data[start + chunk.total_compressed_size - 1] ^= 0xFF  # the last byte of the page's payload
+        f.write_bytes(bytes(data))
+
+    return flip
+
+
+def _overwrite_with_another_table(f: Path) -> None:
+    pd.DataFrame({"x": [1]}).to_parquet(f)
+
+
+def _series_of_other_runs(f: Path) -> None:
+    """A valid time series file, but another part's."""
+    other = next(g for g in f.parent.glob("part-*.parquet") if g != f)
+    f.write_bytes(other.read_bytes())
+
+
+DAMAGE = {
+    "part truncated": ("parts", _truncate),
+    "part zeroed": ("parts", _zero),
+    "part overwritten": ("parts", _overwrite_with_another_table),
+    "part value changed": ("parts", _flip_a_value("wait_mean_days")),
+    "series truncated": ("timeseries", _truncate),
+    "series zeroed": ("timeseries", _zero),
+    "series overwritten": ("timeseries", _overwrite_with_another_table),
+    "series of other runs": ("timeseries", _series_of_other_runs),
+    "series value changed": ("timeseries", _flip_a_value("open_cases")),
+    "series deleted": ("timeseries", Path.unlink),
+    "design truncated": ("design.parquet", _truncate),
+    "design overwritten": ("design.parquet", _overwrite_with_another_table),
+    "design value changed": ("design.parquet", _flip_a_value("staffing.servers.count")),
+    "manifest truncated": ("manifest.json", _truncate),
+    "manifest zeroed": ("manifest.json", _zero),
+    "manifest a list": ("manifest.json", lambda f: f.write_text("[]")),
+}
+
+
+@pytest.fixture(scope="module")
+def swept_with_series(tmp_path_factory):
+    """An undamaged sweep of 12 runs keeping a daily series, in 6 part and 6 series files."""
+    tmp = tmp_path_factory.mktemp("series")
+    exp = write_experiment(tmp / "e.yaml", days=15, replications=2, timeseries=["open_cases"])
+    out = tmp / "out"
+    run_sweep(experiment.load(exp), out, "local", workers=1, progress=False, chunk_size=2)
+    return exp, out, kpi_table(out), store.read_timeseries(out)
+
+
+@pytest.mark.parametrize("case", DAMAGE)
+def test_every_kind_of_damaged_file_is_reported_and_its_runs_run_again(case, swept_with_series, tmp_path, capsys):
+    """Whatever file of the store is damaged, `sweep-results` says so in one line (no traceback,
+    no garbage), the resumed sweep says so in one line and recomputes exactly the runs that file
+    held, and the results equal the undamaged sweep's."""
+    exp, clean, clean_kpis, clean_series = swept_with_series
+    out = tmp_path / "out"
+    shutil.copytree(clean, out)
+    where, spoil = DAMAGE[case]
+    f = store.part_files(out, where)[2] if where in ("parts", "timeseries") else out / where
+    lost = set(pd.read_parquet(out / "parts" / f.name)["run_id"]) if where in ("parts", "timeseries") else set()
+    spoil(f)
+    capsys.readouterr()
+
+    status = cli.main(["sweep-results", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(f) in err[0], err
+    if lost:
+        assert status == 0 and err[0].startswith("warning: damaged"), err
+    else:  # without its design or manifest the store cannot be read: one line, exit 2
+        assert status == 2 and err[0].startswith(f"error: {f}: damaged") and "run `streetsim sweep` again" in err[0]
+
+    assert cli.main(["sweep", str(exp), "--out", str(out), "--quiet", "--workers", "1", "--chunk-size", "2"]) == 0
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("warning: damaged") and str(f) in err[0], err
+    assert f"{len(lost)} runs in" in captured.out and f"{12 - len(lost)} were already stored" in captured.out
+    ids = raw_run_ids(out)
+    assert len(ids) == len(set(ids)) == 12  # each run stored exactly once
+    pd.testing.assert_frame_equal(kpi_table(out), clean_kpis)
+    pd.testing.assert_frame_equal(store.read_timeseries(out), clean_series)
+    if lost:  # set aside, not deleted: the damaged file and its partner
+        assert (out / "parts" / f"damaged-{f.name}").exists()
+        assert (out / "timeseries" / f"damaged-{f.name}").exists() or case == "series deleted"
+    # healed: a second resume finds nothing to say and nothing to run
+    assert cli.main(["sweep", str(exp), "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "0 runs in" in captured.out
 
 
 def test_sweep_results_on_a_damaged_store_gives_lines_not_a_traceback(swept, capsys):

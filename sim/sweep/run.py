@@ -111,6 +111,8 @@ def check_out(out) -> Path:
         if not out.is_dir():
             raise ScenarioError("--out", "", f"{out} is a file, not a folder")
         kind = results_folder.manifest_kind(out)
+        if kind is None and (out / store.MANIFEST).exists() and ((out / store.DESIGN).exists() or (out / store.PARTS).is_dir()):
+            kind = "sweep"  # a sweep's store whose manifest is damaged: prepare() rewrites it
         # only lock files: a sweep (another shard) has just taken the folder and not yet written its manifest
         if kind is None and any(not f.name.startswith(LOCK) for f in out.iterdir()):
             raise ScenarioError("--out", "", f"{out} exists and is not a sweep's results folder; choose a new folder "
@@ -129,19 +131,17 @@ def check_store(out: Path) -> None:
         raise ScenarioError(out, "", "no manifest.json: not a sweep's results folder")
     try:
         kind = store.read_manifest(out).get("kind")
-    except (ValueError, AttributeError, OSError) as e:
-        raise ScenarioError(out / store.MANIFEST, "", f"not a readable manifest: {str(e).splitlines()[0][:120]}") from None
+    except (ValueError, OSError) as e:
+        raise ScenarioError(out / store.MANIFEST, "", f"damaged: {str(e).splitlines()[0][:120]}; run `streetsim sweep` "
+                            "again to rewrite it") from None  # fmt: skip
     if kind != "sweep":
         raise ScenarioError(out / store.MANIFEST, "kind", f"{kind!r}: not a sweep's results folder")
     try:
-        import pyarrow.parquet as pq
-
-        pq.read_schema(out / store.DESIGN)
+        store.read_design(out)
     except FileNotFoundError:
         raise ScenarioError(out, "", "no design.parquet: the sweep never started here (run `streetsim sweep`)") from None
-    except Exception as e:
-        raise ScenarioError(out / store.DESIGN, "", f"damaged: {type(e).__name__}; run `streetsim sweep` again to "
-                            "rewrite it") from None  # fmt: skip
+    except store.Damaged as e:
+        raise ScenarioError(e.file, "", f"damaged ({e.reason}); run `streetsim sweep` again to rewrite it") from None
 
 
 @contextlib.contextmanager
@@ -196,22 +196,46 @@ def _take(f, out: Path, shard: tuple[int, int] | None) -> None:
 
 
 def prepare(plan: Plan, out: Path) -> None:
-    """Write manifest.json and design.parquet unless the folder already holds this design.
-    Shards may race here; both writes are atomic and carry the same design."""
+    """Write manifest.json and design.parquet unless the folder already holds this design, both
+    readable. Shards may race here; both writes are atomic and carry the same design."""
     new = manifest(plan)
-    old = None
-    if (out / store.MANIFEST).exists():
-        old = store.read_manifest(out)
-        if old.get("kind") != "sweep":
-            raise ScenarioError(out, "", "holds results that are not a sweep's; choose another --out")
-    same = old is not None and {k: old.get(k) for k in ("design", "replications", "seed", "kpis", "timeseries")} == {
-        k: new[k] for k in ("design", "replications", "seed", "kpis", "timeseries")
-    }
-    if same and (out / store.DESIGN).exists() and old.get("streetsim_version") == new["streetsim_version"]:
+    old = _stored_manifest(out)
+    if old is not None and old.get("kind") != "sweep":
+        raise ScenarioError(out, "", "holds results that are not a sweep's; choose another --out")
+    keys = ("design", "replications", "seed", "kpis", "timeseries", "streetsim_version")
+    if old is not None and all(old.get(k) == new[k] for k in keys) and _design_intact(out, plan):
         return
     new["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     store.write_design(out, plan.design_table())
     store.write_manifest(out, new)
+
+
+def _stored_manifest(out: Path) -> dict | None:
+    """The folder's manifest; None if there is none, or (said in one line) if it is damaged."""
+    if not (out / store.MANIFEST).exists():
+        return None
+    try:
+        return store.read_manifest(out)
+    except (ValueError, OSError) as e:
+        print(f"warning: damaged {out / store.MANIFEST} ({str(e).splitlines()[0][:120]}): rewritten from the "
+              "experiment file", file=sys.stderr)  # fmt: skip
+        return None
+
+
+def _design_intact(out: Path, plan: Plan) -> bool:
+    """design.parquet is readable and is this plan's design (one line if it is damaged)."""
+    try:
+        stored = store.read_design(out)
+    except FileNotFoundError:
+        return False
+    except store.Damaged as e:
+        print(f"warning: damaged {e.file} ({e.reason}): rewritten from the experiment file", file=sys.stderr)
+        return False
+    if not stored.equals(plan.design_table()):
+        print(f"warning: damaged {out / store.DESIGN} (not the design its manifest names): rewritten from the "
+              "experiment file", file=sys.stderr)  # fmt: skip
+        return False
+    return True
 
 
 def run_sweep(

@@ -3,17 +3,22 @@
     manifest.json          kind "sweep", the design, seeds, code version, the experiment file's text
     design.parquet         one row per run: run_id, point, replication, one column per parameter
     parts/part-*.parquet   one row per finished run: run_id, status, error, seconds, worker, KPIs
-    timeseries/part-*.parquet   daily series (when the experiment keeps them), by run_id
+    timeseries/part-*.parquet   daily series (when the experiment keeps them), by run_id; one
+                           file per part file, of the same name
 
 Part files are written by whoever ran the runs (a local process, a Dask worker, a SLURM array
 task), to a temporary name and then renamed with ``os.replace``, so a reader never sees half a
 file and a killed writer leaves nothing behind that counts. A run is finished once its row is in
-a part file; that is what a re-run skips.
+a readable part file and, when the sweep keeps time series, its series is in the part's readable
+time series file; that is what a re-run skips.
 
-A part file damaged afterwards (truncated, zeroed, overwritten) is reported in one line and
-set aside as ``parts/damaged-<name>`` (kept, not deleted: it may help to see what happened); its
-runs count as not stored, so the next ``streetsim sweep`` runs them again. Reading never counts
-a run twice: rows are de-duplicated by run_id (a success outranks a recorded failure).
+Every Parquet file carries page checksums, and every read checks them, so a byte changed later
+is found, not read as a number. A damaged part or time series file (truncated, zeroed,
+overwritten, a series missing) is reported in one line and, when a sweep runs, set aside with its
+partner as ``damaged-<name>`` (kept, not deleted: it may help to see what happened); its runs
+count as not stored, so the next ``streetsim sweep`` runs them again. A damaged manifest.json or
+design.parquet is rewritten from the experiment file by the next sweep (``run.prepare``). Reading
+never counts a run twice: rows are de-duplicated by run_id (a success outranks a recorded failure).
 """
 
 from __future__ import annotations
@@ -23,9 +28,12 @@ import os
 import socket
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 PARTS = "parts"
@@ -46,70 +54,129 @@ def write_atomic(path: Path, write) -> None:
         raise
 
 
+def write_parquet(path: Path, table: pd.DataFrame) -> None:
+    """Atomically, with page checksums (read_table checks them)."""
+    write_atomic(path, lambda p: table.to_parquet(p, index=False, write_page_checksum=True))
+
+
+class Damaged(Exception):
+    """A file the store wrote cannot be read back as written; ``file`` names it."""
+
+    def __init__(self, file: Path, reason: str):
+        self.file, self.reason = Path(file), reason
+        super().__init__(f"{file}: {reason}")
+
+
+def read_table(f: Path, columns: list[str] | None = None) -> pa.Table:
+    """A Parquet file of the store, every page read checked against its checksum."""
+    try:
+        return pq.read_table(f, columns=columns, page_checksum_verification=True)
+    except FileNotFoundError:
+        raise
+    except Exception as e:  # pyarrow raises ArrowInvalid, OSError, ... for a damaged file
+        first = str(e).splitlines()[0][:150] if str(e) else ""
+        raise Damaged(f, f"{type(e).__name__}: {first}") from None
+
+
 def write_part(out: Path, name: str, rows: pd.DataFrame, series: pd.DataFrame | None = None) -> None:
     """Store a chunk's rows. The time series go first: a run counts as finished only when its
     row is in ``parts/``, and by then its series are already there."""
     out = Path(out)
     if series is not None and len(series):
-        write_atomic(out / TIMESERIES / f"{name}.parquet", lambda p: series.to_parquet(p, index=False))
-    write_atomic(out / PARTS / f"{name}.parquet", lambda p: rows.to_parquet(p, index=False))
+        write_parquet(out / TIMESERIES / f"{name}.parquet", series)
+    write_parquet(out / PARTS / f"{name}.parquet", rows)
 
 
 def part_files(out: Path, kind: str = PARTS) -> list[Path]:
     return sorted((Path(out) / kind).glob("part-*.parquet"))
 
 
-class DamagedPart(Exception):
-    pass
+def series_file(part: Path) -> Path:
+    return part.parent.parent / TIMESERIES / part.name
 
 
-def read_part(f: Path, columns: list[str] | None = None):
-    """A part file as a pyarrow Table; DamagedPart if it cannot be read or lacks run_id/status."""
-    try:
-        t = pq.read_table(f, columns=columns)
-    except FileNotFoundError:
-        raise
-    except Exception as e:  # pyarrow raises ArrowInvalid, OSError, ... for a damaged file
-        raise DamagedPart(f"{type(e).__name__}: {str(e).splitlines()[0][:150] if str(e) else ''}") from None
+def read_part(f: Path) -> pa.Table:
+    """A part file as a pyarrow Table; Damaged if it cannot be read or lacks run_id/status."""
+    t = read_table(f)
     missing = {"run_id", "status"} - set(t.column_names)
     if missing:
-        raise DamagedPart(f"no column {', '.join(sorted(missing))}")
+        raise Damaged(f, f"no column {', '.join(sorted(missing))}")
     return t
 
 
-def set_aside(f: Path, reason: str, heal: bool) -> None:
-    """Report a damaged part file in one line; when healing, rename it so it no longer counts."""
+def read_series(part: Path, rows: pa.Table, needed: set[str]) -> pa.Table | None:
+    """The part's time series file, checked to hold a series for every successful run of the part
+    that ``needed`` names (the current design's runs, when the sweep keeps series)."""
+    ok = rows.filter(pc.equal(rows.column("status"), "ok")).column("run_id").to_pylist()
+    want = needed.intersection(ok)
+    f = series_file(part)
+    if not want:
+        return None  # nothing of the current design needs it (an older design's, or none kept)
+    try:
+        t = read_table(f)
+    except FileNotFoundError:
+        raise Damaged(f, "missing") from None
+    if not {"run_id", "day"} <= set(t.column_names):
+        raise Damaged(f, "no column run_id or day")
+    lacking = want - set(pc.unique(t.column("run_id")).to_pylist())
+    if lacking:
+        raise Damaged(f, f"no series for {len(lacking)} of the part's {len(want)} runs")
+    return t
+
+
+def set_aside(part: Path, damage: Damaged, heal: bool) -> None:
+    """Report a damaged file in one line; when healing, rename the part file and its time series
+    file so that neither counts and the runs are run again."""
+    kind = "time series file" if damage.file.parent.name == TIMESERIES else "part file"
     if heal:
+        partner = series_file(part)
         try:
-            os.replace(f, f.with_name(f"damaged-{f.name}"))
+            os.replace(part, part.with_name(f"damaged-{part.name}"))
         except FileNotFoundError:  # another shard set it aside first
             return
-        what = "set aside; its runs will be run again"
+        if partner.exists():
+            os.replace(partner, partner.with_name(f"damaged-{partner.name}"))
+        what = "set aside with its partner; its runs will be run again"
     else:
-        what = "skipped; `streetsim sweep` runs its runs again"
-    print(f"warning: damaged part file {f} ({reason}): {what}", file=sys.stderr)
+        what = "its runs count as not stored; `streetsim sweep` runs them again"
+    print(f"warning: damaged {kind} {damage.file} ({damage.reason}): {what}", file=sys.stderr)
 
 
-def readable_parts(out: Path, kind: str = PARTS, columns: list[str] | None = None, heal: bool = False):
-    """(file, table) for every readable part file; damaged ones reported (and set aside if heal)."""
-    for f in part_files(out, kind):
+def runs_needing_series(out: Path) -> set[str]:
+    """run_ids of the current design when the sweep keeps time series (parts of an older design
+    in the folder may lack them), else none."""
+    try:
+        keeps = read_manifest(out).get("timeseries")
+    except (OSError, ValueError, AttributeError):
+        keeps = None
+    if not keeps:
+        return set()
+    try:
+        return set(read_table(Path(out) / DESIGN, ["run_id"]).column("run_id").to_pylist())
+    except (OSError, Damaged):
+        return set()
+
+
+def stored_parts(out: Path, heal: bool = False) -> Iterator[tuple[Path, pa.Table, pa.Table | None]]:
+    """(part file, its rows, its series or None) for every part whose files are all readable and
+    complete; the others reported in one line each (and set aside if ``heal``)."""
+    needed = runs_needing_series(out)
+    for f in part_files(out):
         try:
-            t = read_part(f, columns) if kind == PARTS else pq.read_table(f, columns=columns)
+            rows = read_part(f)
+            series = read_series(f, rows, needed)
         except FileNotFoundError:
             continue  # replaced meanwhile by a retried chunk, or set aside by another shard
-        except DamagedPart as e:
-            set_aside(f, str(e), heal)
+        except Damaged as damage:
+            set_aside(f, damage, heal)
             continue
-        except Exception as e:
-            set_aside(f, f"{type(e).__name__}", heal)
-            continue
-        yield f, t
+        yield f, rows, series
 
 
 def finished(out: Path, heal: bool = True) -> dict[str, str]:
-    """run_id -> status ("ok" or "failed") of every stored run. Reads two columns per file only."""
+    """run_id -> status ("ok" or "failed") of every stored run."""
     done: dict[str, str] = {}
-    for _f, t in readable_parts(out, PARTS, ["run_id", "status"], heal):
+    for _f, t, _series in stored_parts(out, heal):
         for rid, status in zip(t.column("run_id").to_pylist(), t.column("status").to_pylist()):
             if done.get(rid) != "ok":  # a success outranks an earlier recorded failure
                 done[rid] = status
@@ -119,21 +186,25 @@ def finished(out: Path, heal: bool = True) -> dict[str, str]:
 def drop_failed(out: Path, run_ids: set[str]) -> int:
     """Remove failed rows for ``run_ids`` from their part files (before retrying them)."""
     n = 0
-    for f, t in readable_parts(out, PARTS, heal=True):
+    for f, t, _series in stored_parts(out, heal=True):
         t = t.to_pandas()
         bad = t["run_id"].isin(run_ids) & (t["status"] != "ok")
         if bad.any():
             n += int(bad.sum())
             keep = t[~bad]
             if len(keep):
-                write_atomic(f, lambda p, k=keep: k.to_parquet(p, index=False))
+                write_parquet(f, keep)
             else:
                 f.unlink()
     return n
 
 
 def read_manifest(out: Path) -> dict:
-    return json.loads((Path(out) / MANIFEST).read_text(encoding="utf-8"))
+    """The manifest; ValueError if it is not a JSON object (damaged)."""
+    manifest = json.loads((Path(out) / MANIFEST).read_text(encoding="utf-8"))
+    if not isinstance(manifest, dict):
+        raise ValueError(f"a JSON {type(manifest).__name__}, not an object")
+    return manifest
 
 
 def write_manifest(out: Path, manifest: dict) -> None:
@@ -142,19 +213,28 @@ def write_manifest(out: Path, manifest: dict) -> None:
 
 
 def write_design(out: Path, design: pd.DataFrame) -> None:
-    write_atomic(Path(out) / DESIGN, lambda p: design.to_parquet(p, index=False))
+    write_parquet(Path(out) / DESIGN, design)
+
+
+def read_design(out: Path) -> pd.DataFrame:
+    """design.parquet; Damaged if it cannot be read or has no run_id (``streetsim sweep`` rewrites it)."""
+    t = read_table(Path(out) / DESIGN)
+    if not {"run_id", "point", "replication"} <= set(t.column_names):
+        raise Damaged(Path(out) / DESIGN, "no column run_id, point or replication")
+    return t.to_pandas()
 
 
 def read_results(out: str | Path, status: str | None = None) -> pd.DataFrame:
     """Every run of the sweep as one table: the design (run_id, point, replication, parameters)
-    joined with what the runs stored (status, error, seconds, worker, KPIs). Runs not yet done
-    have status "pending". Rows from an older design in the same folder are left out.
+    joined with what the runs stored (status, error, seconds, worker, KPIs). Runs not yet done,
+    or whose files are damaged, have status "pending". Rows from an older design in the same
+    folder are left out.
 
     ``status="ok"`` keeps successful runs only.
     """
     out = Path(out)
-    design = pd.read_parquet(out / DESIGN)
-    parts = [t.to_pandas() for _f, t in readable_parts(out, PARTS)]
+    design = read_design(out)
+    parts = [t.to_pandas() for _f, t, _series in stored_parts(out)]
     if parts:
         runs = pd.concat(parts, ignore_index=True)
         # one row per run_id even if a failure was later retried successfully
@@ -173,13 +253,11 @@ def read_results(out: str | Path, status: str | None = None) -> pd.DataFrame:
 
 def read_timeseries(out: str | Path) -> pd.DataFrame:
     """Daily series of every stored run (``timeseries:`` in the experiment), with the design's
-    point, replication and parameter columns."""
+    point, replication and parameter columns. Series of runs whose part file is damaged are left
+    out with them."""
     out = Path(out)
-    files = part_files(out, TIMESERIES)
-    design = pd.read_parquet(out / DESIGN)
-    if not files:
-        return design.iloc[0:0]
-    tables = [t.to_pandas() for _f, t in readable_parts(out, TIMESERIES)]
+    design = read_design(out)
+    tables = [series.to_pandas() for _f, _rows, series in stored_parts(out) if series is not None]
     if not tables:
         return design.iloc[0:0]
     ts = pd.concat(tables, ignore_index=True).drop_duplicates(["run_id", "day"], keep="last")
