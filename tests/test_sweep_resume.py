@@ -9,6 +9,7 @@ import sys
 import time
 
 import pandas as pd
+import psutil
 from test_sweep_helpers import STREETSIM, raw_run_ids, write_experiment
 
 from sim.sweep import store
@@ -17,11 +18,11 @@ from sim.sweep import store
 RUNS = 48
 
 
-def _start(exp, out, *extra):
+def _start(exp, out, *extra, env=None):
     cmd = [str(STREETSIM), "sweep", str(exp), "--workers", "2", "--chunk-size", "2", "--out", str(out), *extra]
     if not STREETSIM.exists():
         cmd = [sys.executable, "-m", "sim.cli", *cmd[1:]]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 def _wait_for_parts(out, n, proc, timeout=60):
@@ -73,19 +74,58 @@ def test_worker_killed_mid_sweep_leaves_every_run_exactly_once(tmp_path):
     assert victim in set(table["worker_pid"])  # it had stored work before it died
 
 
+class Descendants:
+    """Every process the sweep started, seen by polling while it runs (a Dask nanny replaces a
+    killed worker with a new process; after the sweep ends its children are no one's)."""
+
+    def __init__(self, proc):
+        self.proc, self.seen = proc, {}
+
+    def look(self) -> None:
+        try:
+            for p in psutil.Process(self.proc.pid).children(recursive=True):
+                self.seen.setdefault(p.pid, p)
+        except psutil.Error:
+            pass
+
+    def wait(self, timeout=180) -> tuple[str, str]:
+        """Wait for the sweep to end, watching its processes; its output."""
+        deadline = time.time() + timeout
+        while self.proc.poll() is None:
+            self.look()
+            assert time.time() < deadline, "the sweep did not end"
+            time.sleep(0.1)
+        return self.proc.communicate()
+
+    def left_running(self, timeout=10) -> list:
+        _gone, alive = psutil.wait_procs(list(self.seen.values()), timeout=timeout)
+        for p in alive:  # do not leave them for the next test
+            p.kill()
+        return [(p.pid, p.name()) for p in alive]
+
+
+def _kill_a_dask_worker(out, proc, sweep: Descendants) -> int:
+    """SIGKILL, by PID, the Dask worker that stored the first part file, while the sweep runs."""
+    _wait_for_parts(out, 1, proc, timeout=120)
+    sweep.look()
+    victim = int(pd.read_parquet(store.part_files(out)[0], columns=["worker_pid"])["worker_pid"].iloc[0])
+    assert victim in sweep.seen and victim != proc.pid  # a worker process of this sweep
+    os.kill(victim, signal.SIGKILL)  # raises if the worker were already gone: the kill is real
+    assert proc.poll() is None and len(raw_run_ids(out)) < RUNS  # the kill came mid-sweep
+    return victim
+
+
 def test_dask_worker_killed_mid_sweep_leaves_every_run_exactly_once(tmp_path):
-    """On a real Dask LocalCluster: SIGKILL one worker process by PID while the sweep runs."""
+    """On a real Dask LocalCluster: SIGKILL one worker process by PID while the sweep runs. Dask
+    reschedules its task; the sweep ends normally and leaves no process behind."""
     exp = write_experiment(tmp_path / "mmc_dask_kill.yaml", days=60, replications=8)
     out = tmp_path / "out"
-    proc = _start(exp, out, "--executor", "dask")
-    _wait_for_parts(out, 1, proc, timeout=120)
-    victim = int(pd.read_parquet(store.part_files(out)[0], columns=["worker_pid"])["worker_pid"].iloc[0])
-    assert victim != proc.pid
-    os.kill(victim, signal.SIGKILL)  # raises if the worker were already gone: the kill is real
-    stored_at_kill = len(raw_run_ids(out))
-    assert proc.poll() is None and stored_at_kill < RUNS  # the kill came mid-sweep
-    outp, err = proc.communicate(timeout=180)
+    proc = _start(exp, out, "--executor", "dask", "--quiet")
+    sweep = Descendants(proc)
+    victim = _kill_a_dask_worker(out, proc, sweep)
+    _outp, err = sweep.wait()
     assert proc.returncode == 0, err
+    assert err == ""
     ids = raw_run_ids(out)
     assert len(ids) == len(set(ids)) == RUNS
     table = store.read_results(out)
@@ -93,3 +133,38 @@ def test_dask_worker_killed_mid_sweep_leaves_every_run_exactly_once(tmp_path):
     # Runs the dead worker still held are recomputed elsewhere (their part file replaced, not
     # duplicated), so whether its pid survives in the table depends on timing: not asserted.
     assert set(table["worker_pid"]) - {victim}
+    assert len(sweep.seen) >= 4  # two workers, the one that replaced the victim, multiprocessing's tracker
+    assert sweep.left_running() == []
+
+
+def test_dask_giving_up_on_a_killed_workers_task_ends_in_one_line_and_resumes(tmp_path):
+    """When Dask gives up on a task whose worker died (KilledWorker: here at the first death, as
+    for a run that kills its worker every time), its runs are not stored as failed runs of the
+    model: the sweep stores the rest, ends with one line and exit 1, and the same command runs
+    them. No process is left behind by either command."""
+    exp = write_experiment(tmp_path / "mmc_dask_give_up.yaml", days=60, replications=8)
+    out = tmp_path / "out"
+    env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+    proc = _start(exp, out, "--executor", "dask", "--quiet", env=env)
+    sweep = Descendants(proc)
+    _kill_a_dask_worker(out, proc, sweep)
+    _outp, err = sweep.wait()
+    lines = err.strip().splitlines()
+    assert proc.returncode == 1, err
+    assert len(lines) == 1 and lines[0].startswith("error: --executor dask: "), lines
+    lost = int(lines[0].split()[3])
+    assert "runs not stored: KilledWorker: " in lines[0] and "run the same command again" in lines[0]
+    stored = raw_run_ids(out)
+    assert 0 < lost and len(stored) == len(set(stored)) == RUNS - lost
+    assert (store.read_results(out)["status"] != "failed").all()  # lost, not recorded as failed
+    assert sweep.left_running() == []
+
+    proc = _start(exp, out, "--executor", "dask", "--quiet")
+    again = Descendants(proc)
+    outp, err = again.wait()
+    assert proc.returncode == 0 and err == "", err
+    assert f"{lost} runs in" in outp and f"{RUNS - lost} were already stored" in outp
+    ids = raw_run_ids(out)
+    assert len(ids) == len(set(ids)) == RUNS
+    assert (store.read_results(out)["status"] == "ok").all()
+    assert again.left_running() == []

@@ -209,7 +209,8 @@ def test_shard_count_refusal_is_one_line(tmp_path, capsys):
         assert cli.main(["sweep", str(exp), "--out", str(out), "--quiet", "--executor", "slurm-array",
                          "--shard", "3/3"]) == 2  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith(f"error: --shard: 3/3: {out} is being swept in 2 shards (shards 2: "), err
+    assert len(err) == 1, err
+    assert err[0].startswith(f"error: --shard: 3/3: {out} is being swept in 2 shards (shards 2: "), err
     assert "use --shard I/2" in err[0]
     assert not (out / "parts").exists()
 
@@ -220,8 +221,8 @@ def test_a_resubmission_with_another_shard_count_stores_each_run_once(tmp_path):
     plan = experiment.load(exp)
     out = tmp_path / "out"
     assert run_sweep(plan, out, "slurm-array", workers=1, shard=(2, 3), progress=False, chunk_size=3).ran == 4
-    ran = [run_sweep(plan, out, "slurm-array", workers=1, shard=(i, 2), progress=False, chunk_size=2).ran for i in (1, 2)]
-    assert sum(ran) == 8
+    again = [run_sweep(plan, out, "slurm-array", workers=1, shard=(i, 2), progress=False, chunk_size=2) for i in (1, 2)]
+    assert sum(res.ran for res in again) == 8
     ids = raw_run_ids(out)
     assert len(ids) == 12 and len(set(ids)) == 12
 

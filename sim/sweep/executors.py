@@ -104,7 +104,8 @@ def _run_chunk_in_worker(runs: list[Run]) -> worker.ChunkResult:
 class DaskExecutor:
     """Dask: ``scheduler`` address, else a dask-jobqueue cluster from the experiment file, else a
     LocalCluster with ``workers`` single-threaded worker processes. Dask reruns a task whose
-    worker died; a chunk that fails even so is recorded as failed runs and the sweep goes on."""
+    worker died; a chunk that fails even so (KilledWorker) goes to ``on_error`` and the sweep
+    goes on."""
 
     name = "dask"
 
@@ -126,7 +127,7 @@ class DaskExecutor:
                     on_result(f.result())
                 except worker.OutputNotVisible as e:
                     raise ScenarioError("--scheduler", "", str(e)) from None
-                except Exception as e:  # KilledWorker and the like: record, go on
+                except Exception as e:  # KilledWorker and the like: report, go on
                     if on_error is None:
                         raise
                     on_error(runs, f"{type(e).__name__}: {e}")
@@ -161,7 +162,9 @@ class DaskExecutor:
             return Client(cluster), cluster
         cluster = LocalCluster(
             n_workers=self.workers, threads_per_worker=1, processes=True,
-            dashboard_address=None, silence_logs=logging.ERROR,
+            # CRITICAL, not ERROR: what goes wrong (a task given up on) reaches the sweep through
+            # its future and is said in one line; Dask's own log line would be a second one
+            dashboard_address=None, silence_logs=logging.CRITICAL,
         )  # fmt: skip
         return Client(cluster), cluster
 

@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 from tqdm import tqdm
 
 import sim
@@ -23,6 +22,17 @@ from sim.sweep.experiment import Plan, Run, describe
 
 MAX_POOL_RESTARTS = 5
 LOCK = ".lock"  # and .lock-guard: see sweep_lock
+
+
+class RunsLost(ScenarioError):
+    """The executor gave up on some runs (their worker died again and again, or could not store
+    them). They are not stored, the others are; the same command runs them again. A
+    ScenarioError so that every command running a sweep ends with this one line."""
+
+    def __init__(self, executor: str, n: int, why: str):
+        why = why.split(". ")[0][:200]  # Dask's KilledWorker message goes on for lines
+        super().__init__(f"--executor {executor}", "", f"{n} runs not stored: {why}; the others are stored: run the "
+                         "same command again to run these")  # fmt: skip
 
 
 @dataclass
@@ -111,7 +121,7 @@ def check_out(out) -> Path:
         if not out.is_dir():
             raise ScenarioError("--out", "", f"{out} is a file, not a folder")
         kind = results_folder.manifest_kind(out)
-        if kind is None and (out / store.MANIFEST).exists() and ((out / store.DESIGN).exists() or (out / store.PARTS).is_dir()):
+        if kind is None and (out / store.MANIFEST).exists() and any((out / f).exists() for f in (store.DESIGN, store.PARTS)):
             kind = "sweep"  # a sweep's store whose manifest is damaged: prepare() rewrites it
         # only lock files: a sweep (another shard) has just taken the folder and not yet written its manifest
         if kind is None and any(not f.name.startswith(LOCK) for f in out.iterdir()):
@@ -283,9 +293,12 @@ def _run_locked(plan, out, executor, workers, scheduler, shard, progress, retry_
         bar.set_postfix(failed=tally["failed"], refresh=False)
         bar.update(len(res.run_ids))
 
+    lost: dict[str, str] = {}  # run_id -> why: chunks the executor gave up on
+
     def on_error(chunk_runs: list[Run], error: str) -> None:
-        record_failures(out, chunk_runs, error, plan.spec.kpis)
-        on_result(worker.ChunkResult(worker.part_name(chunk_runs), [r.run_id for r in chunk_runs], 0, len(chunk_runs), 0.0))
+        # Not stored as failed runs: the model did not fail, its worker died (or could not
+        # write). Left unstored, so the same command runs them again.
+        lost.update((r.run_id, error) for r in chunk_runs)
 
     t0 = time.perf_counter()
     try:
@@ -297,9 +310,12 @@ def _run_locked(plan, out, executor, workers, scheduler, shard, progress, retry_
                 else:
                     ex.run(ctx, chunk(todo, workers, chunk_size or plan.spec.chunk_size), on_result)
                 break
-            except executors.WorkerLost:
+            except executors.WorkerLost as e:
                 if attempt == MAX_POOL_RESTARTS:
-                    raise
+                    done = store.finished(out)
+                    lost.update((r.run_id, f"worker processes died {attempt + 1} times ({e})") for r in runs
+                                if r.run_id not in done)  # fmt: skip
+                    break
                 # The store, not the parent's tally, says what is finished: a worker may have
                 # stored its chunk just before the pool broke.
                 done = store.finished(out)
@@ -310,20 +326,11 @@ def _run_locked(plan, out, executor, workers, scheduler, shard, progress, retry_
         bar.close()
     elapsed = time.perf_counter() - t0
     done = store.finished(out)
+    missing = [rid for rid in lost if rid not in done]  # a retry may have stored one after all
+    if missing:
+        raise RunsLost(ex.name, len(missing), lost[missing[0]])
     stored_failed = sum(1 for r in runs if done.get(r.run_id) == "failed")
     return Outcome(total, skipped, tally["ran"], tally["failed"], elapsed, tally["seconds"], stored_failed)
-
-
-def record_failures(out: Path, runs: list[Run], error: str, kpis) -> None:
-    """The executor lost a whole chunk (e.g. Dask's KilledWorker): its runs are recorded as failed."""
-    rows = pd.DataFrame(
-        [{"run_id": r.run_id, "point": r.point, "replication": r.replication, "status": "failed",
-          "error": error, "seconds": float("nan"), "worker": None, "worker_pid": -1} for r in runs]
-    )  # fmt: skip
-    if kpis != "all":
-        for k in kpis:
-            rows[k] = float("nan")
-    store.write_part(out, worker.part_name(runs), rows)
 
 
 def default_workers(executor: str) -> int:
