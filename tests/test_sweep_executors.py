@@ -112,6 +112,27 @@ def test_failed_run_is_recorded_and_the_sweep_goes_on(exp_file, tmp_path, monkey
     assert len(raw_run_ids(tmp_path)) == 18  # the failed rows were replaced, not duplicated
 
 
+def test_a_pool_that_keeps_breaking_ends_in_one_line(exp_file, tmp_path, monkeypatch, capsys):
+    """Worker processes that die every time (say, out of memory): after the restarts, one line
+    naming how many runs are not stored, exit 1, nothing recorded as failed."""
+    from sim import cli
+    from sim.sweep import executors
+
+    starts = []
+
+    def breaks(self, ctx, chunks, on_result):
+        starts.append(len(chunks))
+        raise executors.WorkerLost("A process in the process pool was terminated abruptly")
+
+    monkeypatch.setattr(executors.LocalExecutor, "run", breaks)
+    assert cli.main(["sweep", str(exp_file), "--out", str(tmp_path / "out"), "--quiet", "--workers", "2"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == ("error: --executor local: 18 runs not stored: worker processes died 6 times (A process in "
+                       "the process pool was terminated abruptly); the others are stored: run the same command again "
+                       "to run these")  # fmt: skip
+    assert len(starts) == 6 and not store.part_files(tmp_path / "out")
+
+
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
                     reason="hiding a folder from one worker needs root and unshare (a private mount namespace)")
 def test_a_dask_worker_that_cannot_see_the_output_folder_stops_the_sweep(tmp_path):
