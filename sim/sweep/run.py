@@ -142,8 +142,8 @@ def check_store(out: Path) -> None:
     try:
         kind = store.read_manifest(out).get("kind")
     except (ValueError, OSError) as e:
-        raise ScenarioError(out / store.MANIFEST, "", f"damaged: {str(e).splitlines()[0][:120]}; run `streetsim sweep` "
-                            "again to rewrite it") from None  # fmt: skip
+        raise ScenarioError(out / store.MANIFEST, "", f"damaged, not a readable manifest ({str(e).splitlines()[0][:120]}); "
+                            "run `streetsim sweep` again to rewrite it") from None  # fmt: skip
     if kind != "sweep":
         raise ScenarioError(out / store.MANIFEST, "kind", f"{kind!r}: not a sweep's results folder")
     try:
