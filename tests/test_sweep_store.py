@@ -3,6 +3,7 @@ run again; one sweep at a time per folder, so no run is stored twice; reads coun
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -213,6 +214,23 @@ def test_shard_count_refusal_is_one_line(tmp_path, capsys):
     assert err[0].startswith(f"error: --shard: 3/3: {out} is being swept in 2 shards (shards 2: "), err
     assert "use --shard I/2" in err[0]
     assert not (out / "parts").exists()
+
+
+def test_a_shard_already_running_is_refused(tmp_path, capsys):
+    """A task resubmitted while it still runs would compute its runs twice: one line, exit 2;
+    the array's other shards go on."""
+    exp = write_experiment(tmp_path / "e.yaml", days=15, replications=2)
+    out = (tmp_path / "out").resolve()
+    with sweep_lock(out, (2, 3)):  # shard 2/3 running
+        argv = ["sweep", str(exp), "--out", str(out), "--quiet", "--executor", "slurm-array", "--shard"]
+        assert cli.main([*argv, "2/3"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"error: --shard: 2/3 is already running (pid {os.getpid()} on "), err
+        assert not store.part_files(out)
+        assert cli.main([*argv, "1/3"]) == 0
+        assert len(raw_run_ids(out)) == 4
+    assert cli.main([*argv, "2/3"]) == 0  # once it has ended
+    assert len(raw_run_ids(out)) == 8
 
 
 def test_a_resubmission_with_another_shard_count_stores_each_run_once(tmp_path):

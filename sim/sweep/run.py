@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import math
 import os
@@ -22,6 +23,7 @@ from sim.sweep.experiment import Plan, Run, describe
 
 MAX_POOL_RESTARTS = 5
 LOCK = ".lock"  # and .lock-guard: see sweep_lock
+SHARD_LOCKS = ".locks"
 
 
 class RunsLost(ScenarioError):
@@ -156,38 +158,58 @@ def check_store(out: Path) -> None:
 
 @contextlib.contextmanager
 def sweep_lock(out: Path, shard: tuple[int, int] | None):
-    """One sweep at a time per folder, so no run is stored twice. Shards of one array share the
-    lock (they split the runs between them); shards of another count (``--shard 1/3`` while
-    ``--shard 1/2`` runs: their runs overlap) and anything else are refused with one line, not
-    waited for. Once they have all ended, another shard count may take over: finished runs are
-    skipped. ``.lock`` names who holds it; taking it is serialised by ``.lock-guard``."""
+    """One sweep at a time per folder, so no two processes compute the same run and none is
+    stored twice. Shards of one array share the folder (they split the runs between them); a
+    shard already running (a task resubmitted while it still runs), shards of another count
+    (``--shard 1/3`` while ``--shard 1/2`` runs: their runs overlap) and anything else are refused
+    with one line, not waited for. Once an array has ended another shard count may take over:
+    finished runs are skipped. ``.lock`` names who holds the folder, ``.locks/shard-I`` who runs
+    shard I; taking them is serialised by ``.lock-guard``."""
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / LOCK, "a+") as f:
+    with contextlib.ExitStack() as held:
         try:
             with _guard(out):
-                _take(f, out, shard)
-        except OSError:
-            pass  # a file system without locks (some NFS setups): carry on; reads de-duplicate
+                _take_folder(held.enter_context(open(out / LOCK, "a+")), out, shard)
+                if shard:
+                    (out / SHARD_LOCKS).mkdir(exist_ok=True)
+                    _take_shard(held.enter_context(open(out / SHARD_LOCKS / f"shard-{shard[0]}", "a+")), shard)
+        except ScenarioError:
+            raise
+        except OSError as e:
+            if e.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise ScenarioError("--out", "", f"cannot lock {out}: {e.strerror or e}") from None
+            # a file system without locks (some NFS setups): carry on; reads de-duplicate
         yield
 
 
 @contextlib.contextmanager
 def _guard(out: Path):
-    """Held for milliseconds while a sweep looks at ``.lock`` and takes it, so that two shards
+    """Held for milliseconds while a sweep looks at the locks and takes them, so that two shards
     of different counts cannot both find the folder free."""
     with open(out / f"{LOCK}-guard", "a") as g:
         fcntl.flock(g, fcntl.LOCK_EX)
         yield
 
 
-def _take(f, out: Path, shard: tuple[int, int] | None) -> None:
+def _holder(f) -> str:
+    f.seek(0)
+    return f.read().strip() or "another process"
+
+
+def _claim(f, text: str) -> None:
+    f.seek(0)
+    f.truncate(0)
+    f.write(f"{text}pid {os.getpid()} on {os.uname().nodename}\n")
+    f.flush()
+
+
+def _take_folder(f, out: Path, shard: tuple[int, int] | None) -> None:
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        f.seek(0)
-        holder = f.read().strip() or "another process"
+        holder = _holder(f)
         if shard and holder.startswith(f"shards {shard[1]}:"):
-            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)  # free for shards: its holders are shards
+            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)  # held by shards only (shared), so free
             return
         if shard and holder.startswith("shards "):
             count = holder.split()[1].rstrip(":")
@@ -196,13 +218,18 @@ def _take(f, out: Path, shard: tuple[int, int] | None) -> None:
                                 "every submission of a sweep) or wait until they end") from None  # fmt: skip
         raise ScenarioError("--out", "", f"{out} is in use by another sweep ({holder}); wait for it to end or "
                             "choose another --out") from None  # fmt: skip
-    f.seek(0)
-    f.truncate(0)
-    me = f"pid {os.getpid()} on {os.uname().nodename}"
-    f.write(f"shards {shard[1]}: first taken by shard {shard[0]}/{shard[1]}, {me}\n" if shard else f"{me}\n")
-    f.flush()
+    _claim(f, f"shards {shard[1]}: first taken by shard {shard[0]}/{shard[1]}, " if shard else "")
     if shard:
         fcntl.flock(f, fcntl.LOCK_SH)  # let the array's other shards in (safe: under the guard)
+
+
+def _take_shard(f, shard: tuple[int, int]) -> None:
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise ScenarioError("--shard", "", f"{shard[0]}/{shard[1]} is already running ({_holder(f)}); wait for it to "
+                            "end (its finished runs are then skipped)") from None  # fmt: skip
+    _claim(f, "")
 
 
 def prepare(plan: Plan, out: Path) -> None:
