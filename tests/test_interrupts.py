@@ -96,3 +96,17 @@ def test_killed_sweep_leaves_no_worker(tmp_path):
     proc.kill()
     proc.communicate()
     assert gone(kids) == []  # the workers and the forkserver
+
+
+def test_killed_dask_sweep_leaves_no_worker(tmp_path):
+    """The same on a real Dask LocalCluster: its worker processes end when the sweep is killed."""
+    pytest.importorskip("dask.distributed")
+    exp = tmp_path / "e.yaml"
+    exp.write_text(f"experiment: e\nscenario: {MMC}\nset: ['horizon.days=3000']\nreplications: 2\n"
+                   "parameters:\n  staffing.servers.count: {values: [3, 4]}\n")  # fmt: skip
+    proc = start(["sweep", str(exp), "--executor", "dask", "--workers", "2", "--quiet", "--out", str(tmp_path / "s")],
+                 tmp_path)  # fmt: skip
+    kids = wait_for_workers(proc, 2)
+    proc.kill()
+    proc.communicate()
+    assert len(kids) >= 2 and gone(kids) == []  # the two workers and multiprocessing's tracker
