@@ -161,6 +161,21 @@ def test_every_kind_of_damaged_file_is_reported_and_its_runs_run_again(case, swe
     assert captured.err == "" and "0 runs in" in captured.out
 
 
+@pytest.mark.parametrize("command", [["figures"], ["report", "--lang", "en"]])
+def test_figures_and_report_on_a_damaged_design_give_one_line(command, swept_with_series, tmp_path, capsys):
+    _exp, clean, _kpis, _series = swept_with_series
+    out = tmp_path / "out"
+    shutil.copytree(clean, out)
+    _flip_a_value("staffing.servers.count")(out / "design.parquet")
+    before = sorted(out.rglob("*"))
+    capsys.readouterr()
+    assert cli.main([command[0], str(out), *command[1:]]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "design.parquet" in err[0], err
+    assert "checksum" in err[0]
+    assert sorted(out.rglob("*")) == before  # nothing written
+
+
 def test_sweep_results_on_a_damaged_store_gives_lines_not_a_traceback(swept, capsys):
     _exp, out = swept
     store.part_files(out)[0].write_bytes(b"garbage")

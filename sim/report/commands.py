@@ -21,7 +21,12 @@ def add_commands(sub) -> None:
 
 def cmd_report(args) -> int:
     from sim.report import build
+    from sim.scenario import ScenarioError
+    from sim.sweep import store
 
-    pdf = build(args.results_dir, args.lang, args.out, args.figures)
+    try:
+        pdf = build(args.results_dir, args.lang, args.out, args.figures)
+    except store.Damaged as e:  # a sweep's design.parquet (its damaged parts are skipped, with a warning)
+        raise ScenarioError(e.file, "", f"damaged ({e.reason}); run `streetsim sweep` again to rewrite it") from None
     print(pdf)
     return 0

@@ -59,7 +59,7 @@ def write_parquet(path: Path, table: pd.DataFrame) -> None:
     write_atomic(path, lambda p: table.to_parquet(p, index=False, write_page_checksum=True))
 
 
-class Damaged(Exception):
+class Damaged(ValueError):
     """A file the store wrote cannot be read back as written; ``file`` names it."""
 
     def __init__(self, file: Path, reason: str):
