@@ -95,6 +95,7 @@ DAMAGE = {
     "part truncated": ("parts", _truncate),
     "part zeroed": ("parts", _zero),
     "part overwritten": ("parts", _overwrite_with_another_table),
+    "part with numbers for text": ("parts", lambda f: pd.DataFrame({"run_id": [1], "status": [2]}).to_parquet(f)),
     "part value changed": ("parts", _flip_a_value("wait_mean_days")),
     "series truncated": ("timeseries", _truncate),
     "series zeroed": ("timeseries", _zero),

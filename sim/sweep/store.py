@@ -101,7 +101,13 @@ def read_part(f: Path) -> pa.Table:
     missing = {"run_id", "status"} - set(t.column_names)
     if missing:
         raise Damaged(f, f"no column {', '.join(sorted(missing))}")
+    if not all(_is_text(t.schema.field(c).type) for c in ("run_id", "status")):
+        raise Damaged(f, "run_id or status is not text")
     return t
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def read_series(part: Path, rows: pa.Table, needed: set[str]) -> pa.Table | None:
@@ -116,8 +122,8 @@ def read_series(part: Path, rows: pa.Table, needed: set[str]) -> pa.Table | None
         t = read_table(f)
     except FileNotFoundError:
         raise Damaged(f, "missing") from None
-    if not {"run_id", "day"} <= set(t.column_names):
-        raise Damaged(f, "no column run_id or day")
+    if not {"run_id", "day"} <= set(t.column_names) or not _is_text(t.schema.field("run_id").type):
+        raise Damaged(f, "no text column run_id or no column day")
     lacking = want - set(pc.unique(t.column("run_id")).to_pylist())
     if lacking:
         raise Damaged(f, f"no series for {len(lacking)} of the part's {len(want)} runs")
@@ -134,8 +140,10 @@ def set_aside(part: Path, damage: Damaged, heal: bool) -> None:
             os.replace(part, part.with_name(f"damaged-{part.name}"))
         except FileNotFoundError:  # another shard set it aside first
             return
-        if partner.exists():
+        try:
             os.replace(partner, partner.with_name(f"damaged-{partner.name}"))
+        except FileNotFoundError:  # none kept, or deleted: nothing to set aside
+            pass
         what = "set aside with its partner; its runs will be run again"
     else:
         what = "its runs count as not stored; `streetsim sweep` runs them again"
