@@ -61,9 +61,21 @@ def test_common_random_numbers_and_same_seeds_as_streetsim_run(local_result):
     assert (arrivals[3] == arrivals[4]).all()
 
 
-def test_dask_local_cluster_matches_local_executor(exp_file, local_result, tmp_path):
+def test_dask_local_cluster_matches_local_executor(exp_file, local_result, tmp_path, capfd):
+    """Also: nothing on stderr although port 8787 (Dask's default) is taken, as it is when
+    another Dask runs on the machine."""
     pytest.importorskip("dask.distributed")
-    res = run_sweep(experiment.load(exp_file), tmp_path, "dask", workers=2, progress=False)
+    import socket
+
+    with socket.socket() as taken:
+        try:
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        except OSError:  # already taken by someone else: the same situation
+            pass
+        capfd.readouterr()
+        res = run_sweep(experiment.load(exp_file), tmp_path, "dask", workers=2, progress=False)
+        assert capfd.readouterr().err == ""
     assert (res.ran, res.failed) == (18, 0)
     dask_t, local_t = kpi_table(tmp_path), kpi_table(local_result)
     pd.testing.assert_frame_equal(dask_t, local_t)

@@ -249,6 +249,29 @@ def test_a_shard_already_running_is_refused(tmp_path, capsys):
     assert len(raw_run_ids(out)) == 8
 
 
+def test_a_folder_another_shard_is_just_starting_is_a_sweeps(tmp_path, capsys):
+    """Shards of an array start together: one finds the folder another has just locked, with its
+    design written and its manifest still a temporary file. That is a sweep's folder, not a
+    stranger's (a SLURM array task failed on it); lock files beside other files are not."""
+    exp = write_experiment(tmp_path / "e.yaml", days=10, replications=1)
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in (".lock", ".lock-guard", "design.parquet", ".manifest.json.node-12-ab12cd34.tmp"):
+        (out / name).write_bytes(b"")
+    (out / ".locks").mkdir()
+    argv = ["sweep", str(exp), "--out", str(out), "--quiet", "--workers", "1"]
+    assert cli.main(argv) == 0
+    assert len(store.read_results(out, status="ok")) == 6
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / ".lock").write_bytes(b"")
+    (notes / "ideas.txt").write_text("keep me")
+    capsys.readouterr()
+    assert cli.main([*argv[:3], str(notes), *argv[4:]]) == 2
+    assert "is not a sweep's results folder" in capsys.readouterr().err
+    assert sorted(f.name for f in notes.iterdir()) == [".lock", "ideas.txt"]
+
+
 def test_a_resubmission_with_another_shard_count_stores_each_run_once(tmp_path):
     """An array of 3 that ran partly, resubmitted as an array of 2 once it has ended."""
     exp = write_experiment(tmp_path / "e.yaml", days=15, replications=2)

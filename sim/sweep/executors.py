@@ -165,6 +165,9 @@ class DaskExecutor:
             # CRITICAL, not ERROR: what goes wrong (a task given up on) reaches the sweep through
             # its future and is said in one line; Dask's own log line would be a second one
             dashboard_address=None, silence_logs=logging.CRITICAL,
+            # no dashboard, but the scheduler's HTTP server still listens: on a free local port,
+            # not 8787, which another Dask on the machine may hold (a warning on every sweep)
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         )  # fmt: skip
         return Client(cluster), cluster
 

@@ -126,14 +126,21 @@ def check_out(out) -> Path:
         kind = results_folder.manifest_kind(out)
         if kind is None and (out / store.MANIFEST).exists() and any((out / f).exists() for f in (store.DESIGN, store.PARTS)):
             kind = "sweep"  # a sweep's store whose manifest is damaged: prepare() rewrites it
-        # only lock files: a sweep (another shard) has just taken the folder and not yet written its manifest
-        if kind is None and any(not f.name.startswith(LOCK) for f in out.iterdir()):
+        if kind is None and any(out.iterdir()) and not _being_started(out):
             raise ScenarioError("--out", "", f"{out} exists and is not a sweep's results folder; choose a new folder "
                                 "(nothing was changed)")  # fmt: skip
         if kind not in (None, "sweep"):
             raise ScenarioError("--out", "", f"{out} holds {kind} results, not a sweep's; choose another folder")
     results_folder.check_writable(out)
     return out
+
+
+def _being_started(out: Path) -> bool:
+    """A sweep (another shard of the array) has taken the folder and is writing its design and
+    manifest: nothing in it but ``.lock`` and what the store writes, finished or not."""
+    names = {f.name for f in out.iterdir()}
+    ours = {LOCK, f"{LOCK}-guard", SHARD_LOCKS, store.DESIGN, store.MANIFEST, store.PARTS, store.TIMESERIES}
+    return LOCK in names and all(n in ours or (n.startswith(".") and n.endswith(".tmp")) for n in names)
 
 
 def check_store(out: Path) -> None:
