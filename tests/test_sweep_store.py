@@ -260,6 +260,10 @@ def test_a_folder_another_shard_is_just_starting_is_a_sweeps(tmp_path, capsys):
         (out / name).write_bytes(b"")
     (out / ".locks").mkdir()
     argv = ["sweep", str(exp), "--out", str(out), "--quiet", "--workers", "1"]
+    guard_only = tmp_path / "guard_only"  # the very first moment: the guard taken, nothing else
+    guard_only.mkdir()
+    (guard_only / ".lock-guard").write_bytes(b"")
+    assert cli.main([*argv[:3], str(guard_only), *argv[4:]]) == 0
     assert cli.main(argv) == 0
     assert len(store.read_results(out, status="ok")) == 6
     notes = tmp_path / "notes"

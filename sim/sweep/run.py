@@ -137,10 +137,10 @@ def check_out(out) -> Path:
 
 def _being_started(out: Path) -> bool:
     """A sweep (another shard of the array) has taken the folder and is writing its design and
-    manifest: nothing in it but ``.lock`` and what the store writes, finished or not."""
+    manifest: nothing in it but its lock files and what the store writes, finished or not."""
     names = {f.name for f in out.iterdir()}
     ours = {LOCK, f"{LOCK}-guard", SHARD_LOCKS, store.DESIGN, store.MANIFEST, store.PARTS, store.TIMESERIES}
-    return LOCK in names and all(n in ours or (n.startswith(".") and n.endswith(".tmp")) for n in names)
+    return bool(names & {LOCK, f"{LOCK}-guard"}) and all(n in ours or (n.startswith(".") and n.endswith(".tmp")) for n in names)
 
 
 def check_store(out: Path) -> None:
