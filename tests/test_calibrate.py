@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim import runner, scenario
+from sim import provenance, runner, scenario
 from sim.calibrate import emulator
 from sim.calibrate.measures import measure
 from sim.cli import main
@@ -121,6 +121,20 @@ def test_running_again_reuses_every_finished_run(calibrated, capsys):
     assert (out / "observed_vs_predicted.csv").read_bytes() == before
     runs = sum(len(store.finished(p.parent)) for p in out.glob("**/parts/") if p.is_dir())
     assert runs == 2 * 12 * 2 + 5 * 2  # two waves of 12 points, then the calibrated point and 4 draws; 2 replications each
+
+
+def test_runs_of_other_model_code_are_refused_in_one_line_and_left_alone(calibrated, capsys, monkeypatch):
+    """The run ids do not name the model code: the folder's record of it does, checked on resume."""
+    obs_file, out = calibrated
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    assert json.loads((out / "calibration.json").read_text())["code"] == provenance.code_fingerprint()
+    monkeypatch.setattr(provenance, "code_fingerprint", lambda: "0000feed0000feed")  # as if the model changed
+    capsys.readouterr()
+    assert main(["calibrate", SMALL, str(obs_file), "--out", str(out), "--workers", "2", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {out}: --out: its stored calibration runs were made by model code"), err
+    assert "give a new --out" in err[0]
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
 
 
 GOOD = {

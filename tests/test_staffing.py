@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import scenario
+from sim import provenance, scenario
 from sim.cli import main
 from sim.metrics import kpi_names
 from sim.runner import run_replication
@@ -266,6 +266,24 @@ def test_an_interrupted_search_resumes_and_reuses_finished_runs(tmp_path):
             assert (out / f["file"]).stat().st_size > 10_000
     staffing = _csv(out / "staffing.csv")[0]
     assert staffing["posts"] == 4 and staffing["one_fewer_status"] == "fails"
+
+
+TINY = [str(MMC), "--target", "queue_waited_share_servers<=0.3", "--roles", "servers", "--replications", "3",
+        "--max-replications", "3", "--set", "horizon.days=10", "--set", "horizon.warmup_days=1", "--quiet"]  # fmt: skip
+
+
+def test_runs_of_other_model_code_are_refused_in_one_line_and_left_alone(tmp_path, capsys, monkeypatch):
+    """Run ids do not name the model code; the folder's model_code.json does, checked on resume."""
+    out = tmp_path / "plan"
+    assert main(["staff", *TINY, "--out", str(out), "--workers", "1"]) == 0
+    assert json.loads((out / "model_code.json").read_text())["code"] == provenance.code_fingerprint()
+    assert json.loads((out / "manifest.json").read_text())["code"] == provenance.code_fingerprint()
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    monkeypatch.setattr(provenance, "code_fingerprint", lambda: "0000feed0000feed")  # as if the model changed
+    capsys.readouterr()
+    line = _one_line_error(capsys, main(["staff", *TINY, "--out", str(out), "--workers", "1"]))
+    assert line.startswith(f"error: {out}: --out: its stored staffing runs were made by model code"), line
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
 
 
 def test_an_output_folder_holding_other_results_is_refused_untouched(tmp_path, capsys):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import sim
+from sim import provenance
 from sim.calibrate import history as history_mod
 from sim.calibrate import posterior as posterior_mod
 from sim.calibrate.observed import Calibration
@@ -45,13 +45,15 @@ def claim_folder(cal: Calibration, out: Path) -> None:
         old = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
         if old.get("digest") != digest:
             raise ScenarioError(out, "--out", "holds a calibration of other files or settings; choose another --out")
+        # run ids name the scenario, seed and replication, not the model code that ran them
+        provenance.check_same_code(old.get("code"), out, "calibration")
         return
     if out.exists() and any(out.iterdir()):
         raise ScenarioError(out, "--out", "is a folder with other files in it; choose a new or empty --out")
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"kind": "calibration", "digest": digest, "calibration": cal.spec.calibration,
                 "observed_file": str(cal.file), "scenario_file": str(cal.scenario_file),
-                "streetsim_version": sim.__version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
+                **provenance.record(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
     store.write_atomic(out / MANIFEST, lambda p: p.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8"))
 
 

@@ -7,8 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import sim
-from sim import metrics
+from sim import metrics, provenance
 from sim import scenario as scenario_mod
 from sim.labels import unit
 from sim.scenario import ScenarioError
@@ -88,7 +87,7 @@ class StaffingPlan:
         return {
             "kind": "staffing",
             "scenario_names": [self.settings.name],
-            "streetsim_version": sim.__version__,
+            **provenance.record(),
             "python": sys.version.split()[0],
             "started": self.started,
             "command": self.req.command,
@@ -152,12 +151,27 @@ def check_request(req: Request) -> None:
             kind = None
         if kind != "staffing":
             raise ScenarioError(req.out, "--out", "holds other results (its manifest.json is not the planner's); choose another folder")
-    elif req.out.exists() and any(p.name != STORE for p in req.out.iterdir()):
+    elif req.out.exists() and any(p.name not in (STORE, provenance.RECORD) for p in req.out.iterdir()):
         raise ScenarioError(req.out, "--out", "is a folder with other files in it; choose an empty or new folder")
+    if store.exists() and any(store.iterdir()):
+        # run ids name the scenario, seed and replication, not the model code that ran them
+        provenance.check_same_code(provenance.read_recorded(req.out / provenance.RECORD), req.out, "staffing")
+
+
+def record_code(out: Path) -> None:
+    """Which model code makes the runs about to be stored (checked by check_request on resume)."""
+    import json
+
+    from sim.sweep.store import write_atomic
+
+    text = json.dumps(provenance.record(), indent=2) + "\n"
+    if provenance.read_recorded(out / provenance.RECORD) is None:
+        write_atomic(out / provenance.RECORD, lambda p: p.write_text(text, encoding="utf-8"))
 
 
 def plan(req: Request) -> StaffingPlan:
     check_request(req)
+    record_code(req.out)
     p = StaffingPlan(req)
     p.run()
     output.print_answer(p)
