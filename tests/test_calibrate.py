@@ -6,6 +6,8 @@ The calibration runs on a small street (tests/calibration/small_street.yaml: 12,
 """
 
 import json
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,7 +19,9 @@ from sim.calibrate import emulator
 from sim.calibrate.measures import measure
 from sim.cli import main
 from sim.sweep import store
+from test_sweep_helpers import kpi_table, raw_run_ids
 
+ROOT = Path(__file__).resolve().parents[1]
 SMALL = "tests/calibration/small_street.yaml"
 # The parameters generating the "observed" data, and the ranges the calibration searches.
 TRUTH = {
@@ -216,3 +220,82 @@ def test_slurm_array_shards_run_each_batch_in_turn_and_agree_with_one_process(tm
     assert main(["calibrate", SMALL, str(obs_file), "--out", str(out), "--quiet"]) == 0
     assert "(0 run now)" in capsys.readouterr().out
     assert (out / "observed_vs_predicted.csv").exists()
+
+
+# --------------------------------------------------------------------------- executors
+# A tiny calibration (3 batches: two waves of 4 points and the check at 3 points, 2 replications
+# each: 22 runs) run on one process, then on a Dask LocalCluster and as SLURM array tasks.
+TINY_METHOD = {"waves": 2, "points": 4, "replications": 2, "seed": 5, "candidates": 1000, "posterior_draws": 2}
+BATCHES = ("waves/wave-1", "waves/wave-2", "predict")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny")
+    obs_file = folder / "obs.yaml"
+    obs_file.write_text(yaml.safe_dump({**GOOD, "method": TINY_METHOD}), encoding="utf-8")
+    local = folder / "local"
+    assert main(["calibrate", str(ROOT / SMALL), str(obs_file), "--out", str(local), "--quiet", "--workers", "1"]) == 0
+    return obs_file, local
+
+
+def _same_calibration(out, local):
+    """Every batch's stored runs (KPIs and measures, by run_id) and the written results are equal."""
+    for batch in BATCHES:
+        pd.testing.assert_frame_equal(kpi_table(out / batch), kpi_table(local / batch))
+        counts = Counter(raw_run_ids(out / batch))
+        assert max(counts.values()) == 1, f"{batch}: a run stored twice"
+    for f in ("observed_vs_predicted.csv", "posterior.csv"):
+        assert (out / f).read_bytes() == (local / f).read_bytes(), f
+    how_run = ["ran_now", "already_stored"]  # differs with what this call found stored
+    pd.testing.assert_frame_equal(pd.read_csv(out / "waves.csv").drop(columns=how_run),
+                                  pd.read_csv(local / "waves.csv").drop(columns=how_run))  # fmt: skip
+
+
+def test_on_a_dask_cluster_the_calibration_equals_the_local_one_and_resumes(tiny, tmp_path, capsys):
+    from dask.distributed import LocalCluster
+
+    obs_file, local = tiny
+    out = tmp_path / "dask"
+    cmd = ["calibrate", str(ROOT / SMALL), str(obs_file), "--out", str(out), "--quiet", "--executor", "dask"]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        capsys.readouterr()
+        assert main([*cmd, "--scheduler", cluster.scheduler_address]) == 0
+        assert "22 runs (22 run now)" in capsys.readouterr().out
+        workers = set(store.read_results(out / "predict")["worker_pid"])
+        assert workers <= {w.pid for w in cluster.workers.values()} and len(workers) >= 1  # ran on the cluster
+        _same_calibration(out, local)
+        assert main([*cmd, "--scheduler", cluster.scheduler_address]) == 0
+        assert "22 runs (0 run now)" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    from slurm_cluster import start_cluster, unavailable
+
+    if unavailable():
+        pytest.skip(unavailable())
+    c = start_cluster(tmp_path_factory.mktemp("slurm"))
+    yield c
+    c.stop()
+
+
+def test_as_slurm_array_tasks_the_calibration_equals_the_local_one(tiny, slurm, tmp_path, capsys):
+    """One 2-task array per batch, each after the previous (as the README says); then one call
+    without --shard writes the results and runs nothing."""
+    obs_file, local = tiny
+    out = tmp_path / "slurm"
+    cmd = f"{ROOT / '.venv/bin/streetsim'} calibrate {ROOT / SMALL} {obs_file} --out {out} --quiet --workers 1"
+    job = None
+    for _ in BATCHES:
+        dep = [f"--dependency=afterany:{job}"] if job else []
+        job = slurm.sbatch("--array=1-2", "--cpus-per-task=1", "--mem-per-cpu=900M", "--time=00:10:00",
+                           f"--output={tmp_path}/%A_%a.log", *dep,
+                           "--wrap", f"{cmd} --executor slurm-array --shard $SLURM_ARRAY_TASK_ID/2", cwd=tmp_path)  # fmt: skip
+    states = slurm.wait(job, timeout=400)
+    assert {s for s, _ in states.values()} == {"COMPLETED"}, (states, [p.read_text()[-500:] for p in tmp_path.glob("*.log")])
+    assert all((out / b / "parts").is_dir() for b in BATCHES)
+    capsys.readouterr()
+    assert main(["calibrate", str(ROOT / SMALL), str(obs_file), "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    assert "22 runs (0 run now)" in capsys.readouterr().out
+    _same_calibration(out, local)
