@@ -17,7 +17,9 @@ that in truth misses a target is declared to meet all of them with probability a
 
 from __future__ import annotations
 
+import hashlib
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +32,12 @@ from sim.sweep import experiment, store
 from sim.sweep import run as sweep_run
 
 MEETS, FAILS, UNDECIDED = "meets", "fails", "undecided"
-BATCH_FILE = "staffing_batch.yaml"  # the experiment file of the latest batch, beside the store
+BATCHES = "batches"  # each batch's experiment file, beside the store's parts: batches/batch-<hash>.yaml
+POLL_SECONDS = 2.0  # how often a SLURM array shard looks whether the other shards have stored their runs
+
+
+class Pending(Exception):
+    """A SLURM array shard stored its share of a batch; the other shards' runs are not all stored yet."""
 
 
 @dataclass
@@ -104,7 +111,8 @@ class Evaluator:
 
     def __init__(self, scenario_file: Path, overrides: list[str], roles: list[str], targets, seed: int,
                  first: int, cap: int, alpha: float, store_dir: Path, executor: str = "local",
-                 workers: int | None = None, scheduler: str | None = None, progress: bool = True):  # fmt: skip
+                 workers: int | None = None, scheduler: str | None = None, progress: bool = True,
+                 shard: tuple[int, int] | None = None, shard_wait: float = 0.0):  # fmt: skip
         self.scenario_file = Path(scenario_file).resolve()
         self.overrides, self.roles, self.targets = list(overrides), list(roles), list(targets)
         self.seed, self.alpha = seed, alpha
@@ -112,6 +120,7 @@ class Evaluator:
         self.alpha_each = alpha / (len(self.targets) * len(self.looks))
         self.store_dir = Path(store_dir).resolve()
         self.executor, self.workers, self.scheduler, self.progress = executor, workers, scheduler, progress
+        self.shard, self.shard_wait = shard, shard_wait
         self.done: dict[tuple[int, ...], Evaluation] = {}
         self.runs_used: set[str] = set()  # run ids the search used
         self.runs_new = 0  # of which run in this call (the rest came from the store)
@@ -147,9 +156,13 @@ class Evaluator:
 
     def _run(self, staffings: list[tuple[int, ...]], n: int) -> dict[tuple, pd.DataFrame]:
         plan = self._plan(staffings, n)
-        res = sweep_run.run_sweep(plan, self.store_dir, self.executor, self.workers, self.scheduler, progress=self.progress)
+        res = sweep_run.run_sweep(plan, self.store_dir, self.executor, self.workers, self.scheduler, self.shard,
+                                  progress=self.progress)  # fmt: skip
         self.runs_new += res.ran
-        table = store.read_results(self.store_dir)
+        if self.shard is not None:
+            self._wait_for_other_shards(plan)
+        # this batch's own design, not design.parquet: another shard may already have written the next batch's
+        table = store.read_results(self.store_dir, design=plan.design_table())
         failed = table[table["status"] != "ok"]
         if len(failed):
             row = failed.iloc[0]
@@ -161,6 +174,20 @@ class Evaluator:
         for s in staffings:
             out[s] = table[table["_staffing"] == s].sort_values("replication").reset_index(drop=True)
         return out
+
+    def _wait_for_other_shards(self, plan: experiment.Plan) -> None:
+        """The search goes on only with every run of the batch: every shard replays the same search
+        from the same stored runs, so all of them take the same next step."""
+        wanted = {r.run_id for r in plan.runs()}
+        deadline = time.monotonic() + self.shard_wait
+        while True:
+            missing = len(wanted - store.finished(self.store_dir, heal=False).keys())
+            if not missing:
+                return
+            if time.monotonic() >= deadline:
+                raise Pending(f"{missing} runs of the current batch are not stored by the other shards after "
+                              f"{self.shard_wait:g} s")  # fmt: skip
+            time.sleep(POLL_SECONDS)
 
     def _plan(self, staffings: list[tuple[int, ...]], n: int) -> experiment.Plan:
         """An experiment over these staffings (written beside the store, so the batch can be read
@@ -177,10 +204,11 @@ class Evaluator:
             "seed": self.seed,
             "invalid_points": "skip",
         }
-        self.store_dir.mkdir(parents=True, exist_ok=True)
-        path = self.store_dir / BATCH_FILE
         text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
-        store.write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+        # named by its text: shards of an array at different batches never read each other's file
+        path = self.store_dir / BATCHES / f"batch-{hashlib.sha256(text.encode()).hexdigest()[:16]}.yaml"
+        if not path.exists():
+            store.write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
         plan = experiment.load(path)
         wanted = set(staffings)
         rows = [tuple(int(getattr(r, f"p{i}")) for i in range(len(params))) for r in plan.points.itertuples(index=False)]

@@ -35,6 +35,8 @@ class Request:
     executor: str = "local"
     workers: int | None = None
     scheduler: str | None = None
+    shard: tuple[int, int] | None = None  # slurm-array: this task's shard of every batch
+    shard_wait: float = 0.0  # seconds a shard waits for the other shards' runs of a batch
     progress: bool = True
     command: list[str] = field(default_factory=list)
 
@@ -73,7 +75,7 @@ class StaffingPlan:
         self.floors = tuple(max(1, self.loads[r].lines) for r in self.roles)
         self.evaluator = Evaluator(
             req.scenario, req.overrides, self.roles, self.targets, req.seed, req.replications, req.max_replications,
-            self.alpha, self.store_dir, req.executor, req.workers, req.scheduler, req.progress,
+            self.alpha, self.store_dir, req.executor, req.workers, req.scheduler, req.progress, req.shard, req.shard_wait,
         )  # fmt: skip
         try:
             self.result = search.search(self.evaluator, self.guess, self.floors, self.scenario_posts, self.cost)
@@ -174,6 +176,11 @@ def plan(req: Request) -> StaffingPlan:
     record_code(req.out)
     p = StaffingPlan(req)
     p.run()
+    if req.shard is not None:  # the answer is written once, by a call without --shard
+        i, n = req.shard
+        print(f"shard {i}/{n}: the search is complete and every run is stored in {req.out / STORE}/; run the "
+              "command once without --shard to write the answer (it runs nothing)")  # fmt: skip
+        return p
     output.print_answer(p)
     files = output.write(p, req.out)
     print(f"\nwrote {req.out}/: {' '.join(files)} (runs in {req.out / STORE}/)", file=sys.stdout)

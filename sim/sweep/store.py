@@ -145,15 +145,16 @@ def write_design(out: Path, design: pd.DataFrame) -> None:
     write_atomic(Path(out) / DESIGN, lambda p: design.to_parquet(p, index=False))
 
 
-def read_results(out: str | Path, status: str | None = None) -> pd.DataFrame:
+def read_results(out: str | Path, status: str | None = None, design: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every run of the sweep as one table: the design (run_id, point, replication, parameters)
     joined with what the runs stored (status, error, seconds, worker, KPIs). Runs not yet done
     have status "pending". Rows from an older design in the same folder are left out.
 
-    ``status="ok"`` keeps successful runs only.
+    ``status="ok"`` keeps successful runs only. ``design`` (a Plan's design_table()) instead of
+    design.parquet: for a reader whose design another process may have replaced meanwhile.
     """
     out = Path(out)
-    design = pd.read_parquet(out / DESIGN)
+    design = pd.read_parquet(out / DESIGN) if design is None else design
     parts = [t.to_pandas() for _f, t in readable_parts(out, PARTS)]
     if parts:
         runs = pd.concat(parts, ignore_index=True)
