@@ -200,21 +200,24 @@ def test_emulator_separates_run_to_run_noise_from_the_trend():
 
 
 def test_slurm_array_shards_run_each_batch_in_turn_and_agree_with_one_process(tmp_path, capsys):
-    """Two array shards called in turn: each runs its half of the first unfinished batch and stops;
-    the shard that completes a batch goes on to its half of the next (wave 1, wave 2, the check:
-    four calls). Once all are stored, a call without --shard writes the results, running nothing."""
+    """Two array shards called in turn, never at once: each runs its half of the first unfinished
+    batch, waits --shard-wait for the other half and stops; the shard that completes a batch goes
+    on to its half of the next (wave 1, wave 2, the check: four calls). Once all are stored, a call
+    without --shard writes the results, running nothing."""
     observed = {**GOOD, "method": {"waves": 2, "points": 4, "replications": 2, "seed": 5, "candidates": 1000,
                                    "posterior_draws": 2}}  # fmt: skip
     obs_file = tmp_path / "obs.yaml"
     obs_file.write_text(yaml.safe_dump(observed), encoding="utf-8")
     out = tmp_path / "out"
-    shard = ["calibrate", SMALL, str(obs_file), "--out", str(out), "--executor", "slurm-array", "--quiet", "--workers", "1"]
+    shard = ["calibrate", SMALL, str(obs_file), "--out", str(out), "--executor", "slurm-array", "--quiet", "--workers", "1",
+             "--shard-wait", "1"]  # fmt: skip
     said = []
     for i in (1, 2, 1, 2):
         assert main([*shard, "--shard", f"{i}/2"]) == 0
         said.append(capsys.readouterr().out)
     for s, batch in zip(said, ("wave-1", "wave-2", "predict")):
-        assert f"bad-{batch}: 4 runs still to do by other shards" in s or f"bad-{batch}: 3 runs" in s, said
+        n = 3 if batch == "predict" else 4  # the other shard's half of 8 runs (4 points) or 6 (3 points)
+        assert f"stopped: {n} runs of bad-{batch} are not stored by the other shards after 1 s" in s, said
     assert "every run is stored" in said[-1], said
     assert not (out / "observed_vs_predicted.csv").exists()
     assert main(["calibrate", SMALL, str(obs_file), "--out", str(out), "--quiet"]) == 0
@@ -281,21 +284,22 @@ def slurm(tmp_path_factory):
 
 
 def test_as_slurm_array_tasks_the_calibration_equals_the_local_one(tiny, slurm, tmp_path, capsys):
-    """One 2-task array per batch, each after the previous (as the README says); then one call
-    without --shard writes the results and runs nothing."""
+    """One 2-task array does every batch (the shards wait for each other between batches); then one
+    call without --shard writes the results and runs nothing."""
     obs_file, local = tiny
     out = tmp_path / "slurm"
     cmd = f"{ROOT / '.venv/bin/streetsim'} calibrate {ROOT / SMALL} {obs_file} --out {out} --quiet --workers 1"
-    job = None
-    for _ in BATCHES:
-        dep = [f"--dependency=afterany:{job}"] if job else []
-        job = slurm.sbatch("--array=1-2", "--cpus-per-task=1", "--mem-per-cpu=900M", "--time=00:10:00",
-                           f"--output={tmp_path}/%A_%a.log", *dep,
-                           "--wrap", f"{cmd} --executor slurm-array --shard $SLURM_ARRAY_TASK_ID/2", cwd=tmp_path)  # fmt: skip
-    states = slurm.wait(job, timeout=400)
-    assert {s for s, _ in states.values()} == {"COMPLETED"}, (states, [p.read_text()[-500:] for p in tmp_path.glob("*.log")])
+    job = slurm.sbatch("--array=1-2", "--cpus-per-task=1", "--mem-per-cpu=900M", "--time=00:10:00",
+                       f"--output={tmp_path}/%A_%a.log", "--wrap",
+                       f"{cmd} --executor slurm-array --shard $SLURM_ARRAY_TASK_ID/2 --shard-wait 120", cwd=tmp_path)  # fmt: skip
+    states = slurm.wait(job, timeout=300)
+    logs = [p.read_text() for p in sorted(tmp_path.glob("*.log"))]
+    assert {s for s, _ in states.values()} == {"COMPLETED"}, (states, logs)
+    assert len(logs) == 2 and all("every run is stored" in log for log in logs), logs
     assert all((out / b / "parts").is_dir() for b in BATCHES)
     capsys.readouterr()
     assert main(["calibrate", str(ROOT / SMALL), str(obs_file), "--out", str(out), "--quiet", "--workers", "1"]) == 0
     assert "22 runs (0 run now)" in capsys.readouterr().out
     _same_calibration(out, local)
+    workers = {w for b in BATCHES for w in store.read_results(out / b)["worker"]}
+    assert len(workers) == 2, workers  # both array tasks ran runs

@@ -44,8 +44,8 @@ def cmd_staff(args) -> int:
     from sim import scenario as scenario_mod
     from sim.staffing import planner
     from sim.staffing import targets as targets_mod
-    from sim.staffing.evaluate import Pending
     from sim.sweep.run import parse_shard
+    from sim.sweep.shards import Pending
 
     targets = [targets_mod.parse(t, "--target") for t in args.target_texts]
     if args.targets is not None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,16 +27,11 @@ import pandas as pd
 import yaml
 
 from sim.scenario import ScenarioError
-from sim.sweep import experiment, store
+from sim.sweep import experiment, shards, store
 from sim.sweep import run as sweep_run
 
 MEETS, FAILS, UNDECIDED = "meets", "fails", "undecided"
 BATCHES = "batches"  # each batch's experiment file, beside the store's parts: batches/batch-<hash>.yaml
-POLL_SECONDS = 2.0  # how often a SLURM array shard looks whether the other shards have stored their runs
-
-
-class Pending(Exception):
-    """A SLURM array shard stored its share of a batch; the other shards' runs are not all stored yet."""
 
 
 @dataclass
@@ -159,8 +153,8 @@ class Evaluator:
         res = sweep_run.run_sweep(plan, self.store_dir, self.executor, self.workers, self.scheduler, self.shard,
                                   progress=self.progress)  # fmt: skip
         self.runs_new += res.ran
-        if self.shard is not None:
-            self._wait_for_other_shards(plan)
+        if self.shard is not None:  # the next step needs every run of this batch (sim.sweep.shards)
+            shards.wait_for_other_shards(self.store_dir, {r.run_id for r in plan.runs()}, self.shard_wait)
         # this batch's own design, not design.parquet: another shard may already have written the next batch's
         table = store.read_results(self.store_dir, design=plan.design_table())
         failed = table[table["status"] != "ok"]
@@ -174,20 +168,6 @@ class Evaluator:
         for s in staffings:
             out[s] = table[table["_staffing"] == s].sort_values("replication").reset_index(drop=True)
         return out
-
-    def _wait_for_other_shards(self, plan: experiment.Plan) -> None:
-        """The search goes on only with every run of the batch: every shard replays the same search
-        from the same stored runs, so all of them take the same next step."""
-        wanted = {r.run_id for r in plan.runs()}
-        deadline = time.monotonic() + self.shard_wait
-        while True:
-            missing = len(wanted - store.finished(self.store_dir, heal=False).keys())
-            if not missing:
-                return
-            if time.monotonic() >= deadline:
-                raise Pending(f"{missing} runs of the current batch are not stored by the other shards after "
-                              f"{self.shard_wait:g} s")  # fmt: skip
-            time.sleep(POLL_SECONDS)
 
     def _plan(self, staffings: list[tuple[int, ...]], n: int) -> experiment.Plan:
         """An experiment over these staffings (written beside the store, so the batch can be read
