@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from test_sweep_helpers import kpi_table, raw_run_ids
 
 from sim import provenance, runner, scenario
 from sim.calibrate import emulator
 from sim.calibrate.measures import measure
 from sim.cli import main
 from sim.sweep import store
-from test_sweep_helpers import kpi_table, raw_run_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = "tests/calibration/small_street.yaml"

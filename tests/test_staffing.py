@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_sweep_helpers import raw_run_ids
 
 from sim import provenance, scenario
 from sim.cli import main
@@ -26,7 +27,6 @@ from sim.staffing import search as search_mod
 from sim.staffing import targets as targets_mod
 from sim.staffing.evaluate import Evaluation, Evaluator, decide, looks
 from sim.sweep.experiment import seed_sequence
-from test_sweep_helpers import raw_run_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 MMC = ROOT / "scenarios/validation/mmc.yaml"
