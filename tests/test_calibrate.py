@@ -16,9 +16,11 @@ import yaml
 from test_sweep_helpers import kpi_table, raw_run_ids
 
 from sim import provenance, runner, scenario
-from sim.calibrate import emulator
+from sim.calibrate import emulator, fit
+from sim.calibrate import observed as observed_file
 from sim.calibrate.measures import measure
 from sim.cli import main
+from sim.scenario import ScenarioError
 from sim.sweep import store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -303,3 +305,23 @@ def test_as_slurm_array_tasks_the_calibration_equals_the_local_one(tiny, slurm, 
     _same_calibration(out, local)
     workers = {w for b in BATCHES for w in store.read_results(out / b)["worker"]}
     assert len(workers) == 2, workers  # both array tasks ran runs
+
+
+def test_array_shards_starting_together_share_the_folder(tmp_path):
+    """A shard may find another's half-written manifest (a temporary name) or its finished one; either
+    way it goes on with the same calibration, and never replaces the manifest another shard wrote."""
+    obs_file = tmp_path / "obs.yaml"
+    obs_file.write_text(yaml.safe_dump({**GOOD, "method": TINY_METHOD}), encoding="utf-8")
+    cal = observed_file.load(ROOT / SMALL, obs_file)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".calibration.json.4242-deadbeef.tmp").write_text("{")  # another shard, mid-write
+    fit.claim_folder(cal, out)
+    first = (out / "calibration.json").read_text()
+    fit._write_first(out / "calibration.json", "another shard's text")
+    assert (out / "calibration.json").read_text() == first
+    fit.claim_folder(cal, out)  # the second shard: same calibration, same code
+    (out / "stray.txt").write_text("x")
+    (out / "calibration.json").unlink()
+    with pytest.raises(ScenarioError, match="other files in it"):
+        fit.claim_folder(cal, out)

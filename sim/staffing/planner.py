@@ -153,11 +153,17 @@ def check_request(req: Request) -> None:
             kind = None
         if kind != "staffing":
             raise ScenarioError(req.out, "--out", "holds other results (its manifest.json is not the planner's); choose another folder")
-    elif req.out.exists() and any(p.name not in (STORE, provenance.RECORD) for p in req.out.iterdir()):
+    elif req.out.exists() and any(not _planner_file(p.name) for p in req.out.iterdir()):
         raise ScenarioError(req.out, "--out", "is a folder with other files in it; choose an empty or new folder")
     if store.exists() and any(store.iterdir()):
         # run ids name the scenario, seed and replication, not the model code that ran them
         provenance.check_same_code(provenance.read_recorded(req.out / provenance.RECORD), req.out, "staffing")
+
+
+def _planner_file(name: str) -> bool:
+    """What a search in progress has written (SLURM array shards start together: another shard's
+    record may be half-written, under a temporary name)."""
+    return name in (STORE, provenance.RECORD) or (name.startswith(f".{provenance.RECORD}.") and name.endswith(".tmp"))
 
 
 def record_code(out: Path) -> None:
