@@ -31,4 +31,4 @@ def wait_for_other_shards(out: Path, run_ids: set[str], seconds: float, what: st
             return
         if time.monotonic() >= deadline:
             raise Pending(f"{missing} runs of {what} are not stored by the other shards after {seconds:g} s")
-        time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())) or POLL_SECONDS)
+        time.sleep(max(0.01, min(POLL_SECONDS, deadline - time.monotonic())))  # one last look at the deadline
