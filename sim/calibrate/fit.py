@@ -43,7 +43,8 @@ def claim_folder(cal: Calibration, out: Path) -> None:
     array shards start together: the first to write the manifest wins, the others check it."""
     out = Path(out)
     if not (out / MANIFEST).exists():
-        if out.exists() and any(not _manifest_or_its_temporary(p) for p in out.iterdir()):
+        strangers = out.exists() and any(not _manifest_or_its_temporary(p) for p in out.iterdir())
+        if strangers and not (out / MANIFEST).exists():  # looked again: another shard may have just claimed it
             raise ScenarioError(out, "--out", "is a folder with other files in it; choose a new or empty --out")
         out.mkdir(parents=True, exist_ok=True)
         manifest = {"kind": "calibration", "digest": cal.digest(), "calibration": cal.spec.calibration,
