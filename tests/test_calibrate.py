@@ -6,18 +6,24 @@ The calibration runs on a small street (tests/calibration/small_street.yaml: 12,
 """
 
 import json
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from test_sweep_helpers import kpi_table, raw_run_ids
 
-from sim import runner, scenario
-from sim.calibrate import emulator
+from sim import provenance, runner, scenario
+from sim.calibrate import emulator, fit
+from sim.calibrate import observed as observed_file
 from sim.calibrate.measures import measure
 from sim.cli import main
+from sim.scenario import ScenarioError
 from sim.sweep import store
 
+ROOT = Path(__file__).resolve().parents[1]
 SMALL = "tests/calibration/small_street.yaml"
 # The parameters generating the "observed" data, and the ranges the calibration searches.
 TRUTH = {
@@ -123,6 +129,20 @@ def test_running_again_reuses_every_finished_run(calibrated, capsys):
     assert runs == 2 * 12 * 2 + 5 * 2  # two waves of 12 points, then the calibrated point and 4 draws; 2 replications each
 
 
+def test_runs_of_other_model_code_are_refused_in_one_line_and_left_alone(calibrated, capsys, monkeypatch):
+    """The run ids do not name the model code: the folder's record of it does, checked on resume."""
+    obs_file, out = calibrated
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    assert json.loads((out / "calibration.json").read_text())["code"] == provenance.code_fingerprint()
+    monkeypatch.setattr(provenance, "code_fingerprint", lambda: "0000feed0000feed")  # as if the model changed
+    capsys.readouterr()
+    assert main(["calibrate", SMALL, str(obs_file), "--out", str(out), "--workers", "2", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {out}: --out: its stored calibration runs were made by model code"), err
+    assert "give a new --out" in err[0]
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
+
+
 GOOD = {
     "calibration": "bad",
     "observed": [{"quantity": "patrol_discovery_share", "value": 0.97, "sd": 0.01, "source": "Kunming"}],
@@ -182,23 +202,126 @@ def test_emulator_separates_run_to_run_noise_from_the_trend():
 
 
 def test_slurm_array_shards_run_each_batch_in_turn_and_agree_with_one_process(tmp_path, capsys):
-    """Two array shards called in turn: each runs its half of the first unfinished batch and stops;
-    the shard that completes a batch goes on to its half of the next (wave 1, wave 2, the check:
-    four calls). Once all are stored, a call without --shard writes the results, running nothing."""
+    """Two array shards called in turn, never at once: each runs its half of the first unfinished
+    batch, waits --shard-wait for the other half and stops; the shard that completes a batch goes
+    on to its half of the next (wave 1, wave 2, the check: four calls). Once all are stored, a call
+    without --shard writes the results, running nothing."""
     observed = {**GOOD, "method": {"waves": 2, "points": 4, "replications": 2, "seed": 5, "candidates": 1000,
                                    "posterior_draws": 2}}  # fmt: skip
     obs_file = tmp_path / "obs.yaml"
     obs_file.write_text(yaml.safe_dump(observed), encoding="utf-8")
     out = tmp_path / "out"
-    shard = ["calibrate", SMALL, str(obs_file), "--out", str(out), "--executor", "slurm-array", "--quiet", "--workers", "1"]
+    shard = ["calibrate", SMALL, str(obs_file), "--out", str(out), "--executor", "slurm-array", "--quiet", "--workers", "1",
+             "--shard-wait", "1"]  # fmt: skip
     said = []
     for i in (1, 2, 1, 2):
         assert main([*shard, "--shard", f"{i}/2"]) == 0
         said.append(capsys.readouterr().out)
     for s, batch in zip(said, ("wave-1", "wave-2", "predict")):
-        assert f"bad-{batch}: 4 runs still to do by other shards" in s or f"bad-{batch}: 3 runs" in s, said
+        n = 3 if batch == "predict" else 4  # the other shard's half of 8 runs (4 points) or 6 (3 points)
+        assert f"stopped: {n} runs of bad-{batch} are not stored by the other shards after 1 s" in s, said
     assert "every run is stored" in said[-1], said
     assert not (out / "observed_vs_predicted.csv").exists()
     assert main(["calibrate", SMALL, str(obs_file), "--out", str(out), "--quiet"]) == 0
     assert "(0 run now)" in capsys.readouterr().out
     assert (out / "observed_vs_predicted.csv").exists()
+
+
+# --------------------------------------------------------------------------- executors
+# A tiny calibration (3 batches: two waves of 4 points and the check at 3 points, 2 replications
+# each: 22 runs) run on one process, then on a Dask LocalCluster and as SLURM array tasks.
+TINY_METHOD = {"waves": 2, "points": 4, "replications": 2, "seed": 5, "candidates": 1000, "posterior_draws": 2}
+BATCHES = ("waves/wave-1", "waves/wave-2", "predict")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny")
+    obs_file = folder / "obs.yaml"
+    obs_file.write_text(yaml.safe_dump({**GOOD, "method": TINY_METHOD}), encoding="utf-8")
+    local = folder / "local"
+    assert main(["calibrate", str(ROOT / SMALL), str(obs_file), "--out", str(local), "--quiet", "--workers", "1"]) == 0
+    return obs_file, local
+
+
+def _same_calibration(out, local):
+    """Every batch's stored runs (KPIs and measures, by run_id) and the written results are equal."""
+    for batch in BATCHES:
+        pd.testing.assert_frame_equal(kpi_table(out / batch), kpi_table(local / batch))
+        counts = Counter(raw_run_ids(out / batch))
+        assert max(counts.values()) == 1, f"{batch}: a run stored twice"
+    for f in ("observed_vs_predicted.csv", "posterior.csv"):
+        assert (out / f).read_bytes() == (local / f).read_bytes(), f
+    how_run = ["ran_now", "already_stored"]  # differs with what this call found stored
+    pd.testing.assert_frame_equal(pd.read_csv(out / "waves.csv").drop(columns=how_run),
+                                  pd.read_csv(local / "waves.csv").drop(columns=how_run))  # fmt: skip
+
+
+def test_on_a_dask_cluster_the_calibration_equals_the_local_one_and_resumes(tiny, tmp_path, capsys):
+    from dask.distributed import LocalCluster
+
+    obs_file, local = tiny
+    out = tmp_path / "dask"
+    cmd = ["calibrate", str(ROOT / SMALL), str(obs_file), "--out", str(out), "--quiet", "--executor", "dask"]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        capsys.readouterr()
+        assert main([*cmd, "--scheduler", cluster.scheduler_address]) == 0
+        assert "22 runs (22 run now)" in capsys.readouterr().out
+        workers = set(store.read_results(out / "predict")["worker_pid"])
+        assert workers <= {w.pid for w in cluster.workers.values()} and len(workers) >= 1  # ran on the cluster
+        _same_calibration(out, local)
+        assert main([*cmd, "--scheduler", cluster.scheduler_address]) == 0
+        assert "22 runs (0 run now)" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    from slurm_cluster import start_cluster, unavailable
+
+    if unavailable():
+        pytest.skip(unavailable())
+    c = start_cluster(tmp_path_factory.mktemp("slurm"))
+    yield c
+    c.stop()
+
+
+def test_as_slurm_array_tasks_the_calibration_equals_the_local_one(tiny, slurm, tmp_path, capsys):
+    """One 2-task array does every batch (the shards wait for each other between batches); then one
+    call without --shard writes the results and runs nothing."""
+    obs_file, local = tiny
+    out = tmp_path / "slurm"
+    cmd = f"{ROOT / '.venv/bin/streetsim'} calibrate {ROOT / SMALL} {obs_file} --out {out} --quiet --workers 1"
+    job = slurm.sbatch("--array=1-2", "--cpus-per-task=1", "--mem-per-cpu=900M", "--time=00:10:00",
+                       f"--output={tmp_path}/%A_%a.log", "--wrap",
+                       f"{cmd} --executor slurm-array --shard $SLURM_ARRAY_TASK_ID/2 --shard-wait 120", cwd=tmp_path)  # fmt: skip
+    states = slurm.wait(job, timeout=300)
+    logs = [p.read_text() for p in sorted(tmp_path.glob("*.log"))]
+    assert {s for s, _ in states.values()} == {"COMPLETED"}, (states, logs)
+    assert len(logs) == 2 and all("every run is stored" in log for log in logs), logs
+    assert all((out / b / "parts").is_dir() for b in BATCHES)
+    capsys.readouterr()
+    assert main(["calibrate", str(ROOT / SMALL), str(obs_file), "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    assert "22 runs (0 run now)" in capsys.readouterr().out
+    _same_calibration(out, local)
+    workers = {w for b in BATCHES for w in store.read_results(out / b)["worker"]}
+    assert len(workers) == 2, workers  # both array tasks ran runs
+
+
+def test_array_shards_starting_together_share_the_folder(tmp_path):
+    """A shard may find another's half-written manifest (a temporary name) or its finished one; either
+    way it goes on with the same calibration, and never replaces the manifest another shard wrote."""
+    obs_file = tmp_path / "obs.yaml"
+    obs_file.write_text(yaml.safe_dump({**GOOD, "method": TINY_METHOD}), encoding="utf-8")
+    cal = observed_file.load(ROOT / SMALL, obs_file)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".calibration.json.4242-deadbeef.tmp").write_text("{")  # another shard, mid-write
+    fit.claim_folder(cal, out)
+    first = (out / "calibration.json").read_text()
+    fit._write_first(out / "calibration.json", "another shard's text")
+    assert (out / "calibration.json").read_text() == first
+    fit.claim_folder(cal, out)  # the second shard: same calibration, same code
+    (out / "stray.txt").write_text("x")
+    (out / "calibration.json").unlink()
+    with pytest.raises(ScenarioError, match="other files in it"):
+        fit.claim_folder(cal, out)

@@ -7,6 +7,7 @@ measuring waits from the case table.
 
 import json
 import math
+import shlex
 import signal
 import subprocess
 import sys
@@ -14,9 +15,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from test_sweep_helpers import raw_run_ids
 
-from sim import scenario
+from sim import provenance, scenario
 from sim.cli import main
 from sim.metrics import kpi_names
 from sim.runner import run_replication
@@ -268,6 +271,24 @@ def test_an_interrupted_search_resumes_and_reuses_finished_runs(tmp_path):
     assert staffing["posts"] == 4 and staffing["one_fewer_status"] == "fails"
 
 
+TINY = [str(MMC), "--target", "queue_waited_share_servers<=0.3", "--roles", "servers", "--replications", "3",
+        "--max-replications", "3", "--set", "horizon.days=10", "--set", "horizon.warmup_days=1", "--quiet"]  # fmt: skip
+
+
+def test_runs_of_other_model_code_are_refused_in_one_line_and_left_alone(tmp_path, capsys, monkeypatch):
+    """Run ids do not name the model code; the folder's model_code.json does, checked on resume."""
+    out = tmp_path / "plan"
+    assert main(["staff", *TINY, "--out", str(out), "--workers", "1"]) == 0
+    assert json.loads((out / "model_code.json").read_text())["code"] == provenance.code_fingerprint()
+    assert json.loads((out / "manifest.json").read_text())["code"] == provenance.code_fingerprint()
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    monkeypatch.setattr(provenance, "code_fingerprint", lambda: "0000feed0000feed")  # as if the model changed
+    capsys.readouterr()
+    line = _one_line_error(capsys, main(["staff", *TINY, "--out", str(out), "--workers", "1"]))
+    assert line.startswith(f"error: {out}: --out: its stored staffing runs were made by model code"), line
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
+
+
 def test_an_output_folder_holding_other_results_is_refused_untouched(tmp_path, capsys):
     out = tmp_path / "run"
     out.mkdir()
@@ -278,11 +299,96 @@ def test_an_output_folder_holding_other_results_is_refused_untouched(tmp_path, c
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "summary.csv"]
 
 
-def test_on_a_dask_cluster_the_search_gives_the_same_runs_as_locally(tmp_path):
-    """Same seeds, same staffings tried, the same KPI values: the executor does not matter."""
-    common = [str(MMC), "--target", "queue_waited_share_servers<=0.3", "--roles", "servers", "--replications", "3",
-              "--max-replications", "3", "--set", "horizon.days=10", "--set", "horizon.warmup_days=1", "--quiet"]  # fmt: skip
-    assert main(["staff", *common, "--out", str(tmp_path / "local"), "--workers", "1"]) == 0
-    assert main(["staff", *common, "--out", str(tmp_path / "dask"), "--executor", "dask", "--workers", "2"]) == 0
-    local, dask = (_csv(tmp_path / d / "tried.csv") for d in ("local", "dask"))
-    assert local == dask and {r["servers"] for r in local} == {3, 4}
+@pytest.fixture(scope="module")
+def tiny_local(tmp_path_factory):
+    """TINY on local processes: the answer every other executor must give."""
+    out = tmp_path_factory.mktemp("tiny") / "local"
+    assert main(["staff", *TINY, "--out", str(out), "--workers", "1"]) == 0
+    return out
+
+
+def _same_search(out, local, runs_this_call=None):
+    """Same answer, same staffings tried with the same decisions and KPI means, each run stored once."""
+    got, want = (json.loads((d / "manifest.json").read_text()) for d in (out, local))
+    assert got["answer"] == want["answer"] and got["simulation_runs"] == want["simulation_runs"]
+    assert _csv(out / "tried.csv") == _csv(local / "tried.csv")
+    assert {r["servers"] for r in _csv(out / "tried.csv")} == {3, 4}
+    ids = raw_run_ids(out / "runs")
+    assert len(ids) == len(set(ids)) == want["simulation_runs"]
+    if runs_this_call is not None:
+        assert got["simulation_runs_this_call"] == runs_this_call
+
+
+def test_on_a_dask_cluster_the_search_gives_the_same_runs_as_locally_and_resumes(tiny_local, tmp_path):
+    """Same seeds, same staffings tried, the same KPI values: the executor does not matter. Once on
+    the LocalCluster the executor starts per batch, once on a standing one (--scheduler)."""
+    out = tmp_path / "dask"
+    assert main(["staff", *TINY, "--out", str(out), "--executor", "dask", "--workers", "2"]) == 0
+    _same_search(out, tiny_local)
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        cmd = ["staff", *TINY, "--executor", "dask", "--scheduler", cluster.scheduler_address]
+        assert main([*cmd, "--out", str(out)]) == 0  # resumed: nothing left to run
+        _same_search(out, tiny_local, runs_this_call=0)
+        assert main([*cmd, "--out", str(tmp_path / "standing")]) == 0
+        _same_search(tmp_path / "standing", tiny_local)
+        pids = set(pd.read_parquet(tmp_path / "standing" / "runs" / "parts")["worker_pid"])
+        assert pids == {w.pid for w in cluster.workers.values()}  # the standing cluster ran them
+
+
+def test_slurm_array_shards_called_in_turn_stop_and_resume_batch_by_batch(tiny_local, tmp_path, capsys):
+    """Shards that never run at the same time: each stores its share of the first unfinished batch,
+    waits --shard-wait for the other's, stops; called again it goes on. Then a call without --shard
+    writes the same answer as one process, running nothing."""
+    out = tmp_path / "shards"
+    said = []
+    for call in range(8):
+        i = call % 2 + 1
+        assert main(["staff", *TINY, "--out", str(out), "--executor", "slurm-array", "--shard", f"{i}/2",
+                     "--shard-wait", "1"]) == 0  # fmt: skip
+        said.append(capsys.readouterr().out)
+        if "the search is complete" in said[-1]:
+            break
+    assert "stopped: " in said[0] and "not stored by the other shards after 1 s" in said[0], said
+    assert len(said) == 3, said  # batch {4}: shard 1, then 2; batch {3}: shard 2, then 1 (the one-fewer is {3})
+    assert not (out / "manifest.json").exists()
+    assert main(["staff", *TINY, "--out", str(out), "--workers", "1"]) == 0
+    _same_search(out, tiny_local, runs_this_call=0)
+
+
+def test_a_shard_without_slurm_array_and_slurm_array_without_a_shard_are_one_line(tmp_path, capsys):
+    for extra, needle in ((["--shard", "1/2"], "--shard goes with --executor slurm-array"),
+                          (["--executor", "slurm-array"], "give --shard I/N"),
+                          (["--executor", "slurm-array", "--shard", "3/2"], "between 1 and N")):  # fmt: skip
+        assert needle in _one_line_error(capsys, main(["staff", *TINY, "--out", str(tmp_path / "x"), *extra]))
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    from slurm_cluster import start_cluster, unavailable
+
+    if unavailable():
+        pytest.skip(unavailable())
+    c = start_cluster(tmp_path_factory.mktemp("slurm"))
+    yield c
+    c.stop()
+
+
+def test_as_a_slurm_array_the_search_gives_the_local_answer(tiny_local, slurm, tmp_path, capsys):
+    """One 2-task array does the whole search (the shards wait for each other between batches);
+    then a call without --shard writes the answer, running nothing."""
+    out = tmp_path / "slurm"
+    cmd = shlex.join([str(ROOT / ".venv/bin/streetsim"), "staff", *TINY, "--out", str(out)])
+    job = slurm.sbatch("--array=1-2", "--cpus-per-task=1", "--mem-per-cpu=900M", "--time=00:10:00",
+                       f"--output={tmp_path}/%A_%a.log", "--wrap",
+                       f"{cmd} --executor slurm-array --shard $SLURM_ARRAY_TASK_ID/2 --shard-wait 120", cwd=tmp_path)  # fmt: skip
+    states = slurm.wait(job, timeout=300)
+    logs = [p.read_text() for p in sorted(tmp_path.glob("*.log"))]
+    assert {s for s, _ in states.values()} == {"COMPLETED"}, (states, logs)
+    assert len(logs) == 2 and all("the search is complete" in log for log in logs), logs
+    assert main(["staff", *TINY, "--out", str(out), "--workers", "1"]) == 0
+    _same_search(out, tiny_local, runs_this_call=0)
+    workers = set(pd.read_parquet(out / "runs" / "parts")["worker"])
+    assert len(workers) == 2, workers  # both array tasks ran runs

@@ -23,7 +23,10 @@ def add_commands(sub) -> None:
     p.add_argument("--executor", choices=EXECUTORS, default="local")
     p.add_argument("--workers", type=positive_int, default=None, help="worker processes (default: CPUs available)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask: an existing scheduler")
-    p.add_argument("--shard", default=None, metavar="I/N", help="slurm-array: run shard I of N of the next unfinished batch")
+    p.add_argument("--shard", default=None, metavar="I/N",
+                   help="slurm-array: run shard I of N of every batch, waiting for the other shards between batches")  # fmt: skip
+    p.add_argument("--shard-wait", type=positive_int, default=1800, metavar="SECONDS",
+                   help="slurm-array: how long a shard waits for the others' runs of a batch before it stops (default 1800)")  # fmt: skip
     p.add_argument("--waves", type=positive_int, default=None, help="history-matching waves (default: the observed file's method)")
     p.add_argument("--points", type=positive_int, default=None, help="parameter points per wave")
     p.add_argument("--replications", type=positive_int, default=None, help="replications per point (>= 2)")
@@ -51,9 +54,10 @@ def checked_out(out) -> Path:
 
 def cmd_calibrate(args) -> int:
     from sim.calibrate import observed
-    from sim.calibrate.simulate import Execution, Pending
+    from sim.calibrate.simulate import Execution
     from sim.scenario import ScenarioError
     from sim.sweep.run import parse_shard
+    from sim.sweep.shards import Pending
 
     shard = parse_shard(args.shard)
     if args.executor == "slurm-array" and shard is None:
@@ -64,14 +68,14 @@ def cmd_calibrate(args) -> int:
         raise ScenarioError("--scheduler", "", "--scheduler goes with --executor dask")
     cal = observed.load(args.scenario, args.observed, args.overrides, method_overrides(args))
     out = checked_out(args.out or Path("results") / f"calibrate_{cal.spec.calibration}")
-    how = Execution(args.executor, args.workers, args.scheduler, shard, progress=not args.quiet)
+    how = Execution(args.executor, args.workers, args.scheduler, shard, args.shard_wait, progress=not args.quiet)
     from sim.calibrate import fit, outputs
 
     try:
         result = fit.calibrate(cal, out, how)
     except Pending as e:
-        print(f"shard {shard[0]}/{shard[1]} done; {e}. Run the same command again (e.g. the next array job) once every "
-              "shard has finished; then once without --shard to write the results.")  # fmt: skip
+        print(f"shard {shard[0]}/{shard[1]} stopped: {e}. Submit the array again (the same command): every finished "
+              "run is reused; once every batch is stored, run the command once without --shard to write the results.")  # fmt: skip
         return 0
     except KeyboardInterrupt:
         print(f"\ninterrupted; finished runs are stored in {out}/ — run the same command again to resume", file=sys.stderr)

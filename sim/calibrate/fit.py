@@ -4,21 +4,22 @@ prediction of every observed quantity, checked against what was observed."""
 from __future__ import annotations
 
 import json
+import os
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-import sim
+from sim import provenance
 from sim.calibrate import history as history_mod
 from sim.calibrate import posterior as posterior_mod
 from sim.calibrate.observed import Calibration
 from sim.calibrate.simulate import Execution, run_batch
 from sim.calibrate.space import Space
 from sim.scenario import ScenarioError
-from sim.sweep import store
 
 MANIFEST = "calibration.json"
 
@@ -38,21 +39,39 @@ class Result:
 
 
 def claim_folder(cal: Calibration, out: Path) -> None:
-    """``out`` is new, empty, or holds this same calibration's runs (then they are reused)."""
+    """``out`` is new, empty, or holds this same calibration's runs (then they are reused). SLURM
+    array shards start together: the first to write the manifest wins, the others check it."""
     out = Path(out)
-    digest = cal.digest()
-    if (out / MANIFEST).exists():
-        old = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-        if old.get("digest") != digest:
-            raise ScenarioError(out, "--out", "holds a calibration of other files or settings; choose another --out")
-        return
-    if out.exists() and any(out.iterdir()):
-        raise ScenarioError(out, "--out", "is a folder with other files in it; choose a new or empty --out")
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = {"kind": "calibration", "digest": digest, "calibration": cal.spec.calibration,
-                "observed_file": str(cal.file), "scenario_file": str(cal.scenario_file),
-                "streetsim_version": sim.__version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
-    store.write_atomic(out / MANIFEST, lambda p: p.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8"))
+    if not (out / MANIFEST).exists():
+        strangers = out.exists() and any(not _manifest_or_its_temporary(p) for p in out.iterdir())
+        if strangers and not (out / MANIFEST).exists():  # looked again: another shard may have just claimed it
+            raise ScenarioError(out, "--out", "is a folder with other files in it; choose a new or empty --out")
+        out.mkdir(parents=True, exist_ok=True)
+        manifest = {"kind": "calibration", "digest": cal.digest(), "calibration": cal.spec.calibration,
+                    "observed_file": str(cal.file), "scenario_file": str(cal.scenario_file),
+                    **provenance.record(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
+        _write_first(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    old = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    if old.get("digest") != cal.digest():
+        raise ScenarioError(out, "--out", "holds a calibration of other files or settings; choose another --out")
+    # run ids name the scenario, seed and replication, not the model code that ran them
+    provenance.check_same_code(old.get("code"), out, "calibration")
+
+
+def _manifest_or_its_temporary(p: Path) -> bool:
+    return p.name == MANIFEST or (p.name.startswith(f".{MANIFEST}.") and p.name.endswith(".tmp"))
+
+
+def _write_first(path: Path, text: str) -> None:
+    """Write ``path`` unless another process has written it first (then keep theirs)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    try:
+        os.link(tmp, path)  # fails if it exists: never replaces another shard's manifest
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def calibrate(cal: Calibration, out: Path, how: Execution) -> Result:

@@ -17,6 +17,7 @@ from sim.calibrate.observed import Calibration
 from sim.calibrate.space import Space
 from sim.sweep import experiment, store
 from sim.sweep.run import run_sweep
+from sim.sweep.shards import Pending, wait_for_other_shards
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Execution:
     workers: int | None = None
     scheduler: str | None = None
     shard: tuple[int, int] | None = None
+    shard_wait: float = 0.0  # slurm-array: seconds to wait for the other shards' runs of a batch
     progress: bool = True
 
 
@@ -39,15 +41,13 @@ class Batch:
     complete: bool  # False when other SLURM array shards still have runs of this batch to do
 
 
-class Pending(Exception):
-    """This shard's share of a batch is stored; other shards still run theirs."""
-
-
 def run_batch(cal: Calibration, space: Space, values: np.ndarray, folder: Path, name: str,
               replications: int, seed: int, how: Execution) -> Batch:  # fmt: skip
     """Run ``replications`` of every row of ``values`` (scenario values, one column per parameter)."""
     plan = _plan(cal, space, values, name, replications, seed)
     res = run_sweep(plan, folder, how.executor, how.workers, how.scheduler, how.shard, progress=how.progress)
+    if how.shard is not None:  # the next batch needs every run of this one
+        wait_for_other_shards(folder, {r.run_id for r in plan.runs()}, how.shard_wait, name)
     table = store.read_results(folder)
     complete = not (table["status"] == "pending").any()
     if not complete:

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from sim.cli import positive_int
+from sim.sweep.commands import EXECUTORS  # the planner's runs go through the sweep executors
 
 
 def add_commands(sub) -> None:
@@ -27,9 +28,14 @@ def add_commands(sub) -> None:
     p.add_argument("--pilot-replications", type=positive_int, default=2, help="replications of the pilot run (default 2)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
     p.add_argument("--out", type=Path, default=None, help="default: results/staff_<scenario name>")
-    p.add_argument("--executor", choices=("local", "dask"), default="local", help="local processes or a Dask cluster")
+    p.add_argument("--executor", choices=EXECUTORS, default="local",
+                   help="local processes, a Dask cluster, or one SLURM array task (--shard)")  # fmt: skip
     p.add_argument("--workers", "-j", type=positive_int, default=None, help="worker processes (default: the CPUs available)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask: an existing scheduler, e.g. tcp://HOST:8786")
+    p.add_argument("--shard", default=None, metavar="I/N",
+                   help="slurm-array: run shard I of N of every batch, waiting for the other shards between batches")  # fmt: skip
+    p.add_argument("--shard-wait", type=positive_int, default=1800, metavar="SECONDS",
+                   help="slurm-array: how long a shard waits for the others' runs of a batch before it stops (default 1800)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_staff)
 
@@ -38,12 +44,19 @@ def cmd_staff(args) -> int:
     from sim import scenario as scenario_mod
     from sim.staffing import planner
     from sim.staffing import targets as targets_mod
+    from sim.sweep.run import parse_shard
+    from sim.sweep.shards import Pending
 
     targets = [targets_mod.parse(t, "--target") for t in args.target_texts]
     if args.targets is not None:
         targets += targets_mod.load_file(args.targets)
     if args.scheduler and args.executor != "dask":
         raise scenario_mod.ScenarioError("--scheduler", "", "--scheduler goes with --executor dask")
+    shard = parse_shard(args.shard)
+    if args.executor == "slurm-array" and shard is None:
+        raise scenario_mod.ScenarioError("--shard", "", "slurm-array runs one shard: give --shard I/N (e.g. $SLURM_ARRAY_TASK_ID/N)")
+    if shard is not None and args.executor != "slurm-array":
+        raise scenario_mod.ScenarioError("--shard", "", "--shard goes with --executor slurm-array")
     name = scenario_mod.load(args.scenario, args.overrides).name
     out = args.out or Path("results") / f"staff_{name}"
     req = planner.Request(
@@ -51,10 +64,14 @@ def cmd_staff(args) -> int:
         overrides=args.overrides, replications=args.replications,
         max_replications=args.max_replications or 4 * args.replications, confidence=args.confidence, seed=args.seed,
         pilot_replications=args.pilot_replications, out=out, executor=args.executor, workers=args.workers,
-        scheduler=args.scheduler, progress=not args.quiet, command=sys.argv,
+        scheduler=args.scheduler, shard=shard, shard_wait=args.shard_wait, progress=not args.quiet, command=sys.argv,
     )  # fmt: skip
     try:
         planner.plan(req)
+    except Pending as e:
+        print(f"shard {shard[0]}/{shard[1]} stopped: {e}. Submit the array again (the same command): every "
+              "finished run is reused.")  # fmt: skip
+        return 0
     except KeyboardInterrupt:
         print(f"\ninterrupted; finished runs are stored in {out / planner.STORE}/ — run the same command again to resume",
               file=sys.stderr)  # fmt: skip

@@ -17,6 +17,7 @@ that in truth misses a target is declared to meet all of them with probability a
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +27,11 @@ import pandas as pd
 import yaml
 
 from sim.scenario import ScenarioError
-from sim.sweep import experiment, store
+from sim.sweep import experiment, shards, store
 from sim.sweep import run as sweep_run
 
 MEETS, FAILS, UNDECIDED = "meets", "fails", "undecided"
-BATCH_FILE = "staffing_batch.yaml"  # the experiment file of the latest batch, beside the store
+BATCHES = "batches"  # each batch's experiment file, beside the store's parts: batches/batch-<hash>.yaml
 
 
 @dataclass
@@ -104,7 +105,8 @@ class Evaluator:
 
     def __init__(self, scenario_file: Path, overrides: list[str], roles: list[str], targets, seed: int,
                  first: int, cap: int, alpha: float, store_dir: Path, executor: str = "local",
-                 workers: int | None = None, scheduler: str | None = None, progress: bool = True):  # fmt: skip
+                 workers: int | None = None, scheduler: str | None = None, progress: bool = True,
+                 shard: tuple[int, int] | None = None, shard_wait: float = 0.0):  # fmt: skip
         self.scenario_file = Path(scenario_file).resolve()
         self.overrides, self.roles, self.targets = list(overrides), list(roles), list(targets)
         self.seed, self.alpha = seed, alpha
@@ -112,6 +114,7 @@ class Evaluator:
         self.alpha_each = alpha / (len(self.targets) * len(self.looks))
         self.store_dir = Path(store_dir).resolve()
         self.executor, self.workers, self.scheduler, self.progress = executor, workers, scheduler, progress
+        self.shard, self.shard_wait = shard, shard_wait
         self.done: dict[tuple[int, ...], Evaluation] = {}
         self.runs_used: set[str] = set()  # run ids the search used
         self.runs_new = 0  # of which run in this call (the rest came from the store)
@@ -147,9 +150,13 @@ class Evaluator:
 
     def _run(self, staffings: list[tuple[int, ...]], n: int) -> dict[tuple, pd.DataFrame]:
         plan = self._plan(staffings, n)
-        res = sweep_run.run_sweep(plan, self.store_dir, self.executor, self.workers, self.scheduler, progress=self.progress)
+        res = sweep_run.run_sweep(plan, self.store_dir, self.executor, self.workers, self.scheduler, self.shard,
+                                  progress=self.progress)  # fmt: skip
         self.runs_new += res.ran
-        table = store.read_results(self.store_dir)
+        if self.shard is not None:  # the next step needs every run of this batch (sim.sweep.shards)
+            shards.wait_for_other_shards(self.store_dir, {r.run_id for r in plan.runs()}, self.shard_wait)
+        # this batch's own design, not design.parquet: another shard may already have written the next batch's
+        table = store.read_results(self.store_dir, design=plan.design_table())
         failed = table[table["status"] != "ok"]
         if len(failed):
             row = failed.iloc[0]
@@ -177,10 +184,11 @@ class Evaluator:
             "seed": self.seed,
             "invalid_points": "skip",
         }
-        self.store_dir.mkdir(parents=True, exist_ok=True)
-        path = self.store_dir / BATCH_FILE
         text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
-        store.write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+        # named by its text: shards of an array at different batches never read each other's file
+        path = self.store_dir / BATCHES / f"batch-{hashlib.sha256(text.encode()).hexdigest()[:16]}.yaml"
+        if not path.exists():
+            store.write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
         plan = experiment.load(path)
         wanted = set(staffings)
         rows = [tuple(int(getattr(r, f"p{i}")) for i in range(len(params))) for r in plan.points.itertuples(index=False)]

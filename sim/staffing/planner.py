@@ -7,8 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import sim
-from sim import metrics
+from sim import metrics, provenance
 from sim import scenario as scenario_mod
 from sim.labels import unit
 from sim.scenario import ScenarioError
@@ -36,6 +35,8 @@ class Request:
     executor: str = "local"
     workers: int | None = None
     scheduler: str | None = None
+    shard: tuple[int, int] | None = None  # slurm-array: this task's shard of every batch
+    shard_wait: float = 0.0  # seconds a shard waits for the other shards' runs of a batch
     progress: bool = True
     command: list[str] = field(default_factory=list)
 
@@ -74,7 +75,7 @@ class StaffingPlan:
         self.floors = tuple(max(1, self.loads[r].lines) for r in self.roles)
         self.evaluator = Evaluator(
             req.scenario, req.overrides, self.roles, self.targets, req.seed, req.replications, req.max_replications,
-            self.alpha, self.store_dir, req.executor, req.workers, req.scheduler, req.progress,
+            self.alpha, self.store_dir, req.executor, req.workers, req.scheduler, req.progress, req.shard, req.shard_wait,
         )  # fmt: skip
         try:
             self.result = search.search(self.evaluator, self.guess, self.floors, self.scenario_posts, self.cost)
@@ -88,7 +89,7 @@ class StaffingPlan:
         return {
             "kind": "staffing",
             "scenario_names": [self.settings.name],
-            "streetsim_version": sim.__version__,
+            **provenance.record(),
             "python": sys.version.split()[0],
             "started": self.started,
             "command": self.req.command,
@@ -152,14 +153,40 @@ def check_request(req: Request) -> None:
             kind = None
         if kind != "staffing":
             raise ScenarioError(req.out, "--out", "holds other results (its manifest.json is not the planner's); choose another folder")
-    elif req.out.exists() and any(p.name != STORE for p in req.out.iterdir()):
+    elif req.out.exists() and any(not _planner_file(p.name) for p in req.out.iterdir()):
         raise ScenarioError(req.out, "--out", "is a folder with other files in it; choose an empty or new folder")
+    if store.exists() and any(store.iterdir()):
+        # run ids name the scenario, seed and replication, not the model code that ran them
+        provenance.check_same_code(provenance.read_recorded(req.out / provenance.RECORD), req.out, "staffing")
+
+
+def _planner_file(name: str) -> bool:
+    """What a search in progress has written (SLURM array shards start together: another shard's
+    record may be half-written, under a temporary name)."""
+    return name in (STORE, provenance.RECORD) or (name.startswith(f".{provenance.RECORD}.") and name.endswith(".tmp"))
+
+
+def record_code(out: Path) -> None:
+    """Which model code makes the runs about to be stored (checked by check_request on resume)."""
+    import json
+
+    from sim.sweep.store import write_atomic
+
+    text = json.dumps(provenance.record(), indent=2) + "\n"
+    if provenance.read_recorded(out / provenance.RECORD) is None:
+        write_atomic(out / provenance.RECORD, lambda p: p.write_text(text, encoding="utf-8"))
 
 
 def plan(req: Request) -> StaffingPlan:
     check_request(req)
+    record_code(req.out)
     p = StaffingPlan(req)
     p.run()
+    if req.shard is not None:  # the answer is written once, by a call without --shard
+        i, n = req.shard
+        print(f"shard {i}/{n}: the search is complete and every run is stored in {req.out / STORE}/; run the "
+              "command once without --shard to write the answer (it runs nothing)")  # fmt: skip
+        return p
     output.print_answer(p)
     files = output.write(p, req.out)
     print(f"\nwrote {req.out}/: {' '.join(files)} (runs in {req.out / STORE}/)", file=sys.stdout)

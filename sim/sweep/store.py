@@ -232,16 +232,17 @@ def read_design(out: Path) -> pd.DataFrame:
     return t.to_pandas()
 
 
-def read_results(out: str | Path, status: str | None = None) -> pd.DataFrame:
+def read_results(out: str | Path, status: str | None = None, design: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every run of the sweep as one table: the design (run_id, point, replication, parameters)
     joined with what the runs stored (status, error, seconds, worker, KPIs). Runs not yet done,
     or whose files are damaged, have status "pending". Rows from an older design in the same
     folder are left out.
 
-    ``status="ok"`` keeps successful runs only.
+    ``status="ok"`` keeps successful runs only. ``design`` (a Plan's design_table()) instead of
+    design.parquet: for a reader whose design another process may have replaced meanwhile.
     """
     out = Path(out)
-    design = read_design(out)
+    design = read_design(out) if design is None else design
     parts = [t.to_pandas() for _f, t, _series in stored_parts(out)]
     if parts:
         runs = pd.concat(parts, ignore_index=True)

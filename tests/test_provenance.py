@@ -1,0 +1,57 @@
+"""sim.provenance: the model-code fingerprint stored runs are checked against on resume.
+
+The commands that use it (calibrate, staff) are tested in test_calibrate.py and test_staffing.py."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import sim
+from sim import provenance
+from sim.scenario import ScenarioError
+
+PACKAGE = Path(sim.__file__).resolve().parent
+
+
+@pytest.fixture
+def copy(tmp_path):
+    dst = tmp_path / "elsewhere" / "sim"
+    shutil.copytree(PACKAGE, dst, ignore=shutil.ignore_patterns("__pycache__"))
+    return dst
+
+
+def test_a_copy_at_another_path_has_the_same_fingerprint(copy):
+    assert provenance.source_fingerprint(copy) == provenance.code_fingerprint()
+
+
+def test_editing_model_code_changes_it_and_presentation_code_does_not(copy):
+    before = provenance.source_fingerprint(copy)
+    (copy / "report" / "__init__.py").write_text((copy / "report" / "__init__.py").read_text() + "\n# a comment\n")
+    (copy / "viz" / "new_panel.py").write_text("X = 1\n")
+    (copy / "__pycache__").mkdir()
+    (copy / "__pycache__" / "stale.py").write_text("junk")
+    assert provenance.source_fingerprint(copy) == before
+    queueing = copy / "queueing.py"
+    queueing.write_bytes(queueing.read_bytes().replace(b"\n", b"\r\n"))  # a Windows checkout
+    assert provenance.source_fingerprint(copy) == before
+    queueing.write_text(queueing.read_text() + "\nTWEAK = 2\n")
+    assert provenance.source_fingerprint(copy) != before
+    assert provenance.source_fingerprint(copy, "9.9.9") != provenance.source_fingerprint(copy)
+
+
+def test_the_installed_package_gives_the_same_fingerprint_in_a_new_process():
+    code = "from sim import provenance; print(provenance.code_fingerprint())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
+    assert out.stdout.strip() == provenance.code_fingerprint()
+
+
+def test_other_or_unrecorded_code_is_refused_in_one_line(tmp_path):
+    provenance.check_same_code(provenance.code_fingerprint(), tmp_path, "staffing")  # same code: no error
+    for recorded, words in (("0123456789abcdef", "model code 0123456789abcdef"), (None, "an unrecorded model version")):
+        with pytest.raises(ScenarioError) as e:
+            provenance.check_same_code(recorded, tmp_path, "staffing")
+        text = str(e.value)
+        assert words in text and "give a new --out" in text and "\n" not in text
