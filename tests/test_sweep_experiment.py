@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from test_sweep_helpers import MMC, ROOT, write_experiment
+from test_sweep_helpers import MMC, ROOT, raw_run_ids, write_experiment
 
 from sim import cli
 from sim.scenario import ScenarioError
@@ -141,3 +141,19 @@ def test_load_raises_scenario_error_with_key(tmp_path):
     assert e.value.key == "replications"
     assert not list(tmp_path.glob("**/*.parquet"))
     assert store.MANIFEST == "manifest.json"
+
+
+def test_a_sweep_resumed_after_the_model_changed_runs_again(tmp_path, monkeypatch):
+    """A run id includes the model code (sim.provenance): runs of the old code are not reused."""
+    exp = write_experiment(tmp_path / "code.yaml", days=5, replications=1)
+    out = tmp_path / "out"
+    assert cli.main(["sweep", str(exp), "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    before = set(raw_run_ids(out))
+    assert len(before) == 6
+    assert experiment.load(exp).design_table()["run_id"].isin(before).all()  # the same code: the same ids
+    monkeypatch.setattr(experiment, "code_fingerprint", lambda: "another-model")
+    assert cli.main(["sweep", str(exp), "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    after = set(raw_run_ids(out)) - before
+    assert len(after) == 6  # every run made again by the new code
+    table = store.read_results(out)
+    assert set(table["run_id"]) == after and (table["status"] == "ok").all()

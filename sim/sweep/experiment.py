@@ -40,6 +40,7 @@ import sim
 from sim import limits
 from sim import scenario as scenario_mod
 from sim.metrics import kpi_names
+from sim.provenance import code_fingerprint
 from sim.scenario import ScenarioError
 from sim.street import daily_series_names
 
@@ -303,7 +304,8 @@ def check_points(plan: Plan) -> None:
                 plan.file, "parameters", f"design point {where} is not a valid scenario: {e.key}: {e.message}"
             ) from None
         keep.append(i)
-        digests.append(_digest({"scenario": settings.model_dump(mode="json"), "version": sim.__version__, **outputs}))
+        digests.append(_digest({"scenario": settings.model_dump(mode="json"), "version": sim.__version__,
+                                "code": code_fingerprint(), **outputs}))
     if not keep:
         raise ScenarioError(plan.file, "parameters", "no design point gives a valid scenario")
     if plan.skipped and plan.spec.design.type in ("sobol", "morris"):
@@ -342,8 +344,10 @@ def _digest(obj) -> str:
 
 
 def run_id(point_digest: str, seed: int, replication: int) -> str:
-    """Hash of the point's resolved scenario (so parameters and defaults), model version, kept
-    outputs, seed and replication: the same run gets the same id on any executor or shard."""
+    """Hash of the point's resolved scenario (so parameters and defaults), model version and
+    code (``sim.provenance``), kept outputs, seed and replication: the same run gets the same id
+    on any executor or shard, and a sweep resumed after the model changed runs again rather than
+    reuse the old model's runs."""
     return hashlib.sha256(f"{point_digest}:{seed}:{replication}".encode()).hexdigest()[:20]
 
 
