@@ -149,3 +149,14 @@ def test_a_folder_of_another_kind_reports_its_own_sections(tmp_path):
     }, ensure_ascii=False), encoding="utf-8")
     whole = _squash("".join(_pdf_text(_build(tmp_path, "zh"))))
     assert "标定" in whole and "处置时间已拟合" in whole and "streetsimcalibrate" in whole
+
+
+@pytest.mark.parametrize("data", [b"{", b"[1, 2]", b"\xff\xfe\x00garbage"])
+def test_a_damaged_manifest_is_one_line(tmp_path, capsys, data):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "manifest.json").write_bytes(data)
+    assert main(["report", str(folder), "--lang", "en", "--no-figures"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "manifest.json" in err[0] and "not a readable manifest" in err[0], err
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json"]  # nothing written

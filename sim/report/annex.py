@@ -50,7 +50,13 @@ def _manifest(results_dir: Path) -> dict:
     path = results_dir / "manifest.json"
     if not path.exists():
         raise ScenarioError(results_dir, "", "not a results folder (no manifest.json)")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as e:  # truncated, not JSON, not UTF-8, unreadable
+        raise ScenarioError(path, "", f"not a readable manifest: {str(e).splitlines()[0][:120]}") from None
+    if not isinstance(manifest, dict):
+        raise ScenarioError(path, "", "not a readable manifest: not a mapping")
+    return manifest
 
 
 def title(manifest: dict, lang: str) -> str:
