@@ -97,7 +97,9 @@ class Team:
         self._seq = itertools.count()
         self.hires_total = 0
         n_lines = role.lines if isinstance(role.lines, int) else getattr(model.settings.street, role.lines)
-        window = model.settings.behaviour.overload_window_hours
+        behaviour = model.settings.behaviour
+        self._overtime, self._rationing = behaviour.overtime, behaviour.rationing
+        window = behaviour.overload_window_hours
         self.lines = [Line(model.env, i, window) for i in range(n_lines)]
         self.workers = []
         self.posts = staff  # established posts; exits leave them vacant until a hire
@@ -222,14 +224,14 @@ class Team:
         return {a: share * day_hours for a, share in self.duties.items() if share > 0}
 
     def overtime_allowance(self, worker):
-        ot = self.model.settings.behaviour.overtime
+        ot = self._overtime
         if not ot.enabled or self.pressure(worker.line) <= ot.backlog_per_worker_threshold:
             return 0.0
         return max(0.0, ot.max_hours_per_day - worker.overtime_today)
 
     def rationing(self, line):
         """Under overload, handling is cut short (and more closures fail the site check)."""
-        r = self.model.settings.behaviour.rationing
+        r = self._rationing
         return r.enabled and self.pressure(line) > r.backlog_per_worker_threshold
 
 
