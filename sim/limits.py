@@ -40,7 +40,7 @@ MAX_ORGS = 1_000_000
 """'Two new' organisations (a street has a few thousand); only their count enters the rates."""
 
 MAX_STAFF_PER_ROLE = 10_000
-"""Each worker is a Mesa agent with a SimPy process; a street's roles have 1-300 staff. Also
+"""Each worker is a Mesa agent serving a queue in SimPy time; a street's roles have 1-300 staff. Also
 bounds a ratio rule (``per: 1e-300`` would ask for 10^300 workers)."""
 
 MAX_STAFF_TOTAL = 20_000

@@ -22,7 +22,7 @@ from sim.agents import ResidentialArea, Worker
 from sim.calendar import WEEKDAYS, Calendar
 from sim.cases import SLOT, STAGE_INDEX, STAGES, Case, duration
 from sim.grids import Grid
-from sim.loop import case_flow
+from sim.loop import Flow, case_flow
 from sim.scenario import Scenario, staff_count
 from sim.teams import Job, Team
 
@@ -193,7 +193,7 @@ class StreetModel(mesa.Model):
         """A case enters the loop (now or later today, at ``case.discovered``)."""
         case.id = len(self.cases)
         self.cases.append(case)
-        self.env.process(case_flow(self, case, self.settings.case_types[case.type]))
+        Flow(case_flow(self, case, self.settings.case_types[case.type]))
 
     def _grid_problems(self, day):
         """Problems arising over each grid today; residents' reports and patrol passes to find them."""

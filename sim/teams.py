@@ -27,7 +27,7 @@ class Job:
         self.hours = hours
         self.travel = travel
         self.activity = activity
-        self.done = done
+        self.done = done  # called with the worker when the job is done (the case's next step)
         self.joint = None
         self.deadline = deadline
         self.priority = priority
@@ -39,15 +39,14 @@ class Line:
     """One queue of a team and the workers who serve it.
 
     Jobs wait in a heap ordered by the team's triage key; a job that arrives while a worker is
-    idle is handed straight to the longest-idle worker. A busy worker takes its next job without
-    a SimPy event, so a case step costs two events (the work, and the case resuming).
+    idle is handed straight to the longest-idle worker.
     """
 
     def __init__(self, env, index, window_hours):
         self.env = env
         self.index = index
         self.jobs = []  # heap of (key, job); keys are unique, so jobs are never compared
-        self.idle = deque()  # hand-over events of idle workers, longest idle first
+        self.idle = deque()  # idle workers, longest idle first
         self.workers = []
         self.window = window_hours
         self._load = 0.0  # queue length averaged over the recent window (exponential smoothing)
@@ -59,7 +58,7 @@ class Line:
     def put(self, key, job):
         job.queued = self.env.now
         if self.idle:
-            self.idle.popleft().succeed(job)
+            self.idle.popleft().handed(job)
         else:
             self._smooth()
             heapq.heappush(self.jobs, (key, job))
@@ -83,15 +82,6 @@ class Line:
         self._smooth()
         return self._load
 
-    def wait(self):
-        handover = self.env.event()
-        self.idle.append(handover)
-        return handover
-
-    def stop_waiting(self, handover):
-        if handover in self.idle:
-            self.idle.remove(handover)
-
 
 class Team:
     """The staff of one role."""
@@ -107,7 +97,9 @@ class Team:
         self._seq = itertools.count()
         self.hires_total = 0
         n_lines = role.lines if isinstance(role.lines, int) else getattr(model.settings.street, role.lines)
-        window = model.settings.behaviour.overload_window_hours
+        behaviour = model.settings.behaviour
+        self._overtime, self._rationing = behaviour.overtime, behaviour.rationing
+        window = behaviour.overload_window_hours
         self.lines = [Line(model.env, i, window) for i in range(n_lines)]
         self.workers = []
         self.posts = staff  # established posts; exits leave them vacant until a hire
@@ -232,14 +224,14 @@ class Team:
         return {a: share * day_hours for a, share in self.duties.items() if share > 0}
 
     def overtime_allowance(self, worker):
-        ot = self.model.settings.behaviour.overtime
+        ot = self._overtime
         if not ot.enabled or self.pressure(worker.line) <= ot.backlog_per_worker_threshold:
             return 0.0
         return max(0.0, ot.max_hours_per_day - worker.overtime_today)
 
     def rationing(self, line):
         """Under overload, handling is cut short (and more closures fail the site check)."""
-        r = self.model.settings.behaviour.rationing
+        r = self._rationing
         return r.enabled and self.pressure(line) > r.backlog_per_worker_threshold
 
 
@@ -259,15 +251,17 @@ class JointHandling:
         self.start = env.event()
 
     def join(self, worker, job):
+        """The worker holds its place until every unit is there, then all work together."""
         self.arrived.succeed(worker)
-        yield self.start
-        env = self.env
-        start = self.calendar.next_on_duty(env.now)
+        self.start.callbacks.append(lambda _e: self._begin(worker, job))
+
+    def _begin(self, worker, job):
+        start = self.calendar.next_on_duty(self.env.now)
         end = self.calendar.add_working_hours(start, self.hours + self.travel)
         worker.working = (start, end, {job.activity: self.hours, "travel": self.travel}, 0.0)
-        if job.case is not None:
-            job.case.handling_hours += self.hours
-            if job.case.handle_started != job.case.handle_started:
-                job.case.handle_started = start
-        yield env.timeout(end - env.now)
-        worker.book()
+        case = job.case
+        if case is not None:
+            case.handling_hours += self.hours
+            if case.handle_started != case.handle_started:
+                case.handle_started = start
+        worker.at(end, "finished")

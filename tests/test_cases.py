@@ -50,9 +50,20 @@ def test_trust_changes_only_which_requests_are_made_not_the_problems():
     sets = ["horizon.days=120"]
     a = _cases(REFORM, sets)
     b = _cases(REFORM, [*sets, "behaviour.trust.learning_rate=0.9"])
-    ga = a[a["source"] == "grid"].sort_values(["arose", "type"])[["arose", "type", "area"]].reset_index(drop=True)
-    gb = b[b["source"] == "grid"].sort_values(["arose", "type"])[["arose", "type", "area"]].reset_index(drop=True)
+    # The same problems arise and all are found; only for problems of the last two days does
+    # whether a pass has reached them by the horizon depend on the supervisors' queues (which
+    # trust changes through the requests). 2 of ~7,600 differ there.
+    settled = 118 * 24.0
+
+    def grid_problems(c):
+        g = c[(c["source"] == "grid") & (c["arose"] < settled)]
+        return g.sort_values(["arose", "type"])[["arose", "type", "area"]].reset_index(drop=True)
+
+    ga, gb = grid_problems(a), grid_problems(b)
+    assert len(ga) > 7000
     assert ga.equals(gb)
+    late_a, late_b = (int(((c["source"] == "grid") & (c["arose"] >= settled)).sum()) for c in (a, b))
+    assert abs(late_a - late_b) <= 0.05 * late_a
     ra = set(map(tuple, a[a["source"] == "residents"][KEY].itertuples(index=False)))
     rb = set(map(tuple, b[b["source"] == "residents"][KEY].itertuples(index=False)))
     assert len(ra & rb) / len(ra | rb) > 0.9  # kept or thinned by trust; the candidates are shared

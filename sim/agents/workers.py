@@ -9,15 +9,20 @@ for a while, and, day by day, accumulates stress that raises absence and exits
 
 from __future__ import annotations
 
-import simpy
 from mesa import Agent
 
 
 class Worker(Agent):
-    """One member of staff. Subclasses name the role's kind; the serving is the same."""
+    """One member of staff. Subclasses name the role's kind; the serving is the same.
+
+    A worker is not a SimPy process: it is moved on by the events it schedules itself (the end
+    of a piece of work, waking for the next shift), so a job costs one event — its end — and the
+    case the job belongs to is continued straight from it.
+    """
 
     def __init__(self, model, team, line, calendar):
         super().__init__(model)
+        self.env = model.env
         self.team = team
         self.line = line
         self.calendar = calendar
@@ -27,95 +32,125 @@ class Worker(Agent):
         self.duties_due: dict[str, float] = {}  # fixed duties left today, hours by activity
         self.overtime_today = 0.0
         self.job = None  # what the worker is doing now (for the map and the charts)
-        self.working = None  # (start, end, {activity: hours}) of the work in hand, booked at its end
+        self.working = None  # (start, end, {activity: hours}, overtime) of the work in hand
         self.hours = {"available": 0.0, "overtime": 0.0}
         self._worked_today = 0.0
-        self._waiting = None
-        self.process = model.env.process(self.serve())
+        self.idle = False  # waiting in the line's idle queue
+        self.timer = 0  # the event the worker waits for; a stale one (numbered lower) is ignored
+        self.at(self.env.now, "next")
 
     def away(self, now) -> bool:
         return self.gone or self.absent_until > now
 
-    # -- the SimPy process ------------------------------------------------------------------
-    def serve(self):
-        """Serve the line's queue for as long as the worker is employed."""
-        env = self.model.env
-        calendar = self.calendar
-        while not self.gone:
-            now = env.now
-            wake = self.absent_until if self.absent_until > now else calendar.next_on_duty(now)
-            if wake > now:
-                try:
-                    yield env.timeout(wake - now)
-                except simpy.Interrupt:
-                    pass  # a call-away that arrived as the last job ended: nothing in hand
-                continue
-            if self.duties_due:
-                activity, hours = self.duties_due.popitem()
-                try:
-                    yield from self.work({activity: hours})
-                except simpy.Interrupt:
-                    self.book(until=env.now)  # called away: the rest of today's duty is dropped
-                    self.working = None
-                continue
+    def at(self, t, what):
+        """Wait until ``t``, then do ``what`` (a method name), unless something else came first."""
+        self.timer += 1
+        ticket = self.timer
+        ev = self.env.timeout(t - self.env.now)
+        ev.callbacks.append(lambda _e: ticket == self.timer and getattr(self, what)())
+
+    # -- serving the line -------------------------------------------------------------------
+    def next(self):
+        """Free: wait for the next shift, do today's duties, take the next job, or wait idle."""
+        if self.gone:
+            return
+        now = self.env.now
+        wake = self.absent_until if self.absent_until > now else self.calendar.next_on_duty(now)
+        if wake > now:
+            self.at(wake, "next")
+        elif self.duties_due:
+            activity, hours = self.duties_due.popitem()
+            self.work({activity: hours})
+        else:
             job = self.line.take()
             if job is None:
-                job = yield from self.wait_for_work(now)
-                if job is None:
-                    continue
-            if self.away(env.now):  # handed over just as the worker left: it goes back to the line
-                self.team.submit(job, self.line)
-                continue
-            yield from self.do(job)
+                self.wait_for_work(now)
+            else:
+                self.do(job)
 
     def wait_for_work(self, now):
-        """Idle until a job is handed over (or the shift ends, or the worker withdraws)."""
-        env = self.model.env
-        self._waiting = handover = self.line.wait()
-        try:
-            if self.team.staggered:
-                # Colleagues on other shifts may still be on duty: leave the queue at the end
-                # of the shift rather than hold a job overnight.
-                yield handover | env.timeout(self.calendar.shift_end(now) - now)
-            else:
-                # Everyone is off duty together; a job taken after hours starts next shift.
-                yield handover
-        except simpy.Interrupt:
-            pass
-        self._waiting = None
-        if handover.triggered:
-            return handover.value
-        self.line.stop_waiting(handover)
-        return None
+        """Idle until a job is handed over (or, with staggered hours, the shift ends)."""
+        self.idle = True
+        self.line.idle.append(self)
+        if self.team.staggered:
+            # Colleagues on other shifts may still be on duty: leave the queue at the end of the
+            # shift rather than hold a job overnight. (Without staggered hours everyone is off
+            # duty together, and a job handed over after hours starts next shift.)
+            self.at(self.calendar.shift_end(now), "end_of_shift")
+        else:
+            self.timer += 1
+
+    def end_of_shift(self):
+        self.stop_waiting()
+        self.next()
+
+    def stop_waiting(self):
+        if self.idle:
+            self.idle = False
+            self.line.idle.remove(self)
+            self.timer += 1
+
+    def handed(self, job):
+        """The line hands a job straight to this idle worker."""
+        self.idle = False
+        self.do(job)
 
     def do(self, job):
         self.job = job
-        now = self.model.env.now
+        now = self.env.now
         start = self.calendar.next_on_duty(now)
         self.team.record_wait(job, start)
-        case = job.case
         if job.patrol is not None:
             grid, share = job.patrol
             job.hours = grid.patrol(self, start, share)
         if job.joint is not None:
-            yield from job.joint.join(self, job)
+            self.timer += 1
+            job.joint.join(self, job)
+            return
+        case = job.case
+        if case is not None and case.step == "handle":
+            case.handling_hours += job.hours
+            if case.handle_started != case.handle_started:  # nan: the first unit to start
+                case.handle_started = start
+        self.work({job.activity: job.hours, "travel": job.travel}, start)
+
+    def work(self, hours_by_activity, start=None):
+        """Spend the hours of working time; overtime if the line has been overloaded."""
+        if start is None:
+            start = self.calendar.next_on_duty(self.env.now)
+        total = sum(hours_by_activity.values())
+        end, overtime = self.finish_time(start, total)
+        self.working = (start, end, hours_by_activity, overtime)
+        self.at(end, "finished")
+
+    def finished(self):
+        """The work in hand is done: book it, move on, and let the case go on to its next step."""
+        self.book()
+        job, self.job = self.job, None
+        self.next()
+        if job is not None and job.done is not None:
+            job.done(self)
+
+    def call_away(self):
+        """Absence or exit: stop waiting, and hand back work in hand (a joint visit is finished)."""
+        if self.job is not None and self.job.joint is not None:
+            return
+        if self.working is not None:
+            self.timer += 1  # the end of the work in hand will not come
+            if self.job is None:  # a fixed duty: the rest of today's is dropped
+                self.book(until=self.env.now)
+                self.working = None
+            else:
+                self.hand_back(self.job)
+        elif self.idle:
+            self.stop_waiting()
         else:
-            if case is not None and case.step == "handle":
-                case.handling_hours += job.hours
-                if case.handle_started != case.handle_started:  # nan: the first unit to start
-                    case.handle_started = start
-            try:
-                yield from self.work({job.activity: job.hours, "travel": job.travel})
-            except simpy.Interrupt:
-                self.hand_back(job)
-                return
-        self.job = None
-        if job.done is not None:
-            job.done.succeed(self)
+            return  # asleep until its next shift: it finds itself away when it wakes
+        self.next()
 
     def hand_back(self, job):
         """Called away mid-job (absence, exit): book what was done and put the rest back in the line."""
-        now = self.model.env.now
+        now = self.env.now
         start, end, _, _ = self.working
         rest = 1.0 - self._share_done(start, end, now)
         self.book(until=now)
@@ -125,16 +160,6 @@ class Worker(Agent):
         job.travel *= rest
         job.patrol = None  # what the pass had found is filed; the rest is walking time
         self.team.submit(job, self.line)
-
-    def work(self, hours_by_activity):
-        """Spend the hours of working time; overtime if the line has been overloaded."""
-        env = self.model.env
-        start = self.calendar.next_on_duty(env.now)
-        total = sum(hours_by_activity.values())
-        end, overtime = self.finish_time(start, total)
-        self.working = (start, end, hours_by_activity, overtime)
-        yield env.timeout(end - env.now)
-        self.book()
 
     def book(self, until=None):
         """Book the work in hand: all of it, or (``until``) the part done by then, keeping the
@@ -211,19 +236,10 @@ class Worker(Agent):
             self.withdraw()  # an idle worker leaves the queue to do today's fixed duties first
 
     def withdraw(self):
-        """Stop waiting for work (absence, exit, duties): leave the idle queue at once, so no job
-        is handed to a worker who is no longer there."""
-        handover = self._waiting
-        if handover is not None and not handover.triggered:
-            self.line.stop_waiting(handover)
-            self.process.interrupt()
-
-    def call_away(self):
-        """Absence or exit: stop waiting, and hand back work in hand (a joint visit is finished)."""
-        if self.working is not None and not (self.job is not None and self.job.joint is not None):
-            self.process.interrupt()
-        else:
-            self.withdraw()
+        """Stop waiting for work to do today's fixed duties first."""
+        if self.idle:
+            self.stop_waiting()
+            self.next()
 
     def leave(self):
         self.gone = True
