@@ -152,7 +152,12 @@ def forest(table: pd.DataFrame, out: Path, lang: str) -> list[Path]:
     rank = tested.groupby("kpi")["p_value"].min().sort_values(kind="stable")
     kpis = list(rank.index[:MAX_FOREST_ROWS])[::-1]  # top row first
     base_means = table[table["scenario"] == base].set_index("kpi")["mean"].abs()
-    height = 0.95 + 0.19 * max(len(kpis), 3) * max(1, (len(names) - 1) ** 0.5)
+    # long KPI names are wrapped so the plot keeps to the page's width (a label that does not
+    # fit pushes the axes, title and axis label off the page: clipped in the PDF)
+    row_labels = [_wrap(label(k, lang), lang, 44) for k in kpis]
+    lines = max([r.count("\n") + 1 for r in row_labels] or [1])
+    row_in = 0.19 * (1 + 0.6 * (lines - 1))
+    height = 0.95 + row_in * max(len(kpis), 3) * max(1, (len(names) - 1) ** 0.5)
     fig, ax = plt.subplots(figsize=(FULL_WIDTH_IN, height), layout="constrained")
     step = 0.7 / max(len(names) - 1, 1)
     for k, name in enumerate(names[1:]):
@@ -170,9 +175,9 @@ def forest(table: pd.DataFrame, out: Path, lang: str) -> list[Path]:
             if changed:
                 ax.annotate("*", (xi, yi), xytext=(3, -3), textcoords="offset points", fontsize=FONT_PT)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(np.arange(len(kpis)), [label(k, lang) for k in kpis])
+    ax.set_yticks(np.arange(len(kpis)), row_labels)
     ax.set_xlabel(word("forest_axis", lang))
-    ax.set_title(word("forest_title", lang, name=", ".join(names[1:]), base=base))
+    ax.set_title(_wrap(word("forest_title", lang, name=", ".join(names[1:]), base=base), lang, 70))
     ax.grid(axis="x", alpha=0.3)
     ax.legend(frameon=False, loc="lower right")
     return _save(fig, out, "differences")
