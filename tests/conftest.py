@@ -1,3 +1,4 @@
+import time
 from pathlib import Path
 
 import pytest
@@ -9,3 +10,19 @@ SCENARIOS = ROOT / "scenarios"
 @pytest.fixture(scope="session")
 def root():
     return ROOT
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    """A one-node SLURM cluster (tests/slurm_cluster.py) for a test module; skipped, with the
+    reason, where its packages are missing. The daemons are stopped by PID at the end."""
+    from slurm_cluster import start_cluster, unavailable
+
+    if unavailable():
+        pytest.skip(unavailable())
+    t0 = time.monotonic()
+    c = start_cluster(tmp_path_factory.mktemp("slurm"))
+    print(f"\nSLURM cluster up in {time.monotonic() - t0:.1f} s")
+    yield c
+    c.stop()
+    assert all(p.poll() is not None for p in c.procs.values())

@@ -135,6 +135,16 @@ PartitionName=test Nodes={self.node} Default=YES MaxTime=INFINITE State=UP
         assert out.returncode == 0, out.stderr
         return out.stdout.strip().split(";")[0]
 
+    def shards_of(self, command: str, shards: int, folder: Path, timeout: float = 300):
+        """Run ``command --executor slurm-array --shard I/N`` as an N-task array (one CPU each,
+        logs in ``folder``); wait for it; return (task id -> (state, exit code), each task's log)."""
+        job = self.sbatch(f"--array=1-{shards}", "--cpus-per-task=1", "--mem-per-cpu=900M", "--time=00:10:00",
+                          f"--output={folder}/%A_%a.log", "--wrap",
+                          f"{command} --executor slurm-array --shard $SLURM_ARRAY_TASK_ID/{shards} --shard-wait 120",
+                          cwd=folder)  # fmt: skip
+        states = self.wait(job, timeout=timeout)
+        return states, [p.read_text() for p in sorted(Path(folder).glob(f"{job}_*.log"))]
+
     def wait(self, job: str, timeout: float = 300) -> dict[str, tuple[str, str]]:
         """Wait for every task of ``job``; task id -> (JobState, ExitCode)."""
         deadline = time.monotonic() + timeout

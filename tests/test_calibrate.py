@@ -274,28 +274,13 @@ def test_on_a_dask_cluster_the_calibration_equals_the_local_one_and_resumes(tiny
         assert "22 runs (0 run now)" in capsys.readouterr().out
 
 
-@pytest.fixture(scope="module")
-def slurm(tmp_path_factory):
-    from slurm_cluster import start_cluster, unavailable
-
-    if unavailable():
-        pytest.skip(unavailable())
-    c = start_cluster(tmp_path_factory.mktemp("slurm"))
-    yield c
-    c.stop()
-
-
 def test_as_slurm_array_tasks_the_calibration_equals_the_local_one(tiny, slurm, tmp_path, capsys):
     """One 2-task array does every batch (the shards wait for each other between batches); then one
     call without --shard writes the results and runs nothing."""
     obs_file, local = tiny
     out = tmp_path / "slurm"
     cmd = f"{ROOT / '.venv/bin/streetsim'} calibrate {ROOT / SMALL} {obs_file} --out {out} --quiet --workers 1"
-    job = slurm.sbatch("--array=1-2", "--cpus-per-task=1", "--mem-per-cpu=900M", "--time=00:10:00",
-                       f"--output={tmp_path}/%A_%a.log", "--wrap",
-                       f"{cmd} --executor slurm-array --shard $SLURM_ARRAY_TASK_ID/2 --shard-wait 120", cwd=tmp_path)  # fmt: skip
-    states = slurm.wait(job, timeout=300)
-    logs = [p.read_text() for p in sorted(tmp_path.glob("*.log"))]
+    states, logs = slurm.shards_of(cmd, 2, tmp_path)
     assert {s for s, _ in states.values()} == {"COMPLETED"}, (states, logs)
     assert len(logs) == 2 and all("every run is stored" in log for log in logs), logs
     assert all((out / b / "parts").is_dir() for b in BATCHES)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from slurm_cluster import start_cluster, unavailable
+from slurm_cluster import unavailable
 from test_sweep_helpers import MMC, ROOT, raw_run_ids
 
 from sim.sweep import experiment, store
@@ -27,13 +27,8 @@ pytestmark = pytest.mark.skipif(unavailable() is not None, reason=unavailable() 
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    t0 = time.monotonic()
-    c = start_cluster(tmp_path_factory.mktemp("slurm"))
-    print(f"\nSLURM cluster up in {time.monotonic() - t0:.1f} s")
-    yield c
-    c.stop()
-    assert all(p.poll() is not None for p in c.procs.values())
+def cluster(slurm):
+    return slurm  # tests/conftest.py starts and stops it
 
 
 def write_exp(path: Path, points: dict, replications: int = 2, kpis=KPIS, extra=(), **more) -> Path:

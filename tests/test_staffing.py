@@ -365,27 +365,12 @@ def test_a_shard_without_slurm_array_and_slurm_array_without_a_shard_are_one_lin
     assert not (tmp_path / "x").exists()
 
 
-@pytest.fixture(scope="module")
-def slurm(tmp_path_factory):
-    from slurm_cluster import start_cluster, unavailable
-
-    if unavailable():
-        pytest.skip(unavailable())
-    c = start_cluster(tmp_path_factory.mktemp("slurm"))
-    yield c
-    c.stop()
-
-
 def test_as_a_slurm_array_the_search_gives_the_local_answer(tiny_local, slurm, tmp_path, capsys):
     """One 2-task array does the whole search (the shards wait for each other between batches);
     then a call without --shard writes the answer, running nothing."""
     out = tmp_path / "slurm"
     cmd = shlex.join([str(ROOT / ".venv/bin/streetsim"), "staff", *TINY, "--out", str(out)])
-    job = slurm.sbatch("--array=1-2", "--cpus-per-task=1", "--mem-per-cpu=900M", "--time=00:10:00",
-                       f"--output={tmp_path}/%A_%a.log", "--wrap",
-                       f"{cmd} --executor slurm-array --shard $SLURM_ARRAY_TASK_ID/2 --shard-wait 120", cwd=tmp_path)  # fmt: skip
-    states = slurm.wait(job, timeout=300)
-    logs = [p.read_text() for p in sorted(tmp_path.glob("*.log"))]
+    states, logs = slurm.shards_of(cmd, 2, tmp_path)
     assert {s for s, _ in states.values()} == {"COMPLETED"}, (states, logs)
     assert len(logs) == 2 and all("the search is complete" in log for log in logs), logs
     assert main(["staff", *TINY, "--out", str(out), "--workers", "1"]) == 0
