@@ -154,7 +154,7 @@ class Oracle:
 
 class _Check:
     def __init__(self, decision):
-        self.decision, self.mean, self.ci_low, self.ci_high = decision, 0.0, 0.0, 0.0
+        self.decision, self.mean, self.ci_low, self.ci_high, self.bound = decision, 0.0, 0.0, 0.0, 0.0
 
 
 @pytest.mark.parametrize("guess", [(7, 3), (3, 3), (30, 30), (7, 12)])
@@ -171,6 +171,19 @@ def test_a_target_the_ceiling_cannot_meet_stops_the_search():
     with pytest.raises(search_mod.Unreachable, match="t_a"):
         search_mod.search(oracle, (3, 3), floors=(1, 1), scenario_posts=(3, 3), cost=lambda s: (sum(s), sum(s)))
     assert oracle.calls == 2  # the guess and the ceiling
+
+
+def test_a_target_still_undecided_at_the_ceiling_is_not_called_impossible():
+    """At the cap, a target too close to call is "not shown to hold", with a remedy; only a
+    target decided against is "cannot reach it"."""
+    oracle = Oracle(need=(500, 1))
+    failed = search_mod._unreachable(oracle, oracle.evaluate([(12, 3)])[0])
+    assert "cannot reach it" in failed and "t_a" in failed
+    close = Evaluation((12, 3), n=20, status="undecided")
+    close.checks = {"t_a": _Check("undecided"), "t_b": _Check("met")}
+    line = search_mod._unreachable(oracle, close)
+    assert "not shown to hold" in line and "--max-replications" in line and "cannot reach" not in line
+    assert "t_b" not in line
 
 
 # --------------------------------------------------------------------------- the decision rule

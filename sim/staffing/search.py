@@ -105,10 +105,17 @@ def _with(s: tuple[int, ...], i: int, value: int) -> tuple[int, ...]:
 
 def _unreachable(ev: Evaluator, top: Evaluation) -> str:
     where = ", ".join(f"{r}={n}" for r, n in zip(ev.roles, top.staffing))
+    keys = top.failing()
+    undecided = all(top.checks[k].decision == "undecided" for k in keys)
     parts = []
-    for key in top.failing():
+    for key in keys:
         c = top.checks[key]
-        parts.append(f"{key} (measured {c.mean:.4g}, 95% CI [{c.ci_low:.4g}, {c.ci_high:.4g}])")
+        parts.append(f"{key} (measured {c.mean:.4g}, 95% CI [{c.ci_low:.4g}, {c.ci_high:.4g}], decision bound {c.bound:.4g})")
     verb = "targets" if len(parts) > 1 else "target"
+    ceiling = f"{CEILING_FACTOR}x the queueing-theory guess and 2x the scenario's staff, {top.n} replications"
+    if undecided:  # at the cap and still too close to call: say so, rather than "cannot"
+        return (f"{verb} {' and '.join(parts)} {'are' if len(parts) > 1 else 'is'} not shown to hold even with "
+                f"{where} ({ceiling}): these roles bring it at best to about the target; raise --max-replications "
+                "to decide, or set a target the roles can clearly reach")  # fmt: skip
     return (f"{verb} {' and '.join(parts)} {'are' if len(parts) > 1 else 'is'} not met even with {where} "
-            f"({CEILING_FACTOR}x the queueing-theory guess and 2x the scenario's staff, {top.n} replications): staffing these roles cannot reach it")  # fmt: skip
+            f"({ceiling}): staffing these roles cannot reach it")  # fmt: skip
