@@ -55,17 +55,10 @@ def checked_out(out) -> Path:
 def cmd_calibrate(args) -> int:
     from sim.calibrate import observed
     from sim.calibrate.simulate import Execution
-    from sim.scenario import ScenarioError
-    from sim.sweep.run import parse_shard
+    from sim.sweep.run import executor_shard
     from sim.sweep.shards import Pending
 
-    shard = parse_shard(args.shard)
-    if args.executor == "slurm-array" and shard is None:
-        raise ScenarioError("--shard", "", "slurm-array runs one shard: give --shard I/N (e.g. $SLURM_ARRAY_TASK_ID/N)")
-    if shard is not None and args.executor != "slurm-array":
-        raise ScenarioError("--shard", "", "--shard goes with --executor slurm-array")
-    if args.scheduler and args.executor != "dask":
-        raise ScenarioError("--scheduler", "", "--scheduler goes with --executor dask")
+    shard = executor_shard(args.executor, args.shard, args.scheduler)
     cal = observed.load(args.scenario, args.observed, args.overrides, method_overrides(args))
     out = checked_out(args.out or Path("results") / f"calibrate_{cal.spec.calibration}")
     how = Execution(args.executor, args.workers, args.scheduler, shard, args.shard_wait, progress=not args.quiet)

@@ -44,19 +44,13 @@ def cmd_staff(args) -> int:
     from sim import scenario as scenario_mod
     from sim.staffing import planner
     from sim.staffing import targets as targets_mod
-    from sim.sweep.run import parse_shard
+    from sim.sweep.run import executor_shard
     from sim.sweep.shards import Pending
 
     targets = [targets_mod.parse(t, "--target") for t in args.target_texts]
     if args.targets is not None:
         targets += targets_mod.load_file(args.targets)
-    if args.scheduler and args.executor != "dask":
-        raise scenario_mod.ScenarioError("--scheduler", "", "--scheduler goes with --executor dask")
-    shard = parse_shard(args.shard)
-    if args.executor == "slurm-array" and shard is None:
-        raise scenario_mod.ScenarioError("--shard", "", "slurm-array runs one shard: give --shard I/N (e.g. $SLURM_ARRAY_TASK_ID/N)")
-    if shard is not None and args.executor != "slurm-array":
-        raise scenario_mod.ScenarioError("--shard", "", "--shard goes with --executor slurm-array")
+    shard = executor_shard(args.executor, args.shard, args.scheduler)
     name = scenario_mod.load(args.scenario, args.overrides).name
     out = args.out or Path("results") / f"staff_{name}"
     req = planner.Request(

@@ -39,17 +39,10 @@ def add_commands(sub) -> None:
 
 
 def cmd_sweep(args) -> int:
-    from sim.scenario import ScenarioError
     from sim.sweep import experiment
     from sim.sweep import run as sweep_run
 
-    shard = sweep_run.parse_shard(args.shard)
-    if args.executor == "slurm-array" and shard is None:
-        raise ScenarioError("--shard", "", "slurm-array runs one shard: give --shard I/N (e.g. $SLURM_ARRAY_TASK_ID/N)")
-    if shard is not None and args.executor != "slurm-array":
-        raise ScenarioError("--shard", "", "--shard goes with --executor slurm-array")
-    if args.scheduler and args.executor != "dask":
-        raise ScenarioError("--scheduler", "", "--scheduler goes with --executor dask")
+    shard = sweep_run.executor_shard(args.executor, args.shard, args.scheduler)
     plan = experiment.load(args.experiment, confirmed=args.yes)  # every check, before anything is written
     out = sweep_run.check_out(args.out if args.out is not None else Path("results") / plan.name)
     try:

@@ -64,6 +64,18 @@ def parse_shard(text: str | None, file="--shard") -> tuple[int, int] | None:
     return i, n
 
 
+def executor_shard(executor: str, shard_text: str | None, scheduler: str | None) -> tuple[int, int] | None:
+    """Check --executor, --shard and --scheduler go together (sweep, calibrate, staff); the shard."""
+    shard = parse_shard(shard_text)
+    if executor == "slurm-array" and shard is None:
+        raise ScenarioError("--shard", "", "slurm-array runs one shard: give --shard I/N (e.g. $SLURM_ARRAY_TASK_ID/N)")
+    if shard is not None and executor != "slurm-array":
+        raise ScenarioError("--shard", "", "--shard goes with --executor slurm-array")
+    if scheduler and executor != "dask":
+        raise ScenarioError("--scheduler", "", "--scheduler goes with --executor dask")
+    return shard
+
+
 def shard_runs(runs: list[Run], shard: tuple[int, int] | None) -> list[Run]:
     """Round-robin over the full run list: depends on the design only, so shards never overlap
     and together cover every run, whatever is already stored."""
