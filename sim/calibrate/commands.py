@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from sim.cli import positive_int
-from sim.sweep.commands import EXECUTORS  # calibration runs go through the sweep executors
+from sim.sweep.commands import add_executor_arguments  # calibration runs go through the sweep executors
 
 
 def add_commands(sub) -> None:
@@ -20,13 +20,7 @@ def add_commands(sub) -> None:
     p.add_argument("scenario", help="the scenario to calibrate (scenarios/*.yaml)")
     p.add_argument("observed", help="observed quantities and the parameters allowed to move (observed/*.yaml)")
     p.add_argument("--out", type=Path, default=None, help="default: results/calibrate_<calibration name>/")
-    p.add_argument("--executor", choices=EXECUTORS, default="local")
-    p.add_argument("--workers", type=positive_int, default=None, help="worker processes (default: CPUs available)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask: an existing scheduler")
-    p.add_argument("--shard", default=None, metavar="I/N",
-                   help="slurm-array: run shard I of N of every batch, waiting for the other shards between batches")  # fmt: skip
-    p.add_argument("--shard-wait", type=positive_int, default=1800, metavar="SECONDS",
-                   help="slurm-array: how long a shard waits for the others' runs of a batch before it stops (default 1800)")  # fmt: skip
+    add_executor_arguments(p, batches=True)
     p.add_argument("--waves", type=positive_int, default=None, help="history-matching waves (default: the observed file's method)")
     p.add_argument("--points", type=positive_int, default=None, help="parameter points per wave")
     p.add_argument("--replications", type=positive_int, default=None, help="replications per point (>= 2)")

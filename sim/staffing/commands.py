@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from sim.cli import positive_int
-from sim.sweep.commands import EXECUTORS  # the planner's runs go through the sweep executors
+from sim.sweep.commands import add_executor_arguments  # the planner's runs go through the sweep executors
 
 
 def add_commands(sub) -> None:
@@ -28,14 +28,7 @@ def add_commands(sub) -> None:
     p.add_argument("--pilot-replications", type=positive_int, default=2, help="replications of the pilot run (default 2)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
     p.add_argument("--out", type=Path, default=None, help="default: results/staff_<scenario name>")
-    p.add_argument("--executor", choices=EXECUTORS, default="local",
-                   help="local processes, a Dask cluster, or one SLURM array task (--shard)")  # fmt: skip
-    p.add_argument("--workers", "-j", type=positive_int, default=None, help="worker processes (default: the CPUs available)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask: an existing scheduler, e.g. tcp://HOST:8786")
-    p.add_argument("--shard", default=None, metavar="I/N",
-                   help="slurm-array: run shard I of N of every batch, waiting for the other shards between batches")  # fmt: skip
-    p.add_argument("--shard-wait", type=positive_int, default=1800, metavar="SECONDS",
-                   help="slurm-array: how long a shard waits for the others' runs of a batch before it stops (default 1800)")  # fmt: skip
+    add_executor_arguments(p, batches=True)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_staff)
 

@@ -10,6 +10,24 @@ from sim.cli import positive_int
 EXECUTORS = ("local", "dask", "slurm-array")
 
 
+def add_executor_arguments(p, batches: bool = False) -> None:
+    """--executor, --workers, --scheduler and --shard, as sweep, calibrate and staff take them
+    (checked together by ``sim.sweep.run.executor_shard``). ``batches``: the command runs its
+    design batch by batch (calibrate, staff), so a shard waits for the others between batches."""
+    p.add_argument("--executor", choices=EXECUTORS, default="local",
+                   help="local processes (default), Dask, or one SLURM array task (--shard)")  # fmt: skip
+    p.add_argument("--workers", "-j", type=positive_int, default=None,
+                   help="worker processes (default: CPUs available; slurm-array: $SLURM_CPUS_PER_TASK or 1)")  # fmt: skip
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask: an existing scheduler, e.g. tcp://HOST:8786")
+    if not batches:
+        p.add_argument("--shard", default=None, metavar="I/N", help="slurm-array: run shard I of N (1-based)")
+        return
+    p.add_argument("--shard", default=None, metavar="I/N",
+                   help="slurm-array: run shard I of N of every batch, waiting for the other shards between batches")  # fmt: skip
+    p.add_argument("--shard-wait", type=positive_int, default=1800, metavar="SECONDS",
+                   help="slurm-array: how long a shard waits for the others' runs of a batch before it stops (default 1800)")  # fmt: skip
+
+
 def add_commands(sub) -> None:
     p = sub.add_parser(
         "sweep",
@@ -18,12 +36,7 @@ def add_commands(sub) -> None:
         "Interrupt at any time; the same command resumes.",
     )
     p.add_argument("experiment", help="experiment file (experiments/*.yaml)")
-    p.add_argument("--executor", choices=EXECUTORS, default="local",
-                   help="local processes (default), Dask, or one SLURM array task (--shard)")  # fmt: skip
-    p.add_argument("--workers", type=positive_int, default=None,
-                   help="worker processes (default: CPUs available; slurm-array: $SLURM_CPUS_PER_TASK or 1)")  # fmt: skip
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask: an existing scheduler, e.g. tcp://HOST:8786")
-    p.add_argument("--shard", default=None, metavar="I/N", help="slurm-array: run shard I of N (1-based)")
+    add_executor_arguments(p)
     p.add_argument("--out", type=Path, default=None, help="default: results/<experiment name>/")
     p.add_argument("--chunk-size", type=positive_int, default=None, help="runs per task (default: automatic)")
     p.add_argument("--retry-failed", action="store_true", help="run again the runs stored as failed")
