@@ -274,6 +274,31 @@ def test_on_a_dask_cluster_the_calibration_equals_the_local_one_and_resumes(tiny
         assert "22 runs (0 run now)" in capsys.readouterr().out
 
 
+def test_runs_that_all_fail_are_one_line_and_the_same_command_runs_them_again(tiny, tmp_path, capsys, monkeypatch):
+    """Nothing to fit when every run of a batch fails (a model defect, memory): one line, exit 1,
+    not a traceback; the runs are stored as failed and the same command runs them again."""
+    from sim.sweep import worker
+
+    real = worker.runner.run_replication
+
+    def broken(*args, **kwargs):
+        raise MemoryError("no room for the case table")
+
+    obs_file, local = tiny
+    out = tmp_path / "again"
+    cmd = ["calibrate", str(ROOT / SMALL), str(obs_file), "--out", str(out), "--quiet", "--workers", "1"]
+    monkeypatch.setattr(worker.runner, "run_replication", broken)
+    capsys.readouterr()
+    code = main(cmd)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1, err
+    assert err[0].startswith("error: 8 of 8 simulation runs failed") and "MemoryError: no room" in err[0], err
+    assert (store.read_results(out / BATCHES[0])["status"] == "failed").all()
+    monkeypatch.setattr(worker.runner, "run_replication", real)
+    assert main(cmd) == 0
+    _same_calibration(out, local)
+
+
 def test_as_slurm_array_tasks_the_calibration_equals_the_local_one(tiny, slurm, tmp_path, capsys):
     """One 2-task array does every batch (the shards wait for each other between batches); then one
     call without --shard writes the results and runs nothing."""

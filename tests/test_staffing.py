@@ -26,6 +26,7 @@ from sim.runner import run_replication
 from sim.staffing import search as search_mod
 from sim.staffing import targets as targets_mod
 from sim.staffing.evaluate import Evaluation, Evaluator, decide, looks
+from sim.sweep import store
 from sim.sweep.experiment import seed_sequence
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -300,6 +301,46 @@ def test_runs_of_other_model_code_are_refused_in_one_line_and_left_alone(tmp_pat
     line = _one_line_error(capsys, main(["staff", *TINY, "--out", str(out), "--workers", "1"]))
     assert line.startswith(f"error: {out}: --out: its stored staffing runs were made by model code"), line
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
+
+
+def test_a_failed_simulation_run_is_one_line_and_the_same_command_runs_it_again(tmp_path, capsys, monkeypatch, tiny_local):
+    """A run that raises (a model defect, memory) stops the search with one line, exit 1, not a
+    traceback; the run is stored as failed, and the same command runs it again."""
+    from sim.sweep import worker
+
+    real = worker.runner.run_replication
+
+    def broken(settings, seed_seq, index=0, keep_cases=True):
+        if settings.staffing["servers"].count == 4 and index == 1:  # the pilot runs 3 servers
+            raise MemoryError("no room for the case table")
+        return real(settings, seed_seq, index, keep_cases)
+
+    monkeypatch.setattr(worker.runner, "run_replication", broken)
+    out = tmp_path / "plan"
+    capsys.readouterr()
+    code = main(["staff", *TINY, "--out", str(out), "--workers", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1, err
+    assert err[0].startswith("error: 1 of ") and "MemoryError: no room for the case table" in err[0], err
+    assert "the same command runs them again" in err[0] and not (out / "manifest.json").exists()
+    stored = store.read_results(out / "runs")
+    assert list(stored["status"]).count("failed") == 1
+    monkeypatch.setattr(worker.runner, "run_replication", real)
+    assert main(["staff", *TINY, "--out", str(out), "--workers", "1"]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    # the failed run ran again; the runs stored whole were reused
+    assert m["simulation_runs_this_call"] == m["simulation_runs"] - (len(stored) - 1)
+    _same_search(out, tiny_local)
+
+    def pilot_broken(settings, seed_seq, index=0, keep_cases=True):
+        raise ValueError("a negative service time")
+
+    monkeypatch.setattr(worker.runner, "run_replication", pilot_broken)
+    code = main(["staff", *TINY, "--out", str(tmp_path / "other"), "--workers", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    where = f"test_staffing.py:{pilot_broken.__code__.co_firstlineno + 1}"  # the line that raised
+    assert code == 1 and err == ["error: the pilot run of the scenario as written failed: ValueError: a negative "
+                                 f"service time ({where})"], err  # fmt: skip
 
 
 def test_an_output_folder_holding_other_results_is_refused_untouched(tmp_path, capsys):

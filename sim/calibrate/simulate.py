@@ -16,7 +16,7 @@ from sim.calibrate.measures import MEASURES_PATH
 from sim.calibrate.observed import Calibration
 from sim.calibrate.space import Space
 from sim.sweep import experiment, store
-from sim.sweep.run import run_sweep
+from sim.sweep.run import RunsFailed, run_sweep
 from sim.sweep.shards import Pending, wait_for_other_shards
 
 
@@ -45,7 +45,9 @@ def run_batch(cal: Calibration, space: Space, values: np.ndarray, folder: Path, 
               replications: int, seed: int, how: Execution) -> Batch:  # fmt: skip
     """Run ``replications`` of every row of ``values`` (scenario values, one column per parameter)."""
     plan = _plan(cal, space, values, name, replications, seed)
-    res = run_sweep(plan, folder, how.executor, how.workers, how.scheduler, how.shard, progress=how.progress)
+    # retry_failed: a run that failed before (a crash, a full disk) is run again on resume
+    res = run_sweep(plan, folder, how.executor, how.workers, how.scheduler, how.shard, progress=how.progress,
+                    retry_failed=True)  # fmt: skip
     if how.shard is not None:  # the next batch needs every run of this one
         wait_for_other_shards(folder, {r.run_id for r in plan.runs()}, how.shard_wait, name)
     table = store.read_results(folder)
@@ -53,9 +55,8 @@ def run_batch(cal: Calibration, space: Space, values: np.ndarray, folder: Path, 
     if not complete:
         raise Pending(f"{name}: {int((table['status'] == 'pending').sum())} runs still to do by other shards")
     ok = table[table["status"] == "ok"].reset_index(drop=True)
-    if ok.empty:
-        first = table["error"].dropna().iloc[0] if table["error"].notna().any() else "unknown error"
-        raise RuntimeError(f"{name}: every run failed, e.g. {first}")
+    if ok.empty:  # nothing to fit; a few failed runs leave the others to fit on (counted in waves.csv)
+        raise RunsFailed.stored(folder, table)
     return Batch(ok, res.ran, res.skipped, int((table["status"] == "failed").sum()), complete)
 
 

@@ -150,17 +150,16 @@ class Evaluator:
 
     def _run(self, staffings: list[tuple[int, ...]], n: int) -> dict[tuple, pd.DataFrame]:
         plan = self._plan(staffings, n)
+        # retry_failed: a run that failed before (a crash, a full disk) is run again on resume
         res = sweep_run.run_sweep(plan, self.store_dir, self.executor, self.workers, self.scheduler, self.shard,
-                                  progress=self.progress)  # fmt: skip
+                                  progress=self.progress, retry_failed=True)  # fmt: skip
         self.runs_new += res.ran
         if self.shard is not None:  # the next step needs every run of this batch (sim.sweep.shards)
             shards.wait_for_other_shards(self.store_dir, {r.run_id for r in plan.runs()}, self.shard_wait)
         # this batch's own design, not design.parquet: another shard may already have written the next batch's
         table = store.read_results(self.store_dir, design=plan.design_table())
-        failed = table[table["status"] != "ok"]
-        if len(failed):
-            row = failed.iloc[0]
-            raise RuntimeError(f"a simulation run failed ({row['run_id']}): {row.get('error')}")
+        if (table["status"] != "ok").any():  # every staffing is judged on all its replications
+            raise sweep_run.RunsFailed.stored(self.store_dir, table)
         self.runs_used.update(table["run_id"])
         out = {}
         keys = table[self.params()].astype(int).itertuples(index=False, name=None)

@@ -14,6 +14,8 @@ from sim.scenario import ScenarioError
 from sim.staffing import first_guess, output, search
 from sim.staffing import targets as targets_mod
 from sim.staffing.evaluate import Evaluator
+from sim.sweep.run import RunsFailed
+from sim.sweep.worker import describe_error
 
 STORE = "runs"  # the sweep store of every run, inside --out
 
@@ -68,7 +70,10 @@ class StaffingPlan:
     def run(self) -> None:
         t0 = time.perf_counter()
         req = self.req
-        reps = first_guess.pilot(self.settings, req.pilot_replications, req.seed, req.workers or 1, req.progress)
+        try:
+            reps = first_guess.pilot(self.settings, req.pilot_replications, req.seed, req.workers or 1, req.progress)
+        except Exception as e:  # one line, as a failed run of the search gives (its error and where)
+            raise RunsFailed(f"the pilot run of the scenario as written failed: {describe_error(e)}") from e
         loads = first_guess.measure(self.settings, reps, self.roles)
         self.loads = {r: first_guess.guess(loads[r], self.targets) for r in self.roles}
         self.guess = tuple(self.loads[r].guess for r in self.roles)

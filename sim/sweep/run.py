@@ -38,6 +38,20 @@ class RunsLost(ScenarioError):
                          "same command again to run these")  # fmt: skip
 
 
+class RunsFailed(Exception):
+    """Simulation runs a command needs ended in an error (stored as failed, with the error). The
+    command ends with one line and exit 1; the same command runs them again (staff and calibrate
+    retry runs stored as failed)."""
+
+    @classmethod
+    def stored(cls, store_dir: Path, table: pd.DataFrame) -> RunsFailed:
+        failed = table[table["status"] == "failed"]
+        first = failed.iloc[0]
+        error = str(first.get("error") or "unknown error").strip().splitlines()[-1][:300]
+        return cls(f"{len(failed)} of {len(table)} simulation runs failed, e.g. {first['run_id']}: {error} "
+                   f"(stored with their errors in {store_dir}/; the same command runs them again)")  # fmt: skip
+
+
 @dataclass
 class Outcome:
     """What a call to run_sweep did."""

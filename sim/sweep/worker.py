@@ -93,13 +93,17 @@ def run_one(ctx: Context, run: Run) -> tuple[dict, pd.DataFrame | None]:
         row = {**head, "status": "ok", "error": None, "seconds": time.perf_counter() - t0, **kpis}
         return row, ts
     except Exception as e:  # recorded, not raised: one bad run must not stop a sweep of thousands
-        last = traceback.extract_tb(e.__traceback__)[-1:]
-        where = f" ({last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
-        error = f"{type(e).__name__}: {e}{where}"
-        row = {**head, "status": "failed", "error": error, "seconds": time.perf_counter() - t0}
+        row = {**head, "status": "failed", "error": describe_error(e), "seconds": time.perf_counter() - t0}
         if ctx.kpis != "all":
             row.update(dict.fromkeys(ctx.kpis, float("nan")))
         return row, None
+
+
+def describe_error(e: BaseException) -> str:
+    """One line for a failed run: the exception and the file and line that raised it."""
+    last = traceback.extract_tb(e.__traceback__)[-1:]
+    where = f" ({last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
+    return f"{type(e).__name__}: {e}{where}"
 
 
 def _measures(path: str):
