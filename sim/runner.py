@@ -65,8 +65,14 @@ RUN_GC_THRESHOLD = (50_000, 20, 1_000)
 @contextlib.contextmanager
 def few_collections():
     """Freeze what exists (imports, the built street) out of the collector's sight and collect
-    rarely while the model runs; restore both afterwards, so cycles left by the run are freed."""
+    rarely while the model runs; restore both afterwards, so cycles left by the run are freed.
+
+    Earlier runs' streets are collected first: a street is a web of cycles (agents and model,
+    workers and their lines), and freezing it with the rest would keep it until a full
+    collection happened to fall between two runs — a process running street after street (a
+    city, a sweep) grew by a street's memory each run."""
     before = gc.get_threshold()
+    gc.collect()
     gc.freeze()
     gc.set_threshold(*RUN_GC_THRESHOLD)
     try:
