@@ -264,4 +264,4 @@ class JointHandling:
             case.handling_hours += self.hours
             if case.handle_started != case.handle_started:
                 case.handle_started = start
-        worker.at(end, "finished")
+        worker.at(end, worker.finished)

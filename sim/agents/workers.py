@@ -37,17 +37,17 @@ class Worker(Agent):
         self._worked_today = 0.0
         self.idle = False  # waiting in the line's idle queue
         self.timer = 0  # the event the worker waits for; a stale one (numbered lower) is ignored
-        self.at(self.env.now, "next")
+        self.at(self.env.now, self.next)
 
     def away(self, now) -> bool:
         return self.gone or self.absent_until > now
 
-    def at(self, t, what):
-        """Wait until ``t``, then do ``what`` (a method name), unless something else came first."""
+    def at(self, t, then):
+        """Wait until ``t``, then call ``then`` (a method), unless something else came first."""
         self.timer += 1
         ticket = self.timer
         ev = self.env.timeout(t - self.env.now)
-        ev.callbacks.append(lambda _e: ticket == self.timer and getattr(self, what)())
+        ev.callbacks.append(lambda _e: ticket == self.timer and then())
 
     # -- serving the line -------------------------------------------------------------------
     def next(self):
@@ -57,16 +57,16 @@ class Worker(Agent):
         now = self.env.now
         wake = self.absent_until if self.absent_until > now else self.calendar.next_on_duty(now)
         if wake > now:
-            self.at(wake, "next")
+            self.at(wake, self.next)
         elif self.duties_due:
             activity, hours = self.duties_due.popitem()
-            self.work({activity: hours})
+            self.work({activity: hours}, now)
         else:
             job = self.line.take()
             if job is None:
                 self.wait_for_work(now)
             else:
-                self.do(job)
+                self.do(job, now)  # on duty now: the job starts now
 
     def wait_for_work(self, now):
         """Idle until a job is handed over (or, with staggered hours, the shift ends)."""
@@ -76,7 +76,7 @@ class Worker(Agent):
             # Colleagues on other shifts may still be on duty: leave the queue at the end of the
             # shift rather than hold a job overnight. (Without staggered hours everyone is off
             # duty together, and a job handed over after hours starts next shift.)
-            self.at(self.calendar.shift_end(now), "end_of_shift")
+            self.at(self.calendar.shift_end(now), self.end_of_shift)
         else:
             self.timer += 1
 
@@ -95,10 +95,11 @@ class Worker(Agent):
         self.idle = False
         self.do(job)
 
-    def do(self, job):
+    def do(self, job, start=None):
+        """Start on the job at ``start`` (by default, now or when the worker's next shift starts)."""
         self.job = job
-        now = self.env.now
-        start = self.calendar.next_on_duty(now)
+        if start is None:
+            start = self.calendar.next_on_duty(self.env.now)
         self.team.record_wait(job, start)
         if job.patrol is not None:
             grid, share = job.patrol
@@ -121,7 +122,7 @@ class Worker(Agent):
         total = sum(hours_by_activity.values())
         end, overtime = self.finish_time(start, total)
         self.working = (start, end, hours_by_activity, overtime)
-        self.at(end, "finished")
+        self.at(end, self.finished)
 
     def finished(self):
         """The work in hand is done: book it, move on, and let the case go on to its next step."""
