@@ -72,10 +72,10 @@ def test_absent_workers_serve_nothing():
     served_while_away = []
     original = Worker.do
 
-    def watched(self, job):
+    def watched(self, job, start=None):
         if self.away(self.model.env.now):
             served_while_away.append((self.team.name, self.model.env.now))
-        return original(self, job)
+        return original(self, job, start)
 
     settings = scenario.load(SMALL, [
         "behaviour.burnout.absence_probability_base=0.3", "behaviour.burnout.absence_probability_at_full_stress=0.3",
