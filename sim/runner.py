@@ -22,6 +22,7 @@ from tqdm import tqdm
 import sim
 from sim import metrics
 from sim import scenario as scenario_mod
+from sim.processes import alive
 from sim.results_folder import AtomicFolder  # noqa: F401  (its home; kept importable from here)
 from sim.street import StreetModel
 
@@ -126,25 +127,11 @@ def worker_setup(main_pid: int) -> None:
         # Polling the main process, not prctl(PR_SET_PDEATHSIG): that fires when the parent
         # *thread* that started the worker ends, and a forkserver's workers are not the main
         # process's children. The main process may also have died before this worker started.
-        while main_alive(main_pid):
+        while alive(main_pid):
             time.sleep(0.5)
         os._exit(1)
 
     threading.Thread(target=watch, name="main-process-watch", daemon=True).start()
-
-
-def main_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a dead process not yet reaped (a zombie) still answers kill(pid, 0)
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except OSError:
-        return True
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from test_sweep_helpers import kpi_table, raw_run_ids, write_experiment
+from test_sweep_helpers import ROOT, kpi_table, raw_run_ids, write_experiment
 
 from sim import cli
 from sim.sweep import experiment, store
@@ -57,6 +61,37 @@ def test_damaged_parts_are_reported_set_aside_and_run_again(swept, capsys):
     table = store.read_results(out)
     assert (table["status"] == "ok").all() and len(table) == 12
     assert Counter(raw_run_ids(out)).most_common(1)[0][1] == 1  # no run stored twice
+
+
+def test_temporary_files_of_a_writer_killed_mid_write_are_removed_on_resume(swept, capsys):
+    """A writer SIGKILLed between writing its temporary file and renaming it leaves a hidden
+    ``.tmp`` that nothing reads; the next sweep on the folder removes it — and only files whose
+    writer is gone: a live process's, or another host's (whose processes this host cannot see)."""
+    exp, out = swept
+    parts = out / "parts"
+    victim = parts / "part-killed.parquet"
+    code = ("import os, sys; from pathlib import Path; from sim.sweep import store; "
+            "store.write_atomic(Path(sys.argv[1]), lambda p: (p.write_text('half a part'), os.kill(os.getpid(), 9)))")
+    proc = subprocess.run([sys.executable, "-c", code, str(victim)], cwd=ROOT)
+    assert proc.returncode == -signal.SIGKILL
+    [left] = parts.glob(f".{victim.name}.*.tmp")  # what the killed writer left
+    assert not victim.exists()
+    host = socket.gethostname()
+    kept = [parts / f".part-live.parquet.{host}-{os.getpid()}-0123abcd.tmp",  # this process: alive
+            parts / f".part-away.parquet.{host}x-{proc_pid_gone()}-0123abcd.tmp"]  # another host's  # fmt: skip
+    for f in kept:
+        f.write_text("being written")
+    assert cli.main(["sweep", str(exp), "--out", str(out), "--quiet", "--chunk-size", "2"]) == 0
+    assert "0 runs in" in capsys.readouterr().out
+    assert not left.exists() and all(f.exists() for f in kept)
+    assert len(store.read_results(out)) == 12
+
+
+def proc_pid_gone() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
 
 
 def _truncate(f: Path) -> None:

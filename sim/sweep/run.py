@@ -332,6 +332,7 @@ def run_sweep(
 
 def _run_locked(plan, out, executor, workers, scheduler, shard, progress, retry_failed, chunk_size) -> Outcome:
     prepare(plan, out)
+    store.remove_dead_writers_files(out)
     runs = shard_runs(plan.runs(), shard)
     done = store.finished(out)
     if retry_failed:

@@ -36,6 +36,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sim.processes import alive
+
 PARTS = "parts"
 TIMESERIES = "timeseries"
 MANIFEST = "manifest.json"
@@ -52,6 +54,23 @@ def write_atomic(path: Path, write) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def remove_dead_writers_files(out: Path) -> int:
+    """Remove the temporary files write_atomic left when its process was killed mid-write (never
+    read; their runs are run again). Only this host's, and only those whose writer is gone: a
+    shard writing now on this or another host keeps its file."""
+    host = socket.gethostname()
+    removed = 0
+    for tmp in Path(out).rglob(".*.tmp"):
+        name = tmp.name.removesuffix(".tmp").rsplit("-", 2)  # .<file>.<host>-<pid>-<tag>.tmp
+        if len(name) != 3:
+            continue
+        head, pid, tag = name
+        if head.endswith(f".{host}") and pid.isdigit() and len(tag) == 8 and not alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def write_parquet(path: Path, table: pd.DataFrame) -> None:
