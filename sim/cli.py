@@ -228,29 +228,28 @@ def run_district(args) -> int:
     dist, streets = district.load(args.scenario, args.overrides)
     out = check_out(args.out if args.out is not None else Path("results") / dist.name, "district", args.force)
     jobs = district.street_jobs(streets, args.seed, args.replications)
-    done = district.run_streets(jobs, _workers(args), not args.quiet, dist.name, args.scheduler)
     names = list(streets)
-    per_street = {n: done[k * args.replications:(k + 1) * args.replications] for k, n in enumerate(names)}
-    street_rows = district.street_table(dist, per_street)
-    districts = district.per_district_kpis(dist, per_street, streets)
-    summary = district.district_kpis(per_street, streets)
-    print(f"\n{dist.name}: {len(names)} streets, {args.replications} replications, seed {args.seed}")
-    print(compare.format_comparison(compare.comparison_table({dist.name: summary}), lang=args.lang))
-    if len(districts):
-        print("\nper district (mean over replications):")
-        print(district.mean_table(districts, "district").to_string(float_format=_fmt))
-    print("\nper street (mean over replications):")
-    print(district.mean_table(street_rows, "street").to_string(float_format=_fmt))
     m = runner.manifest("district", args.command, args.seed, args.replications, [args.scenario])
     m["scenario_names"] = [dist.name]
     m["street_names"] = names
-    with AtomicFolder(out, "district") as tmp:
+    with AtomicFolder(out, "district") as tmp:  # each street's tables are written as it finishes
+        tables = district.StreetTables(tmp / "streets", streets, args.replications)
+        done = district.run_streets(jobs, _workers(args), not args.quiet, dist.name, args.scheduler, tables.keep)
+        per_street = {n: done[k * args.replications:(k + 1) * args.replications] for k, n in enumerate(names)}
+        street_rows = district.street_table(dist, per_street)
+        districts = district.per_district_kpis(dist, per_street, streets)
+        summary = district.district_kpis(per_street, streets)
+        print(f"\n{dist.name}: {len(names)} streets, {args.replications} replications, seed {args.seed}")
+        print(compare.format_comparison(compare.comparison_table({dist.name: summary}), lang=args.lang))
+        if len(districts):
+            print("\nper district (mean over replications):")
+            print(district.mean_table(districts, "district").to_string(float_format=_fmt))
+        print("\nper street (mean over replications):")
+        print(district.mean_table(street_rows, "street").to_string(float_format=_fmt))
         summary.to_csv(tmp / "summary.csv", index=False, float_format="%.10g")
         street_rows.to_csv(tmp / "streets.csv", index=False, float_format="%.10g")
         if len(districts):
             districts.to_csv(tmp / "districts.csv", index=False, float_format="%.10g")
-        for name, res in per_street.items():
-            runner.write_tables(tmp / "streets" / name, streets[name], res)
         runner.write_manifest(tmp, m)
         if args.figures:
             _draw_figures(tmp, args.lang)

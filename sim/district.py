@@ -100,24 +100,27 @@ def street_jobs(streets: dict, seed: int, replications: int) -> list[tuple]:
     return [(s, seeds[r][k], r) for k, s in enumerate(streets.values()) for r in range(replications)]
 
 
-def run_streets(jobs: list[tuple], workers: int, progress: bool, label: str, scheduler: str | None = None) -> list:
+def run_streets(jobs: list[tuple], workers: int, progress: bool, label: str, scheduler: str | None = None,
+                keep=None) -> list:  # fmt: skip
     """Run the jobs, biggest street first, on local processes or the Dask scheduler at
-    ``scheduler``; results in job order."""
+    ``scheduler``; results in job order. ``keep(i, result)``: see sim.runner.run_many (``i`` is
+    the job's index in ``jobs``)."""
     order = sorted(range(len(jobs)), key=lambda i: -jobs[i][0].street.residents)  # stable: ties keep file order
     ordered = [jobs[i] for i in order]
+    keep_ordered = None if keep is None else (lambda j, result: keep(order[j], result))
     if scheduler:
-        done = _run_on_dask(ordered, scheduler, progress, label)
+        done = _run_on_dask(ordered, scheduler, progress, label, keep_ordered)
     else:
         from sim import runner
 
-        done = runner.run_many(ordered, workers, progress, label)
+        done = runner.run_many(ordered, workers, progress, label, keep_ordered)
     results = [None] * len(jobs)
     for i, result in zip(order, done):
         results[i] = result
     return results
 
 
-def _run_on_dask(jobs: list[tuple], scheduler: str, progress: bool, label: str) -> list:
+def _run_on_dask(jobs: list[tuple], scheduler: str, progress: bool, label: str, keep=None) -> list:
     import sys
 
     from dask.distributed import Client, as_completed
@@ -125,12 +128,59 @@ def _run_on_dask(jobs: list[tuple], scheduler: str, progress: bool, label: str) 
 
     from sim import runner
 
+    keep = keep or (lambda _i, result: result)
     with Client(scheduler) as client:
         futures = client.map(runner.run_replication, *zip(*jobs), pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        results = [None] * len(jobs)
         with tqdm(total=len(jobs), desc=label, unit="run", disable=not progress, file=sys.stderr) as bar:
-            for _ in as_completed(futures):
+            for f in as_completed(futures):
+                results[index[f.key]] = keep(index[f.key], f.result())
+                f.release()  # the cluster may drop its copy
                 bar.update(1)
-        return client.gather(futures)
+        return results
+
+
+class StreetTables:
+    """Writes each street's tables (``folder/<street>/``) once all its replications are in, then
+    keeps of its cases only what the district and city totals need: a city's 16 million cases
+    are never all in memory at once (a city year peaked at 17.7 GB holding them)."""
+
+    def __init__(self, folder: Path, streets: dict, replications: int):
+        self.folder, self.streets, self.replications = folder, streets, replications
+        self.names = list(streets)
+        self.waiting: dict[str, list] = {}  # a street's results so far
+
+    def keep(self, i: int, result):
+        """For run_streets: job ``i`` (street ``i // replications``) has given ``result``."""
+        k = i // self.replications
+        name = self.names[k]
+        got = self.waiting.setdefault(name, [])
+        got.append(result)
+        if len(got) == self.replications:
+            from sim import runner
+
+            results = sorted(self.waiting.pop(name), key=lambda r: r.index)
+            runner.write_tables(self.folder / name, self.streets[name], results)
+            warmup = self.streets[name].horizon.warmup_days * 24.0
+            for r in results:  # in place: results kept earlier are these objects
+                r.cases = pooled_cases(r.cases, warmup, k)
+        return result
+
+
+# What district_kpis reads of each street's cases (metrics.case_kpis and type_kpis).
+POOLED_COLUMNS = (
+    "type", "source", "channel", "area", "resident", "arose", "discovered", "fixed", "closed", "reported_closed",
+    "deadline", "resident_deadline", "bounces", "reopens", "satisfaction", "on_spot", "escalated", "closed_flag",
+    "on_time", "on_time_resident", "on_time_reported",
+)  # fmt: skip
+
+
+def pooled_cases(cases: pd.DataFrame, warmup_hours: float, street: int) -> pd.DataFrame:
+    """The cases after the warm-up, the columns the totals need, and which street they are from
+    (residents are numbered within their street)."""
+    c = cases.loc[cases["discovered"] >= warmup_hours, list(POOLED_COLUMNS)]
+    return c.assign(street=street)
 
 
 # Street KPIs that add up over streets; the rest of a total row is computed from the pooled cases
@@ -154,7 +204,8 @@ def district_kpis(street_results: dict[str, list], streets: dict) -> pd.DataFram
     rows = []
     for r in range(len(street_results[names[0]])):
         results = [street_results[n][r] for n in names]
-        cases = pd.concat([res.cases for res in results], ignore_index=True)
+        cases = pd.concat([res.cases if "street" in res.cases else pooled_cases(res.cases, warmup, k)
+                           for k, res in enumerate(results)], ignore_index=True)  # fmt: skip
         row = {"replication": r, **metrics.case_kpis(cases, warmup, end), **metrics.type_kpis(cases, warmup, end, types)}
         del cases  # a city's cases are large: keep one replication's at a time
         residents = np.array([streets[n].street.residents for n in names], dtype=float)

@@ -125,11 +125,13 @@ def _on_time(c, flag, deadline, end, closed_col="closed"):
 
 
 def resident_satisfaction(closed: pd.DataFrame) -> float:
-    """Mean over residents who had a case of each one's mean satisfaction with their cases."""
+    """Mean over residents who had a case of each one's mean satisfaction with their cases.
+    Residents are numbered within their area (and, in a district's pooled cases, their street)."""
     mine = closed[closed["resident"] >= 0]
     if not len(mine):
         return math.nan
-    return float(mine.groupby(["area", "resident"], observed=True)["satisfaction"].mean().mean())
+    who = ["street", "area", "resident"] if "street" in mine else ["area", "resident"]
+    return float(mine.groupby(who, observed=True)["satisfaction"].mean().mean())
 
 
 def hotline_kpis(model, cases, warmup):

@@ -87,17 +87,21 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def run_many(jobs: list[tuple], workers: int, progress: bool, label: str) -> list[Replication]:
+def run_many(jobs: list[tuple], workers: int, progress: bool, label: str, keep=None) -> list:
     """Run ``(settings, seed_seq, index)`` jobs, in worker processes when ``workers > 1``.
 
     Results come back in job order, so the output does not depend on the number of workers.
+    ``keep(i, result)``, if given, is called on each job's result as it is taken and what it
+    returns is kept instead: a caller that needs only part of each result (a city's streets)
+    never holds them all at once.
     """
+    keep = keep or (lambda _i, result: result)
     bar = tqdm(total=len(jobs), desc=label, unit="run", disable=not progress, file=sys.stderr)
     try:
         if workers <= 1 or len(jobs) <= 1:
             results = []
-            for job in jobs:
-                results.append(run_replication(*job))
+            for i, job in enumerate(jobs):
+                results.append(keep(i, run_replication(*job)))
                 bar.update(1)
             return results
         # spawn, not fork: tqdm's monitor thread and any BLAS threads do not survive a fork.
@@ -108,7 +112,10 @@ def run_many(jobs: list[tuple], workers: int, progress: bool, label: str) -> lis
             futures = [pool.submit(run_replication, *job) for job in jobs]
             for f in futures:
                 f.add_done_callback(lambda _f: bar.update(1))
-            results = [f.result() for f in futures]
+            results = []
+            for i, f in enumerate(futures):
+                results.append(keep(i, f.result()))
+                futures[i] = None  # the whole result goes with its future
         except BaseException:  # Ctrl-C, SIGTERM, a failed run: do not wait for the other runs
             stop_pool(pool)
             raise

@@ -87,3 +87,19 @@ def test_district_and_city_totals_add_up_the_streets(runs):
         assert districts[kpi].to_dict() == by_district[kpi].to_dict()
         assert city[kpi].iloc[0] == streets[kpi].sum() > 0
     assert (runs["one"] / "streets" / "jinshan_02" / "cases.parquet").exists()
+
+
+def test_city_satisfaction_is_the_mean_over_residents_of_every_street(runs):
+    """Residents are numbered within their street: resident 7 of area 0 in two streets is two
+    people, each with their own mean satisfaction (the pooled total once took them for one)."""
+    per_resident = []
+    for k, folder in enumerate(sorted((runs["one"] / "streets").iterdir())):
+        c = pd.read_parquet(folder / "cases.parquet")
+        closed = c[(c["discovered"] >= 2 * 24.0) & c["closed_flag"] & (c["resident"] >= 0)]
+        per_resident.append(closed.groupby(["area", "resident"])["satisfaction"].mean().to_numpy())
+    expected = pd.Series([x for street in per_resident for x in street]).mean()
+    city = pd.read_csv(runs["one"] / "summary.csv")["resident_satisfaction"].iloc[0]
+    assert city == pytest.approx(expected, rel=1e-9)
+    shared = set.intersection(*({(a, r) for a, r in zip(*pd.read_parquet(f / "cases.parquet")[["area", "resident"]]
+                                 .to_numpy().T)} for f in (runs["one"] / "streets").iterdir()))  # fmt: skip
+    assert shared, "no resident number is used in every street: the test would not tell the two apart"
