@@ -99,13 +99,14 @@ def quasi_poisson(x: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float,
     n, total, m = len(x), float(x.sum()), float(x.mean())
     dispersion = max(1.0, float(x.var(ddof=1)) / m) if n > 1 and m > 0 else 1.0
     effective = total / dispersion
+    alpha = 1 - confidence
     if dispersion > 1:
         # The dispersion is estimated from n replications: widen as Student t widens z, by
-        # using the confidence level at which the normal quantile equals t(n-1).
-        confidence = 2 * stats.norm.cdf(stats.t.ppf(0.5 + confidence / 2, n - 1)) - 1
-    alpha = 1 - confidence
+        # using the level at which the normal quantile equals t(n-1). Tail areas, not 1 - area:
+        # with 2 replications t(1) = 12.7, whose normal tail (1e-37) is lost in 1 - area.
+        alpha = 2 * stats.norm.sf(stats.t.ppf(0.5 + confidence / 2, n - 1))
     lo = stats.chi2.ppf(alpha / 2, 2 * effective) / 2 if effective > 0 else 0.0
-    hi = stats.chi2.ppf(1 - alpha / 2, 2 * effective + 2) / 2
+    hi = stats.chi2.isf(alpha / 2, 2 * effective + 2) / 2
     return float(lo * dispersion / n), float(hi * dispersion / n)
 
 

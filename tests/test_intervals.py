@@ -80,6 +80,29 @@ def test_overdispersed_counts_are_covered_too():
     assert cover >= 0.93
 
 
+def test_overdispersed_counts_of_two_replications_have_a_finite_interval():
+    """With 2 replications t(1) = 12.7; the interval once came out [0, inf] (its tail area was
+    lost to rounding) for every overdispersed count — cases closed, open at the end."""
+    for counts in (np.array([3100.0, 3563.0]), np.array([40.0, 63.0])):  # variance/mean 32 and 5.1
+        low, high = intervals.quasi_poisson(counts)
+        assert 0 < low < counts.mean() < high < np.inf, (counts, low, high)
+        # the t(1)-widened interval is wider than the z one, and than with a third replication
+        z_low, z_high = _garwood(counts)
+        assert low < z_low and high > z_high
+        three = np.append(counts, counts.mean())
+        assert intervals.quasi_poisson(three)[1] < high
+
+
+def _garwood(x, z=1.959963984540054):
+    """The same interval with the dispersion taken as known (normal quantile z, not t)."""
+    from scipy import stats
+
+    d = max(1.0, x.var(ddof=1) / x.mean())
+    alpha = 2 * stats.norm.sf(z)
+    e = x.sum() / d
+    return stats.chi2.ppf(alpha / 2, 2 * e) / 2 * d / len(x), stats.chi2.isf(alpha / 2, 2 * e + 2) / 2 * d / len(x)
+
+
 def test_paired_difference_and_benjamini_hochberg():
     a = np.array([1.0, 2.0, 3.0, 4.0])
     d = intervals.paired_difference(a, a + np.array([0.9, 1.1, 1.0, 1.0]))
