@@ -77,6 +77,30 @@ def test_signal_stops_compare_mid_run(sig, status, name, two_scenarios, tmp_path
     assert list(work.iterdir()) == []  # no results, no temporary folder
 
 
+def test_sigint_after_some_streets_are_written_leaves_nothing(tmp_path):
+    """A district run writes each street's tables as it finishes, into its temporary folder: an
+    interrupt then removes them with it. The first street (the most residents, run first) is
+    quick; the other two take tens of seconds."""
+    district = tmp_path / "district.yaml"
+    street = "{{name: {}, scenario: {}, set: {{street.residents: {}, case_types.job.arrivals.per_hour: {}}}}}"
+    district.write_text("name: d\nstreets:\n" + "".join(
+        f"  - {street.format(name, MMC, residents, rate)}\n"
+        for name, residents, rate in [("quick", 9000, 0.2), ("slow_a", 100, 2.0), ("slow_b", 100, 2.0)]))  # fmt: skip
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = start(["run", str(district), "--replications", "1", "--workers", "2", "--quiet",
+                  "--set", "horizon.days=3000", "--out", "d"], work)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list(work.glob(".d.tmp-*/streets/quick/cases.parquet")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["interrupted (SIGINT); workers stopped, nothing written"], err
+    assert list(work.iterdir()) == []  # the street written is gone with the temporary folder
+
+
 def test_killed_run_leaves_no_worker(tmp_path):
     """SIGKILL cannot be handled: the workers must notice that their parent is gone."""
     proc = start(["run", str(MMC), "--replications", "4", "--workers", "2", "--quiet", "--set", "horizon.days=3000",
