@@ -13,7 +13,7 @@ from sim import limits
 from sim import scenario as scenario_mod
 from sim.labels import LANGS
 from sim.results_folder import AtomicFolder, check_out
-from sim.scenario import ScenarioError
+from sim.scenario import CommandFailed, ScenarioError
 
 # The simulation, pandas and the figures are imported inside the commands that use them, so
 # `validate` and `schema` start in well under a second and `run` loads no plotting library
@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except CommandFailed as e:  # not bad input; a SLURM task ends FAILED
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         name = signal.Signals(caught[0]).name if caught else "SIGINT"
         print(f"\ninterrupted ({name}); workers stopped, nothing written", file=sys.stderr)

@@ -47,6 +47,11 @@ class ScenarioError(Exception):
         super().__init__(where + message)
 
 
+class CommandFailed(Exception):
+    """A command that could not finish, though its input was good (a simulation run failed):
+    one line, exit status 1."""
+
+
 class Strict(BaseModel):
     # strict: `count: true` is not 1 worker, "12" is not 12. No NaN or infinity in any number:
     # `deadline_hours: .nan` would count every case late, an infinite share sends every case one way.

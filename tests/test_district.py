@@ -93,7 +93,7 @@ def test_city_satisfaction_is_the_mean_over_residents_of_every_street(runs):
     """Residents are numbered within their street: resident 7 of area 0 in two streets is two
     people, each with their own mean satisfaction (the pooled total once took them for one)."""
     per_resident = []
-    for k, folder in enumerate(sorted((runs["one"] / "streets").iterdir())):
+    for folder in sorted((runs["one"] / "streets").iterdir()):
         c = pd.read_parquet(folder / "cases.parquet")
         closed = c[(c["discovered"] >= 2 * 24.0) & c["closed_flag"] & (c["resident"] >= 0)]
         per_resident.append(closed.groupby(["area", "resident"])["satisfaction"].mean().to_numpy())

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 import sim
 from sim import results_folder
-from sim.scenario import ScenarioError
+from sim.scenario import CommandFailed, ScenarioError
 from sim.sweep import executors, store, worker
 from sim.sweep.experiment import Plan, Run, describe
 
@@ -38,7 +38,7 @@ class RunsLost(ScenarioError):
                          "same command again to run these")  # fmt: skip
 
 
-class RunsFailed(Exception):
+class RunsFailed(CommandFailed):
     """Simulation runs a command needs ended in an error (stored as failed, with the error). The
     command ends with one line and exit 1; the same command runs them again (staff and calibrate
     retry runs stored as failed)."""
