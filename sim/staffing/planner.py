@@ -72,6 +72,8 @@ class StaffingPlan:
         req = self.req
         try:
             reps = first_guess.pilot(self.settings, req.pilot_replications, req.seed, req.workers or 1, req.progress)
+        except ScenarioError:
+            raise
         except Exception as e:  # one line, as a failed run of the search gives (its error and where)
             raise RunsFailed(f"the pilot run of the scenario as written failed: {describe_error(e)}") from e
         loads = first_guess.measure(self.settings, reps, self.roles)
