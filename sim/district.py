@@ -128,7 +128,7 @@ def _run_on_dask(jobs: list[tuple], scheduler: str, progress: bool, label: str, 
 
     from sim import runner
 
-    keep = keep or (lambda _i, result: result)
+    keep = keep or runner.keep_whole
     with Client(scheduler) as client:
         futures = client.map(runner.run_replication, *zip(*jobs), pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
@@ -204,8 +204,7 @@ def district_kpis(street_results: dict[str, list], streets: dict) -> pd.DataFram
     rows = []
     for r in range(len(street_results[names[0]])):
         results = [street_results[n][r] for n in names]
-        cases = pd.concat([res.cases if "street" in res.cases else pooled_cases(res.cases, warmup, k)
-                           for k, res in enumerate(results)], ignore_index=True)  # fmt: skip
+        cases = pd.concat([res.cases for res in results], ignore_index=True)
         row = {"replication": r, **metrics.case_kpis(cases, warmup, end), **metrics.type_kpis(cases, warmup, end, types)}
         del cases  # a city's cases are large: keep one replication's at a time
         residents = np.array([streets[n].street.residents for n in names], dtype=float)

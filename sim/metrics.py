@@ -94,10 +94,12 @@ def case_kpis(cases: pd.DataFrame, warmup_hours: float, end: float) -> dict[str,
     problem arose or was reported). ``*_reported`` is what a street under pressure would report
     (closures reported before the fix count as closed). Waits run from arising to the real fix.
     """
-    c = cases[cases["discovered"] >= warmup_hours]
-    closed = c[c["closed_flag"]]
+    c = after_warmup(cases, warmup_hours)
+    # Only the columns read below: a city's pooled cases are millions of rows.
+    who = [k for k in ("street", "area", "resident") if k in c]
+    closed = c.loc[c["closed_flag"].to_numpy(), ["arose", "fixed", "reopens", "satisfaction", *who]]
     wait_days = (closed["fixed"] - closed["arose"]) / 24.0
-    grid = c[c["source"] == "grid"]
+    grid = c.loc[(c["source"] == "grid").to_numpy(), ["channel", "on_spot"]]
     return {
         "cases_arrived": len(c),
         "cases_closed": len(closed),
@@ -118,6 +120,13 @@ def case_kpis(cases: pd.DataFrame, warmup_hours: float, end: float) -> dict[str,
     }
 
 
+def after_warmup(cases: pd.DataFrame, warmup_hours: float) -> pd.DataFrame:
+    """The cases that surfaced after the warm-up; the table itself, not a copy, when all did
+    (a district's pooled cases are millions of rows, already without the warm-up's)."""
+    after = (cases["discovered"] >= warmup_hours).to_numpy()
+    return cases if after.all() else cases[after]
+
+
 def _on_time(c, flag, deadline, end, closed_col="closed"):
     """On time among cases whose fate is known: closed, or still open past their deadline."""
     decided = c[closed_col].notna() | (c[deadline] <= end)
@@ -136,7 +145,7 @@ def resident_satisfaction(closed: pd.DataFrame) -> float:
 
 def hotline_kpis(model, cases, warmup):
     """12345 work orders the street must answer: requests made to the hotline, and escalations."""
-    c = cases[cases["discovered"] >= warmup]
+    c = after_warmup(cases, warmup)
     direct = c[c["channel"] == "hotline"]
     end = model.env.now
     orders = [o for o in model.orders if o[0] >= warmup]
@@ -148,7 +157,8 @@ def hotline_kpis(model, cases, warmup):
 
 def type_kpis(cases, warmup, end, types) -> dict[str, float]:
     """Per case type: mean and 90th-percentile time to fix (hours) and the resident's on-time rate."""
-    c = cases[cases["discovered"] >= warmup]
+    cols = ["type", "arose", "fixed", "closed", "closed_flag", "on_time_resident", "resident_deadline"]
+    c = after_warmup(cases, warmup)[cols]
     out = {}
     by_type = dict(tuple(c.groupby("type", observed=True)))
     for t in types:

@@ -87,6 +87,11 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def keep_whole(_i: int, result):
+    """``keep`` for run_many when the caller wants every result whole."""
+    return result
+
+
 def run_many(jobs: list[tuple], workers: int, progress: bool, label: str, keep=None) -> list:
     """Run ``(settings, seed_seq, index)`` jobs, in worker processes when ``workers > 1``.
 
@@ -95,7 +100,7 @@ def run_many(jobs: list[tuple], workers: int, progress: bool, label: str, keep=N
     returns is kept instead: a caller that needs only part of each result (a city's streets)
     never holds them all at once.
     """
-    keep = keep or (lambda _i, result: result)
+    keep = keep or keep_whole
     bar = tqdm(total=len(jobs), desc=label, unit="run", disable=not progress, file=sys.stderr)
     try:
         if workers <= 1 or len(jobs) <= 1:

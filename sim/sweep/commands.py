@@ -63,9 +63,6 @@ def cmd_sweep(args) -> int:
             plan, out, args.executor, args.workers, args.scheduler, shard,
             progress=not args.quiet, retry_failed=args.retry_failed, chunk_size=args.chunk_size,
         )  # fmt: skip
-    except sweep_run.RunsLost as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1  # not bad input (2): a SLURM task, like one with failed runs, ends FAILED
     except KeyboardInterrupt:
         print(f"\ninterrupted; finished runs are stored in {out}/ — run the same command again to resume", file=sys.stderr)
         return 130

@@ -27,14 +27,14 @@ LOCK = ".lock"  # and .lock-guard: see sweep_lock
 SHARD_LOCKS = ".locks"
 
 
-class RunsLost(ScenarioError):
+class RunsLost(CommandFailed):
     """The executor gave up on some runs (their worker died again and again, or could not store
-    them). They are not stored, the others are; the same command runs them again. A
-    ScenarioError so that every command running a sweep ends with this one line."""
+    them). They are not stored, the others are; the same command runs them again. Not bad input:
+    every command running a sweep ends with this one line and exit 1 (a SLURM task ends FAILED)."""
 
     def __init__(self, executor: str, n: int, why: str):
         why = why.split(". ")[0][:200]  # Dask's KilledWorker message goes on for lines
-        super().__init__(f"--executor {executor}", "", f"{n} runs not stored: {why}; the others are stored: run the "
+        super().__init__(f"--executor {executor}: {n} runs not stored: {why}; the others are stored: run the "
                          "same command again to run these")  # fmt: skip
 
 
