@@ -57,3 +57,16 @@ def test_cost_is_per_year_whatever_the_horizon():
     assert k["queue_wait_hours_x"] == pytest.approx(4 / 3)
     assert k["queue_waited_share_x"] == pytest.approx(2 / 3)
     assert k["utilisation_x"] == pytest.approx(10 * len(metrics.ACTIVITY_KPIS) / 100)
+
+
+def test_a_table_already_without_the_warm_up_is_read_as_it_is():
+    # A district's pooled cases come without the warm-up's (millions of rows for a city): the
+    # KPIs read that table itself rather than a filtered copy, and agree with the whole table's.
+    whole = _table(ROWS)
+    pooled = whole[whole["discovered"] >= 10].reset_index(drop=True)
+    assert metrics.after_warmup(pooled, 10) is pooled
+    assert len(metrics.after_warmup(whole, 10)) == 5
+    for kpis in (lambda t: metrics.case_kpis(t, 10, 200), lambda t: metrics.type_kpis(t, 10, 200, ["a", "b"])):
+        a, b = kpis(whole), kpis(pooled)
+        assert a.keys() == b.keys()
+        assert all(a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])) for k in a), (a, b)
