@@ -6,8 +6,9 @@
 Runs `shanghai_street.yaml` once, pools its cases as a district run keeps them
 (`sim.district.pooled_cases`), gives that table to ``--streets`` streets, and times
 `sim.district.district_kpis` over them. Peak memory (max RSS) is read before and after the
-totals, so the difference is what the totals add. The city year pools ~16 M rows; the street's
-run and the pooled rows are built before the measure starts.
+totals, so the difference is what the totals add (the city year pools ~16 M cases). The streets
+here share one table's columns (pandas copies on write), so the peak before the totals is small;
+in a real run each street's cases are its own.
 """
 
 from __future__ import annotations
