@@ -96,8 +96,7 @@ def case_kpis(cases: pd.DataFrame, warmup_hours: float, end: float) -> dict[str,
     """
     c = after_warmup(cases, warmup_hours)
     # Only the columns read below: a city's pooled cases are millions of rows.
-    who = [k for k in ("street", "area", "resident") if k in c]
-    closed = c.loc[c["closed_flag"].to_numpy(), ["arose", "fixed", "reopens", "satisfaction", *who]]
+    closed = c.loc[c["closed_flag"].to_numpy(), ["arose", "fixed", "reopens", "satisfaction", *resident_key(c)]]
     wait_days = (closed["fixed"] - closed["arose"]) / 24.0
     grid = c.loc[(c["source"] == "grid").to_numpy(), ["channel", "on_spot"]]
     return {
@@ -139,8 +138,12 @@ def resident_satisfaction(closed: pd.DataFrame) -> float:
     mine = closed[closed["resident"] >= 0]
     if not len(mine):
         return math.nan
-    who = ["street", "area", "resident"] if "street" in mine else ["area", "resident"]
-    return float(mine.groupby(who, observed=True)["satisfaction"].mean().mean())
+    return float(mine.groupby(resident_key(mine), observed=True)["satisfaction"].mean().mean())
+
+
+def resident_key(cases: pd.DataFrame) -> list[str]:
+    """The columns naming a resident: area and number, and street in a district's pooled cases."""
+    return ["street", "area", "resident"] if "street" in cases else ["area", "resident"]
 
 
 def hotline_kpis(model, cases, warmup):
