@@ -48,8 +48,8 @@ class ScenarioError(Exception):
 
 
 class CommandFailed(Exception):
-    """A command that could not finish, though its input was good (a simulation run failed):
-    one line, exit status 1."""
+    """A command that could not finish, though its input was good (simulation runs failed, or
+    the executor gave up on some): one line, exit status 1."""
 
 
 class Strict(BaseModel):
