@@ -167,12 +167,12 @@ def cmd_run(args) -> int:
     if args.scheduler:
         raise ScenarioError(args.scenario, "--scheduler", "only district and city files run on a Dask cluster "
                             "(replications of one scenario: streetsim sweep --executor dask)")
-    import pandas as pd
+    settings = scenario_mod.load(args.scenario, args.overrides)
+    out = check_out(args.out if args.out is not None else Path("results") / settings.name, "run", args.force)
+    import pandas as pd  # the simulation and its tables load once the input is known to be good
 
     from sim import compare, runner
 
-    settings = scenario_mod.load(args.scenario, args.overrides)
-    out = check_out(args.out if args.out is not None else Path("results") / settings.name, "run", args.force)
     results = runner.run_replications(settings, args.replications, args.seed, not args.quiet, _workers(args))
     summary = pd.DataFrame([r.kpis for r in results])
     print(f"\n{settings.name}: {args.replications} replications, seed {args.seed}, {settings.horizon.days} days")
@@ -190,10 +190,6 @@ def cmd_run(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    import pandas as pd
-
-    from sim import compare, runner
-
     scenarios = {}
     for path in args.scenarios:
         s = scenario_mod.load(path, args.overrides)
@@ -201,6 +197,10 @@ def cmd_compare(args) -> int:
             raise ScenarioError(path, "name", f"two scenarios are named {s.name!r}; names must differ to compare")
         scenarios[s.name] = s
     out = check_out(args.out if args.out is not None else Path("results") / "compare", "compare", args.force)
+    import pandas as pd  # the simulation and its tables load once the input is known to be good
+
+    from sim import compare, runner
+
     # Every scenario runs replication i on the same seeds: common random numbers.
     seeds = runner.replication_seeds(args.seed, args.replications)
     jobs = [(s, ss, i) for s in scenarios.values() for i, ss in enumerate(seeds)]
@@ -226,10 +226,12 @@ def cmd_compare(args) -> int:
 
 def run_district(args) -> int:
     """A district or city file: every street, then totals per district (city files) and overall."""
-    from sim import compare, district, runner
+    from sim import district
 
     dist, streets = district.load(args.scenario, args.overrides)
     out = check_out(args.out if args.out is not None else Path("results") / dist.name, "district", args.force)
+    from sim import compare, runner  # the simulation loads once the input is known to be good
+
     jobs = district.street_jobs(streets, args.seed, args.replications)
     names = list(streets)
     m = runner.manifest("district", args.command, args.seed, args.replications, [args.scenario])
@@ -274,9 +276,9 @@ def _workers(args) -> int:
 
 
 def cmd_figures(args) -> int:
-    from sim import figures
-
     folder = check_results_folder(args.results_dir)
+    from sim import figures  # matplotlib loads once the folder is known to be good
+
     try:
         drawn = figures.draw(folder, args.lang)
     except (ValueError, KeyError, OSError) as e:  # a table that reads but lacks what figures need
@@ -293,9 +295,6 @@ RESULT_KINDS = ("run", "compare", "district", "sweep")
 def check_results_folder(folder: Path) -> Path:
     """A readable streetsim results folder: its manifest and every table open, none is empty.
     Checked before drawing, so a damaged folder gets one line and no half-drawn figures."""
-    import pandas as pd
-    import pyarrow.parquet as pq
-
     if not folder.is_dir():
         raise ScenarioError(folder, "", "not a folder" if folder.exists() else "folder not found")
     manifest = folder / "manifest.json"
@@ -307,6 +306,9 @@ def check_results_folder(folder: Path) -> Path:
         raise ScenarioError(manifest, "", f"not a readable manifest: {str(e).splitlines()[0][:120]}") from None
     if kind not in RESULT_KINDS:
         raise ScenarioError(manifest, "kind", f"unknown kind {kind!r} (expected one of {', '.join(RESULT_KINDS)})")
+    import pandas as pd  # the tables' readers load once the manifest is known to be good
+    import pyarrow.parquet as pq
+
     for f in sorted(folder.rglob("*.csv")):
         try:
             if pd.read_csv(f, nrows=2).empty:

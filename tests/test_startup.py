@@ -64,3 +64,24 @@ def test_the_cli_names_the_experiment_key_the_sweep_reads():
     from sim.sweep import experiment
 
     assert cli.EXPERIMENT_KEY == experiment.TOP_KEY
+
+
+BAD = "tests/bad_inputs"
+MODEL_AND_PLOTS = ("mesa", "simpy", "sim.street", "sim.runner", "scipy.stats", "matplotlib", "dask")
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", f"{BAD}/huge_staff.yaml"],
+    ["run", f"{BAD}/district_street_dotdot.yaml"],
+    ["compare", "scenarios/reform_2015.yaml", f"{BAD}/huge_staff.yaml"],
+    ["sweep", f"{BAD}/exp_name_dotdot.yaml"],
+    ["staff", f"{BAD}/huge_staff.yaml", "--target", "on_time_resident>=0.9"],
+    ["calibrate", "scenarios/reform_2015.yaml", f"{BAD}/huge_staff.yaml"],
+    ["figures", BAD],
+    ["sweep-results", BAD],
+], ids=lambda argv: " ".join(argv[:2]))
+def test_bad_input_is_answered_before_the_model_loads(argv, tmp_path):
+    """A planner's typo is answered in a fraction of a second: the simulation, the plots and the
+    executors load only after every file and argument is known to be good."""
+    modules = loaded_after(f"from sim.cli import main\nassert main({argv!r}) == 2")
+    assert present(modules, MODEL_AND_PLOTS) == []

@@ -48,13 +48,14 @@ def checked_out(out) -> Path:
 
 def cmd_calibrate(args) -> int:
     from sim.calibrate import observed
-    from sim.calibrate.simulate import Execution
-    from sim.sweep.run import executor_shard
-    from sim.sweep.shards import Pending
+    from sim.sweep.commands import executor_shard
 
     shard = executor_shard(args.executor, args.shard, args.scheduler)
     cal = observed.load(args.scenario, args.observed, args.overrides, method_overrides(args))
     out = checked_out(args.out or Path("results") / f"calibrate_{cal.spec.calibration}")
+    from sim.calibrate.simulate import Execution  # the runs' machinery loads once the input is known to be good
+    from sim.sweep.shards import Pending
+
     how = Execution(args.executor, args.workers, args.scheduler, shard, args.shard_wait, progress=not args.quiet)
     from sim.calibrate import fit, outputs
 

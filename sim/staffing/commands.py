@@ -35,16 +35,17 @@ def add_commands(sub) -> None:
 
 def cmd_staff(args) -> int:
     from sim import scenario as scenario_mod
-    from sim.staffing import planner
     from sim.staffing import targets as targets_mod
-    from sim.sweep.run import executor_shard
-    from sim.sweep.shards import Pending
+    from sim.sweep.commands import executor_shard
 
     targets = [targets_mod.parse(t, "--target") for t in args.target_texts]
     if args.targets is not None:
         targets += targets_mod.load_file(args.targets)
     shard = executor_shard(args.executor, args.shard, args.scheduler)
     name = scenario_mod.load(args.scenario, args.overrides).name
+    from sim.staffing import planner  # the runs' machinery loads once the input is known to be good
+    from sim.sweep.shards import Pending
+
     out = args.out or Path("results") / f"staff_{name}"
     req = planner.Request(
         scenario=Path(args.scenario), targets=targets, roles=[r.strip() for r in args.roles.split(",") if r.strip()],

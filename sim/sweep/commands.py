@@ -6,13 +6,14 @@ import sys
 from pathlib import Path
 
 from sim.cli import positive_int
+from sim.scenario import ScenarioError
 
 EXECUTORS = ("local", "dask", "slurm-array")
 
 
 def add_executor_arguments(p, batches: bool = False) -> None:
     """--executor, --workers, --scheduler and --shard, as sweep, calibrate and staff take them
-    (checked together by ``sim.sweep.run.executor_shard``). ``batches``: the command runs its
+    (checked together by ``executor_shard``). ``batches``: the command runs its
     design batch by batch (calibrate, staff), so a shard waits for the others between batches."""
     p.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local processes (default), Dask, or one SLURM array task (--shard)")  # fmt: skip
@@ -26,6 +27,31 @@ def add_executor_arguments(p, batches: bool = False) -> None:
                    help="slurm-array: run shard I of N of every batch, waiting for the other shards between batches")  # fmt: skip
     p.add_argument("--shard-wait", type=positive_int, default=1800, metavar="SECONDS",
                    help="slurm-array: how long a shard waits for the others' runs of a batch before it stops (default 1800)")  # fmt: skip
+
+
+def parse_shard(text: str | None, file="--shard") -> tuple[int, int] | None:
+    """``"3/40"`` -> (3, 40); shards count from 1, as SLURM array indices usually do."""
+    if text is None:
+        return None
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ScenarioError(file, "", f"expected I/N such as 3/40, got {text!r}") from None
+    if not 1 <= i <= n:
+        raise ScenarioError(file, "", f"shard {i}/{n}: I must be between 1 and N")
+    return i, n
+
+
+def executor_shard(executor: str, shard_text: str | None, scheduler: str | None) -> tuple[int, int] | None:
+    """Check --executor, --shard and --scheduler go together (sweep, calibrate, staff); the shard."""
+    shard = parse_shard(shard_text)
+    if executor == "slurm-array" and shard is None:
+        raise ScenarioError("--shard", "", "slurm-array runs one shard: give --shard I/N (e.g. $SLURM_ARRAY_TASK_ID/N)")
+    if shard is not None and executor != "slurm-array":
+        raise ScenarioError("--shard", "", "--shard goes with --executor slurm-array")
+    if scheduler and executor != "dask":
+        raise ScenarioError("--scheduler", "", "--scheduler goes with --executor dask")
+    return shard
 
 
 def add_commands(sub) -> None:
@@ -53,10 +79,11 @@ def add_commands(sub) -> None:
 
 def cmd_sweep(args) -> int:
     from sim.sweep import experiment
-    from sim.sweep import run as sweep_run
 
-    shard = sweep_run.executor_shard(args.executor, args.shard, args.scheduler)
+    shard = executor_shard(args.executor, args.shard, args.scheduler)
     plan = experiment.load(args.experiment, confirmed=args.yes)  # every check, before anything is written
+    from sim.sweep import run as sweep_run  # the executors and the model load once the input is good
+
     out = sweep_run.check_out(args.out if args.out is not None else Path("results") / plan.name)
     try:
         res = sweep_run.run_sweep(
@@ -75,13 +102,13 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_results(args) -> int:
+    from sim.sweep import store
+
+    store.check_store(args.results)
     import pandas as pd
 
-    from sim.sweep import run as sweep_run
-    from sim.sweep import store
     from sim.sweep.analysis import point_summary
 
-    sweep_run.check_store(args.results)
     table = store.read_results(args.results)
     if args.to is not None:
         try:

@@ -39,10 +39,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 import sim
 from sim import limits
 from sim import scenario as scenario_mod
-from sim.metrics import kpi_names
 from sim.provenance import code_fingerprint
 from sim.scenario import ScenarioError
-from sim.street import daily_series_names
 
 TOP_KEY = "experiment"  # a YAML file with this top-level key is an experiment, not a scenario
 
@@ -272,6 +270,9 @@ def _check_names(spec: Experiment, path: Path, settings) -> None:
 
 def _check_kpis(spec: Experiment, path: Path, settings) -> None:
     """A typo in `kpis:` or `timeseries:` fails before any run ("all" keeps every KPI)."""
+    from sim.metrics import kpi_names  # the model's modules: only for a file whose structure is good
+    from sim.street import daily_series_names
+
     if isinstance(spec.timeseries, list):
         series = set(daily_series_names(settings)) - {"day"}
         for c in spec.timeseries:

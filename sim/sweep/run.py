@@ -65,31 +65,6 @@ class Outcome:
     stored_failed: int = 0  # runs of this sweep (or shard) stored as failed, now or before
 
 
-def parse_shard(text: str | None, file="--shard") -> tuple[int, int] | None:
-    """``"3/40"`` -> (3, 40); shards count from 1, as SLURM array indices usually do."""
-    if text is None:
-        return None
-    try:
-        i, n = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise ScenarioError(file, "", f"expected I/N such as 3/40, got {text!r}") from None
-    if not 1 <= i <= n:
-        raise ScenarioError(file, "", f"shard {i}/{n}: I must be between 1 and N")
-    return i, n
-
-
-def executor_shard(executor: str, shard_text: str | None, scheduler: str | None) -> tuple[int, int] | None:
-    """Check --executor, --shard and --scheduler go together (sweep, calibrate, staff); the shard."""
-    shard = parse_shard(shard_text)
-    if executor == "slurm-array" and shard is None:
-        raise ScenarioError("--shard", "", "slurm-array runs one shard: give --shard I/N (e.g. $SLURM_ARRAY_TASK_ID/N)")
-    if shard is not None and executor != "slurm-array":
-        raise ScenarioError("--shard", "", "--shard goes with --executor slurm-array")
-    if scheduler and executor != "dask":
-        raise ScenarioError("--scheduler", "", "--scheduler goes with --executor dask")
-    return shard
-
-
 def shard_runs(runs: list[Run], shard: tuple[int, int] | None) -> list[Run]:
     """Round-robin over the full run list: depends on the design only, so shards never overlap
     and together cover every run, whatever is already stored."""
@@ -167,27 +142,6 @@ def _being_started(out: Path) -> bool:
     names = {f.name for f in out.iterdir()}
     ours = {LOCK, f"{LOCK}-guard", SHARD_LOCKS, store.DESIGN, store.MANIFEST, store.PARTS, store.TIMESERIES}
     return bool(names & {LOCK, f"{LOCK}-guard"}) and all(n in ours or (n.startswith(".") and n.endswith(".tmp")) for n in names)
-
-
-def check_store(out: Path) -> None:
-    """What ``sweep-results`` needs before reading: a sweep manifest and its design."""
-    if not out.is_dir():
-        raise ScenarioError(out, "", "folder not found" if not out.exists() else "not a folder")
-    if not (out / store.MANIFEST).exists():
-        raise ScenarioError(out, "", "no manifest.json: not a sweep's results folder")
-    try:
-        kind = store.read_manifest(out).get("kind")
-    except (ValueError, OSError) as e:
-        raise ScenarioError(out / store.MANIFEST, "", f"damaged, not a readable manifest ({str(e).splitlines()[0][:120]}); "
-                            "run `streetsim sweep` again to rewrite it") from None  # fmt: skip
-    if kind != "sweep":
-        raise ScenarioError(out / store.MANIFEST, "kind", f"{kind!r}: not a sweep's results folder")
-    try:
-        store.read_design(out)
-    except FileNotFoundError:
-        raise ScenarioError(out, "", "no design.parquet: the sweep never started here (run `streetsim sweep`)") from None
-    except store.Damaged as e:
-        raise ScenarioError(e.file, "", f"damaged ({e.reason}); run `streetsim sweep` again to rewrite it") from None
 
 
 @contextlib.contextmanager

@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sim.processes import alive
+from sim.scenario import ScenarioError
 
 PARTS = "parts"
 TIMESERIES = "timeseries"
@@ -290,3 +291,24 @@ def read_timeseries(out: str | Path) -> pd.DataFrame:
         return design.iloc[0:0]
     ts = pd.concat(tables, ignore_index=True).drop_duplicates(["run_id", "day"], keep="last")
     return design.merge(ts, on="run_id", how="inner")
+
+
+def check_store(out: Path) -> None:
+    """What ``sweep-results`` needs before reading: a sweep manifest and its design."""
+    if not out.is_dir():
+        raise ScenarioError(out, "", "folder not found" if not out.exists() else "not a folder")
+    if not (out / MANIFEST).exists():
+        raise ScenarioError(out, "", "no manifest.json: not a sweep's results folder")
+    try:
+        kind = read_manifest(out).get("kind")
+    except (ValueError, OSError) as e:
+        raise ScenarioError(out / MANIFEST, "", f"damaged, not a readable manifest ({str(e).splitlines()[0][:120]}); "
+                            "run `streetsim sweep` again to rewrite it") from None  # fmt: skip
+    if kind != "sweep":
+        raise ScenarioError(out / MANIFEST, "kind", f"{kind!r}: not a sweep's results folder")
+    try:
+        read_design(out)
+    except FileNotFoundError:
+        raise ScenarioError(out, "", "no design.parquet: the sweep never started here (run `streetsim sweep`)") from None
+    except Damaged as e:
+        raise ScenarioError(e.file, "", f"damaged ({e.reason}); run `streetsim sweep` again to rewrite it") from None
