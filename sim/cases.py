@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 from statistics import NormalDist
 
 import numpy as np
@@ -100,6 +101,76 @@ CASE_COLUMNS = (
     "handler_role", "satisfaction", "on_spot", "escalated", "gamed",
 )
 STAGE_COLUMNS = ("hours_in_register", "hours_in_dispatch", "hours_in_handle", "hours_in_close")
+TEXT_COLUMNS = ("type", "category", "source", "handling_class", "channel", "handler_role")
+
+
+class CaseLog:
+    """Every case the street has seen: open ones as objects, evaluated ones as table columns.
+
+    An evaluated case leaves its record here and its object is freed, so a long run holds the
+    cases still open plus a few numbers per closed case (a 1M-resident street-year, 670,000
+    cases, held ~900 MB of case objects). ``len`` is the number of cases that arrived.
+    """
+
+    CHUNK = 8192  # records kept as tuples before they are packed into arrays
+    _record = operator.attrgetter(*CASE_COLUMNS, "time_in")
+
+    def __init__(self):
+        self.open: dict[int, Case] = {}  # by id, oldest first
+        self._arrived = 0
+        self._records = []  # evaluated cases' records not yet packed
+        self._packed = []  # packed chunks: one column each, in CASE_COLUMNS order, then time_in
+
+    def __len__(self):
+        return self._arrived
+
+    def arrive(self, case):
+        case.id = self._arrived
+        self._arrived += 1
+        self.open[case.id] = case
+
+    def evaluated(self, case):
+        """The case's record is final: keep it, let the object go."""
+        del self.open[case.id]
+        self._records.append(self._record(case))
+        if len(self._records) >= self.CHUNK:
+            self._packed.append(self._pack(self._records))
+            self._records = []
+
+    @staticmethod
+    def _pack(records):
+        # Text stays a list (pandas infers its type, as it does for the rest of the table).
+        cols = list(zip(*records))
+        return [list(c) if name in TEXT_COLUMNS else np.array(c) for name, c in zip(CASE_COLUMNS, cols)] + [
+            np.array(cols[-1], dtype=float)]
+
+    def columns(self, now: float) -> dict:
+        """Every case's columns (CASE_COLUMNS, then STAGE_COLUMNS), in order of arrival. An open
+        case counts its time in its current stage up to ``now``."""
+        open_records = []
+        for case in self.open.values():
+            record = self._record(case)
+            if case.step in STAGE_INDEX:
+                time_in = list(case.time_in)
+                time_in[STAGE_INDEX[case.step]] += now - case.entered
+                record = (*record[:-1], time_in)
+            open_records.append(record)
+        chunks = self._packed + [self._pack(r) for r in (self._records, open_records) if r]
+        if not chunks:
+            return {c: [] for c in CASE_COLUMNS} | {c: np.empty(0) for c in STAGE_COLUMNS}
+        ids = np.concatenate([chunk[0] for chunk in chunks])
+        order = np.argsort(ids, kind="stable")  # evaluated cases were logged in order of closing
+        cols = {}
+        for j, name in enumerate(CASE_COLUMNS):
+            if name in TEXT_COLUMNS:
+                joined = [v for chunk in chunks for v in chunk[j]]
+                cols[name] = [joined[i] for i in order.tolist()]
+            else:
+                cols[name] = np.concatenate([chunk[j] for chunk in chunks])[order]
+        stage_times = np.concatenate([chunk[-1].reshape(-1, len(STAGE_COLUMNS)) for chunk in chunks])[order]
+        for j, name in enumerate(STAGE_COLUMNS):
+            cols[name] = stage_times[:, j]
+        return cols
 
 _NORMAL = NormalDist()
 _U_MIN = 1e-12

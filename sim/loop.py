@@ -333,6 +333,7 @@ def evaluate(street, case, ctype):
         street.areas[case.area].evaluate(case.resident, case.satisfaction)
     if not case.escalated:
         case.u = None  # its random numbers are no longer needed
+    street.evaluated(case)
 
 
 def hotline_order(street, case, ctype):

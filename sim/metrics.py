@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from sim.cases import CASE_COLUMNS, STAGE_COLUMNS, STAGE_INDEX, STAGES
+from sim.cases import STAGE_COLUMNS, STAGES, TEXT_COLUMNS
 from sim.teams import ACTIVITIES as ACTIVITY_KPIS  # one list of what staff time is spent on
 
 CASE_KPIS = (
@@ -40,21 +40,13 @@ class ConservationError(AssertionError):
 
 def case_table(model) -> pd.DataFrame:
     """One row per case: its type, class, channel, each step's time (hours), handler, bounces."""
-    end = model.env.now
-    cols = {c: [getattr(case, c) for case in model.cases] for c in CASE_COLUMNS}
-    stage_times = np.array([case.time_in for case in model.cases], dtype=float).reshape(-1, len(STAGE_COLUMNS))
-    # A case still open counts its time in its current stage up to the end of the run.
-    for i, case in enumerate(model.cases):
-        if case.step in STAGE_INDEX:
-            stage_times[i, STAGE_INDEX[case.step]] += end - case.entered
-    for j, name in enumerate(STAGE_COLUMNS):
-        cols[name] = stage_times[:, j]
+    cols = model.cases.columns(model.env.now)
     df = pd.DataFrame(cols)
     df["closed_flag"] = df["closed"].notna() & df["evaluated"].notna()
     df["on_time"] = df["closed_flag"] & (df["closed"] <= df["deadline"])  # the standard's (CJ/T 315)
     df["on_time_resident"] = df["closed_flag"] & (df["fixed"] <= df["resident_deadline"])
     df["on_time_reported"] = df["reported_closed"].notna() & (df["reported_closed"] <= df["deadline"])
-    for c in ("type", "category", "source", "handling_class", "channel", "handler_role"):
+    for c in TEXT_COLUMNS:
         df[c] = df[c].astype("category")
     return df
 

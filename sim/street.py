@@ -20,7 +20,7 @@ import simpy
 
 from sim.agents import ResidentialArea, Worker
 from sim.calendar import WEEKDAYS, Calendar
-from sim.cases import SLOT, STAGE_INDEX, STAGES, Case, duration
+from sim.cases import SLOT, STAGE_INDEX, STAGES, Case, CaseLog, duration
 from sim.grids import Grid
 from sim.loop import Flow, case_flow
 from sim.scenario import Scenario, staff_count
@@ -45,7 +45,7 @@ class StreetModel(mesa.Model):
         self.day = 0
         self.behaviour_rng = self.rng
         self.survey_rng = self.stream("survey")
-        self.cases: list[Case] = []
+        self.cases = CaseLog()
         self.orders: list = []  # 12345 work orders raised by escalations: (created, replied, deadline)
         self.closed_count = 0
         self.in_stage = dict.fromkeys(STAGES, 0)
@@ -191,9 +191,12 @@ class StreetModel(mesa.Model):
     # -- arrivals -----------------------------------------------------------------------------
     def surface(self, case):
         """A case enters the loop (now or later today, at ``case.discovered``)."""
-        case.id = len(self.cases)
-        self.cases.append(case)
+        self.cases.arrive(case)
         Flow(case_flow(self, case, self.settings.case_types[case.type]))
+
+    def evaluated(self, case):
+        """The case's loop is over (its 12345 order, if any, goes on): its record is final."""
+        self.cases.evaluated(case)
 
     def _grid_problems(self, day):
         """Problems arising over each grid today; residents' reports and patrol passes to find them."""

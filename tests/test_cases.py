@@ -1,12 +1,13 @@
-"""Each case's own random numbers: common random numbers over a whole year, and the inversions."""
+"""Each case's own random numbers (common random numbers over a whole year, the inversions) and the case log."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from sim import scenario
-from sim.cases import duration, geometric_count
+from sim.cases import Case, CaseLog, duration, geometric_count
 from sim.runner import replication_seeds, run_replication
 from sim.scenario import Duration, ScenarioError
 
@@ -93,3 +94,28 @@ def test_one_uniform_gives_a_geometric_count():
     assert n.mean() == pytest.approx(0.3 / 0.7, rel=0.03)  # mean of a geometric count: p / (1 - p)
     assert geometric_count(0.3, 0.99999, 2) == 2 and geometric_count(0.0, 0.5, 5) == 0
     assert math.isclose((n >= 2).mean(), 0.09, abs_tol=0.005)
+
+
+def test_the_case_log_frees_evaluated_cases_and_gives_every_case_in_order_of_arrival(monkeypatch):
+    monkeypatch.setattr(CaseLog, "CHUNK", 2)  # evaluated cases packed over several chunks
+    ctype = SimpleNamespace(category="street_environment", source="grid", handling_class="A", priority=1)
+    log = CaseLog()
+    cases = [Case(None, f"t{i}", ctype, "patrol", float(i), float(i), i, 0, -1, None, ()) for i in range(5)]
+    for i, case in enumerate(cases):
+        log.arrive(case)
+        case.time_in = [float(i), 0.0, 0.0, 0.0]
+    for case in (cases[3], cases[0], cases[4]):  # closed out of order of arrival
+        case.step, case.evaluated, case.on_spot = "evaluate", 20.0, True
+        log.evaluated(case)
+    cases[1].step, cases[1].entered = "handle", 4.0  # open, handled since hour 4
+    assert len(log) == 5 and list(log.open) == [1, 2]  # the evaluated objects are no longer held
+    cols = log.columns(now=10.0)
+    assert list(cols["id"]) == [0, 1, 2, 3, 4]
+    assert cols["type"] == ["t0", "t1", "t2", "t3", "t4"]
+    assert list(cols["hours_in_register"]) == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert list(cols["hours_in_handle"]) == [0.0, 6.0, 0.0, 0.0, 0.0]  # the open case's time up to now
+    assert cases[1].time_in[2] == 0.0  # ... counted in the table, not in the case
+    assert list(cols["on_spot"]) == [True, False, False, True, True]
+    assert cols["evaluated"][[0, 3, 4]].tolist() == [20.0] * 3 and np.isnan(cols["evaluated"][[1, 2]]).all()
+    assert (cols["arose"].dtype, cols["area"].dtype, cols["on_spot"].dtype) == (np.float64, np.int64, np.bool_)
+

@@ -53,8 +53,7 @@ class StreetVizModel(StreetModel):
         self.scenario_path = str(scenario_path)
         self.controls = dict(controls)
         self.map = StreetMap(self, seed)
-        self._live = []  # cases not yet evaluated, oldest first
-        self._seen = 0  # model.cases[:_seen] have been taken into _live
+        self._live = []  # cases not yet evaluated, oldest first (as of the last sync)
         self._synced_day = -1
         self.closed_total = self.closed_on_time = 0
         self.satisfaction_sum = 0.0
@@ -76,26 +75,23 @@ class StreetVizModel(StreetModel):
         self.sync()
 
     # -- bookkeeping: O(1) per case and day while it is open -----------------------------------
+    def evaluated(self, case):
+        """A case's loop is over: it counts in the closure charts."""
+        self.closed_total += 1
+        self.closed_on_time += case.closed <= case.deadline
+        self.satisfaction_sum += case.satisfaction
+        self.resident.closed(case)
+        super().evaluated(case)
+
     def sync(self) -> StreetVizModel:
-        """Bring the open-case list, closure counts and patrols up to the current day."""
+        """Bring the open-case list and patrols up to the current day."""
         if self._synced_day == self.day:
             return self
         self._synced_day = self.day
         now = self.env.now
-        fresh = self.cases[self._seen:]
-        self._seen = len(self.cases)
-        live, overdue = [], 0
-        for case in (*self._live, *fresh):
-            if case.step == "evaluate":
-                self.closed_total += 1
-                self.closed_on_time += case.closed <= case.deadline
-                self.satisfaction_sum += case.satisfaction
-                self.resident.closed(case)
-            else:
-                live.append(case)
-                overdue += case.deadline < now  # NaN (not yet registered) compares False
-        self._live, self.overdue_open = live, overdue
-        self.resident.late_open = sum(resident_late(c, now) for c in live)
+        self._live = list(self.cases.open.values())
+        self.overdue_open = sum(c.deadline < now for c in self._live)  # NaN (not yet registered) compares False
+        self.resident.late_open = sum(resident_late(c, now) for c in self._live)
         self.map.move_patrols(self.supervisors())
         return self
 
