@@ -56,8 +56,9 @@ def run_replication(settings, seed_seq, index: int = 0, keep_cases: bool = True)
     return Replication(index, kpis, cases if keep_cases else cases.iloc[0:0], ts, roles)
 
 
-# Collector thresholds while a street runs. The run keeps every case alive and makes almost no
-# cyclic garbage, so Python's default (a collection every 700 allocations, a full one as the heap
+# Collector thresholds while a street runs. The run keeps many objects alive (agents, open
+# cases, the records of closed ones until they are packed) and makes almost no cyclic garbage,
+# so Python's default (a collection every 700 allocations, a full one as the heap
 # grows by a quarter) spends its time re-scanning live cases: 40% of CPU at 1M residents (issue
 # 9's profile). With these, CPU per case fell 15-23% at 78k-300k residents, same peak memory.
 RUN_GC_THRESHOLD = (50_000, 20, 1_000)

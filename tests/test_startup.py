@@ -67,7 +67,7 @@ def test_the_cli_names_the_experiment_key_the_sweep_reads():
 
 
 BAD = "tests/bad_inputs"
-MODEL_AND_PLOTS = ("mesa", "simpy", "sim.street", "sim.runner", "scipy.stats", "matplotlib", "dask")
+MODEL_AND_PLOTS = ("mesa", "simpy", "sim.street", "sim.runner", "sim.sweep.executors", "scipy.stats", "matplotlib", "dask")
 
 
 @pytest.mark.parametrize("argv", [
