@@ -13,7 +13,7 @@ from sim import limits
 from sim import scenario as scenario_mod
 from sim.labels import LANGS
 from sim.results_folder import AtomicFolder, check_out
-from sim.scenario import CommandFailed, ScenarioError
+from sim.scenario import CommandFailed, Interrupted, ScenarioError
 
 # The simulation, pandas and the figures are imported inside the commands that use them, so
 # `validate` and `schema` start in well under a second and `run` loads no plotting library
@@ -44,10 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     except CommandFailed as e:  # not bad input; a SLURM task ends FAILED
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        name = signal.Signals(caught[0]).name if caught else "SIGINT"
-        print(f"\ninterrupted ({name}); workers stopped, nothing written", file=sys.stderr)
-        return 128 + (caught[0] if caught else signal.SIGINT)
+    except KeyboardInterrupt as e:
+        sig = caught[0] if caught else signal.SIGINT
+        what = str(e) if isinstance(e, Interrupted) else "workers stopped, nothing written"
+        print(f"\ninterrupted ({signal.Signals(sig).name}); {what}", file=sys.stderr)
+        return 128 + sig
 
 
 def _stop_on_sigterm() -> list[int]:

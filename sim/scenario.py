@@ -52,6 +52,16 @@ class CommandFailed(Exception):
     the executor gave up on some): one line, exit status 1."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a command that keeps the runs it finished (sweep, staff,
+    calibrate): ``sim.cli.main`` gives the signal's name and this message in one line, and the
+    signal's exit status (130 for SIGINT, 143 for SIGTERM), as for every other command."""
+
+    @classmethod
+    def keeping(cls, store) -> Interrupted:
+        return cls(f"finished runs are stored in {store}/ — run the same command again to resume")
+
+
 class Strict(BaseModel):
     # strict: `count: true` is not 1 worker, "12" is not 12. No NaN or infinity in any number:
     # `deadline_hours: .nan` would count every case late, an infinite share sends every case one way.

@@ -1,4 +1,4 @@
-"""Interrupted and damaged sweeps: SIGINT then resume, a worker killed with SIGKILL."""
+"""Interrupted and damaged sweeps: SIGINT or SIGTERM then resume, a worker killed with SIGKILL."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 
 import pandas as pd
 import psutil
+import pytest
 from test_sweep_helpers import STREETSIM, raw_run_ids, write_experiment
 
 from sim.sweep import store
@@ -33,15 +34,17 @@ def _wait_for_parts(out, n, proc, timeout=60):
         time.sleep(0.05)
 
 
-def test_sigint_then_resume_does_not_recompute_finished_runs(tmp_path):
+@pytest.mark.parametrize("sig,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])  # Ctrl-C; a batch system's limit
+def test_an_interrupt_then_resume_does_not_recompute_finished_runs(tmp_path, sig, status):
     exp = write_experiment(tmp_path / "mmc_resume.yaml", days=60, replications=8)
     out = tmp_path / "out"
     proc = _start(exp, out)
     _wait_for_parts(out, 2, proc)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "run the same command again to resume" in err
+    assert proc.returncode == status, err
+    assert err.strip().splitlines()[-1] == (f"interrupted ({signal.Signals(sig).name}); finished runs are stored in "
+                                            f"{out}/ — run the same command again to resume")  # fmt: skip
     first = {f.name: f.stat().st_mtime_ns for f in store.part_files(out)}
     stored = len(raw_run_ids(out))
     assert 0 < stored < RUNS

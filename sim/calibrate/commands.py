@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from sim.cli import positive_int
+from sim.scenario import Interrupted
 from sim.sweep.commands import add_executor_arguments  # calibration runs go through the sweep executors
 
 
@@ -66,8 +66,7 @@ def cmd_calibrate(args) -> int:
               "run is reused; once every batch is stored, run the command once without --shard to write the results.")  # fmt: skip
         return 0
     except KeyboardInterrupt:
-        print(f"\ninterrupted; finished runs are stored in {out}/ — run the same command again to resume", file=sys.stderr)
-        return 130
+        raise Interrupted.keeping(out) from None
     if shard is not None:
         print(f"every run is stored in {out}/; run the command once without --shard to write the results")
         return 0

@@ -35,6 +35,7 @@ def add_commands(sub) -> None:
 
 def cmd_staff(args) -> int:
     from sim import scenario as scenario_mod
+    from sim.scenario import Interrupted
     from sim.staffing import targets as targets_mod
     from sim.sweep.commands import executor_shard
 
@@ -61,7 +62,5 @@ def cmd_staff(args) -> int:
               "finished run is reused.")  # fmt: skip
         return 0
     except KeyboardInterrupt:
-        print(f"\ninterrupted; finished runs are stored in {out / planner.STORE}/ — run the same command again to resume",
-              file=sys.stderr)  # fmt: skip
-        return 130
+        raise Interrupted.keeping(out / planner.STORE) from None
     return 0

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from sim.cli import positive_int
-from sim.scenario import ScenarioError
+from sim.scenario import Interrupted, ScenarioError
 
 EXECUTORS = ("local", "dask", "slurm-array")
 
@@ -91,8 +90,7 @@ def cmd_sweep(args) -> int:
             progress=not args.quiet, retry_failed=args.retry_failed, chunk_size=args.chunk_size,
         )  # fmt: skip
     except KeyboardInterrupt:
-        print(f"\ninterrupted; finished runs are stored in {out}/ — run the same command again to resume", file=sys.stderr)
-        return 130
+        raise Interrupted.keeping(out) from None
     failed = f", {res.failed} failed (see the error column)" if res.failed else ""
     print(f"{plan.name}: {res.ran} runs in {res.seconds:.1f} s{failed}; {res.skipped} were already stored; "
           f"results in {out}/  (read: sim.sweep.store.read_results or `streetsim sweep-results {out}`)")  # fmt: skip
