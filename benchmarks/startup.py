@@ -41,6 +41,10 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "bad district file: run": ["-m", "sim.cli", "run", "tests/bad_inputs/district_street_dotdot.yaml"],
         "bad experiment: sweep": ["-m", "sim.cli", "sweep", "tests/bad_inputs/exp_name_dotdot.yaml"],
         "no results: figures": ["-m", "sim.cli", "figures", "tests/bad_inputs"],
+        "bad --roles: staff": ["-m", "sim.cli", "staff", "scenarios/reform_2015.yaml", "--roles", "nobody",
+                               "--target", "on_time_resident>=0.9"],
+        # from this checkout: a revision compared with --against may not have the file
+        "bad kpis: sweep": ["-m", "sim.cli", "sweep", str(ROOT / "tests/bad_inputs/exp_kpi_typo.yaml")],
     }
 
 

@@ -115,7 +115,8 @@ def run_many(jobs: list[tuple], workers: int, progress: bool, label: str, keep=N
         pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx, initializer=worker_setup,
                                    initargs=(os.getpid(),))
         try:
-            futures = [pool.submit(run_replication, *job) for job in jobs]
+            with interrupts_deferred():  # submit starts the workers
+                futures = [pool.submit(run_replication, *job) for job in jobs]
             for f in futures:
                 f.add_done_callback(lambda _f: bar.update(1))
             results = []
@@ -145,6 +146,34 @@ def worker_setup(main_pid: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="main-process-watch", daemon=True).start()
+
+
+@contextlib.contextmanager
+def interrupts_deferred():
+    """Ctrl-C and SIGTERM wait until the block is over (a pool's workers are starting).
+
+    A worker interrupted half-started is not yet in the pool's list, so stop_pool cannot end it;
+    it lives on after the main process and fails alone, with a traceback, reading a semaphore the
+    main process has removed (a forkserver's first workers wait ~2 s for its imports). Deferred,
+    the signal lands once every worker is listed, and stop_pool ends them all.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread receives signals
+        return
+    pending: list[int] = []
+    signals = (signal.SIGINT, signal.SIGTERM)
+    before = {s: signal.signal(s, lambda signum, _frame: pending.append(signum)) for s in signals}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+    if pending:
+        handler = before[pending[0]]
+        if callable(handler):
+            handler(pending[0], None)  # the command's own handler: KeyboardInterrupt
+        elif handler == signal.SIG_DFL:
+            os.kill(os.getpid(), pending[0])
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:

@@ -362,14 +362,6 @@ class StreetModel(mesa.Model):
         return reporters
 
 
-def daily_series_names(settings) -> list[str]:
-    """The columns of timeseries.parquet (besides ``replication``), in order."""
-    base = ["day", "cases_arrived", "cases_closed", "open_cases", "undiscovered_problems", "mean_trust"]
-    stages = [f"backlog_{s}" for s in STAGES]
-    roles = [f"{p}{r}" for r in settings.staffing for p in ("staff_", "queue_")]
-    return base + stages + roles
-
-
 def _stage_reporter(stage):
     return lambda m: m.in_stage[stage]
 

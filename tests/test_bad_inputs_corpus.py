@@ -131,6 +131,7 @@ CASES = {
             ("replications: true", "exp_replications_true.yaml", "replications", "valid integer, got True"),
             ("experiment alias bomb", "exp_alias_bomb.yaml", "parameters.staffing.servers.count.values", "alias bomb"),
             ("design point over a limit", "exp_point_over_limit.yaml", "parameters", "street.residents: Input should be less"),
+            ("experiment kpis: typo", "exp_kpi_typo.yaml", "kpis", "unknown KPI 'on_time_rte' (did you mean on_time_reported or"),
         ]
     },
 }

@@ -212,7 +212,7 @@ def _one_line_error(capsys, code):
 def test_an_unknown_kpi_is_one_line_and_writes_nothing(tmp_path, capsys):
     out = tmp_path / "plan"
     line = _one_line_error(capsys, _staff([str(MMC), "--target", "queue_waitd_share_servers<=0.3", "--roles", "servers", "--out", str(out)]))
-    assert "queue_waitd_share_servers" in line and "unknown KPI" in line
+    assert "queue_waitd_share_servers" in line and "unknown KPI" in line and "did you mean queue_waited_share_servers" in line
     assert not out.exists()
 
 

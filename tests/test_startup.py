@@ -76,10 +76,18 @@ MODEL_AND_PLOTS = ("mesa", "simpy", "sim.street", "sim.runner", "sim.sweep.execu
     ["compare", "scenarios/reform_2015.yaml", f"{BAD}/huge_staff.yaml"],
     ["sweep", f"{BAD}/exp_name_dotdot.yaml"],
     ["staff", f"{BAD}/huge_staff.yaml", "--target", "on_time_resident>=0.9"],
+    ["staff", "scenarios/reform_2015.yaml", "--roles", "nobody", "--target", "on_time_resident>=0.9"],
+    ["staff", "scenarios/reform_2015.yaml", "--roles", "party_workers", "--target", "on_time_rte>=0.9"],
+    ["staff", "scenarios/reform_2015.yaml", "--roles", "party_workers", "--target", "on_time_resident>=0.9",
+     "--confidence", "1.5"],
+    ["staff", "scenarios/reform_2015.yaml", "--roles", "party_workers", "--target", "on_time_resident>=0.9",
+     "--out", f"{BAD}/garbage.bin"],
+    ["sweep", f"{BAD}/exp_kpi_typo.yaml"],
+    ["sweep", "experiments/party_worker_ratio.yaml", "--out", f"{BAD}/garbage.bin"],
     ["calibrate", "scenarios/reform_2015.yaml", f"{BAD}/huge_staff.yaml"],
     ["figures", BAD],
     ["sweep-results", BAD],
-], ids=lambda argv: " ".join(argv[:2]))
+], ids=" ".join)
 def test_bad_input_is_answered_before_the_model_loads(argv, tmp_path):
     """A planner's typo is answered in a fraction of a second: the simulation, the plots and the
     executors load only after every file and argument is known to be good."""

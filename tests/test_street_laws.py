@@ -127,11 +127,11 @@ def test_idle_workers_still_do_their_fixed_duties():
 
 def test_kpi_and_series_names_list_exactly_what_a_run_reports():
     """Sweep files are checked against these lists, so they must not go stale."""
-    from sim.street import daily_series_names
+    from sim.columns import daily_series_names, kpi_names
 
     settings = scenario.load(REFORM, ["horizon.days=20", "horizon.warmup_days=2"])
     rep = run_replication(settings, replication_seeds(1, 1)[0])
-    assert [k for k in rep.kpis if k != "replication"] == metrics.kpi_names(settings)
+    assert [k for k in rep.kpis if k != "replication"] == kpi_names(settings)
     assert [c for c in rep.timeseries.columns if c != "replication"] == daily_series_names(settings)
 
 

@@ -60,6 +60,37 @@ def test_an_interrupt_then_resume_does_not_recompute_finished_runs(tmp_path, sig
     assert (store.read_results(out)["status"] == "ok").all()
 
 
+def _forkserver_of(proc, timeout=60):
+    """The forkserver the sweep starts (it imports the model before it can fork any worker)."""
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        assert proc.poll() is None, "the sweep ended before its workers started"
+        for child in psutil.Process(proc.pid).children():
+            try:
+                if "forkserver" in " ".join(child.cmdline()):
+                    return child
+            except psutil.NoSuchProcess:
+                pass
+        time.sleep(0.01)
+    raise AssertionError("no forkserver started")
+
+
+def test_sigterm_while_the_workers_start_leaves_no_worker_to_fail_alone(tmp_path):
+    """SIGTERM in the second or so while the pool's workers start (the forkserver is importing
+    the model): every worker is stopped with the command. A worker left half-started outlived it
+    and printed a traceback (it read a semaphore the main process had removed): 8 of 20 tries
+    over that second before the fix. stderr is read to its end, so a late writer is caught."""
+    exp = write_experiment(tmp_path / "mmc_start.yaml", days=60, replications=8)
+    for k, delay in enumerate((0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0)):
+        proc = _start(exp, tmp_path / f"out{k}")
+        _forkserver_of(proc)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)  # ends once every process holding stderr has ended
+        assert "Traceback" not in err, f"SIGTERM {delay} s after the forkserver started:\n{err}"
+        assert proc.returncode == 143, err
+
+
 def test_worker_killed_mid_sweep_leaves_every_run_exactly_once(tmp_path):
     exp = write_experiment(tmp_path / "mmc_kill.yaml", days=60, replications=8)
     out = tmp_path / "out"

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim import scenario as scenario_mod
 from sim.calibrate.measures import measure_names
-from sim.metrics import kpi_names
+from sim.columns import kpi_names, unknown
 from sim.scenario import ScenarioError
 
 TOP_KEY = "calibration"
@@ -146,8 +146,7 @@ def load(scenario_file: str | Path, observed_file: str | Path, extra_sets: list[
     known = set(kpi_names(settings)) | set(measure_names(settings))
     for i, obs in enumerate(spec.observed):
         if obs.quantity not in known:
-            raise ScenarioError(observed_file, f"observed.{i}.quantity",
-                                f"unknown quantity {obs.quantity!r} (known: {', '.join(sorted(known))})")  # fmt: skip
+            raise ScenarioError(observed_file, f"observed.{i}.quantity", unknown("quantity", obs.quantity, known))
     text = observed_file.read_text(encoding="utf-8")
     return Calibration(spec, observed_file, text, scenario_file, base, sets)
 

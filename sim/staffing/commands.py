@@ -36,6 +36,7 @@ def add_commands(sub) -> None:
 def cmd_staff(args) -> int:
     from sim import scenario as scenario_mod
     from sim.scenario import Interrupted
+    from sim.staffing import request
     from sim.staffing import targets as targets_mod
     from sim.sweep.commands import executor_shard
 
@@ -44,17 +45,18 @@ def cmd_staff(args) -> int:
         targets += targets_mod.load_file(args.targets)
     shard = executor_shard(args.executor, args.shard, args.scheduler)
     name = scenario_mod.load(args.scenario, args.overrides).name
-    from sim.staffing import planner  # the runs' machinery loads once the input is known to be good
-    from sim.sweep.shards import Pending
-
     out = args.out or Path("results") / f"staff_{name}"
-    req = planner.Request(
+    req = request.Request(
         scenario=Path(args.scenario), targets=targets, roles=[r.strip() for r in args.roles.split(",") if r.strip()],
         overrides=args.overrides, replications=args.replications,
         max_replications=args.max_replications or 4 * args.replications, confidence=args.confidence, seed=args.seed,
         pilot_replications=args.pilot_replications, out=out, executor=args.executor, workers=args.workers,
         scheduler=args.scheduler, shard=shard, shard_wait=args.shard_wait, progress=not args.quiet, command=sys.argv,
     )  # fmt: skip
+    request.check_request(req)
+    from sim.staffing import planner  # the runs' machinery loads once the input is known to be good
+    from sim.sweep.shards import Pending
+
     try:
         planner.plan(req)
     except Pending as e:
@@ -62,5 +64,5 @@ def cmd_staff(args) -> int:
               "finished run is reused.")  # fmt: skip
         return 0
     except KeyboardInterrupt:
-        raise Interrupted.keeping(out / planner.STORE) from None
+        raise Interrupted.keeping(out / request.STORE) from None
     return 0

@@ -4,43 +4,16 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from sim import metrics, provenance
+from sim import provenance
 from sim import scenario as scenario_mod
-from sim.labels import unit
 from sim.scenario import ScenarioError
 from sim.staffing import first_guess, output, search
-from sim.staffing import targets as targets_mod
 from sim.staffing.evaluate import Evaluator
+from sim.staffing.request import STORE, Request, check_request
 from sim.sweep.run import RunsFailed
 from sim.sweep.worker import describe_error
-
-STORE = "runs"  # the sweep store of every run, inside --out
-
-
-@dataclass
-class Request:
-    """What the user asked for (the command line, checked)."""
-
-    scenario: Path
-    targets: list
-    roles: list[str]
-    overrides: list[str] = field(default_factory=list)
-    replications: int = 10
-    max_replications: int = 40
-    confidence: float = 0.95
-    seed: int = 1
-    pilot_replications: int = 2
-    out: Path = Path("results/staff")
-    executor: str = "local"
-    workers: int | None = None
-    scheduler: str | None = None
-    shard: tuple[int, int] | None = None  # slurm-array: this task's shard of every batch
-    shard_wait: float = 0.0  # seconds a shard waits for the other shards' runs of a batch
-    progress: bool = True
-    command: list[str] = field(default_factory=list)
 
 
 class StaffingPlan:
@@ -119,58 +92,6 @@ class StaffingPlan:
             "store": STORE,
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-
-
-def check_request(req: Request) -> None:
-    """Every check that needs no simulation: bad input fails here, before anything is written."""
-    settings = scenario_mod.load(req.scenario, req.overrides)
-    if not req.roles:
-        raise ScenarioError(req.scenario, "--roles", "name the roles to staff, e.g. --roles party_workers,community_workers")
-    for r in req.roles:
-        if r not in settings.staffing:
-            raise ScenarioError(req.scenario, "--roles", f"the scenario has no role {r!r} (it has: {', '.join(settings.staffing)})")
-    if len(set(req.roles)) != len(req.roles):
-        raise ScenarioError(req.scenario, "--roles", "a role is named twice")
-    targets_mod.check(req.targets, metrics.kpi_names(settings))
-    for t in req.targets:
-        if unit(t.kpi) == "share" and ((t.op == ">=" and t.bound > 1) or (t.op == "<=" and t.bound < 0)):
-            raise ScenarioError("--target", str(t), "a share lies between 0 and 1: no staffing can meet this target")
-    if not 0.5 <= req.confidence < 1:
-        raise ScenarioError("--confidence", "", f"must be in [0.5, 1), got {req.confidence}")
-    if req.max_replications < req.replications:
-        raise ScenarioError("--max-replications", "", f"must be at least --replications ({req.replications})")
-    if req.replications < 2:
-        raise ScenarioError("--replications", "", "a confidence bound needs at least 2 replications")
-    for p in (req.out, *req.out.parents):
-        if p.exists() and not p.is_dir():
-            raise ScenarioError(req.out, "--out", f"{p} is a file, not a folder")
-    store = req.out / STORE
-    if (store / "manifest.json").exists():
-        from sim.sweep.store import read_manifest
-
-        if read_manifest(store).get("kind") != "sweep":
-            raise ScenarioError(req.out, "--out", f"{store} holds something other than the planner's runs")
-    mine = req.out / "manifest.json"
-    if mine.exists():
-        import json
-
-        try:
-            kind = json.loads(mine.read_text(encoding="utf-8")).get("kind")
-        except (ValueError, AttributeError):
-            kind = None
-        if kind != "staffing":
-            raise ScenarioError(req.out, "--out", "holds other results (its manifest.json is not the planner's); choose another folder")
-    elif req.out.exists() and any(not _planner_file(p.name) for p in req.out.iterdir()):
-        raise ScenarioError(req.out, "--out", "is a folder with other files in it; choose an empty or new folder")
-    if store.exists() and any(store.iterdir()):
-        # run ids name the scenario, seed and replication, not the model code that ran them
-        provenance.check_same_code(provenance.read_recorded(req.out / provenance.RECORD), req.out, "staffing")
-
-
-def _planner_file(name: str) -> bool:
-    """What a search in progress has written (SLURM array shards start together: another shard's
-    record may be half-written, under a temporary name)."""
-    return name in (STORE, provenance.RECORD) or (name.startswith(f".{provenance.RECORD}.") and name.endswith(".tmp"))
 
 
 def record_code(out: Path) -> None:

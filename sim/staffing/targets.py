@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim import scenario as scenario_mod
+from sim.columns import unknown
 from sim.scenario import ScenarioError
 
 _PATTERN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=)\s*([-+0-9.eE]+)\s*$")
@@ -91,9 +92,7 @@ def check(targets: list[Target], known: list[str], file="--target") -> None:
     seen = set()
     for t in targets:
         if t.kpi not in known:
-            close = [k for k in known if k.startswith(t.kpi.split("_")[0])][:6]
-            hint = f" (similar: {', '.join(close)})" if close else " (`streetsim run` lists every KPI in summary.csv)"
-            raise ScenarioError(file, t.kpi, f"unknown KPI{hint}")
+            raise ScenarioError(file, t.kpi, unknown("KPI", t.kpi, known))
         if (t.kpi, t.op) in seen:
             raise ScenarioError(file, t.kpi, f"two targets of the form {t.kpi}{t.op}; give one")
         seen.add((t.kpi, t.op))

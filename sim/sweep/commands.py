@@ -77,13 +77,13 @@ def add_commands(sub) -> None:
 
 
 def cmd_sweep(args) -> int:
-    from sim.sweep import experiment
+    from sim.sweep import experiment, store
 
     shard = executor_shard(args.executor, args.shard, args.scheduler)
     plan = experiment.load(args.experiment, confirmed=args.yes)  # every check, before anything is written
+    out = store.check_out(args.out if args.out is not None else Path("results") / plan.name)
     from sim.sweep import run as sweep_run  # the executors and the model load once the input is good
 
-    out = sweep_run.check_out(args.out if args.out is not None else Path("results") / plan.name)
     try:
         res = sweep_run.run_sweep(
             plan, out, args.executor, args.workers, args.scheduler, shard,

@@ -45,8 +45,9 @@ class LocalExecutor:
                 on_result(worker.run_chunk(ctx, c))
             return
         pool = _pool(self.workers, ctx)
-        futures = [pool.submit(_run_chunk_in_worker, c) for c in chunks]
         try:
+            with runner.interrupts_deferred():  # submit starts the workers
+                futures = [pool.submit(_run_chunk_in_worker, c) for c in chunks]
             for f in as_completed(futures):
                 on_result(f.result())
         except BrokenProcessPool as e:

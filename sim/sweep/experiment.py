@@ -270,20 +270,19 @@ def _check_names(spec: Experiment, path: Path, settings) -> None:
 
 def _check_kpis(spec: Experiment, path: Path, settings) -> None:
     """A typo in `kpis:` or `timeseries:` fails before any run ("all" keeps every KPI)."""
-    from sim.metrics import kpi_names  # the model's modules: only for a file whose structure is good
-    from sim.street import daily_series_names
+    from sim.columns import daily_series_names, kpi_names, unknown
 
     if isinstance(spec.timeseries, list):
         series = set(daily_series_names(settings)) - {"day"}
         for c in spec.timeseries:
             if c not in series:
-                raise ScenarioError(path, "timeseries", f"unknown daily column {c!r} (known: {', '.join(sorted(series))})")
+                raise ScenarioError(path, "timeseries", unknown("daily column", c, series))
     if spec.kpis == "all":
         return
     known = set(kpi_names(settings))
     for k in spec.kpis:
         if k not in known:
-            raise ScenarioError(path, "kpis", f"unknown KPI {k!r} (known: {', '.join(sorted(known))})")
+            raise ScenarioError(path, "kpis", unknown("KPI", k, known))
 
 
 def check_points(plan: Plan) -> None:

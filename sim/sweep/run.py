@@ -17,14 +17,11 @@ import pandas as pd
 from tqdm import tqdm
 
 import sim
-from sim import results_folder
 from sim.scenario import CommandFailed, ScenarioError
 from sim.sweep import executors, store, worker
 from sim.sweep.experiment import Plan, Run, describe
 
 MAX_POOL_RESTARTS = 5
-LOCK = ".lock"  # and .lock-guard: see sweep_lock
-SHARD_LOCKS = ".locks"
 
 
 class RunsLost(CommandFailed):
@@ -118,32 +115,6 @@ def _git_commit() -> str | None:
     return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
-def check_out(out) -> Path:
-    """A sweep's --out: new, empty, or a sweep's store (resumed, never replaced). One line otherwise."""
-    out = results_folder.check_name(out)
-    if out.exists():
-        if not out.is_dir():
-            raise ScenarioError("--out", "", f"{out} is a file, not a folder")
-        kind = results_folder.manifest_kind(out)
-        if kind is None and (out / store.MANIFEST).exists() and any((out / f).exists() for f in (store.DESIGN, store.PARTS)):
-            kind = "sweep"  # a sweep's store whose manifest is damaged: prepare() rewrites it
-        if kind is None and any(out.iterdir()) and not _being_started(out):
-            raise ScenarioError("--out", "", f"{out} exists and is not a sweep's results folder; choose a new folder "
-                                "(nothing was changed)")  # fmt: skip
-        if kind not in (None, "sweep"):
-            raise ScenarioError("--out", "", f"{out} holds {kind} results, not a sweep's; choose another folder")
-    results_folder.check_writable(out)
-    return out
-
-
-def _being_started(out: Path) -> bool:
-    """A sweep (another shard of the array) has taken the folder and is writing its design and
-    manifest: nothing in it but its lock files and what the store writes, finished or not."""
-    names = {f.name for f in out.iterdir()}
-    ours = {LOCK, f"{LOCK}-guard", SHARD_LOCKS, store.DESIGN, store.MANIFEST, store.PARTS, store.TIMESERIES}
-    return bool(names & {LOCK, f"{LOCK}-guard"}) and all(n in ours or (n.startswith(".") and n.endswith(".tmp")) for n in names)
-
-
 @contextlib.contextmanager
 def sweep_lock(out: Path, shard: tuple[int, int] | None):
     """One sweep at a time per folder, so no two processes compute the same run and none is
@@ -157,10 +128,10 @@ def sweep_lock(out: Path, shard: tuple[int, int] | None):
     with contextlib.ExitStack() as held:
         try:
             with _guard(out):
-                _take_folder(held.enter_context(open(out / LOCK, "a+")), out, shard)
+                _take_folder(held.enter_context(open(out / store.LOCK, "a+")), out, shard)
                 if shard:
-                    (out / SHARD_LOCKS).mkdir(exist_ok=True)
-                    _take_shard(held.enter_context(open(out / SHARD_LOCKS / f"shard-{shard[0]}", "a+")), shard)
+                    (out / store.SHARD_LOCKS).mkdir(exist_ok=True)
+                    _take_shard(held.enter_context(open(out / store.SHARD_LOCKS / f"shard-{shard[0]}", "a+")), shard)
         except ScenarioError:
             raise
         except OSError as e:
@@ -174,7 +145,7 @@ def sweep_lock(out: Path, shard: tuple[int, int] | None):
 def _guard(out: Path):
     """Held for milliseconds while a sweep looks at the locks and takes them, so that two shards
     of different counts cannot both find the folder free."""
-    with open(out / f"{LOCK}-guard", "a") as g:
+    with open(out / f"{store.LOCK}-guard", "a") as g:
         fcntl.flock(g, fcntl.LOCK_EX)
         yield
 

@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sim import results_folder
 from sim.processes import alive
 from sim.scenario import ScenarioError
 
@@ -43,6 +44,8 @@ PARTS = "parts"
 TIMESERIES = "timeseries"
 MANIFEST = "manifest.json"
 DESIGN = "design.parquet"
+LOCK = ".lock"  # and .lock-guard: see sim.sweep.run.sweep_lock
+SHARD_LOCKS = ".locks"
 
 
 def write_atomic(path: Path, write) -> None:
@@ -312,3 +315,29 @@ def check_store(out: Path) -> None:
         raise ScenarioError(out, "", "no design.parquet: the sweep never started here (run `streetsim sweep`)") from None
     except Damaged as e:
         raise ScenarioError(e.file, "", f"damaged ({e.reason}); run `streetsim sweep` again to rewrite it") from None
+
+
+def check_out(out) -> Path:
+    """A sweep's --out: new, empty, or a sweep's store (resumed, never replaced). One line otherwise."""
+    out = results_folder.check_name(out)
+    if out.exists():
+        if not out.is_dir():
+            raise ScenarioError("--out", "", f"{out} is a file, not a folder")
+        kind = results_folder.manifest_kind(out)
+        if kind is None and (out / MANIFEST).exists() and any((out / f).exists() for f in (DESIGN, PARTS)):
+            kind = "sweep"  # a sweep's store whose manifest is damaged: prepare() rewrites it
+        if kind is None and any(out.iterdir()) and not _being_started(out):
+            raise ScenarioError("--out", "", f"{out} exists and is not a sweep's results folder; choose a new folder "
+                                "(nothing was changed)")  # fmt: skip
+        if kind not in (None, "sweep"):
+            raise ScenarioError("--out", "", f"{out} holds {kind} results, not a sweep's; choose another folder")
+    results_folder.check_writable(out)
+    return out
+
+
+def _being_started(out: Path) -> bool:
+    """A sweep (another shard of the array) has taken the folder and is writing its design and
+    manifest: nothing in it but its lock files and what the store writes, finished or not."""
+    names = {f.name for f in out.iterdir()}
+    ours = {LOCK, f"{LOCK}-guard", SHARD_LOCKS, DESIGN, MANIFEST, PARTS, TIMESERIES}
+    return bool(names & {LOCK, f"{LOCK}-guard"}) and all(n in ours or (n.startswith(".") and n.endswith(".tmp")) for n in names)
