@@ -1,14 +1,13 @@
-"""What a district's or city's totals cost: memory they add over the pooled cases, and time.
+"""What a district's or city's totals cost: the memory kept per street, and time.
 
     .venv/bin/python benchmarks/district_totals.py                  # 150 streets
     .venv/bin/python benchmarks/district_totals.py --streets 400 --days 180
 
-Runs `shanghai_street.yaml` once, pools its cases as a district run keeps them
-(`sim.district.pooled_cases`), gives that table to ``--streets`` streets, and times
-`sim.district.district_kpis` over them. Peak memory (max RSS) is read before and after the
-totals, so the difference is what the totals add (the city year pools ~16 M cases). The streets
-here share one table's columns (pandas copies on write), so the peak before the totals is small;
-in a real run each street's cases are its own.
+Runs `shanghai_street.yaml` once and keeps of its cases what a district run keeps once the
+street's tables are written (`sim.metrics.case_totals`: counts, and the waits and residents'
+mean satisfaction whose means and percentiles the totals take), gives that to ``--streets``
+streets, and times `sim.district.district_kpis` over them. Printed: bytes kept per case (what
+a city year's 16 M cases cost the main process) and the peak memory (max RSS) the totals add.
 """
 
 from __future__ import annotations
@@ -27,6 +26,11 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def kept_bytes(totals) -> int:
+    arrays = [totals.wait_hours, totals.resident_means, *totals.type_wait_hours.values()]
+    return sum(a.nbytes for a in arrays)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--streets", type=int, default=150)
@@ -34,23 +38,27 @@ def main() -> None:
     args = p.parse_args()
     import numpy as np
 
-    from sim import district, runner, scenario
+    from sim import district, metrics, runner, scenario
 
     settings = scenario.load(STREET, [f"horizon.days={args.days}", "horizon.warmup_days=20"])
     rep = runner.run_replication(settings, np.random.SeedSequence(1), 0)
-    pooled = district.pooled_cases(rep.cases, settings.horizon.warmup_days * 24.0, 0)
+    h = settings.horizon
+    totals = metrics.case_totals(rep.cases, h.warmup_days * 24.0, h.days * 24.0)
+    cases = totals.counts["arrived"]
     names = [f"street_{k}" for k in range(args.streets)]
-    results = {n: [dataclasses.replace(rep, cases=pooled.assign(street=k))] for k, n in enumerate(names)}
+    # each street its own copy of the arrays, as in a real run
+    results = {n: [dataclasses.replace(rep, cases=None, case_totals=dataclasses.replace(
+        totals, wait_hours=totals.wait_hours.copy(), resident_means=totals.resident_means.copy(),
+        type_wait_hours={t: w.copy() for t, w in totals.type_wait_hours.items()}))] for n in names}
     streets = dict.fromkeys(names, settings)
-    rows = sum(len(r[0].cases) for r in results.values())
     before = peak_mb()
     t0 = time.perf_counter()
-    totals = district.district_kpis(results, streets)
+    out = district.district_kpis(results, streets)
     seconds = time.perf_counter() - t0
     added = peak_mb() - before
-    print(f"{args.streets} streets, {rows:,} pooled cases: totals in {seconds:.1f} s, adding {added:,.0f} MB to a "
-          f"peak of {before:,.0f} MB ({added * 2**20 / rows:.0f} bytes a case); "
-          f"cases closed {totals['cases_closed'].iloc[0]:,.0f}")
+    print(f"{args.streets} streets, {cases * args.streets:,} cases after the warm-up: {kept_bytes(totals) / cases:.1f} bytes "
+          f"kept a case ({kept_bytes(totals) * args.streets / 2**20:,.0f} MB); totals in {seconds:.2f} s, adding "
+          f"{added:,.0f} MB to a peak of {before:,.0f} MB; cases closed {out['cases_closed'].iloc[0]:,.0f}")
 
 
 if __name__ == "__main__":

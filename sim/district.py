@@ -158,33 +158,19 @@ class StreetTables:
         got = self.waiting.setdefault(name, [])
         got.append(result)
         if len(got) == self.replications:
-            from sim import runner
+            from sim import metrics, runner
 
             results = sorted(self.waiting.pop(name), key=lambda r: r.index)
             runner.write_tables(self.folder / name, self.streets[name], results)
-            warmup = self.streets[name].horizon.warmup_days * 24.0
+            h = self.streets[name].horizon
             for r in results:  # in place: results kept earlier are these objects
-                r.cases = pooled_cases(r.cases, warmup, k)
+                r.case_totals = metrics.case_totals(r.cases, h.warmup_days * 24.0, h.days * 24.0)
+                r.cases = None
         return result
 
 
-# What district_kpis reads of each street's cases (metrics.case_kpis and type_kpis).
-POOLED_COLUMNS = (
-    "type", "source", "channel", "area", "resident", "arose", "discovered", "fixed", "closed", "reported_closed",
-    "deadline", "resident_deadline", "bounces", "reopens", "satisfaction", "on_spot", "escalated", "closed_flag",
-    "on_time", "on_time_resident", "on_time_reported",
-)  # fmt: skip
-
-
-def pooled_cases(cases: pd.DataFrame, warmup_hours: float, street: int) -> pd.DataFrame:
-    """The cases after the warm-up, the columns the totals need, and which street they are from
-    (residents are numbered within their street)."""
-    c = cases.loc[cases["discovered"] >= warmup_hours, list(POOLED_COLUMNS)]
-    return c.assign(street=street)
-
-
-# Street KPIs that add up over streets; the rest of a total row is computed from the pooled cases
-# and the summed staff hours.
+# Street KPIs that add up over streets; the rest of a total row is computed from the streets'
+# case totals (metrics.CaseTotals) and the summed staff hours.
 SUMMED_KPIS = ("problems_undiscovered_at_end", "purchased_services_cost_per_year", "hotline_orders")
 
 
@@ -198,15 +184,11 @@ def district_kpis(street_results: dict[str, list], streets: dict) -> pd.DataFram
     from sim import metrics
 
     names = list(street_results)
-    s0 = streets[names[0]]
-    warmup, end = s0.horizon.warmup_days * 24.0, s0.horizon.days * 24.0
     types = list(dict.fromkeys(t for n in names for t in streets[n].case_types))
     rows = []
     for r in range(len(street_results[names[0]])):
         results = [street_results[n][r] for n in names]
-        cases = pd.concat([res.cases for res in results], ignore_index=True)
-        row = {"replication": r, **metrics.case_kpis(cases, warmup, end), **metrics.type_kpis(cases, warmup, end, types)}
-        del cases  # a city's cases are large: keep one replication's at a time
+        row = {"replication": r, **metrics.case_kpis_of([res.case_totals for res in results], types)}
         residents = np.array([streets[n].street.residents for n in names], dtype=float)
         trust = np.array([res.kpis["resident_trust_end"] for res in results])
         row["resident_trust_end"] = float((trust * residents).sum() / residents.sum())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ def kpis(model, cases: pd.DataFrame, roles: pd.DataFrame) -> dict[str, float]:
     check_conservation(len(cases), int(cases["closed_flag"].sum()), model.open_cases())
     check_conservation(len(cases), model.closed_count, model.open_cases())
     warmup = s.horizon.warmup_days * 24.0
-    out = case_kpis(cases, warmup, model.env.now)
+    out = case_kpis(cases, warmup, model.env.now, list(s.case_types))
     out.update(hotline_kpis(model, cases, warmup))
     out["resident_trust_end"] = float(np.mean([a.trust.mean() for a in model.areas]))
     out["problems_undiscovered_at_end"] = sum(g.undiscovered for g in model.grids)
@@ -48,7 +49,6 @@ def kpis(model, cases: pd.DataFrame, roles: pd.DataFrame) -> dict[str, float]:
     out["purchased_services_cost_per_year"] = ps.cost_per_year if ps.enabled else 0.0
     out.update(survey(model, cases, warmup))
     out.update(role_kpis(roles, {name: team.waits for name, team in model.teams.items()}))
-    out.update(type_kpis(cases, warmup, model.env.now, list(s.case_types)))
     out["total_cost_per_year"] = out["staff_cost_per_year"] + out["purchased_services_cost_per_year"]
     ordered = {k: out.pop(k) for k in kpi_names(s)}  # summary.csv's column order
     if out:
@@ -56,64 +56,112 @@ def kpis(model, cases: pd.DataFrame, roles: pd.DataFrame) -> dict[str, float]:
     return ordered
 
 
-def case_kpis(cases: pd.DataFrame, warmup_hours: float, end: float) -> dict[str, float]:
-    """KPIs of the cases that surfaced after the warm-up.
+@dataclass
+class CaseTotals:
+    """What the case KPIs are made of, over the cases that surfaced after the warm-up: counts that
+    add over streets, and the values whose means and 90th percentiles are taken, in case order.
+
+    A district's totals combine its streets' (``case_kpis_of``) instead of pooling their cases:
+    a city year's 16 million cases are never one table. Combined in street order, the values are
+    the pooled table's in its order, so the KPIs are the same to the last digit.
+    """
+
+    counts: dict[str, int]  # see case_totals
+    wait_hours: np.ndarray  # each closed case: arising to the real fix
+    resident_means: np.ndarray  # each resident with a closed case: mean satisfaction with them
+    type_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # by case type: see case_totals
+    type_wait_hours: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def case_totals(cases: pd.DataFrame, warmup_hours: float, end: float) -> CaseTotals:
+    """The cases' counts and values (see CaseTotals) after the warm-up, ``end`` the run's end."""
+    c = after_warmup(cases, warmup_hours)
+    # Only the columns read below: a 1M-resident street-year is 670,000 cases.
+    closed = c.loc[c["closed_flag"].to_numpy(), ["arose", "fixed", "reopens", "satisfaction", "area", "resident"]]
+    mine = closed[closed["resident"] >= 0]
+    grid = c.loc[(c["source"] == "grid").to_numpy(), ["channel", "on_spot"]]
+    counts = {
+        "arrived": len(c),
+        "closed": len(closed),
+        "reported_closed": int(c["reported_closed"].notna().sum()),
+        **_on_time(c, "on_time_resident", "resident_deadline", end),
+        **_on_time(c, "on_time", "deadline", end),
+        **_on_time(c, "on_time_reported", "deadline", end, closed_col="reported_closed"),
+        "reopened": int((closed["reopens"] > 0).sum()),
+        "bounces": int(c["bounces"].sum()),
+        "grid": len(grid),
+        "patrol": int((grid["channel"] == "patrol").sum()),
+        "on_spot": int(grid["on_spot"].sum()),
+        "escalated": int(c["escalated"].sum()),
+    }
+    totals = CaseTotals(
+        counts, (closed["fixed"] - closed["arose"]).to_numpy(),
+        mine.groupby(["area", "resident"], observed=True)["satisfaction"].mean().to_numpy(),
+    )
+    cols = ["type", "arose", "fixed", "closed", "closed_flag", "on_time_resident", "resident_deadline"]
+    for t, ct in c[cols].groupby("type", observed=True):
+        totals.type_counts[t] = _on_time(ct, "on_time_resident", "resident_deadline", end)
+        done = ct[ct["closed_flag"]]
+        totals.type_wait_hours[t] = (done["fixed"] - done["arose"]).to_numpy()
+    return totals
+
+
+def _on_time(c, flag, deadline, end, closed_col="closed") -> dict[str, int]:
+    """On time among cases whose fate is known: closed, or still open past their deadline."""
+    decided = c[closed_col].notna() | (c[deadline] <= end)
+    return {flag: int(c.loc[decided, flag].sum()), f"{flag}_decided": int(decided.sum())}
+
+
+def case_kpis_of(parts: list[CaseTotals], types=()) -> dict[str, float]:
+    """The case KPIs (and, for ``types``, each type's) of one street's CaseTotals or several's.
 
     Two on-time measures: the standard's (CJ/T 315: closed within the working-time deadline from
     registration) and the resident's (really fixed within the same allowance from when the
     problem arose or was reported). ``*_reported`` is what a street under pressure would report
     (closures reported before the fix count as closed). Waits run from arising to the real fix.
     """
-    c = after_warmup(cases, warmup_hours)
-    # Only the columns read below: a city's pooled cases are millions of rows.
-    closed = c.loc[c["closed_flag"].to_numpy(), ["arose", "fixed", "reopens", "satisfaction", *resident_key(c)]]
-    wait_days = (closed["fixed"] - closed["arose"]) / 24.0
-    grid = c.loc[(c["source"] == "grid").to_numpy(), ["channel", "on_spot"]]
-    return {
-        "cases_arrived": len(c),
-        "cases_closed": len(closed),
-        "cases_open_at_end": len(c) - len(closed),
-        "on_time_resident": _on_time(c, "on_time_resident", "resident_deadline", end),
-        "on_time_standard": _on_time(c, "on_time", "deadline", end),
-        "on_time_reported": _on_time(c, "on_time_reported", "deadline", end, closed_col="reported_closed"),
-        "closure_rate": _ratio(len(closed), len(c)),
-        "closure_rate_reported": _ratio(int(c["reported_closed"].notna().sum()), len(c)),
-        "wait_mean_days": float(wait_days.mean()) if len(closed) else math.nan,
-        "wait_p90_days": float(wait_days.quantile(0.9)) if len(closed) else math.nan,
-        "reopen_rate": _ratio(int((closed["reopens"] > 0).sum()), len(closed)),
-        "bounces_per_case": float(c["bounces"].mean()) if len(c) else math.nan,
-        "patrol_discovery_share": _ratio(int((grid["channel"] == "patrol").sum()), len(grid)),
-        "on_spot_share": _ratio(int(grid["on_spot"].sum()), len(grid)),
-        "hotline_escalation_rate": _ratio(int(c["escalated"].sum()), len(c)),
-        "resident_satisfaction": resident_satisfaction(closed),
+    n = {k: sum(p.counts[k] for p in parts) for k in parts[0].counts}
+    wait_days = pd.Series(np.concatenate([p.wait_hours for p in parts])) / 24.0
+    residents = pd.Series(np.concatenate([p.resident_means for p in parts]))
+    out = {
+        "cases_arrived": n["arrived"],
+        "cases_closed": n["closed"],
+        "cases_open_at_end": n["arrived"] - n["closed"],
+        "on_time_resident": _ratio(n["on_time_resident"], n["on_time_resident_decided"]),
+        "on_time_standard": _ratio(n["on_time"], n["on_time_decided"]),
+        "on_time_reported": _ratio(n["on_time_reported"], n["on_time_reported_decided"]),
+        "closure_rate": _ratio(n["closed"], n["arrived"]),
+        "closure_rate_reported": _ratio(n["reported_closed"], n["arrived"]),
+        "wait_mean_days": float(wait_days.mean()) if len(wait_days) else math.nan,
+        "wait_p90_days": float(wait_days.quantile(0.9)) if len(wait_days) else math.nan,
+        "reopen_rate": _ratio(n["reopened"], n["closed"]),
+        "bounces_per_case": n["bounces"] / n["arrived"] if n["arrived"] else math.nan,
+        "patrol_discovery_share": _ratio(n["patrol"], n["grid"]),
+        "on_spot_share": _ratio(n["on_spot"], n["grid"]),
+        "hotline_escalation_rate": _ratio(n["escalated"], n["arrived"]),
+        # the mean over residents who had a case of each one's mean satisfaction with their cases
+        "resident_satisfaction": float(residents.mean()) if len(residents) else math.nan,
     }
+    for t in types:
+        waits = pd.Series(np.concatenate([p.type_wait_hours.get(t, np.empty(0)) for p in parts]))
+        on_time = sum(p.type_counts.get(t, {}).get("on_time_resident", 0) for p in parts)
+        decided = sum(p.type_counts.get(t, {}).get("on_time_resident_decided", 0) for p in parts)
+        out[f"type_wait_hours_{t}"] = float(waits.mean()) if len(waits) else math.nan
+        out[f"type_wait_p90_hours_{t}"] = float(waits.quantile(0.9)) if len(waits) else math.nan
+        out[f"type_on_time_{t}"] = _ratio(on_time, decided)
+    return out
+
+
+def case_kpis(cases: pd.DataFrame, warmup_hours: float, end: float, types=()) -> dict[str, float]:
+    """The case KPIs of one street's case table (see case_kpis_of)."""
+    return case_kpis_of([case_totals(cases, warmup_hours, end)], types)
 
 
 def after_warmup(cases: pd.DataFrame, warmup_hours: float) -> pd.DataFrame:
     """The cases that surfaced after the warm-up; the table itself, not a copy, when all did
-    (a district's pooled cases are millions of rows, already without the warm-up's)."""
+    (a run without a warm-up: a 1M-resident street-year is 670,000 cases)."""
     after = (cases["discovered"] >= warmup_hours).to_numpy()
     return cases if after.all() else cases[after]
-
-
-def _on_time(c, flag, deadline, end, closed_col="closed"):
-    """On time among cases whose fate is known: closed, or still open past their deadline."""
-    decided = c[closed_col].notna() | (c[deadline] <= end)
-    return _ratio(int(c.loc[decided, flag].sum()), int(decided.sum()))
-
-
-def resident_satisfaction(closed: pd.DataFrame) -> float:
-    """Mean over residents who had a case of each one's mean satisfaction with their cases.
-    Residents are numbered within their area (and, in a district's pooled cases, their street)."""
-    mine = closed[closed["resident"] >= 0]
-    if not len(mine):
-        return math.nan
-    return float(mine.groupby(resident_key(mine), observed=True)["satisfaction"].mean().mean())
-
-
-def resident_key(cases: pd.DataFrame) -> list[str]:
-    """The columns naming a resident: area and number, and street in a district's pooled cases."""
-    return ["street", "area", "resident"] if "street" in cases else ["area", "resident"]
 
 
 def hotline_kpis(model, cases, warmup):
@@ -126,22 +174,6 @@ def hotline_kpis(model, cases, warmup):
     on_time = int(direct["on_time"].sum()) + sum(1 for _, answered, deadline in decided if answered <= deadline)
     return {"hotline_orders": len(direct) + len(orders),
             "hotline_orders_on_time": _ratio(on_time, len(direct) + len(decided))}
-
-
-def type_kpis(cases, warmup, end, types) -> dict[str, float]:
-    """Per case type: mean and 90th-percentile time to fix (hours) and the resident's on-time rate."""
-    cols = ["type", "arose", "fixed", "closed", "closed_flag", "on_time_resident", "resident_deadline"]
-    c = after_warmup(cases, warmup)[cols]
-    out = {}
-    by_type = dict(tuple(c.groupby("type", observed=True)))
-    for t in types:
-        ct = by_type.get(t, c.iloc[0:0])
-        closed = ct[ct["closed_flag"]]
-        w = closed["fixed"] - closed["arose"]
-        out[f"type_wait_hours_{t}"] = float(w.mean()) if len(w) else math.nan
-        out[f"type_wait_p90_hours_{t}"] = float(w.quantile(0.9)) if len(w) else math.nan
-        out[f"type_on_time_{t}"] = _on_time(ct, "on_time_resident", "resident_deadline", end)
-    return out
 
 
 def roles_table(model) -> pd.DataFrame:

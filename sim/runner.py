@@ -31,9 +31,10 @@ from sim.street import StreetModel
 class Replication:
     index: int
     kpis: dict
-    cases: pd.DataFrame
+    cases: pd.DataFrame | None  # None once a district run has written it and kept its totals
     timeseries: pd.DataFrame
     roles: pd.DataFrame
+    case_totals: metrics.CaseTotals | None = None  # what a district's totals need of the cases
 
 
 def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:

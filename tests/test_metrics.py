@@ -60,13 +60,37 @@ def test_cost_is_per_year_whatever_the_horizon():
 
 
 def test_a_table_already_without_the_warm_up_is_read_as_it_is():
-    # A district's pooled cases come without the warm-up's (millions of rows for a city): the
-    # KPIs read that table itself rather than a filtered copy, and agree with the whole table's.
+    # A run without a warm-up (a 1M-resident street-year is 670,000 cases): the KPIs read the
+    # table itself rather than a filtered copy, and agree with the whole table's.
     whole = _table(ROWS)
-    pooled = whole[whole["discovered"] >= 10].reset_index(drop=True)
-    assert metrics.after_warmup(pooled, 10) is pooled
+    after = whole[whole["discovered"] >= 10].reset_index(drop=True)
+    assert metrics.after_warmup(after, 10) is after
     assert len(metrics.after_warmup(whole, 10)) == 5
-    for kpis in (lambda t: metrics.case_kpis(t, 10, 200), lambda t: metrics.type_kpis(t, 10, 200, ["a", "b"])):
-        a, b = kpis(whole), kpis(pooled)
-        assert a.keys() == b.keys()
-        assert all(a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])) for k in a), (a, b)
+    a, b = metrics.case_kpis(whole, 10, 200, ["a", "b"]), metrics.case_kpis(after, 10, 200, ["a", "b"])
+    assert a.keys() == b.keys()
+    assert all(a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])) for k in a), (a, b)
+
+
+def _street(rng, n):
+    """A street's cases with irregular times (sums and means that depend on their order)."""
+    arose = 10 + rng.uniform(0, 100, n)
+    fixed = np.where(rng.random(n) < 0.8, arose + rng.exponential(30, n), nan)
+    rows = [(rng.choice(["a", "b"]), rng.choice(["grid", "residents"]), rng.choice(["patrol", "committee", "hotline"]),
+             int(rng.integers(3)), int(rng.integers(-1, 6)), arose[i], arose[i], fixed[i], fixed[i], fixed[i],
+             arose[i] + 40, arose[i] + 35, rng.random(), int(rng.integers(2)), int(rng.integers(3)), bool(rng.random() < .2),
+             bool(rng.random() < .1), fixed[i]) for i in range(n)]  # fmt: skip
+    return _table(rows)
+
+
+def test_streets_combined_give_the_kpis_of_their_cases_as_one_table():
+    """A district's case KPIs combine its streets' totals (a city year's 16 M cases are never one
+    table). They are the KPIs of the streets' cases put in one table, to the last digit."""
+    rng = np.random.default_rng(3)
+    streets = [_street(rng, n) for n in (400, 1, 250)]
+    # in one table, each street's residents are other people: number their areas apart
+    one = pd.concat([s.assign(area=s["area"] + 10 * k) for k, s in enumerate(streets)], ignore_index=True)
+    combined = metrics.case_kpis_of([metrics.case_totals(s, 20, 150) for s in streets], ["a", "b", "c"])
+    whole = metrics.case_kpis(one, 20, 150, ["a", "b", "c"])
+    assert combined.keys() == whole.keys()
+    assert all(combined[k] == whole[k] or (math.isnan(combined[k]) and math.isnan(whole[k])) for k in whole), (combined, whole)
+    assert whole["cases_closed"] > 400 and 0 < whole["resident_satisfaction"] < 1 and math.isnan(whole["type_wait_hours_c"])
