@@ -44,9 +44,8 @@ def daily_series_names(settings) -> list[str]:
     return base + stages + roles
 
 
-def unknown(what: str, name: str, known) -> str:
+def unknown(what: str, name: str, known, listed: str = "summary.csv of any run has every KPI as a column") -> str:
     """One line for a misspelt name: the nearest known names, not all of them (a scenario
-    reports some 150 KPIs, and the line must stay one line)."""
+    reports some 150 KPIs, and the line must stay one line); else where they are ``listed``."""
     close = difflib.get_close_matches(name, sorted(known), n=4, cutoff=0.6)
-    hint = f"did you mean {' or '.join(close)}?" if close else "summary.csv and timeseries.parquet of any run list them all"
-    return f"unknown {what} {name!r} ({hint})"
+    return f"unknown {what} {name!r} (" + (f"did you mean {' or '.join(close)}?" if close else listed) + ")"

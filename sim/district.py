@@ -175,7 +175,8 @@ SUMMED_KPIS = ("problems_undiscovered_at_end", "purchased_services_cost_per_year
 
 
 def district_kpis(street_results: dict[str, list], streets: dict) -> pd.DataFrame:
-    """One row per replication: case KPIs over all streets' cases, staff KPIs summed by role.
+    """One row per replication: case KPIs over all streets' cases (from their ``case_totals``, as
+    StreetTables.keep leaves them), staff KPIs summed by role.
 
     The survey, which samples one street's residents, stays per street (streets.csv)."""
     import numpy as np

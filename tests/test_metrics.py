@@ -86,7 +86,7 @@ def test_streets_combined_give_the_kpis_of_their_cases_as_one_table():
     """A district's case KPIs combine its streets' totals (a city year's 16 M cases are never one
     table). They are the KPIs of the streets' cases put in one table, to the last digit."""
     rng = np.random.default_rng(3)
-    streets = [_street(rng, n) for n in (400, 1, 250)]
+    streets = [_street(rng, 400), _street(rng, 1), _street(rng, 3).iloc[0:0], _street(rng, 250)]  # one case; none
     # in one table, each street's residents are other people: number their areas apart
     one = pd.concat([s.assign(area=s["area"] + 10 * k) for k, s in enumerate(streets)], ignore_index=True)
     combined = metrics.case_kpis_of([metrics.case_totals(s, 20, 150) for s in streets], ["a", "b", "c"])
@@ -94,3 +94,15 @@ def test_streets_combined_give_the_kpis_of_their_cases_as_one_table():
     assert combined.keys() == whole.keys()
     assert all(combined[k] == whole[k] or (math.isnan(combined[k]) and math.isnan(whole[k])) for k in whole), (combined, whole)
     assert whole["cases_closed"] > 400 and 0 < whole["resident_satisfaction"] < 1 and math.isnan(whole["type_wait_hours_c"])
+    # and those KPIs are what they say, worked out here from the one table
+    after = one[one["discovered"] >= 20]
+    closed, grid = after[after["closed_flag"]], after[after["source"] == "grid"]
+    assert whole["cases_arrived"] == len(after) and whole["cases_closed"] == len(closed)
+    assert whole["wait_mean_days"] == pytest.approx(((closed["fixed"] - closed["arose"]) / 24).mean(), rel=1e-12)
+    assert whole["bounces_per_case"] == pytest.approx(after["bounces"].mean(), rel=1e-12)
+    assert whole["reopen_rate"] == pytest.approx((closed["reopens"] > 0).mean(), rel=1e-12)
+    assert whole["patrol_discovery_share"] == pytest.approx((grid["channel"] == "patrol").mean(), rel=1e-12)
+    assert whole["on_spot_share"] == pytest.approx(grid["on_spot"].mean(), rel=1e-12)
+    assert whole["hotline_escalation_rate"] == pytest.approx(after["escalated"].mean(), rel=1e-12)
+    a = closed[closed["type"] == "a"]
+    assert whole["type_wait_hours_a"] == pytest.approx((a["fixed"] - a["arose"]).mean(), rel=1e-12)

@@ -21,7 +21,7 @@ from test_sweep_helpers import raw_run_ids
 
 from sim import provenance, scenario
 from sim.cli import main
-from sim.metrics import kpi_names
+from sim.columns import kpi_names
 from sim.runner import run_replication
 from sim.staffing import search as search_mod
 from sim.staffing import targets as targets_mod

@@ -146,7 +146,8 @@ def load(scenario_file: str | Path, observed_file: str | Path, extra_sets: list[
     known = set(kpi_names(settings)) | set(measure_names(settings))
     for i, obs in enumerate(spec.observed):
         if obs.quantity not in known:
-            raise ScenarioError(observed_file, f"observed.{i}.quantity", unknown("quantity", obs.quantity, known))
+            raise ScenarioError(observed_file, f"observed.{i}.quantity", unknown("quantity", obs.quantity, known,
+                                                f"a KPI, a column of summary.csv, or one of {', '.join(measure_names(settings))}"))
     text = observed_file.read_text(encoding="utf-8")
     return Calibration(spec, observed_file, text, scenario_file, base, sets)
 

@@ -276,7 +276,7 @@ def _check_kpis(spec: Experiment, path: Path, settings) -> None:
         series = set(daily_series_names(settings)) - {"day"}
         for c in spec.timeseries:
             if c not in series:
-                raise ScenarioError(path, "timeseries", unknown("daily column", c, series))
+                raise ScenarioError(path, "timeseries", unknown("daily column", c, series, "timeseries.parquet of any run has them all"))
     if spec.kpis == "all":
         return
     known = set(kpi_names(settings))
