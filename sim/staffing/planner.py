@@ -11,7 +11,7 @@ from sim import scenario as scenario_mod
 from sim.scenario import ScenarioError
 from sim.staffing import first_guess, output, search
 from sim.staffing.evaluate import Evaluator
-from sim.staffing.request import STORE, Request, check_request
+from sim.staffing.request import STORE, Request
 from sim.sweep.run import RunsFailed
 from sim.sweep.worker import describe_error
 
@@ -106,7 +106,8 @@ def record_code(out: Path) -> None:
 
 
 def plan(req: Request) -> StaffingPlan:
-    check_request(req)
+    """Plan for a request that has passed ``check_request`` (streetsim staff checks it before
+    this module loads)."""
     record_code(req.out)
     p = StaffingPlan(req)
     p.run()
