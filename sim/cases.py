@@ -41,7 +41,7 @@ class Case:
         "priority", "arose", "discovered", "registered", "dispatched", "handle_started", "handled",
         "handling_hours", "fixed", "closed", "reported_closed", "evaluated", "deadline", "resident_deadline",
         "bounces", "reopens", "handoffs", "handler_role", "satisfaction", "on_spot", "escalated", "gamed",
-        "step", "rationed", "time_in", "entered", "attempt", "u", "seed",
+        "step", "rationed", "time_in", "entered", "attempt", "u", "seed", "later",
     )
 
     def __init__(self, case_id, ctype_name, ctype, channel, arose, discovered, area, grid, resident, u, seed):
@@ -83,15 +83,19 @@ class Case:
         self.attempt = 0
         self.u = u  # this case's uniforms (DRAWS_PER_CASE of them), released at evaluation
         self.seed = seed  # (day-stream entropy words) for attempts after the first
+        self.later = None  # (attempt, its uniforms) once a reopened attempt has drawn
 
     def draw(self, purpose: str) -> float:
         """This case's uniform for ``purpose`` (in its current attempt)."""
         i = SLOT[purpose]
         if self.attempt == 0 or i < len(FIXED_SLOTS):
             return self.u[i]
-        # A reopened case draws its later attempts from a generator keyed to it and the attempt.
-        rng = np.random.default_rng([*self.seed, self.attempt])
-        return float(rng.random(DRAWS_PER_CASE)[i])
+        # A reopened case draws its later attempts from a generator keyed to it and the attempt,
+        # built once an attempt (an attempt draws up to a dozen times).
+        if self.later is None or self.later[0] != self.attempt:
+            rng = np.random.default_rng([*self.seed, self.attempt])
+            self.later = (self.attempt, rng.random(DRAWS_PER_CASE).tolist())
+        return self.later[1][i]
 
 
 CASE_COLUMNS = (

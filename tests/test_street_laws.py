@@ -113,6 +113,21 @@ def test_a_seed_sequence_gives_the_same_streams_every_time_it_is_used():
     assert a.stream("grid", 5).random() != a.stream("grid", 6).random()  # and from day to day
 
 
+@pytest.mark.parametrize("entropy", [0, 1, 7, 2**32 - 1, 2**32, 2**100 + 12345, "os"])
+@pytest.mark.parametrize("spawn_key", [(), (0,), (3,), (2, 2**33 + 1)])
+def test_a_keyed_stream_is_numpys_seed_sequence_of_its_seed_spawn_key_and_purpose(entropy, spawn_key):
+    """The street builds its streams from the seed's words (faster); the draws must be exactly
+    those of ``SeedSequence(entropy, spawn_key=(*spawn_key, purpose, *key))``, numpy's own."""
+    from sim.street import PURPOSES
+
+    entropy = np.random.SeedSequence().entropy if entropy == "os" else entropy
+    ss = np.random.SeedSequence(entropy, spawn_key=spawn_key)
+    model = StreetModel(scenario.load(REFORM, ["horizon.days=1", "horizon.warmup_days=0"]), ss)
+    for purpose, key in [("behaviour", (0, 0)), ("grid", (364, 2)), ("requests", (17, 4)), ("devolved", (2**31, 0))]:
+        expected = np.random.default_rng(np.random.SeedSequence(
+            entropy, spawn_key=(*spawn_key, PURPOSES.index(purpose), *key))).random(4)
+        assert model.stream(purpose, *key).random(4).tolist() == expected.tolist(), (purpose, key)
+
 def test_idle_workers_still_do_their_fixed_duties():
     """Data collection is done every working day, busy or idle (admin share must not depend on load)."""
     settings = scenario.load("scenarios/validation/mmc.yaml", [
