@@ -77,6 +77,31 @@ def test_signal_stops_compare_mid_run(sig, status, name, two_scenarios, tmp_path
     assert list(work.iterdir()) == []  # no results, no temporary folder
 
 
+def test_sigterm_while_run_starts_its_workers_stops_them_all_quietly(tmp_path):
+    """`run -j 2` starts its workers by spawning fresh interpreters (each imports the model, ~1 s):
+    a signal while they start is held until both are listed, then stops them with the command.
+    stderr is read to its end, so a worker that outlived the command and failed would show."""
+    for k, delay in enumerate((0.0, 0.3, 0.7, 1.2)):
+        work = tmp_path / f"w{k}"
+        work.mkdir()
+        proc = start(["run", str(MMC), "--replications", "4", "--workers", "2", "--quiet", "--set",
+                      "horizon.days=3000", "--out", "r"], work)  # fmt: skip
+        parent = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 60
+        while not parent.children():  # the first spawned interpreter
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.01)
+        kids = parent.children(recursive=True)
+        time.sleep(delay)
+        kids += parent.children(recursive=True)
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)  # ends once every process holding stderr has ended
+        assert proc.returncode == 143, f"SIGTERM {delay} s after the first worker appeared:\n{err}"
+        assert err.strip().splitlines() == ["interrupted (SIGTERM); workers stopped, nothing written"], err
+        assert gone(kids, timeout=5) == []
+        assert list(work.iterdir()) == []
+
+
 def test_sigint_after_some_streets_are_written_leaves_nothing(tmp_path):
     """A district run writes each street's tables as it finishes, into its temporary folder: an
     interrupt then removes them with it. The first street (the most residents, run first) is

@@ -44,8 +44,8 @@ def cmd_staff(args) -> int:
     if args.targets is not None:
         targets += targets_mod.load_file(args.targets)
     shard = executor_shard(args.executor, args.shard, args.scheduler)
-    name = scenario_mod.load(args.scenario, args.overrides).name
-    out = args.out or Path("results") / f"staff_{name}"
+    settings = scenario_mod.load(args.scenario, args.overrides)
+    out = args.out or Path("results") / f"staff_{settings.name}"
     req = request.Request(
         scenario=Path(args.scenario), targets=targets, roles=[r.strip() for r in args.roles.split(",") if r.strip()],
         overrides=args.overrides, replications=args.replications,
@@ -53,12 +53,12 @@ def cmd_staff(args) -> int:
         pilot_replications=args.pilot_replications, out=out, executor=args.executor, workers=args.workers,
         scheduler=args.scheduler, shard=shard, shard_wait=args.shard_wait, progress=not args.quiet, command=sys.argv,
     )  # fmt: skip
-    request.check_request(req)
+    request.check_request(req, settings)
     from sim.staffing import planner  # the runs' machinery loads once the input is known to be good
     from sim.sweep.shards import Pending
 
     try:
-        planner.plan(req)
+        planner.plan(req, settings)
     except Pending as e:
         print(f"shard {shard[0]}/{shard[1]} stopped: {e}. Submit the array again (the same command): every "
               "finished run is reused.")  # fmt: skip

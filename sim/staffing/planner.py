@@ -19,9 +19,9 @@ from sim.sweep.worker import describe_error
 class StaffingPlan:
     """The planner's state: the scenario, the measured loads, the guess, the search's result."""
 
-    def __init__(self, req: Request):
+    def __init__(self, req: Request, settings: scenario_mod.Scenario):
         self.req = req
-        self.settings = scenario_mod.load(req.scenario, req.overrides)
+        self.settings = settings
         self.roles, self.targets = req.roles, req.targets
         self.alpha = 1.0 - req.confidence
         self.store_dir = req.out / STORE
@@ -105,11 +105,11 @@ def record_code(out: Path) -> None:
         write_atomic(out / provenance.RECORD, lambda p: p.write_text(text, encoding="utf-8"))
 
 
-def plan(req: Request) -> StaffingPlan:
+def plan(req: Request, settings: scenario_mod.Scenario) -> StaffingPlan:
     """Plan for a request that has passed ``check_request`` (streetsim staff checks it before
-    this module loads)."""
+    this module loads); ``settings`` is its scenario, loaded once by the command."""
     record_code(req.out)
-    p = StaffingPlan(req)
+    p = StaffingPlan(req, settings)
     p.run()
     if req.shard is not None:  # the answer is written once, by a call without --shard
         i, n = req.shard

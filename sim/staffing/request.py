@@ -14,6 +14,7 @@ from sim import provenance
 from sim import scenario as scenario_mod
 from sim.columns import kpi_names
 from sim.labels import unit
+from sim.results_folder import manifest_kind
 from sim.scenario import ScenarioError
 from sim.staffing import targets as targets_mod
 
@@ -43,9 +44,9 @@ class Request:
     command: list[str] = field(default_factory=list)
 
 
-def check_request(req: Request) -> None:
-    """Every check that needs no simulation: bad input fails here, before anything is written."""
-    settings = scenario_mod.load(req.scenario, req.overrides)
+def check_request(req: Request, settings: scenario_mod.Scenario) -> None:
+    """Every check that needs no simulation: bad input fails here, before anything is written.
+    ``settings`` is the request's scenario, loaded with its overrides."""
     if not req.roles:
         raise ScenarioError(req.scenario, "--roles", "name the roles to staff, e.g. --roles party_workers,community_workers")
     for r in req.roles:
@@ -72,15 +73,8 @@ def check_request(req: Request) -> None:
 
         if read_manifest(store).get("kind") != "sweep":
             raise ScenarioError(req.out, "--out", f"{store} holds something other than the planner's runs")
-    mine = req.out / "manifest.json"
-    if mine.exists():
-        import json
-
-        try:
-            kind = json.loads(mine.read_text(encoding="utf-8")).get("kind")
-        except (ValueError, AttributeError):
-            kind = None
-        if kind != "staffing":
+    if (req.out / "manifest.json").exists():
+        if manifest_kind(req.out) != "staffing":
             raise ScenarioError(req.out, "--out", "holds other results (its manifest.json is not the planner's); choose another folder")
     elif req.out.exists() and any(not _planner_file(p.name) for p in req.out.iterdir()):
         raise ScenarioError(req.out, "--out", "is a folder with other files in it; choose an empty or new folder")
