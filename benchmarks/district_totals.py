@@ -27,7 +27,7 @@ def peak_mb() -> float:
 
 
 def kept_bytes(totals) -> int:
-    arrays = [totals.wait_hours, totals.resident_means, *totals.type_wait_hours.values()]
+    arrays = [totals.wait_hours, totals.resident_means, totals.closed_types]
     return sum(a.nbytes for a in arrays)
 
 
@@ -49,7 +49,7 @@ def main() -> None:
     # each street its own copy of the arrays, as in a real run
     results = {n: [dataclasses.replace(rep, cases=None, case_totals=dataclasses.replace(
         totals, wait_hours=totals.wait_hours.copy(), resident_means=totals.resident_means.copy(),
-        type_wait_hours={t: w.copy() for t, w in totals.type_wait_hours.items()}))] for n in names}
+        closed_types=totals.closed_types.copy()))] for n in names}
     streets = dict.fromkeys(names, settings)
     before = peak_mb()
     t0 = time.perf_counter()

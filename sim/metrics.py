@@ -70,14 +70,21 @@ class CaseTotals:
     wait_hours: np.ndarray  # each closed case: arising to the real fix
     resident_means: np.ndarray  # each resident with a closed case: mean satisfaction with them
     type_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # by case type: see case_totals
-    type_wait_hours: dict[str, np.ndarray] = field(default_factory=dict)
+    closed_types: np.ndarray = field(default_factory=lambda: np.empty(0, np.int8))  # each closed case's type, as
+    type_names: tuple[str, ...] = ()  # an index into these (one byte a case, not its wait again)
+
+    def type_wait_hours(self, case_type: str) -> np.ndarray:
+        """The waits of the closed cases of ``case_type``, in case order."""
+        if case_type not in self.type_names:
+            return np.empty(0)
+        return self.wait_hours[self.closed_types == self.type_names.index(case_type)]
 
 
 def case_totals(cases: pd.DataFrame, warmup_hours: float, end: float) -> CaseTotals:
     """The cases' counts and values (see CaseTotals) after the warm-up, ``end`` the run's end."""
     c = after_warmup(cases, warmup_hours)
     # Only the columns read below: a 1M-resident street-year is 670,000 cases.
-    closed = c.loc[c["closed_flag"].to_numpy(), ["arose", "fixed", "reopens", "satisfaction", "area", "resident"]]
+    closed = c.loc[c["closed_flag"].to_numpy(), ["type", "arose", "fixed", "reopens", "satisfaction", "area", "resident"]]
     mine = closed[closed["resident"] >= 0]
     grid = c.loc[(c["source"] == "grid").to_numpy(), ["channel", "on_spot"]]
     counts = {
@@ -94,15 +101,15 @@ def case_totals(cases: pd.DataFrame, warmup_hours: float, end: float) -> CaseTot
         "on_spot": int(grid["on_spot"].sum()),
         "escalated": int(c["escalated"].sum()),
     }
+    codes, names = pd.factorize(closed["type"])
     totals = CaseTotals(
         counts, (closed["fixed"] - closed["arose"]).to_numpy(),
         mine.groupby(["area", "resident"], observed=True)["satisfaction"].mean().to_numpy(),
+        closed_types=codes.astype(np.int8 if len(names) <= 127 else np.int32), type_names=tuple(names),
     )
-    cols = ["type", "arose", "fixed", "closed", "closed_flag", "on_time_resident", "resident_deadline"]
+    cols = ["type", "closed", "on_time_resident", "resident_deadline"]
     for t, ct in c[cols].groupby("type", observed=True):
         totals.type_counts[t] = _on_time(ct, "on_time_resident", "resident_deadline", end)
-        done = ct[ct["closed_flag"]]
-        totals.type_wait_hours[t] = (done["fixed"] - done["arose"]).to_numpy()
     return totals
 
 
@@ -143,7 +150,7 @@ def case_kpis_of(parts: list[CaseTotals], types=()) -> dict[str, float]:
         "resident_satisfaction": float(residents.mean()) if len(residents) else math.nan,
     }
     for t in types:
-        waits = pd.Series(np.concatenate([p.type_wait_hours.get(t, np.empty(0)) for p in parts]))
+        waits = pd.Series(np.concatenate([p.type_wait_hours(t) for p in parts]))
         on_time = sum(p.type_counts.get(t, {}).get("on_time_resident", 0) for p in parts)
         decided = sum(p.type_counts.get(t, {}).get("on_time_resident_decided", 0) for p in parts)
         out[f"type_wait_hours_{t}"] = float(waits.mean()) if len(waits) else math.nan
