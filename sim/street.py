@@ -47,6 +47,8 @@ def stream_words(entropy, spawn_key) -> tuple[int, ...]:
             while x := x >> 32:
                 out.append(x & 0xFFFFFFFF)
             return out
+        if isinstance(x, (str, bytes)) or not hasattr(x, "__iter__"):
+            raise TypeError(f"a seed is made of non-negative ints, not {x!r}")
         return [w for item in x for w in words(item)]
 
     run = words(entropy)
@@ -90,6 +92,7 @@ class StreetModel(mesa.Model):
 
     def stream(self, purpose: str, *key: int) -> np.random.Generator:
         """The generator for ``purpose`` and ``key`` (a day, a place): the same in every scenario."""
+        # the key's parts are days and indexes, Python ints below 2**32 (numpy refuses others here)
         words = np.array((*self._stream_words, PURPOSES.index(purpose), *key), dtype=np.uint32)
         return np.random.Generator(np.random.PCG64(np.random.SeedSequence(words)))
 

@@ -128,6 +128,7 @@ def test_a_keyed_stream_is_numpys_seed_sequence_of_its_seed_spawn_key_and_purpos
             entropy, spawn_key=(*spawn_key, PURPOSES.index(purpose), *key))).random(4)
         assert model.stream(purpose, *key).random(4).tolist() == expected.tolist(), (purpose, key)
 
+
 def test_idle_workers_still_do_their_fixed_duties():
     """Data collection is done every working day, busy or idle (admin share must not depend on load)."""
     settings = scenario.load("scenarios/validation/mmc.yaml", [
