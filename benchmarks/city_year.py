@@ -54,8 +54,12 @@ def main() -> None:
     print(f"city: {streets} streets, {args.days} days, one replication, {where}")
     print(f"wall {wall:,.0f} s, {cases:,} cases, {cases / wall:,.0f} cases/s, "
           f"largest process peak {peak_mb:,.0f} MB (target for a year: {TARGET_SECONDS} s)")
-    print(f"CPU {cpu:,.0f} s over all processes = {cases / cpu:,.0f} cases per CPU-second; "
-          f"on {args.workers or 2} otherwise idle cores about {cpu / (args.workers or 2):,.0f} s")
+    if args.scheduler:  # the cluster's workers are not this command's children: their CPU is not seen here
+        print(f"CPU {cpu:,.0f} s in the command's own process (the streets ran on the cluster's workers: "
+              "see the cluster's own figures)")
+    else:
+        print(f"CPU {cpu:,.0f} s over all processes = {cases / cpu:,.0f} cases per CPU-second; "
+              f"on {args.workers or 2} otherwise idle cores about {cpu / (args.workers or 2):,.0f} s")
 
 
 if __name__ == "__main__":
