@@ -353,6 +353,15 @@ def test_an_output_folder_holding_other_results_is_refused_untouched(tmp_path, c
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "summary.csv"]
 
 
+def test_a_damaged_runs_manifest_is_refused_in_one_line_untouched(tmp_path, capsys):
+    out = tmp_path / "staff"
+    (out / "runs").mkdir(parents=True)
+    (out / "runs" / "manifest.json").write_text("[1")  # cut short
+    line = _one_line_error(capsys, _staff([str(MMC), "--target", "queue_waited_share_servers<=0.3", "--roles", "servers", "--out", str(out)]))
+    assert "--out" in line and "runs" in line
+    assert (out / "runs" / "manifest.json").read_text() == "[1" and sorted(p.name for p in out.rglob("*")) == ["manifest.json", "runs"]
+
+
 @pytest.fixture(scope="module")
 def tiny_local(tmp_path_factory):
     """TINY on local processes: the answer every other executor must give."""

@@ -68,11 +68,8 @@ def check_request(req: Request, settings: scenario_mod.Scenario) -> None:
         if p.exists() and not p.is_dir():
             raise ScenarioError(req.out, "--out", f"{p} is a file, not a folder")
     store = req.out / STORE
-    if (store / "manifest.json").exists():
-        from sim.sweep.store import read_manifest
-
-        if read_manifest(store).get("kind") != "sweep":
-            raise ScenarioError(req.out, "--out", f"{store} holds something other than the planner's runs")
+    if (store / "manifest.json").exists() and manifest_kind(store) != "sweep":  # damaged counts as other
+        raise ScenarioError(req.out, "--out", f"{store} holds something other than the planner's runs")
     if (req.out / "manifest.json").exists():
         if manifest_kind(req.out) != "staffing":
             raise ScenarioError(req.out, "--out", "holds other results (its manifest.json is not the planner's); choose another folder")
