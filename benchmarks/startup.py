@@ -28,7 +28,8 @@ TARGET_SECONDS = 1.0
 
 
 def commands(tmp: Path) -> dict[str, list[str]]:
-    run = ["run", "scenarios/reform_2015.yaml", "-r", "1", "-j", "1", "--quiet", "--out", str(tmp / "run"),
+    # --force: each of the runs after the first replaces the one before it in the same folder
+    run = ["run", "scenarios/reform_2015.yaml", "-r", "1", "-j", "1", "--quiet", "--out", str(tmp / "run"), "--force",
            "--set", "horizon.days=1", "--set", "horizon.warmup_days=0"]
     return {
         "python -c pass": ["-c", "pass"],
