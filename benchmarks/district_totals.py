@@ -20,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STREET = ROOT / "scenarios" / "shanghai_street.yaml"
+WARMUP_DAYS = 20
 
 
 def peak_mb() -> float:
@@ -34,13 +35,15 @@ def kept_bytes(totals) -> int:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--streets", type=int, default=150)
-    p.add_argument("--days", type=int, default=120)
+    p.add_argument("--days", type=int, default=120, help=f"the street's horizon (more than its {WARMUP_DAYS}-day warm-up)")
     args = p.parse_args()
+    if args.days <= WARMUP_DAYS:
+        p.error(f"--days must be more than the {WARMUP_DAYS}-day warm-up")
     import numpy as np
 
     from sim import district, metrics, runner, scenario
 
-    settings = scenario.load(STREET, [f"horizon.days={args.days}", "horizon.warmup_days=20"])
+    settings = scenario.load(STREET, [f"horizon.days={args.days}", f"horizon.warmup_days={WARMUP_DAYS}"])
     rep = runner.run_replication(settings, np.random.SeedSequence(1), 0)
     h = settings.horizon
     totals = metrics.case_totals(rep.cases, h.warmup_days * 24.0, h.days * 24.0)
