@@ -171,3 +171,19 @@ def test_sweep_out_on_a_folder_that_is_not_a_sweep_is_refused(work, capsys):
     assert main(["sweep", str(exp), "--out", str(notes), "--quiet"]) == 2
     refused(capsys, "not a sweep's results folder")
     assert sorted(p.name for p in notes.iterdir()) == ["a.txt"]
+
+
+def test_make_clean_removes_the_venv_and_the_demo_but_not_the_users_results(tmp_path):
+    """results/ is where `streetsim run` puts a user's results by default: `make clean` must leave them."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.fail("make is not installed (the README's quick start needs it)")
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    for folder in (".venv/bin", "results/demo", "results/reform_2015", "results/compare"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "kept.txt").write_text("x")
+    subprocess.run(["make", "-s", "clean"], cwd=tmp_path, check=True, capture_output=True)
+    assert not (tmp_path / ".venv").exists() and not (tmp_path / "results/demo").exists()
+    assert (tmp_path / "results/reform_2015/kept.txt").exists() and (tmp_path / "results/compare/kept.txt").exists()
