@@ -32,6 +32,15 @@ def manifest_kind(folder: Path) -> str | None:
     return m.get("kind") if isinstance(m, dict) else None
 
 
+def unreadable(path: Path) -> str | None:
+    """Why the file ``path`` cannot be read (a folder, no permission, ...), or None if it can."""
+    try:
+        with open(path, "rb"):
+            return None
+    except OSError as e:
+        return e.strerror or str(e)
+
+
 def check_name(out, flag: str = "--out") -> Path:
     """Refuse names no folder can have (empty, too long) before touching the disk."""
     text = str(out) if out is not None else ""

@@ -440,3 +440,16 @@ def test_as_a_slurm_array_the_search_gives_the_local_answer(tiny_local, slurm, t
     _same_search(out, tiny_local, runs_this_call=0)
     workers = set(pd.read_parquet(out / "runs" / "parts")["worker"])
     assert len(workers) == 2, workers  # both array tasks ran runs
+
+
+@pytest.mark.parametrize("where", ["", "runs"])
+def test_a_manifest_that_cannot_be_read_is_named_as_such(tmp_path, capsys, where):
+    """A manifest.json that is a folder (or, for a user who is not root, unreadable) is reported
+    as unreadable, not as other results, and left as it was."""
+    out = tmp_path / "staff"
+    manifest = out / where / "manifest.json"
+    manifest.mkdir(parents=True)
+    before = sorted(out.rglob("*"))
+    line = _one_line_error(capsys, _staff([str(MMC), "--target", "queue_waited_share_servers<=0.3", "--roles", "servers", "--out", str(out)]))
+    assert f"{manifest} cannot be read" in line, line
+    assert sorted(out.rglob("*")) == before

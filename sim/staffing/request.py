@@ -14,7 +14,7 @@ from sim import provenance
 from sim import scenario as scenario_mod
 from sim.columns import kpi_names
 from sim.labels import unit
-from sim.results_folder import manifest_kind
+from sim.results_folder import manifest_kind, unreadable
 from sim.scenario import ScenarioError
 from sim.staffing import targets as targets_mod
 
@@ -68,6 +68,9 @@ def check_request(req: Request, settings: scenario_mod.Scenario) -> None:
         if p.exists() and not p.is_dir():
             raise ScenarioError(req.out, "--out", f"{p} is a file, not a folder")
     store = req.out / STORE
+    for manifest in (req.out / "manifest.json", store / "manifest.json"):
+        if manifest.exists() and (why := unreadable(manifest)):
+            raise ScenarioError(req.out, "--out", f"{manifest} cannot be read ({why}); choose another folder")
     if (store / "manifest.json").exists() and manifest_kind(store) != "sweep":  # damaged counts as other
         raise ScenarioError(req.out, "--out", f"{store} holds something other than the planner's runs")
     if (req.out / "manifest.json").exists():
