@@ -41,6 +41,7 @@ CASE_TYPES = {
     "mediation": ("矛盾调解", "mediation"),
     "security_matter": ("平安综治事项", "security matters"),
     "organisation_service": ("两新组织服务", "organisation services"),
+    "neighbourhood_policing": ("社区警务", "neighbourhood policing"),
 }
 
 ACTIVITIES = {
@@ -216,9 +217,10 @@ WORDS = {  # words of tables, figures and the report
     "levers_differ": ("各情景不同的参数（解析后的情景文件）", "Levers that differ (resolved scenario files)"),
     "more_rows": ("另有{n}项不同，见各情景的scenario.resolved.yaml", "{n} more differ; see each scenario.resolved.yaml"),
     "no_lever_differs": ("各情景参数完全相同。", "The scenarios' parameters are identical."),
-    "headline_intro": ("{name}与{base}相比：检验的{tested}项指标中有{n}项发生变化（按相对变化大小排序）。",
-                       "{name} against {base}: {n} of the {tested} KPIs tested changed (largest relative change first)."),
-    "headline_caption": ("{name}相对于{base}发生变化的指标", "KPIs that changed, {name} against {base}"),
+    "headline_intro": ("{name}与{base}相比：检验的{tested}项指标中有{n}项发生变化（主要指标在前，其后按相对变化大小排序）。",
+                       "{name} against {base}: {n} of the {tested} KPIs tested changed (after the lead KPIs, largest relative change first)."),
+    "headline_caption": ("{name}相对于{base}：主要指标及发生变化的指标",
+                         "The lead KPIs and the KPIs that changed, {name} against {base}"),
     "inputs_caption": ("由情景设定的人数与固定成本（不做检验）", "Staff posts and fixed costs set by the scenario (not tested)"),
     "method_note": ("均值后为95%置信区间。差值为共同随机数下的配对差值（t分布95%置信区间）；"
                     "*表示经Benjamini–Hochberg多重检验校正后p<0.05（错误发现率5%）。",

@@ -140,6 +140,35 @@ def test_assumptions_and_sources_are_read_with_their_key_paths():
     assert any("Sources:" in line for line in notes.header)
 
 
+@pytest.mark.parametrize("changed", [0, 2])
+def test_the_headline_counts_only_the_kpis_that_changed(compared, changed):
+    """The headline table always shows the lead KPIs: they must not be counted as changed."""
+    import pandas as pd
+
+    from sim import compare, figures
+    from sim.report import annex
+
+    manifest = json.loads((compared / "manifest.json").read_text(encoding="utf-8"))
+    cmp = compare.comparison_table({n: pd.read_csv(d / "summary.csv")
+                                    for n, d in figures.scenario_folders(compared, manifest).items()})
+    mine = cmp["scenario"] == VARIANT
+    tested = mine & cmp["status"].isin([compare.CHANGED, compare.UNCHANGED])
+    cmp.loc[tested, "status"] = compare.UNCHANGED
+    others = cmp[tested & ~cmp["kpi"].isin(compare.LEAD_KPIS)].index[:changed]
+    cmp.loc[others, "status"] = compare.CHANGED
+    intro = annex.headline_blocks(cmp, "en")[0]["text"]
+    assert f": {changed} of the {int(tested.sum())} KPIs tested changed" in intro, intro
+
+
+def test_quoted_words_in_a_comment_are_kept_and_a_hash_in_a_string_is_not_a_comment(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text('name: "a #1 street"\nstaffing:\n  police:   # 001: 11 lines merged into "four rooms"\n'
+                    "    count: 19   # assumption: the area's residents' own 'beat'\n", encoding="utf-8")
+    notes = sources.read_notes(path)
+    assert dict(notes.sources) == {"staffing.police": '001: 11 lines merged into "four rooms"'}
+    assert dict(notes.assumptions) == {"staffing.police.count": "assumption: the area's residents' own 'beat'"}
+
+
 def test_a_folder_of_another_kind_reports_its_own_sections(tmp_path):
     """A calibration folder (written by `streetsim calibrate`) has no runs, only report.json."""
     (tmp_path / "manifest.json").write_text(json.dumps({"kind": "calibration", "command": ["streetsim", "calibrate"]}))

@@ -176,7 +176,8 @@ def headline_blocks(cmp: pd.DataFrame, lang: str) -> list[dict]:
     for name in names[1:]:
         rows = compare.headline(cmp, name)
         tested = cmp[(cmp["scenario"] == name) & cmp["status"].isin([compare.CHANGED, compare.UNCHANGED])]
-        blocks.append(para(word("headline_intro", lang, name=name, base=base, n=len(rows), tested=len(tested))))
+        changed = int((tested["status"] == compare.CHANGED).sum())  # the rows shown also hold the lead KPIs
+        blocks.append(para(word("headline_intro", lang, name=name, base=base, n=changed, tested=len(tested))))
         if not rows.empty:
             body = [[label_with_unit(r.kpi, lang), _ci_text(t.loc[(base, r.kpi)]), _ci_text(t.loc[(name, r.kpi)]),
                      _diff_text(r), compare._percent(r.relative_change)] for r in rows.itertuples()]

@@ -42,7 +42,7 @@ def read_notes(path: str | Path) -> Notes:
         comment = COMMENT.search(_without_strings(line))
         if not comment:
             continue
-        text = comment["text"].strip()
+        text = line[comment.start("text"):].strip()  # as written: quotes inside the comment are kept
         where = ".".join(k for _, k in stack)  # the key on this line, or the one above a comment line
         if not seen_key:
             notes.header.append(text)

@@ -1,0 +1,21 @@
+"""The label table names every role and case type of the shipped street scenarios in both languages."""
+
+from pathlib import Path
+
+import pytest
+
+from sim import scenario
+from sim.labels import CASE_TYPES, ROLES
+
+ROOT = Path(__file__).resolve().parents[1]
+# The planners' scenarios (validation/ holds queueing checks with generic names: servers, job).
+SHIPPED = sorted(p for p in (ROOT / "scenarios").glob("*.yaml") if "streets" not in scenario.load_raw(p))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_role_and_case_type_has_a_chinese_and_an_english_label(path):
+    s = scenario.load(path)
+    assert set(s.staffing) <= set(ROLES), set(s.staffing) - set(ROLES)
+    assert set(s.case_types) <= set(CASE_TYPES), set(s.case_types) - set(CASE_TYPES)
+    for zh, en in [ROLES[r] for r in s.staffing] + [CASE_TYPES[t] for t in s.case_types]:
+        assert zh and en and not zh.isascii()
