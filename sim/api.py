@@ -63,6 +63,8 @@ def compare(sources: Sequence[ScenarioLike], overrides=None, replications: int =
     names = [s.name for s in settings]
     if len(set(names)) != len(names):
         raise scenario_mod.ScenarioError("<compare>", "name", f"scenario names must differ, got {names}")
+    if replications < 2:
+        raise scenario_mod.ScenarioError("<compare>", "replications", "at least 2: differences are paired over replications")
     seeds = runner.replication_seeds(seed, replications)
     jobs = [(s, ss, i) for s in settings for i, ss in enumerate(seeds)]
     done = runner.run_many(jobs, workers, progress, "compare")

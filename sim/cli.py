@@ -131,6 +131,10 @@ def _common_run_options(p):
     p.add_argument("--no-figures", dest="figures", action="store_false", help="skip drawing figures (scripted use)")
 
 
+def _replications_text(n: int) -> str:
+    return "1 replication" if n == 1 else f"{n} replications"
+
+
 def positive_int(text):
     """argparse type: a whole number > 0 (one line otherwise); the plugin commands use it too."""
     try:
@@ -176,7 +180,7 @@ def cmd_run(args) -> int:
 
     results = runner.run_replications(settings, args.replications, args.seed, not args.quiet, _workers(args))
     summary = pd.DataFrame([r.kpis for r in results])
-    print(f"\n{settings.name}: {args.replications} replications, seed {args.seed}, {settings.horizon.days} days")
+    print(f"\n{settings.name}: {_replications_text(args.replications)}, seed {args.seed}, {settings.horizon.days} days")
     print(compare.format_comparison(compare.comparison_table({settings.name: summary}), lang=args.lang))
     m = runner.manifest("run", args.command, args.seed, args.replications, [args.scenario])
     m["scenario_names"] = [settings.name]
@@ -191,6 +195,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    if args.replications < 2:
+        raise ScenarioError("--replications", "", "compare needs at least 2: differences are paired over replications")
     scenarios = {}
     for path in args.scenarios:
         s = scenario_mod.load(path, args.overrides)
@@ -245,7 +251,7 @@ def run_district(args) -> int:
         street_rows = district.street_table(dist, per_street)
         districts = district.per_district_kpis(dist, per_street, streets)
         summary = district.district_kpis(per_street, streets)
-        print(f"\n{dist.name}: {len(names)} streets, {args.replications} replications, seed {args.seed}")
+        print(f"\n{dist.name}: {len(names)} streets, {_replications_text(args.replications)}, seed {args.seed}")
         print(compare.format_comparison(compare.comparison_table({dist.name: summary}), lang=args.lang))
         if len(districts):
             print("\nper district (mean over replications):")

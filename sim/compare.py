@@ -157,10 +157,14 @@ def _inputs_table(rows, t, base, name, lang, show_all) -> str:
 
 def _means_table(table, name, lang) -> str:
     rows = table[table["scenario"] == name]
-    body = [[label_with_unit(r.kpi, lang), _num(r.mean), f"[{_num(r.ci_low)}, {_num(r.ci_high)}]",
+    body = [[label_with_unit(r.kpi, lang), _num(r.mean), _ci_cell(r.ci_low, r.ci_high),
              intervals.method_name(r.ci_method, lang)] for r in rows.itertuples()]
-    return tabulate(body, [word("kpi", lang), word("mean", lang), word("ci95", lang), ""],
+    return tabulate(body, [word("kpi", lang), word("mean", lang), word("ci95", lang), word("method", lang)],
                     tablefmt="simple", disable_numparse=True, maxcolwidths=[40, None, None, 20])
+
+
+def _ci_cell(low, high) -> str:
+    return "n/a" if math.isnan(low) and math.isnan(high) else f"[{_num(low)}, {_num(high)}]"
 
 
 def footer(compared: bool = True, show_all: bool = False) -> str:

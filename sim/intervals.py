@@ -44,6 +44,7 @@ METHOD_NAMES = {  # method key -> (Chinese, English), for tables and the report
     "bootstrap": ("BCa自助法", "BCa bootstrap"),
     "fixed": ("固定输入", "fixed input"),
     "constant": ("各次重复相同", "no variation"),
+    "single": ("仅1次重复，无区间", "1 replication: no interval"),
     "none": ("无数据", "no data"),
 }
 
@@ -65,6 +66,8 @@ def interval(values, kpi: str, confidence: float = CONFIDENCE) -> Interval:
     kind = unit_key(kpi)
     if is_input(kpi) and np.all(x == x[0]):
         return Interval(m, m, m, "fixed")
+    if len(x) == 1:  # nothing to say how far another replication might land
+        return Interval(m, math.nan, math.nan, "single")
     if kind in PROPORTION_UNITS:
         if np.all(x == x[0]):
             # Every replication at the same share (0 or 1): the replications carry no information
@@ -73,7 +76,7 @@ def interval(values, kpi: str, confidence: float = CONFIDENCE) -> Interval:
         return Interval(m, *wilson(x, confidence), "wilson")
     if kind in COUNT_UNITS and np.all(x == np.round(x)) and np.all(x >= 0):
         return Interval(m, *quasi_poisson(x, confidence), "poisson")
-    if len(x) < 2 or np.all(x == x[0]):
+    if np.all(x == x[0]):
         return Interval(m, m, m, "constant")
     lo, hi = t_interval(x, confidence)
     if kind in NONNEGATIVE_UNITS and lo < 0 <= x.min():
@@ -116,6 +119,14 @@ def t_interval(x: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, fl
         return m, m
     lo, hi = stats.t.interval(confidence, len(x) - 1, loc=m, scale=stats.sem(x))
     return float(lo), float(hi)
+
+
+def mean_t(values, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """Mean and Student t interval, NaNs left out: for differences, which have no range to keep to."""
+    x = _clean(values)
+    if len(x) == 0:
+        return math.nan, math.nan, math.nan
+    return (float(x.mean()), *t_interval(x, confidence))
 
 
 def bootstrap_mean(x: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:

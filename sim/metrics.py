@@ -244,30 +244,6 @@ def _ratio(a, b) -> float:
     return float(a) / float(b) if b else math.nan
 
 
-def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean and the t-based confidence interval across replications."""
-    x = np.asarray([v for v in values if v == v], dtype=float)
-    if len(x) == 0:
-        return math.nan, math.nan, math.nan
-    m = float(x.mean())
-    if len(x) < 2 or np.all(x == x[0]):
-        return m, m, m
-    from scipy import stats  # here, not at the top: sweep workers never need it and it costs 0.5 s to import
-    lo, hi = stats.t.interval(confidence, len(x) - 1, loc=m, scale=stats.sem(x))
-    return m, float(lo), float(hi)
-
-
-def summarise(summary: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """KPI table: mean and CI bounds across replications, one row per KPI."""
-    rows = []
-    for col in summary.columns:
-        if col in ("replication", "seed", "scenario"):
-            continue
-        m, lo, hi = mean_ci(summary[col], confidence)
-        rows.append({"kpi": col, "mean": m, "ci_low": lo, "ci_high": hi})
-    return pd.DataFrame(rows)
-
-
 def little_check(model, cases: pd.DataFrame) -> pd.DataFrame:
     """Little's law at every stage: time-average count L against lambda * W from the case table."""
     T = model.env.now

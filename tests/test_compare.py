@@ -111,6 +111,15 @@ def test_scenarios_with_the_same_name_are_refused(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_one_replication_is_refused_before_anything_runs(tmp_path, capsys):
+    """A paired difference needs at least two replications to have a spread."""
+    status = main(["compare", "scenarios/baseline_2013.yaml", "scenarios/reform_2015.yaml", "--out", str(tmp_path / "o"),
+                   *SHORT, "--replications", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1 and "--replications" in err[0] and "at least 2" in err[0], err
+    assert not (tmp_path / "o").exists()
+
+
 def test_district_runs_its_streets_and_adds_them_up(tmp_path):
     reform = Path("scenarios/reform_2015.yaml").resolve()
     district = tmp_path / "district.yaml"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sim import scenario
-from sim.metrics import mean_ci
+from sim.intervals import mean_t
 from sim.runner import replication_seeds, run_many
 
 REPS = 5
@@ -26,7 +26,7 @@ def _paired(a_file, b_file, a_sets=(), b_sets=(), seed=42, reps=REPS):
 
 
 def _diff(a, b, kpi):
-    return mean_ci([rb.kpis[kpi] - ra.kpis[kpi] for ra, rb in zip(a, b)])
+    return mean_t([rb.kpis[kpi] - ra.kpis[kpi] for ra, rb in zip(a, b)])
 
 
 def _rises(a, b, kpi):

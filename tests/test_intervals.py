@@ -48,6 +48,14 @@ def test_method_follows_the_unit_in_the_label_table():
     assert interval([np.nan, np.nan], "cases_arrived").method == "none"
 
 
+@pytest.mark.parametrize("kpi, value", [("on_time_resident", 0.93), ("cases_arrived", 104.0), ("wait_mean_days", 1.2)])
+def test_one_replication_gives_no_interval_rather_than_a_point(kpi, value):
+    """One replication says nothing of how far another would land: no interval, said so."""
+    ci = interval([value], kpi)
+    assert ci.mean == value and np.isnan(ci.low) and np.isnan(ci.high) and ci.method == "single"
+    assert interval([8.0], "staff_party_workers") == intervals.Interval(8.0, 8.0, 8.0, "fixed")  # an input is known
+
+
 def _coverage(make_sample, kpi, truth, trials=2000, seed=20151):
     """Share of seeded trials whose interval holds the true mean."""
     rng = np.random.default_rng(seed)

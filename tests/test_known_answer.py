@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sim import scenario
-from sim.metrics import mean_ci
+from sim.intervals import mean_t
 from sim.queueing import erlang_c, mmc_mean_wait
 from sim.runner import replication_seeds, run_replication
 
@@ -52,11 +52,11 @@ CONFIDENCE = 1 - 0.05 / 9
 def test_mmc_stage_agrees_with_erlang_c_within_its_95pct_ci(lam, mu, c, days):
     p_wait, mean_wait, util = _waits(lam, mu, c, days, seed=2024)
     want_p, want_wq = erlang_c(c, lam / mu), mmc_mean_wait(lam, mu, c)
-    m, lo, hi = mean_ci(p_wait, CONFIDENCE)
+    m, lo, hi = mean_t(p_wait, CONFIDENCE)
     assert lo <= want_p <= hi, f"P(wait): Erlang C {want_p:.4f} outside CI [{lo:.4f}, {hi:.4f}] (mean {m:.4f})"
-    m, lo, hi = mean_ci(mean_wait, CONFIDENCE)
+    m, lo, hi = mean_t(mean_wait, CONFIDENCE)
     assert lo <= want_wq <= hi, f"Wq: Erlang C {want_wq:.4f} outside CI [{lo:.4f}, {hi:.4f}] (mean {m:.4f})"
-    m, lo, hi = mean_ci(util, CONFIDENCE)
+    m, lo, hi = mean_t(util, CONFIDENCE)
     assert lo <= lam / (c * mu) <= hi, f"utilisation {lam / (c * mu)} outside CI [{lo:.4f}, {hi:.4f}]"
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sim import scenario
-from sim.metrics import mean_ci
+from sim.intervals import mean_t
 from sim.runner import replication_seeds, run_many, run_replication
 
 SMALL = "tests/scenarios/small_street.yaml"
@@ -53,7 +53,7 @@ def test_dispatch_is_platform_officers_work_and_a_bounce_costs_the_wrong_unit_ti
         # without lists more cases bounce: the platform dispatches them again and wrong units spend time
         assert b.kpis["bounces_per_case"] > 3 * a.kpis["bounces_per_case"]
         assert pb.loc["platform_officers", "casework"] > pa.loc["platform_officers", "casework"]
-    m, lo, hi = mean_ci([b.kpis["wait_mean_days"] - a.kpis["wait_mean_days"] for a, b in zip(lists, none)])
+    m, lo, hi = mean_t([b.kpis["wait_mean_days"] - a.kpis["wait_mean_days"] for a, b in zip(lists, none)])
     assert lo > 0, f"bounces lengthen waits: {m:.3f} days [{lo:.3f}, {hi:.3f}]"
 
 
@@ -63,7 +63,7 @@ def test_district_departments_are_a_queue_with_finite_capacity():
     busy = ["staffing.district_departments.count=1", "case_types.public_facilities.arrivals.per_resident_per_year=0.06"]
     limited, unlimited = _paired(busy, [*busy, "loop.departments.unlimited=true"], reps=6, days=90)
     diffs = [a.kpis["type_wait_hours_public_facilities"] - b.kpis["type_wait_hours_public_facilities"] for a, b in zip(limited, unlimited)]
-    m, lo, hi = mean_ci(diffs)
+    m, lo, hi = mean_t(diffs)
     assert lo > 0, f"finite departments lengthen class C waits: {m:.1f} h [{lo:.1f}, {hi:.1f}]"
     for a in limited:
         assert a.kpis["queue_wait_hours_district_departments"] > 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import metrics
+from sim import intervals
 from sim.sweep import store
 from sim.sweep.experiment import SAMPLE_PREFIX
 
@@ -30,7 +30,8 @@ def kpi_names(manifest: dict, table: pd.DataFrame) -> list[str]:
 
 def point_summary(results_dir: str | Path, table: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per design point: its parameters, successful runs ``n``, and for each KPI the mean
-    over replications with a 95% t interval (``<kpi>``, ``<kpi>_lo``, ``<kpi>_hi``)."""
+    over replications with its 95% interval, by the KPI's kind as in ``compare`` (sim.intervals:
+    a share's stays in [0, 1]) (``<kpi>``, ``<kpi>_lo``, ``<kpi>_hi``)."""
     manifest = store.read_manifest(results_dir)
     table = store.read_results(results_dir) if table is None else table
     params, kpis = parameters(manifest), kpi_names(manifest, table)
@@ -40,7 +41,8 @@ def point_summary(results_dir: str | Path, table: pd.DataFrame | None = None) ->
         row = {"point": point, **{p: g[p].iloc[0] for p in params}, "n": int((g["status"] == "ok").sum())}
         og = ok[ok["point"] == point]
         for k in kpis:
-            row[k], row[f"{k}_lo"], row[f"{k}_hi"] = metrics.mean_ci(og[k]) if len(og) else (np.nan,) * 3
+            ci = intervals.interval(og[k], k)
+            row[k], row[f"{k}_lo"], row[f"{k}_hi"] = ci.mean, ci.low, ci.high
         rows.append(row)
     return pd.DataFrame(rows)
 

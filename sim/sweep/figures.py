@@ -162,13 +162,15 @@ def _heatmaps(summary, x, y, kpis, specs, outdir, title) -> list[Path]:
 def _main_effects(table, p, kpis, specs, outdir, manifest) -> list[Path]:
     """Averaged over the other parameters: the mean of point means at each level, with a 95% CI
     over those point means."""
-    from sim.metrics import mean_ci
+    from sim import intervals
 
     ok = table[table["status"] == "ok"]
     per_point = ok.groupby("point").agg({p: "first", **{k: "mean" for k in kpis}})
     fig, axes = _grid(len(kpis))
     for ax, k in zip(axes, kpis):
-        stats = per_point.groupby(p)[k].apply(lambda s: pd.Series(mean_ci(s), index=["m", "lo", "hi"])).unstack()
+        cis = {level: intervals.interval(s, k) for level, s in per_point.groupby(p)[k]}
+        stats = pd.DataFrame({"m": [c.mean for c in cis.values()], "lo": [c.low for c in cis.values()],
+                              "hi": [c.high for c in cis.values()]}, index=list(cis))
         xs = stats.index.to_numpy()
         ax.plot(xs, stats["m"], marker="o", ms=3)
         ax.fill_between(xs, stats["lo"], stats["hi"], alpha=0.25, lw=0)
