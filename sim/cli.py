@@ -131,6 +131,10 @@ def _common_run_options(p):
     p.add_argument("--no-figures", dest="figures", action="store_false", help="skip drawing figures (scripted use)")
 
 
+def _figures_written(args, text: str = " figures/") -> str:
+    return text if args.figures else ""
+
+
 def _replications_text(n: int) -> str:
     return "1 replication" if n == 1 else f"{n} replications"
 
@@ -190,19 +194,19 @@ def cmd_run(args) -> int:
         if args.figures:
             _draw_figures(tmp, args.lang)
     print(f"\nwrote {out}/: summary.csv cases.parquet timeseries.parquet roles.csv scenario.resolved.yaml "
-          "manifest.json figures/")
+          f"manifest.json{_figures_written(args)}")
     return 0
 
 
 def cmd_compare(args) -> int:
-    if args.replications < 2:
-        raise ScenarioError("--replications", "", "compare needs at least 2: differences are paired over replications")
     scenarios = {}
     for path in args.scenarios:
         s = scenario_mod.load(path, args.overrides)
         if s.name in scenarios:
             raise ScenarioError(path, "name", f"two scenarios are named {s.name!r}; names must differ to compare")
         scenarios[s.name] = s
+    if args.replications < 2:
+        raise ScenarioError("--replications", "", "compare needs at least 2: differences are paired over replications")
     out = check_out(args.out if args.out is not None else Path("results") / "compare", "compare", args.force)
     import pandas as pd  # the simulation and its tables load once the input is known to be good
 
@@ -226,7 +230,7 @@ def cmd_compare(args) -> int:
         runner.write_manifest(tmp, m)
         if args.figures:
             _draw_figures(tmp, args.lang)
-    print(f"\nwrote {out}/: comparison.csv, figures/ (PNG, SVG, PDF), "
+    print(f"\nwrote {out}/: comparison.csv{_figures_written(args, ', figures/ (PNG, SVG, PDF)')}, "
           "and each scenario's outputs in its own folder")
     return 0
 
@@ -266,7 +270,7 @@ def run_district(args) -> int:
         if args.figures:
             _draw_figures(tmp, args.lang)
     written = "summary.csv (total), " + ("districts.csv (per district), " if len(districts) else "")
-    print(f"\nwrote {out}/: {written}streets.csv (per street), streets/<name>/, figures/")
+    print(f"\nwrote {out}/: {written}streets.csv (per street), streets/<name>/{_figures_written(args, ', figures/')}")
     return 0
 
 

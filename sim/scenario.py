@@ -503,6 +503,11 @@ def parse_assignment(text: str) -> tuple[list[str], object]:
     return keys, parsed
 
 
+# Sections whose keys are names the scenario gives (roles, case types, calendars): a --set below
+# a name the file does not have is a misspelt name, not a new entry.
+NAMED_SECTIONS = ("staffing", "case_types", "calendars")
+
+
 def apply_overrides(data: dict, assignments: list[str], file) -> dict:
     data = copy.deepcopy(data)
     for text in assignments or []:
@@ -510,6 +515,10 @@ def apply_overrides(data: dict, assignments: list[str], file) -> dict:
             keys, value = parse_assignment(text)
         except ValueError as e:
             raise ScenarioError(file, "--set", str(e)) from None
+        section = data.get(keys[0])
+        if len(keys) > 2 and keys[0] in NAMED_SECTIONS and isinstance(section, dict) and keys[1] not in section:
+            raise ScenarioError("--set", ".".join(keys), f"{file} has no {keys[0]} entry {keys[1]!r} "
+                                f"(it has: {', '.join(map(str, section))})")  # fmt: skip
         node = data
         for i, k in enumerate(keys[:-1]):
             nxt = node.get(k)

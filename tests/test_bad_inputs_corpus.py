@@ -231,6 +231,17 @@ def _sweep_no_manifest(tmp):
     return ["sweep-results", str(tmp)], f"{tmp}: ", "no manifest.json"
 
 
+@generated("sweep-results: --to a file that is neither .csv nor .parquet")
+def _sweep_to_xlsx(tmp):
+    return ["sweep-results", str(tmp), "--to", "runs.xlsx"], "--to: ", "name a .csv or .parquet file"
+
+
+@generated("report: --out a file that is not .pdf")
+def _report_out_txt(tmp):
+    folder = _results(tmp)
+    return ["report", str(folder), "--out", "annex.txt"], "--out: ", "name a .pdf file"
+
+
 def snapshot(folder: Path) -> dict:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
 

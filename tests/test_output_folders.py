@@ -104,7 +104,7 @@ def test_force_never_replaces_something_that_is_not_a_result(work, capsys):
 def test_a_result_of_another_kind_is_not_replaced(earlier, work, capsys):
     out = copy_of(earlier, work / "res")
     before = tree(out)
-    assert main(["compare", MMC, *SHORT, "--out", str(out), "--force"]) == 2
+    assert main(["compare", MMC, *SHORT, "--replications", "2", "--out", str(out), "--force"]) == 2
     refused(capsys, "not a streetsim compare result")
     assert tree(out) == before
 
@@ -187,3 +187,10 @@ def test_make_clean_removes_the_venv_and_the_demo_but_not_the_users_results(tmp_
     subprocess.run(["make", "-s", "clean"], cwd=tmp_path, check=True, capture_output=True)
     assert not (tmp_path / ".venv").exists() and not (tmp_path / "results/demo").exists()
     assert (tmp_path / "results/reform_2015/kept.txt").exists() and (tmp_path / "results/compare/kept.txt").exists()
+
+
+def test_no_figures_are_named_when_none_were_drawn(work, capsys):
+    assert run(work / "out", "--no-figures") == 0
+    wrote = capsys.readouterr().out.strip().splitlines()[-1]
+    assert wrote.startswith("wrote ") and "figures" not in wrote.split("/: ", 1)[1], wrote
+    assert not (work / "out" / "figures").exists()

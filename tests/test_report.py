@@ -170,14 +170,21 @@ def test_quoted_words_in_a_comment_are_kept_and_a_hash_in_a_string_is_not_a_comm
 
 
 def test_a_folder_of_another_kind_reports_its_own_sections(tmp_path):
-    """A calibration folder (written by `streetsim calibrate`) has no runs, only report.json."""
-    (tmp_path / "manifest.json").write_text(json.dumps({"kind": "calibration", "command": ["streetsim", "calibrate"]}))
+    """A calibration folder has no runs, only report.json, and its manifest under its own name
+    with the fields `streetsim calibrate` writes there (sim.calibrate.fit.claim_folder)."""
+    from sim.calibrate import fit
+    from sim.report import annex
+
+    assert fit.MANIFEST in annex.MANIFEST_NAMES
+    (tmp_path / fit.MANIFEST).write_text(json.dumps({
+        "kind": "calibration", "scenario_file": "s.yaml", "observed_file": "o.yaml", "created": "2026-11-30T13:00:00+0000"}))
     (tmp_path / "report.json").write_text(json.dumps({
         "title": {"zh": "标定", "en": "Calibration"},
         "sections": [{"heading": {"zh": "拟合结果", "en": "Fit"}, "text": {"zh": "处置时间已拟合。", "en": "Fitted."}}],
     }, ensure_ascii=False), encoding="utf-8")
     whole = _squash("".join(_pdf_text(_build(tmp_path, "zh"))))
-    assert "标定" in whole and "处置时间已拟合" in whole and "streetsimcalibrate" in whole
+    assert "标定" in whole and "处置时间已拟合" in whole and "streetsimcalibrates.yamlo.yaml" in whole
+    assert "2026-11-30T13:00:00" in whole
 
 
 @pytest.mark.parametrize("data", [b"{", b"[1, 2]", b"\xff\xfe\x00garbage"])

@@ -51,3 +51,14 @@ def test_schema_command_prints_json_schema_with_every_section(capsys):
 def test_shipped_scenarios_validate(capsys):
     files = [str(p) for p in scenario.Path("scenarios").rglob("*.yaml")]
     assert main(["validate", *files]) == 0, capsys.readouterr().err
+
+
+def test_a_set_below_a_misspelt_role_names_the_roles_there_are(capsys):
+    """`staffing.grid_supervisor.count=12` (no s) is a typo, not a new role missing its kind."""
+    status = main(["run", "scenarios/reform_2015.yaml", "--set", "staffing.grid_supervisor.count=12", "--out", "/nonexistent/x"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1, err
+    assert err[0].startswith("error: --set: staffing.grid_supervisor.count: ") and "no staffing entry 'grid_supervisor'" in err[0]
+    assert "grid_supervisors" in err[0]  # the name meant is among those listed
+    added = scenario.load("scenarios/reform_2015.yaml", ["staffing.new_desk={kind: acceptance_clerk, count: 2}"])
+    assert added.staffing["new_desk"].count == 2  # a whole new entry is still possible

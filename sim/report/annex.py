@@ -46,9 +46,13 @@ def build(results_dir: str | Path, lang: str = "en", out: str | Path | None = No
     return out
 
 
+# A calibration keeps its manifest under its own name (kind "calibration"; see sim.calibrate.fit).
+MANIFEST_NAMES = ("manifest.json", "calibration.json")
+
+
 def _manifest(results_dir: Path) -> dict:
-    path = results_dir / "manifest.json"
-    if not path.exists():
+    path = next((results_dir / n for n in MANIFEST_NAMES if (results_dir / n).exists()), None)
+    if path is None:
         raise ScenarioError(results_dir, "", "not a results folder (no manifest.json)")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -426,9 +430,11 @@ def software_blocks(manifest: dict, lang: str) -> list[dict]:
     command = " ".join(command) if isinstance(command, list) else str(command or "")
     if not command and manifest.get("kind") == "sweep":  # a sweep's manifest keeps its file, not argv
         command = f"streetsim sweep {manifest.get('experiment_file', '')}"
+    if not command and manifest.get("kind") == "calibration":  # nor does a calibration's
+        command = f"streetsim calibrate {manifest.get('scenario_file', '')} {manifest.get('observed_file', '')}"
     items = [
         word("fact_version", lang, version=manifest.get("streetsim_version", "?"), python=manifest.get("python", "?")),
-        word("fact_started", lang, time=manifest.get("started", "?")),
+        word("fact_started", lang, time=manifest.get("started") or manifest.get("created", "?")),
     ]
     if manifest.get("git_commit"):
         items.append(f"git: {manifest['git_commit']}")

@@ -24,6 +24,8 @@ def cmd_report(args) -> int:
     from sim.scenario import ScenarioError
     from sim.sweep import store
 
+    if args.out is not None and args.out.suffix.lower() != ".pdf":
+        raise ScenarioError("--out", "", f"{args.out}: the report is a PDF; name a .pdf file")
     try:
         pdf = build(args.results_dir, args.lang, args.out, args.figures)
     except store.Damaged as e:  # a sweep's design.parquet (its damaged parts are skipped, with a warning)

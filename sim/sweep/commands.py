@@ -102,6 +102,10 @@ def cmd_sweep(args) -> int:
 def cmd_results(args) -> int:
     from sim.sweep import store
 
+    if args.to is not None and args.to.suffix.lower() not in (".csv", ".parquet"):
+        from sim.scenario import ScenarioError
+
+        raise ScenarioError("--to", "", f"{args.to}: name a .csv or .parquet file")
     store.check_store(args.results)
     import pandas as pd
 
@@ -110,7 +114,7 @@ def cmd_results(args) -> int:
     table = store.read_results(args.results)
     if args.to is not None:
         try:
-            write = (lambda p: table.to_parquet(p, index=False)) if args.to.suffix == ".parquet" else (
+            write = (lambda p: table.to_parquet(p, index=False)) if args.to.suffix.lower() == ".parquet" else (
                 lambda p: table.to_csv(p, index=False))
             store.write_atomic(args.to, write)  # an interrupt leaves no half-written file
         except OSError as e:

@@ -261,7 +261,7 @@ def _check_names(spec: Experiment, path: Path, settings) -> None:
     """A parameter below a named role, case type or calendar must name one the scenario has."""
     for key in spec.parameters:
         parts = key.split(".")
-        if len(parts) > 1 and parts[0] in ("staffing", "case_types", "calendars"):
+        if len(parts) > 1 and parts[0] in scenario_mod.NAMED_SECTIONS:
             names = getattr(settings, parts[0])
             if parts[1] not in names:
                 raise ScenarioError(path, f"parameters.{key}", f"the scenario has no {parts[0]} entry {parts[1]!r} "
