@@ -28,6 +28,8 @@ PLUGIN_COMMANDS = (
 # sim.sweep.experiment.TOP_KEY, named here so checking a scenario file loads no sweep code
 # (tests/test_startup.py checks the two agree).
 EXPERIMENT_KEY = "experiment"
+OBSERVED_KEY = "calibration"  # sim.calibrate.observed.TOP_KEY
+TARGET_FILE_KEYS = ("targets", "roles", "case_types")  # sim.staffing.targets.TARGET_FILE_KEYS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -349,7 +351,19 @@ def cmd_validate(args) -> int:
 
 
 def validate_file(path) -> str:
+    """What the file is, once checked: a scenario, district, experiment, targets or observed file.
+    A targets or observed file is checked on its own here; `staff` and `calibrate` also check
+    its KPIs and parameters against the scenario they are given."""
     raw = scenario_mod.load_raw(path)
+    if isinstance(raw, dict) and OBSERVED_KEY in raw:
+        from sim.calibrate import observed
+
+        spec = observed.load_alone(Path(path))
+        return f"observed file {spec.calibration}, {len(spec.observed)} quantities, {len(spec.parameters)} parameters"
+    if isinstance(raw, dict) and raw and set(raw) <= set(TARGET_FILE_KEYS):
+        from sim.staffing import targets
+
+        return f"targets file, {len(targets.load_file(path))} targets"
     if "streets" in raw:
         from sim import district
 

@@ -66,6 +66,21 @@ def test_the_cli_names_the_experiment_key_the_sweep_reads():
     assert cli.EXPERIMENT_KEY == experiment.TOP_KEY
 
 
+def test_the_cli_names_the_keys_of_observed_and_targets_files_as_their_readers_do():
+    from sim.calibrate import observed
+    from sim.staffing import targets
+
+    assert (cli.OBSERVED_KEY, cli.TARGET_FILE_KEYS) == (observed.TOP_KEY, targets.TARGET_FILE_KEYS)
+
+
+def test_validate_recognises_targets_and_observed_files(capsys):
+    files = ["experiments/targets/reform_2015.yaml", "observed/changning_2015.yaml", "scenarios/reform_2015.yaml"]
+    assert cli.main(["validate", *files]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{files[0]}: ok (targets file, ") and out[1].startswith(f"{files[1]}: ok (observed file changning_2015, ")
+    assert out[2] == f"{files[2]}: ok (reform_2015)"
+
+
 BAD = "tests/bad_inputs"
 MODEL_AND_PLOTS = ("mesa", "simpy", "sim.street", "sim.runner", "sim.sweep.executors", "scipy.stats", "matplotlib", "dask")
 

@@ -26,7 +26,6 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim import scenario as scenario_mod
-from sim.calibrate.measures import measure_names
 from sim.columns import kpi_names, unknown
 from sim.scenario import ScenarioError
 
@@ -115,11 +114,8 @@ class Calibration:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def load(scenario_file: str | Path, observed_file: str | Path, extra_sets: list[str] | None = None,
-         method: dict | None = None) -> Calibration:
-    """Read and check both files; raises ScenarioError (one line) on anything wrong. ``method``
-    overrides the file's method settings (the command's --waves, --points, ...)."""
-    observed_file, scenario_file = Path(observed_file), Path(scenario_file)
+def load_alone(observed_file: Path, method: dict | None = None) -> ObservedFile:
+    """The observed file checked on its own (``load`` checks it against the scenario too)."""
     data = scenario_mod.read_yaml(observed_file)
     if TOP_KEY not in data:
         raise ScenarioError(observed_file, TOP_KEY, "missing: an observed file starts with `calibration: <name>`")
@@ -132,6 +128,17 @@ def load(scenario_file: str | Path, observed_file: str | Path, extra_sets: list[
         if method and not err.key.startswith(("observed", "parameters", "calibration", "discrepancy")):
             err = ScenarioError(observed_file, f"method.{err.key}", err.message)
         raise err from None
+    return spec
+
+
+def load(scenario_file: str | Path, observed_file: str | Path, extra_sets: list[str] | None = None,
+         method: dict | None = None) -> Calibration:
+    """Read and check both files; raises ScenarioError (one line) on anything wrong. ``method``
+    overrides the file's method settings (the command's --waves, --points, ...)."""
+    from sim.calibrate.measures import measure_names  # pandas: not needed to check the file alone
+
+    observed_file, scenario_file = Path(observed_file), Path(scenario_file)
+    spec = load_alone(observed_file, method)
     sets = [*spec.method.set, *(extra_sets or [])]
     base = scenario_mod.apply_overrides(scenario_mod.load_raw(scenario_file), sets, scenario_file)
     settings = scenario_mod.build(base, scenario_file)
