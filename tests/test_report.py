@@ -196,3 +196,18 @@ def test_a_damaged_manifest_is_one_line(tmp_path, capsys, data):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "manifest.json" in err[0] and "not a readable manifest" in err[0], err
     assert sorted(p.name for p in folder.iterdir()) == ["manifest.json"]  # nothing written
+
+
+def test_many_streets_list_their_differing_levers_one_per_row_not_side_by_side():
+    """A district's ten streets side by side ran off the page: past four, one row per street."""
+    from sim.report import annex
+
+    resolved = {f"street_{k}": {"horizon": {"days": 20, "warmup_days": 2}, "street": {"residents": 1000 * (k + 1)}}
+                for k in range(10)}
+    manifest = {"kind": "district", "replications": 2, "seed": 1}
+    (levers,) = [b for b in annex.method_blocks(manifest, resolved, "en") if b["type"] == "table"]
+    assert len(levers["headers"]) == 3
+    assert levers["rows"][0] == ["street.residents", "street_0", "1000"] and levers["rows"][9][1:] == ["street_9", "10000"]
+    few = dict(list(resolved.items())[:3])
+    (side_by_side,) = [b for b in annex.method_blocks(manifest, few, "en") if b["type"] == "table"]
+    assert side_by_side["headers"][1:] == list(few) and len(side_by_side["rows"]) == 1

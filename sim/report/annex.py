@@ -16,6 +16,7 @@ from sim.report import sources, typeset
 from sim.scenario import ScenarioError
 
 MAX_LEVER_ROWS = 40
+WIDE_LEVER_TABLE = 4  # up to this many scenarios side by side; a district's streets one per row
 SIMULATION_KINDS = ("run", "compare", "district", "sweep")
 SOBOL_MIN_BASE_SAMPLES = 500  # below this Saltelli estimates are rough (wide CIs, negative S1)
 
@@ -135,10 +136,15 @@ def method_blocks(manifest: dict, resolved: dict[str, dict], lang: str) -> list[
     blocks = [para(word("scenarios_compared", lang)), bullets(items), bullets(facts)]
     if len(resolved) > 1:
         rows = lever_differences(resolved)
+        if rows and len(resolved) > WIDE_LEVER_TABLE:  # ten streets side by side do not fit a page
+            rows = [[key if i == 0 else "", name, value]
+                    for key, *values in rows for i, (name, value) in enumerate(zip(resolved, values))]
+            headers = [word("lever", lang), word("scenario", lang), word("value", lang)]
+        else:
+            headers = [word("lever", lang), *resolved]
         if rows:
             shown = rows[:MAX_LEVER_ROWS]
-            blocks.append(table([word("lever", lang), *resolved], shown, word("levers_differ", lang),
-                                ["left"] * (len(resolved) + 1)))
+            blocks.append(table(headers, shown, word("levers_differ", lang), ["left"] * len(headers)))
             if len(rows) > len(shown):
                 blocks.append(para(word("more_rows", lang, n=len(rows) - len(shown))))
         else:
