@@ -177,7 +177,9 @@ def forest(table: pd.DataFrame, out: Path, lang: str) -> list[Path]:
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(np.arange(len(kpis)), row_labels)
     ax.set_xlabel(word("forest_axis", lang))
-    ax.set_title(_wrap(word("forest_title", lang, name=", ".join(names[1:]), base=base), lang, 70))
+    # over the figure, not the axes: long row labels push the axes right, and a title centred
+    # on them ran off the page
+    fig.suptitle(_wrap(word("forest_title", lang, name=", ".join(names[1:]), base=base), lang, 60))
     ax.grid(axis="x", alpha=0.3)
     ax.legend(frameon=False, loc="lower right")
     return _save(fig, out, "differences")
@@ -231,7 +233,7 @@ def backlog(runs: dict[str, Path], out: Path, lang: str) -> list[Path]:
         ax.fill_between(mean.index, np.maximum(mean - half, 0), mean + half, color=colour, alpha=0.25, linewidth=0)
     ax.set_xlabel(word("backlog_x", lang))
     ax.set_ylabel(word("backlog_y", lang))
-    ax.set_title(_wrap(word("backlog_title", lang), lang, 44))
+    ax.set_title(_wrap(word("backlog_title", lang), lang, 36))
     ax.grid(alpha=0.3)
     ax.legend(frameon=False)
     return _save(fig, out, "backlog")
@@ -257,7 +259,7 @@ def staff_time(runs: dict[str, Path], out: Path, lang: str) -> list[Path]:
                     edgecolor="white", linewidth=0.4)
             left += share
         ax.set_xlim(0, 1)
-        ax.set_xlabel(word("staff_time_x", lang))
+        ax.set_xlabel(_wrap(word("staff_time_x", lang), lang, 28))
         ax.set_title(name)
         ax.grid(axis="x", alpha=0.3)
     for ax in list(axes.flat)[len(tables):]:

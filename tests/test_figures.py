@@ -117,3 +117,26 @@ def test_a_stale_font_cache_is_rebuilt(monkeypatch):
     assert figures._find_cjk() is None
     assert figures.cjk_family() == "Noto Sans CJK SC"
     assert font_manager.findfont("Noto Sans CJK SC").endswith(".ttc")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_no_text_runs_off_the_figure(compared, lang, monkeypatch, tmp_path):
+    """A title or label wider than the page is cut off in print: every text must lie inside the figure."""
+    overflow = []
+    save = figures._save
+
+    def checked(fig, out, stem):
+        fig.draw_without_rendering()
+        renderer = fig.canvas.get_renderer()
+        page = fig.bbox
+        # what is drawn: each panel with its title, labels, tick labels and legend; the figure's title
+        parts = [(ax.get_title() or "panel", ax.get_tightbbox(renderer)) for ax in fig.axes]
+        parts += [(t.get_text(), t.get_window_extent(renderer)) for t in fig.texts + [fig._suptitle] if t is not None]
+        for name, box in parts:
+            if box.x0 < page.x0 - 1 or box.x1 > page.x1 + 1 or box.y0 < page.y0 - 1 or box.y1 > page.y1 + 1:
+                overflow.append(f"{stem}: {name!r} ({box.x0:.0f}..{box.x1:.0f} of {page.x1:.0f} px wide)")
+        return save(fig, out, stem)
+
+    monkeypatch.setattr(figures, "_save", checked)
+    figures.draw(compared, lang)
+    assert not overflow, overflow
