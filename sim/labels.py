@@ -238,6 +238,14 @@ WORDS = {  # words of tables, figures and the report
                         "Forest plot of paired differences, as change relative to the baseline mean with 95% CIs; "
                         "filled where the CI excludes 0, * where significant after the multiple-testing correction"),
     "fig_kpi_bars": ("各情景主要指标的均值与95%置信区间", "Main KPIs by scenario, mean and 95% CI"),
+    "fig_response": ("各指标随参数变化的响应曲线（均值与95%置信区间）：{what}",
+                     "Response of the KPIs to a parameter (mean and 95% CI): {what}"),
+    "fig_main_effect": ("参数主效应（对其他参数取平均，95%置信区间）：{what}",
+                        "Main effect of a parameter (averaged over the others, 95% CI): {what}"),
+    "fig_heatmap": ("两个参数下的指标均值热力图：{what}", "KPI means over two parameters: {what}"),
+    "fig_scatter": ("各设计点的指标与参数散点图：{what}", "KPI against each parameter, one dot per design point: {what}"),
+    "fig_sobol_indices": ("Sobol敏感性指数（一阶与总效应，95%置信区间）", "Sobol sensitivity indices (first order and total, 95% CI)"),
+    "fig_morris_indices": ("Morris筛选指数（mu*与sigma）", "Morris screening indices (mu* and sigma)"),
     "fig_backlog": ("未结案件随时间变化", "Backlog over time"),
     "fig_staff_time": ("各岗位工作时间构成", "Staff time by activity and role"),
     "staffing_caption": ("{name}：各岗位人数与年成本", "{name}: posts and yearly cost by role"),
@@ -254,6 +262,8 @@ WORDS = {  # words of tables, figures and the report
     "description": ("说明", "description"),
     "values": ("取值", "values"),
     "parameters_caption": ("扫描的参数", "Parameters swept"),
+    "more_points": ("表中列出前{shown}个设计点（共{n}个）；全部见 streetsim sweep-results",
+                    "The tables list the first {shown} of the {n} design points; `streetsim sweep-results` lists all"),
     "points_caption": ("各设计点的指标均值与95%置信区间（共{n}个点）", "KPI means and 95% CIs by design point ({n} points)"),
     "sobol_small": ("注意：Sobol估计的基础样本量仅为{n}（建议至少{minimum}），敏感性指数很不精确，可能出现负值；请以置信区间为准。",
                     "Warning: the Sobol estimate rests on a base sample of only {n} (at least {minimum} advised); "

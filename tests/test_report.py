@@ -211,3 +211,22 @@ def test_many_streets_list_their_differing_levers_one_per_row_not_side_by_side()
     few = dict(list(resolved.items())[:3])
     (side_by_side,) = [b for b in annex.method_blocks(manifest, few, "en") if b["type"] == "table"]
     assert side_by_side["headers"][1:] == list(few) and len(side_by_side["rows"]) == 1
+
+
+def test_sweep_annex_lists_every_kpi_and_names_its_figures(tmp_path):
+    """The point tables held the first four KPIs only, and figures were captioned by file name."""
+    from sim import figures
+    from sim.labels import label_with_unit
+    from sim.report import annex
+
+    kpis = ["on_time_resident", "wait_mean_days", "utilisation_servers", "cases_arrived", "wait_p90_days",
+            "queue_wait_hours_servers", "closure_rate"]
+    plan = experiment.load(write_experiment(tmp_path / "grid.yaml", replications=2, days=15, kpis=kpis))
+    out = tmp_path / "grid"
+    run_sweep(plan, out, "local", workers=2, progress=False)
+    figures.draw(out)
+    blocks = annex.sweep_blocks(out, json.loads((out / "manifest.json").read_text(encoding="utf-8")), "en")
+    headers = [h for b in blocks if b["type"] == "table" for h in b["headers"]]
+    assert all(label_with_unit(k, "en") in headers for k in kpis), headers
+    captions = [b["caption"] for b in blocks if b["type"] == "figure"]
+    assert captions and all(c.startswith(("Response of the KPIs", "KPI means over two parameters")) for c in captions), captions

@@ -16,6 +16,8 @@ from sim.report import sources, typeset
 from sim.scenario import ScenarioError
 
 MAX_LEVER_ROWS = 40
+MAX_POINT_ROWS = 40  # design points listed in a sweep's tables (every point is in sweep-results)
+KPIS_PER_POINT_TABLE = 4
 WIDE_LEVER_TABLE = 4  # up to this many scenarios side by side; a district's streets one per row
 SIMULATION_KINDS = ("run", "compare", "district", "sweep")
 SOBOL_MIN_BASE_SAMPLES = 500  # below this Saltelli estimates are rough (wide CIs, negative S1)
@@ -261,10 +263,21 @@ def figure_blocks(folder: Path, lang: str) -> list[dict]:
     pngs = sorted(folder.glob("*.png"), key=lambda p: (FIGURE_ORDER.index(p.stem) if p.stem in FIGURE_ORDER else 99, p.stem))
     for png in pngs:
         key = f"fig_{png.stem}"
-        caption = word(key, lang) if _has_word(key) else png.stem.replace("_", " ")
+        caption = word(key, lang) if _has_word(key) else _sweep_caption(png.stem, lang)
         width = 50 if png.stem == "backlog" else 100
         blocks.append(figure(png, caption, width))
     return blocks
+
+
+# A sweep's figures are named by kind and then by what they show (sim.sweep.figures).
+SWEEP_FIGURE_KINDS = ("response", "main_effect", "heatmap", "scatter")
+
+
+def _sweep_caption(stem: str, lang: str) -> str:
+    kind = next((k for k in SWEEP_FIGURE_KINDS if stem.startswith(k + "_")), None)
+    if kind is None:
+        return stem.replace("_", " ")
+    return word(f"fig_{kind}", lang, what=stem[len(kind) + 1:].replace("_", " "))
 
 
 def _has_word(key: str) -> bool:
@@ -347,13 +360,19 @@ def point_table_blocks(summary: pd.DataFrame, manifest: dict, table_: pd.DataFra
     from sim.sweep import analysis
 
     params = analysis.parameters(manifest)
-    kpis = analysis.kpi_names(manifest, table_)[:4]
-    rows = summary.head(40)
-    body = [[*(str(r[p]) for p in params), *(f"{compare._num(r[k])} [{compare._num(r[k + '_lo'])}, "
-                                             f"{compare._num(r[k + '_hi'])}]" for k in kpis)]
-            for _, r in rows.iterrows()]
-    headers = [*params, *(label_with_unit(k, lang) for k in kpis)]
-    return [table(headers, body, word("points_caption", lang, n=len(summary)))]
+    kpis = analysis.kpi_names(manifest, table_)
+    rows = summary.head(MAX_POINT_ROWS)
+    blocks = []
+    for first in range(0, len(kpis), KPIS_PER_POINT_TABLE):  # every KPI, a few to a table so it fits a page
+        group = kpis[first:first + KPIS_PER_POINT_TABLE]
+        body = [[*(str(r[p]) for p in params), *(f"{compare._num(r[k])} [{compare._num(r[k + '_lo'])}, "
+                                                 f"{compare._num(r[k + '_hi'])}]" for k in group)]
+                for _, r in rows.iterrows()]
+        headers = [*params, *(label_with_unit(k, lang) for k in group)]
+        blocks.append(table(headers, body, word("points_caption", lang, n=len(summary))))
+    if len(summary) > len(rows):
+        blocks.append(para(word("more_points", lang, shown=len(rows), n=len(summary))))
+    return blocks
 
 
 def sensitivity_blocks(results_dir: Path, table_: pd.DataFrame, manifest: dict, lang: str) -> list[dict]:
