@@ -62,7 +62,11 @@ def check_out(out, kind: str, force: bool = False, flag: str = "--out") -> Path:
     """A folder ``kind`` results may be written to; one line and exit 2 otherwise. Nothing is written."""
     out = check_name(out, flag)
     here = Path.cwd().resolve()
-    if out.name in ("", ".", "..") or out.resolve() == here or out.resolve() in here.parents:
+    try:
+        resolved = out.resolve()
+    except (OSError, RuntimeError) as e:  # RuntimeError: a loop of symbolic links
+        raise ScenarioError(flag, "", f"{out}: {getattr(e, 'strerror', None) or e}") from None
+    if out.name in ("", ".", "..") or resolved == here or resolved in here.parents:
         raise ScenarioError(flag, "", f"{out} is the current folder or above it; give a new folder name such as results/my_run")
     if out.is_symlink():
         raise ScenarioError(flag, "", f"{out} is a symbolic link; give the folder it points to, or a new name")

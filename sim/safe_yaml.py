@@ -12,6 +12,8 @@ Python objects built. Every problem is a YamlError carrying the key path (if any
 from __future__ import annotations
 
 import itertools
+import os
+import stat
 from pathlib import Path
 
 import yaml
@@ -32,7 +34,11 @@ def read_text(path: Path, max_bytes: int = limits.MAX_FILE_BYTES) -> str:
     """The file's text: at most ``max_bytes`` read (so /dev/zero ends), UTF-8 only."""
     if path.is_dir():
         raise YamlError("", "is a folder, not a file")
-    with open(path, "rb") as f:  # OSError is the caller's: it knows how to name the file
+    # Opened without waiting: a named pipe would otherwise block until something writes to it.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # OSError is the caller's: it knows how to name the file
+    with os.fdopen(fd, "rb") as f:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode) or stat.S_ISSOCK(os.fstat(fd).st_mode):
+            raise YamlError("", "is a named pipe or socket, not a file")
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise YamlError("", f"larger than {max_bytes:,} bytes, the limit for scenario and experiment files")

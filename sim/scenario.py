@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -462,7 +463,10 @@ def deep_merge(base: dict, changes: dict) -> dict:
 def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
     """Read a YAML file and resolve its ``extends:`` chain (paths relative to the file)."""
     path = Path(path)
-    key = path.resolve()
+    try:
+        key = path.resolve()
+    except (OSError, RuntimeError) as e:  # RuntimeError: a loop of symbolic links
+        raise ScenarioError(path, "", f"cannot read: {getattr(e, 'strerror', None) or e}") from None
     if key in _chain:
         cycle = " -> ".join(p.name for p in (*_chain, key))
         raise ScenarioError(path, "extends", f"cycle: {cycle}")
@@ -569,8 +573,26 @@ def load(path: str | Path, overrides: list[str] | None = None) -> Scenario:
     return build(data, path)
 
 
+# A role's, case type's or calendar's name becomes part of KPI names and CSV cells: a word, and
+# none that a table reader takes for a missing value, a number or a truth value.
+ENTRY_NAME = re.compile(r"^[^\W\d]\w{0,63}$")
+NOT_ENTRY_NAMES = frozenset({"na", "nan", "null", "none", "n_a", "true", "false"})
+MAX_NAME_BYTES = 200  # a scenario's name is a folder name (255 bytes on Linux, less room for a suffix)
+
+
+def check_names(s: Scenario, file) -> None:
+    if len(s.name.encode()) > MAX_NAME_BYTES:
+        raise ScenarioError(file, "name", f"{len(s.name.encode())} bytes in UTF-8; a folder name allows {MAX_NAME_BYTES}")
+    for section in NAMED_SECTIONS:
+        for name in getattr(s, section):
+            if not ENTRY_NAME.match(name) or name.lower() in NOT_ENTRY_NAMES:
+                raise ScenarioError(file, f"{section}.{name}", "a name must be a word of letters, digits and _ "
+                                    "(up to 64, not starting with a digit, and not NA, nan, null, none, true or false)")  # fmt: skip
+
+
 def check_references(s: Scenario, file) -> None:
     """Cross-references that the schema alone cannot check."""
+    check_names(s, file)
     try:
         limits.check_scenario(s)  # first: staff_count below must not meet 1/1e-300
     except limits.LimitError as e:

@@ -242,8 +242,56 @@ def _report_out_txt(tmp):
     return ["report", str(folder), "--out", "annex.txt"], "--out: ", "name a .pdf file"
 
 
+@generated("sweep-results: --to a file that exists, without --force")
+def _sweep_to_existing(tmp):
+    (tmp / "runs.csv").write_text("mine\n")
+    return ["sweep-results", str(tmp / "sweep"), "--to", str(tmp / "runs.csv")], "--to: ", "add --force to replace it"
+
+
+@generated("sweep-results: --to a link to a device")
+def _sweep_to_device(tmp):
+    (tmp / "dev.csv").symlink_to("/dev/null")  # writing through it replaced /dev/null itself (as root)
+    return ["sweep-results", str(tmp / "sweep"), "--to", str(tmp / "dev.csv")], "--to: ", "not a regular file"
+
+
+@generated("report: --out a PDF it did not write")
+def _report_over_a_pdf(tmp):
+    folder = _results(tmp)
+    (tmp / "proposal.pdf").write_bytes(b"%PDF-1.7 the user's own")
+    return ["report", str(folder), "--out", str(tmp / "proposal.pdf")], "--out: ", "is not a streetsim report"
+
+
+@generated("a named pipe as the scenario")
+def _fifo_scenario(tmp):
+    import os
+
+    os.mkfifo(tmp / "pipe.yaml")
+    return ["run", str(tmp / "pipe.yaml"), *RUN[1:]], f"{tmp / 'pipe.yaml'}: ", "named pipe"
+
+
+@generated("a loop of symbolic links as the scenario")
+def _symlink_loop_scenario(tmp):
+    (tmp / "a.yaml").symlink_to(tmp / "b.yaml")
+    (tmp / "b.yaml").symlink_to(tmp / "a.yaml")
+    return ["run", str(tmp / "a.yaml"), *RUN[1:]], f"{tmp / 'a.yaml'}: ", "cannot read"
+
+
+@generated("a loop of symbolic links as --out")
+def _symlink_loop_out(tmp):
+    (tmp / "o1").symlink_to(tmp / "o2")
+    (tmp / "o2").symlink_to(tmp / "o1")
+    return ["run", MMC, *RUN[1:], "--out", str(tmp / "o1")], "--out: ", "loop"
+
+
+@generated("a role named NA (read back as a missing value)")
+def _role_na(tmp):
+    f = tmp / "na.yaml"
+    f.write_text(f"extends: {MMC}\nname: na\nstaffing: {{NA: {{kind: community_worker, count: 3, calendar: around_the_clock}}}}\n")
+    return ["run", str(f), *RUN[1:]], f"{f}: staffing.NA: ", "a name must be a word"
+
+
 def snapshot(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+    return {str(p.relative_to(folder)): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in folder.rglob("*")}
 
 
 def run_case(argv, tmp_path, monkeypatch, capsys):

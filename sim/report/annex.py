@@ -28,10 +28,15 @@ def build(results_dir: str | Path, lang: str = "en", out: str | Path | None = No
     """Write the annex PDF (default ``RESULTS/report_<lang>.pdf``); returns its path."""
     results_dir = Path(results_dir)
     manifest = _manifest(results_dir)
+    default = results_dir / f"report_{lang}.pdf"
+    out = Path(out) if out else default
     if lang == "zh" and figures.cjk_family() is None:
         print("warning: no CJK font found (install fonts-noto-cjk); the report is written in English",
               file=sys.stderr)
         lang = "en"
+        if out == default:
+            out = default = results_dir / "report_en.pdf"
+    check_out_file(out, out == default)  # before anything is drawn or written
     extra = read_extra_sections(results_dir)  # checked before any work
     kind = manifest.get("kind")
     if draw_figures and kind in SIMULATION_KINDS:
@@ -44,13 +49,33 @@ def build(results_dir: str | Path, lang: str = "en", out: str | Path | None = No
         blocks = []
     blocks += extra_blocks(results_dir, extra, lang)
     blocks += software_blocks(manifest, lang)
-    out = Path(out) if out else results_dir / f"report_{lang}.pdf"
     typeset.compile_pdf({"lang": lang, "title": title(manifest, lang), "blocks": blocks}, out)
     return out
 
 
 # A calibration keeps its manifest under its own name (kind "calibration"; see sim.calibrate.fit).
 MANIFEST_NAMES = ("manifest.json", "calibration.json")
+
+
+REPORT_MARK = b"/Keywords(streetsim report)"  # set by annex.typ: a PDF this command wrote
+
+
+def check_out_file(out: Path, default_name: bool) -> None:
+    """The report may replace only a report (an earlier one under its default name, or a PDF
+    marked as one): never a file it did not write, a link, a device or a folder."""
+    if out.is_symlink() or (out.exists() and not out.is_file()):
+        raise ScenarioError("--out", "", f"{out} is not a regular file; give a new .pdf file name")
+    if out.exists() and not default_name:
+        with open(out, "rb") as f:
+            if REPORT_MARK not in f.read(1 << 20) and REPORT_MARK not in _tail(out):
+                raise ScenarioError("--out", "", f"{out} exists and is not a streetsim report; give a new file name "
+                                    "(nothing was changed)")  # fmt: skip
+
+
+def _tail(path: Path, size: int = 1 << 16) -> bytes:
+    with open(path, "rb") as f:
+        f.seek(max(0, path.stat().st_size - size))
+        return f.read()
 
 
 def _manifest(results_dir: Path) -> dict:

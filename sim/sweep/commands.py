@@ -73,6 +73,7 @@ def add_commands(sub) -> None:
     r.add_argument("results", type=Path, help="results/<experiment>/")
     r.add_argument("--runs", action="store_true", help="print every run instead of per-point means")
     r.add_argument("--to", type=Path, default=None, metavar="FILE", help="write every run as one .csv or .parquet file")
+    r.add_argument("--force", action="store_true", help="replace FILE if it exists")
     r.set_defaults(func=cmd_results)
 
 
@@ -102,10 +103,17 @@ def cmd_sweep(args) -> int:
 def cmd_results(args) -> int:
     from sim.sweep import store
 
-    if args.to is not None and args.to.suffix.lower() not in (".csv", ".parquet"):
+    if args.to is not None:
         from sim.scenario import ScenarioError
 
-        raise ScenarioError("--to", "", f"{args.to}: name a .csv or .parquet file")
+        if args.to.suffix.lower() not in (".csv", ".parquet"):
+            raise ScenarioError("--to", "", f"{args.to}: name a .csv or .parquet file")
+        if args.to.resolve().is_relative_to(args.results.resolve()):  # the store itself: it would break
+            raise ScenarioError("--to", "", f"{args.to} is inside the sweep's own folder; write the table elsewhere")
+        if args.to.is_symlink() or (args.to.exists() and not args.to.is_file()):
+            raise ScenarioError("--to", "", f"{args.to} is not a regular file; give a new file name")
+        if args.to.exists() and not args.force:
+            raise ScenarioError("--to", "", f"{args.to} exists; add --force to replace it (nothing was changed)")
     store.check_store(args.results)
     import pandas as pd
 
