@@ -95,10 +95,15 @@ def check_scenario(s) -> None:
                          f"{s.street.residents:,} residents")  # fmt: skip
     years = s.horizon.days / 365.0
     expected = 0.0
+    from sim import demand  # access raises residents' requests (sim.demand)
+
+    level = demand.access(s).level  # max_access (<= 100) bounds the candidates drawn beyond it
     for name, ct in s.case_types.items():
         a = ct.arrivals
         per_year = ((a.per_resident_per_year or 0.0) * s.street.residents + (a.per_org_per_year or 0.0)
                     * s.street.two_new_orgs + (a.per_hour or 0.0) * 24 * 365)  # fmt: skip
+        if ct.source == "residents":
+            per_year *= level
         expected += per_year * years
         if not math.isfinite(expected) or expected > MAX_EXPECTED_CASES:
             raise LimitError(f"case_types.{name}.arrivals", f"the arrival rates give ~{_big(expected)} cases over "

@@ -75,7 +75,9 @@ class Duration(Strict):
 
     dist: Literal["exponential", "lognormal", "gamma", "fixed", "uniform"] = "exponential"
     mean_hours: NonNegative
-    cv: NonNegative = Field(0.5, description="coefficient of variation (lognormal, gamma, uniform)")
+    # a cv above 10 puts nearly all the mass near 0 and the mean in a few extreme draws (and a
+    # lognormal's draws overflow): no duration the sources describe is like that
+    cv: Annotated[float, Field(ge=0.0, le=10.0)] = Field(0.5, description="coefficient of variation (lognormal, gamma, uniform)")
 
     @model_validator(mode="after")
     def _uniform_cv(self):
@@ -83,6 +85,8 @@ class Duration(Strict):
         # negative durations, so a larger cv cannot be honoured (it used to be capped silently).
         if self.dist == "uniform" and self.cv > 1.0 / math.sqrt(3.0) + 1e-12:
             raise ValueError(f"a uniform duration's cv must be at most 1/sqrt(3) = 0.577 (no negative durations), got {self.cv}")
+        if self.dist == "gamma" and 0 < self.cv < 1e-3:  # its shape 1/cv^2 would overflow: use fixed
+            raise ValueError(f"a gamma duration's cv must be 0 or at least 0.001 (use dist: fixed), got {self.cv}")
         return self
 
 
@@ -232,7 +236,7 @@ class Hotline(Strict):
 class Close(Strict):
     verify_role: str | None = "grid_supervisors"
     verify: Duration = Duration(dist="fixed", mean_hours=0.25)
-    fail_probability: Fraction = 0.05
+    fail_probability: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(0.05, description="below 1: a check that always fails never closes a case")
 
 
 class Loop(Strict):
@@ -267,7 +271,7 @@ class ResponsibilityLists(Strict):
     bounce_probability_with_lists: Fraction = 0.05
     bounce_probability_without_lists: Fraction = 0.3
     bounce_work: Duration = Field(Duration(dist="fixed", mean_hours=0.5), description="the wrong unit's time on a bounced case")
-    max_bounces: Annotated[int, Field(ge=0)] = 5
+    max_bounces: Annotated[int, Field(ge=0, le=20)] = 5
 
 
 class JointEnforcement(Strict):
@@ -276,7 +280,7 @@ class JointEnforcement(Strict):
 
 class OneStopAcceptance(Strict):
     enabled: bool = True
-    access_gain: NonNegative = Field(0.0, description="how much easier the street is to reach (access index x (1 + gain))")
+    access_gain: Annotated[float, Field(ge=0.0, le=10.0)] = Field(0.0, description="how much easier the street is to reach (access index x (1 + gain))")
 
 
 class StaggeredHours(Strict):
@@ -363,7 +367,7 @@ class Trust(Strict):
     enabled: bool = True
     initial: Fraction = 0.6
     learning_rate: Fraction = 0.3
-    reporting_elasticity: NonNegative = Field(0.5, description="reporting rises by this x trust gap")
+    reporting_elasticity: Annotated[float, Field(ge=0.0, le=10.0)] = Field(0.5, description="reporting rises by this x trust gap")
     hotline_escalation_at_zero_trust: Fraction = 0.5
 
 
@@ -371,8 +375,8 @@ class Demand(Strict):
     """Lipsky: demand rises to meet supply. Requests scale with access ** elasticity."""
 
     enabled: bool = True
-    elasticity: NonNegative = 0.0
-    max_access: Annotated[float, Field(ge=1.0)] = Field(
+    elasticity: Annotated[float, Field(ge=0.0, le=3.0)] = 0.0  # Lipsky's demand response; the sources suggest ~0.5
+    max_access: Annotated[float, Field(ge=1.0, le=100.0)] = Field(
         2.0, description="the highest access level any compared scenario may reach (keeps random numbers common)"
     )
 

@@ -12,12 +12,11 @@ whole horizon, however differently their queues behave.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import mesa
 import numpy as np
 import simpy
 
+from sim import demand
 from sim.agents import ResidentialArea, Worker
 from sim.calendar import WEEKDAYS, Calendar
 from sim.cases import SLOT, STAGE_INDEX, STAGES, Case, CaseLog, duration
@@ -84,7 +83,7 @@ class StreetModel(mesa.Model):
         self._mean_trust = settings.behaviour.trust.initial
         self._case_types = list(settings.case_types.items())
         self.grid_case_types = [(n, ct) for n, ct in self._case_types if ct.source == "grid"]
-        self.access = self._access()
+        self.access = demand.access(settings)
         self.hourly_stage_samples = [] if hourly_stage_samples else None
         if hourly_stage_samples:
             self.env.process(self._sample_stages_hourly())
@@ -143,27 +142,6 @@ class StreetModel(mesa.Model):
         ]
         # Grid problems are attributed to an area of their grid (any area if the grid has none).
         self.grids = [Grid(self, g, [a for a in self.areas if a.grid == g] or self.areas) for g in range(st.grids)]
-
-    def _access(self):
-        """How easy the street is to reach, relative to office hours at the committee (>= 1).
-
-        Staggered hours open the committee for the union of its shifts; one-stop acceptance adds
-        its stated gain. Requests rise with access through ``behaviour.demand.elasticity``.
-        """
-        d = self.settings.behaviour.demand
-        lv = self.settings.levers
-        index = 1.0
-        if lv.staggered_hours.enabled:
-            open_hours = Calendar("open", [
-                ([WEEKDAYS.index(x) for x in sh.days], sh.start_hour, sh.end_hour)
-                for c in lv.staggered_hours.calendars for sh in self.settings.calendars[c].shifts
-            ]).hours_per_week
-            base = self.calendars[self.settings.staffing[lv.staggered_hours.roles[0]].calendar].hours_per_week
-            index *= open_hours / base
-        if lv.one_stop_acceptance.enabled:
-            index *= 1.0 + lv.one_stop_acceptance.access_gain
-        level = index ** d.elasticity if d.enabled else 1.0
-        return SimpleNamespace(level=level, top=max(d.max_access, level))
 
     # -- the day ------------------------------------------------------------------------------
     def step(self):

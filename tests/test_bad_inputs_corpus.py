@@ -290,6 +290,27 @@ def _role_na(tmp):
     return ["run", str(f), *RUN[1:]], f"{f}: staffing.NA: ", "a name must be a word"
 
 
+REFORM = str(ROOT / "scenarios" / "reform_2015.yaml")
+
+
+@generated("demand raised by access past the arrivals limit (it ran out of memory)")
+def _demand_past_the_limit(tmp):
+    sets = ["behaviour.demand.elasticity=3", "levers.one_stop_acceptance.access_gain=10", "behaviour.demand.max_access=100"]
+    return (["run", REFORM, *RUN[1:], *[a for s in sets for a in ("--set", s)]], f"{REFORM}: case_types.",
+            "the limit is 5,000,000 a replication")
+
+
+@generated("a tiny gamma cv (its shape overflowed)")
+def _gamma_cv_tiny(tmp):
+    return (["run", MMC, *RUN[1:], "--set", "case_types.job.handle={dist: gamma, mean_hours: 1, cv: 1.0e-200}"],
+            f"{MMC}: case_types.job.handle: ", "at least 0.001")
+
+
+@generated("a check that always fails (cases reopened forever)")
+def _always_fails(tmp):
+    return ["run", MMC, *RUN[1:], "--set", "loop.close.fail_probability=1.0"], f"{MMC}: loop.close.fail_probability: ", "less than 1"
+
+
 def snapshot(folder: Path) -> dict:
     return {str(p.relative_to(folder)): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in folder.rglob("*")}
 
