@@ -311,6 +311,21 @@ def _always_fails(tmp):
     return ["run", MMC, *RUN[1:], "--set", "loop.close.fail_probability=1.0"], f"{MMC}: loop.close.fail_probability: ", "less than 1"
 
 
+@generated("sweep-results: a manifest without its design")
+def _sweep_manifest_no_design(tmp):
+    import pandas as pd
+
+    folder = _results(tmp, manifest='{"kind": "sweep", "kpis": "all"}', summary=None)
+    pd.DataFrame({"run_id": ["r0"], "point": [0], "replication": [0]}).to_parquet(folder / "design.parquet")
+    return ["sweep-results", str(folder)], f"{folder / 'manifest.json'}: design: ", "missing or damaged"
+
+
+@generated("report: a run's manifest without its facts")
+def _report_manifest_bare(tmp):
+    folder = _results(tmp)
+    return ["report", str(folder), "--no-figures"], f"{folder}: ", "cannot report on this results folder"
+
+
 def snapshot(folder: Path) -> dict:
     return {str(p.relative_to(folder)): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in folder.rglob("*")}
 

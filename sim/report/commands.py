@@ -26,9 +26,16 @@ def cmd_report(args) -> int:
 
     if args.out is not None and args.out.suffix.lower() != ".pdf":
         raise ScenarioError("--out", "", f"{args.out}: the report is a PDF; name a .pdf file")
+    if (args.results_dir / "manifest.json").exists():  # a simulation's folder: its tables are checked first
+        from sim.cli import check_results_folder
+
+        check_results_folder(args.results_dir)
     try:
         pdf = build(args.results_dir, args.lang, args.out, args.figures)
     except store.Damaged as e:  # a sweep's design.parquet (its damaged parts are skipped, with a warning)
         raise ScenarioError(e.file, "", f"damaged ({e.reason}); run `streetsim sweep` again to rewrite it") from None
+    except (ValueError, KeyError, TypeError, OSError) as e:  # tables that read but lack what the report needs
+        raise ScenarioError(args.results_dir, "", f"cannot report on this results folder: {type(e).__name__}: "
+                            f"{str(e).splitlines()[0][:200] if str(e) else ''}") from None  # fmt: skip
     print(pdf)
     return 0

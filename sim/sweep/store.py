@@ -303,18 +303,21 @@ def check_store(out: Path) -> None:
     if not (out / MANIFEST).exists():
         raise ScenarioError(out, "", "no manifest.json: not a sweep's results folder")
     try:
-        kind = read_manifest(out).get("kind")
+        manifest = read_manifest(out)
     except (ValueError, OSError) as e:
         raise ScenarioError(out / MANIFEST, "", f"damaged, not a readable manifest ({str(e).splitlines()[0][:120]}); "
                             "run `streetsim sweep` again to rewrite it") from None  # fmt: skip
-    if kind != "sweep":
-        raise ScenarioError(out / MANIFEST, "kind", f"{kind!r}: not a sweep's results folder")
+    if manifest.get("kind") != "sweep":
+        raise ScenarioError(out / MANIFEST, "kind", f"{manifest.get('kind')!r}: not a sweep's results folder")
     try:
         read_design(out)
     except FileNotFoundError:
         raise ScenarioError(out, "", "no design.parquet: the sweep never started here (run `streetsim sweep`)") from None
     except Damaged as e:
         raise ScenarioError(e.file, "", f"damaged ({e.reason}); run `streetsim sweep` again to rewrite it") from None
+    design = manifest.get("design")
+    if not isinstance(design, dict) or not isinstance(design.get("parameters"), dict) or "kpis" not in manifest:
+        raise ScenarioError(out / MANIFEST, "design", "missing or damaged; run `streetsim sweep` again to rewrite it")
 
 
 def check_out(out) -> Path:
