@@ -25,6 +25,8 @@ SUFFIX_ROOM = 40  # the temporary folder's ".<name>.tmp-<pid>-<hex>" needs this 
 
 def manifest_kind(folder: Path) -> str | None:
     """The ``kind`` a streetsim manifest names, or None if there is no readable manifest."""
+    if (folder / "manifest.json").is_fifo():  # reading it would wait for a writer
+        return None
     try:
         m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -34,6 +36,8 @@ def manifest_kind(folder: Path) -> str | None:
 
 def unreadable(path: Path) -> str | None:
     """Why the file ``path`` cannot be read (a folder, no permission, ...), or None if it can."""
+    if path.is_fifo():
+        return "a named pipe"
     try:
         with open(path, "rb"):
             return None

@@ -40,6 +40,8 @@ def read_text(path: Path, max_bytes: int = limits.MAX_FILE_BYTES) -> str:
         if stat.S_ISFIFO(os.fstat(fd).st_mode) or stat.S_ISSOCK(os.fstat(fd).st_mode):
             raise YamlError("", "is a named pipe or socket, not a file")
         data = f.read(max_bytes + 1)
+    if data is None:  # a terminal (or device) with nothing to read yet: not waited on
+        raise YamlError("", "is a terminal or device with nothing to read, not a file")
     if len(data) > max_bytes:
         raise YamlError("", f"larger than {max_bytes:,} bytes, the limit for scenario and experiment files")
     return decode(data)

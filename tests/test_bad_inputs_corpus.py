@@ -326,6 +326,37 @@ def _report_manifest_bare(tmp):
     return ["report", str(folder), "--no-figures"], f"{folder}: ", "cannot report on this results folder"
 
 
+@generated("staggered hours naming a calendar there is not (the access level was computed first)")
+def _staggered_unknown_calendar(tmp):
+    f = tmp / "st.yaml"
+    f.write_text(f"extends: {ROOT / 'scenarios' / 'staggered_hours.yaml'}\nname: st\n"
+                 "levers: {staggered_hours: {calendars: [nosuch]}}\n")
+    return ["run", str(f), *RUN[1:]], f"{f}: levers.staggered_hours.calendars: ", "unknown calendar 'nosuch'"
+
+
+@generated("sweep-results: --to a loop of symbolic links")
+def _sweep_to_loop(tmp):
+    (tmp / "a.csv").symlink_to(tmp / "b.csv")
+    (tmp / "b.csv").symlink_to(tmp / "a.csv")
+    return ["sweep-results", str(tmp / "sweep"), "--to", str(tmp / "a.csv")], "--to: ", "loop"
+
+
+@generated("a role named inf (read back as a number)")
+def _role_inf(tmp):
+    f = tmp / "inf.yaml"
+    f.write_text(f"extends: {MMC}\nname: inf\nstaffing: {{inf: {{kind: community_worker, count: 3, calendar: around_the_clock}}}}\n")
+    return ["run", str(f), *RUN[1:]], f"{f}: staffing.inf: ", "a name must be a word"
+
+
+@generated("a terminal as the scenario (a read that does not wait returned nothing)")
+def _terminal_scenario(tmp):
+    import os
+
+    _main_end, other_end = os.openpty()
+    path = os.ttyname(other_end)
+    return ["validate", path], f"{path}: ", "terminal"
+
+
 def snapshot(folder: Path) -> dict:
     return {str(p.relative_to(folder)): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in folder.rglob("*")}
 

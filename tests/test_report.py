@@ -107,6 +107,15 @@ def test_english_annex_with_extra_sections_from_report_json(compared, tmp_path):
     assert "handle_mean_hours" in whole and "Secondparagraph" in whole and "Backlogagain" in whole
 
 
+def test_a_report_written_to_a_chosen_file_can_be_written_there_again(compared, tmp_path):
+    """The second run finds its own mark in the PDF (near the end, in the document information)."""
+    out = tmp_path / "annex.pdf"
+    assert main(["report", str(compared), "--lang", "en", "--no-figures", "--out", str(out)]) == 0
+    first = out.stat().st_mtime_ns
+    assert main(["report", str(compared), "--lang", "en", "--no-figures", "--out", str(out)]) == 0
+    assert out.stat().st_mtime_ns >= first and out.read_bytes().startswith(b"%PDF")
+
+
 def test_a_bad_report_json_is_one_line_and_nothing_is_written(compared, tmp_path, capsys):
     results = tmp_path / "cmp"
     shutil.copytree(compared, results)

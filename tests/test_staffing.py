@@ -442,6 +442,16 @@ def test_as_a_slurm_array_the_search_gives_the_local_answer(tiny_local, slurm, t
     assert len(workers) == 2, workers  # both array tasks ran runs
 
 
+def test_a_named_pipe_for_a_manifest_is_named_not_waited_on(tmp_path, capsys):
+    import os
+
+    out = tmp_path / "staff"
+    out.mkdir()
+    os.mkfifo(out / "manifest.json")
+    line = _one_line_error(capsys, _staff([str(MMC), "--target", "queue_waited_share_servers<=0.3", "--roles", "servers", "--out", str(out)]))
+    assert "cannot be read (a named pipe)" in line, line
+
+
 @pytest.mark.parametrize("where", ["", "runs"])
 def test_a_manifest_that_cannot_be_read_is_named_as_such(tmp_path, capsys, where):
     """A manifest.json that is a folder (or, for a user who is not root, unreadable) is reported

@@ -28,14 +28,12 @@ def build(results_dir: str | Path, lang: str = "en", out: str | Path | None = No
     """Write the annex PDF (default ``RESULTS/report_<lang>.pdf``); returns its path."""
     results_dir = Path(results_dir)
     manifest = _manifest(results_dir)
-    default = results_dir / f"report_{lang}.pdf"
-    out = Path(out) if out else default
     if lang == "zh" and figures.cjk_family() is None:
         print("warning: no CJK font found (install fonts-noto-cjk); the report is written in English",
               file=sys.stderr)
         lang = "en"
-        if out == default:
-            out = default = results_dir / "report_en.pdf"
+    default = results_dir / f"report_{lang}.pdf"
+    out = Path(out) if out else default
     check_out_file(out, out == default)  # before anything is drawn or written
     extra = read_extra_sections(results_dir)  # checked before any work
     kind = manifest.get("kind")
@@ -58,6 +56,7 @@ MANIFEST_NAMES = ("manifest.json", "calibration.json")
 
 
 REPORT_MARK = b"/Keywords(streetsim report)"  # set by annex.typ: a PDF this command wrote
+MAX_REPORT_BYTES = 200_000_000
 
 
 def check_out_file(out: Path, default_name: bool) -> None:
@@ -66,16 +65,10 @@ def check_out_file(out: Path, default_name: bool) -> None:
     if out.is_symlink() or (out.exists() and not out.is_file()):
         raise ScenarioError("--out", "", f"{out} is not a regular file; give a new .pdf file name")
     if out.exists() and not default_name:
-        with open(out, "rb") as f:
-            if REPORT_MARK not in f.read(1 << 20) and REPORT_MARK not in _tail(out):
-                raise ScenarioError("--out", "", f"{out} exists and is not a streetsim report; give a new file name "
-                                    "(nothing was changed)")  # fmt: skip
-
-
-def _tail(path: Path, size: int = 1 << 16) -> bytes:
-    with open(path, "rb") as f:
-        f.seek(max(0, path.stat().st_size - size))
-        return f.read()
+        # the mark sits in the document information near the end; a report is a few MB at most
+        if out.stat().st_size > MAX_REPORT_BYTES or REPORT_MARK not in out.read_bytes():
+            raise ScenarioError("--out", "", f"{out} exists and is not a streetsim report; give a new file name "
+                                "(nothing was changed)")  # fmt: skip
 
 
 def _manifest(results_dir: Path) -> dict:
@@ -231,7 +224,7 @@ def headline_blocks(cmp: pd.DataFrame, lang: str) -> list[dict]:
 
 
 def means_blocks(cmp: pd.DataFrame, lang: str) -> list[dict]:
-    body = [[label_with_unit(r.kpi, lang), compare._num(r.mean), f"[{compare._num(r.ci_low)}, {compare._num(r.ci_high)}]",
+    body = [[label_with_unit(r.kpi, lang), compare._num(r.mean), compare._ci_cell(r.ci_low, r.ci_high),
              intervals.method_name(r.ci_method, lang)] for r in cmp.itertuples()]
     return [table([word("kpi", lang), word("mean", lang), word("ci95", lang), word("method", lang)], body,
                   word("means_caption", lang, n=cmp.attrs.get("replications", "?")),
@@ -255,7 +248,7 @@ def all_kpi_blocks(cmp: pd.DataFrame, lang: str) -> list[dict]:
 
 
 def _ci_text(r) -> str:
-    return f"{compare._num(r['mean'])} [{compare._num(r['ci_low'])}, {compare._num(r['ci_high'])}]"
+    return f"{compare._num(r['mean'])} {compare._ci_cell(r['ci_low'], r['ci_high'])}"
 
 
 def _diff_text(r) -> str:
