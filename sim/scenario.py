@@ -497,9 +497,11 @@ def parse_assignment(text: str) -> tuple[list[str], object]:
     if "=" not in text:
         raise ValueError(f"--set {text!r}: expected KEY.PATH=VALUE")
     path, value = text.split("=", 1)
-    keys = [k for k in path.strip().split(".") if k]
-    if not keys:
+    keys = path.strip().split(".")
+    if not path.strip():
         raise ValueError(f"--set {text!r}: empty key path")
+    if "" in keys:  # `horizon..days` is a typo, not horizon.days
+        raise ValueError(f"--set {path.strip()}: an empty part between dots")
     if len(value) > limits.MAX_FILE_BYTES:
         raise ValueError(f"--set {path}: value longer than {limits.MAX_FILE_BYTES:,} characters")
     try:

@@ -357,6 +357,67 @@ def _terminal_scenario(tmp):
     return ["validate", path], f"{path}: ", "terminal"
 
 
+def _experiment(tmp, parameter: str, design: str = "{type: lhs, samples: 4}") -> Path:
+    f = tmp / "exp.yaml"
+    f.write_text(f"experiment: e\nscenario: {MMC}\nreplications: 1\nparameters:\n  case_types.job.handle.mean_hours: "
+                 f"{parameter}\ndesign: {design}\n")
+    return f
+
+
+@generated("experiment: a lognormal parameter with mean 0 (a ZeroDivisionError)")
+def _exp_lognormal_mean0(tmp):
+    f = _experiment(tmp, "{dist: lognormal, mean: 0.0, sd: 1.0}")
+    return ["validate", str(f)], f"{f}: parameters.case_types.job.handle.mean_hours: ", "lognormal needs mean > 0"
+
+
+@generated("experiment: a sampler seed below 0")
+def _exp_design_seed(tmp):
+    f = _experiment(tmp, "{min: 0.5, max: 1.5}", "{type: lhs, samples: 4, seed: -1}")
+    return ["validate", str(f)], f"{f}: design.seed: ", "greater than or equal to 0"
+
+
+@generated("experiment: morris with a trillion levels (ran out of memory)")
+def _exp_morris_levels(tmp):
+    f = _experiment(tmp, "{min: 0.5, max: 1.5}", "{type: morris, samples: 2, levels: 1000000000000}")
+    return ["validate", str(f)], f"{f}: design.levels: ", "less than or equal to 100"
+
+
+@generated("experiment: a normal parameter with sd 1e300 (an OverflowError)")
+def _exp_huge_sd(tmp):
+    f = _experiment(tmp, "{dist: normal, mean: 1.0, sd: 1.0e+300}")
+    return ["validate", str(f)], f"{f}: parameters.case_types.job.handle.mean_hours: ", "sd must be within"
+
+
+def _observed(tmp, row: str = "{quantity: on_time_resident, value: 0.9, sd: 0.05, source: x}", method: str = "{}") -> Path:
+    f = tmp / "obs.yaml"
+    f.write_text(f"calibration: c\nobserved:\n  - {row}\nparameters:\n  case_types.job.handle.mean_hours: "
+                 f"{{min: 0.5, max: 1.5}}\nmethod: {method}\n")
+    return f
+
+
+@generated("observed file: a NaN observed value (accepted; NaN results)")
+def _obs_nan(tmp):
+    f = _observed(tmp, "{quantity: on_time_resident, value: .nan, sd: 0.05, source: x}")
+    return ["validate", str(f)], f"{f}: observed.0.value: ", "finite number"
+
+
+@generated("observed file: a billion points a wave (ran out of memory)")
+def _obs_points(tmp):
+    f = _observed(tmp, method="{points: 1000000000}")
+    return ["validate", str(f)], f"{f}: method.points: ", "less than or equal to 1000"
+
+
+@generated("observed file: a value written as text")
+def _obs_text_value(tmp):
+    f = _observed(tmp, '{quantity: on_time_resident, value: "0.9", sd: 0.05, source: x}')
+    return ["validate", str(f)], f"{f}: observed.0.value: ", "valid number"
+
+
+@generated("--set with an empty part between dots (taken as the key without it)")
+def _set_double_dot(tmp):
+    return ["run", MMC, *RUN[1:], "--set", "horizon..days=3"], f"{MMC}: --set: ", "an empty part between dots"
+
+
 def snapshot(folder: Path) -> dict:
     return {str(p.relative_to(folder)): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in folder.rglob("*")}
 

@@ -34,7 +34,8 @@ FORBIDDEN_PREFIXES = ("staffing.",)  # the staffing under study never moves
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # as scenario files: "0.05" is not a number, and no NaN or infinity (an infinite sd gave NaN weights)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 Positive = Annotated[float, Field(gt=0)]
@@ -67,18 +68,20 @@ class Range(Strict):
 
 
 class Method(Strict):
+    # upper bounds: what a calibration on a laptop or a cluster can hold (each point is a batch of runs;
+    # candidates and draws are held in memory at once)
     waves: Annotated[int, Field(ge=1, le=10)] = 3
-    points: Annotated[int, Field(ge=4)] = 30
-    replications: Annotated[int, Field(ge=2)] = 2
+    points: Annotated[int, Field(ge=4, le=1000)] = 30
+    replications: Annotated[int, Field(ge=2, le=100)] = 2
     cutoff: Positive = Field(3.0, description="implausibility cutoff (Pukelsheim's three-sigma rule)")
-    seed: Annotated[int, Field(ge=0)] = 1
-    candidates: Annotated[int, Field(ge=1000)] = 20000
-    posterior_draws: Annotated[int, Field(ge=2)] = 10
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 1
+    candidates: Annotated[int, Field(ge=1000, le=1_000_000)] = 20000
+    posterior_draws: Annotated[int, Field(ge=2, le=10_000)] = 10
     set: list[str] = Field(default_factory=list, description="fixed overrides while calibrating, e.g. a shorter horizon")
 
 
 class ObservedFile(Strict):
-    calibration: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="the calibration's name")
+    calibration: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$", description="the calibration's name")
     description: str = ""
     discrepancy_share: Annotated[float, Field(ge=0)] = Field(0.05, description="default model discrepancy sd / |value|")
     observed: list[Observation] = Field(min_length=1)

@@ -55,6 +55,9 @@ class Strict(BaseModel):
 Number = int | float
 
 
+MAX_PARAMETER_MAGNITUDE = 1e12  # larger bounds overflow the samplers (and no scenario key needs them)
+
+
 class Parameter(Strict):
     """One scenario key to vary: discrete ``values``, a range, or a distribution."""
 
@@ -89,6 +92,12 @@ class Parameter(Strict):
                 raise ValueError("log_uniform needs min > 0")
             if self.dist == "triangular" and not self.min <= self.mode <= self.max:
                 raise ValueError("triangular needs min <= mode <= max")
+            if self.dist == "lognormal" and self.mean <= 0:
+                raise ValueError(f"lognormal needs mean > 0 (it is the variable's own mean), got {self.mean}")
+            for name in ("min", "max", "mode", "mean", "sd"):  # a sample is a number a scenario key can hold
+                value = getattr(self, name)
+                if value is not None and abs(value) > MAX_PARAMETER_MAGNITUDE:
+                    raise ValueError(f"{name} must be within ±{MAX_PARAMETER_MAGNITUDE:.0e}, got {value:g}")
         return self
 
 
@@ -98,8 +107,8 @@ class Design(Strict):
         None, gt=0, description="lhs: points; sobol: base N (a power of 2); morris: trajectories"
     )
     second_order: bool = Field(False, description="sobol: also sample for second-order indices")
-    levels: int = Field(4, ge=2, description="morris: grid levels (even)")
-    seed: int | None = Field(None, description="sampler seed; default: the experiment's seed")
+    levels: int = Field(4, ge=2, le=100, description="morris: grid levels (even)")
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="sampler seed; default: the experiment's seed")
 
     @model_validator(mode="after")
     def _samples(self):
