@@ -45,6 +45,20 @@ def unreadable(path: Path) -> str | None:
         return e.strerror or str(e)
 
 
+def resolve(path: Path, flag: str) -> Path:
+    """``path`` resolved; one line (not a RuntimeError traceback) for a loop of symbolic links."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as e:  # RuntimeError: a loop of symbolic links
+        raise ScenarioError(flag, "", f"{path}: {getattr(e, 'strerror', None) or e}") from None
+
+
+def check_regular_file(path: Path, flag: str) -> None:
+    """A file a command writes over must be a plain file: never a link, device, pipe or folder."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise ScenarioError(flag, "", f"{path} is not a regular file; give a new file name")
+
+
 def check_name(out, flag: str = "--out") -> Path:
     """Refuse names no folder can have (empty, too long) before touching the disk."""
     text = str(out) if out is not None else ""
@@ -66,10 +80,7 @@ def check_out(out, kind: str, force: bool = False, flag: str = "--out") -> Path:
     """A folder ``kind`` results may be written to; one line and exit 2 otherwise. Nothing is written."""
     out = check_name(out, flag)
     here = Path.cwd().resolve()
-    try:
-        resolved = out.resolve()
-    except (OSError, RuntimeError) as e:  # RuntimeError: a loop of symbolic links
-        raise ScenarioError(flag, "", f"{out}: {getattr(e, 'strerror', None) or e}") from None
+    resolved = resolve(out, flag)
     if out.name in ("", ".", "..") or resolved == here or resolved in here.parents:
         raise ScenarioError(flag, "", f"{out} is the current folder or above it; give a new folder name such as results/my_run")
     if out.is_symlink():

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim import compare, figures, intervals
+from sim import compare, figures, intervals, results_folder
 from sim.labels import WORDS, label, label_with_unit, word
 from sim.report import sources, typeset
 from sim.scenario import ScenarioError
@@ -62,8 +62,7 @@ MAX_REPORT_BYTES = 200_000_000
 def check_out_file(out: Path, default_name: bool) -> None:
     """The report may replace only a report (an earlier one under its default name, or a PDF
     marked as one): never a file it did not write, a link, a device or a folder."""
-    if out.is_symlink() or (out.exists() and not out.is_file()):
-        raise ScenarioError("--out", "", f"{out} is not a regular file; give a new .pdf file name")
+    results_folder.check_regular_file(out, "--out")
     if out.exists() and not default_name:
         # the mark sits in the document information near the end; a report is a few MB at most
         if out.stat().st_size > MAX_REPORT_BYTES or REPORT_MARK not in out.read_bytes():

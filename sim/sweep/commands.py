@@ -108,14 +108,11 @@ def cmd_results(args) -> int:
 
         if args.to.suffix.lower() not in (".csv", ".parquet"):
             raise ScenarioError("--to", "", f"{args.to}: name a .csv or .parquet file")
-        try:
-            inside = args.to.resolve().is_relative_to(args.results.resolve())
-        except (OSError, RuntimeError) as e:  # RuntimeError: a loop of symbolic links
-            raise ScenarioError("--to", "", f"{args.to}: {getattr(e, 'strerror', None) or e}") from None
-        if inside:  # the store itself: it would break
+        from sim.results_folder import check_regular_file, resolve
+
+        if resolve(args.to, "--to").is_relative_to(resolve(args.results, "--to")):  # the store itself: it would break
             raise ScenarioError("--to", "", f"{args.to} is inside the sweep's own folder; write the table elsewhere")
-        if args.to.is_symlink() or (args.to.exists() and not args.to.is_file()):
-            raise ScenarioError("--to", "", f"{args.to} is not a regular file; give a new file name")
+        check_regular_file(args.to, "--to")
         if args.to.exists() and not args.force:
             raise ScenarioError("--to", "", f"{args.to} exists; add --force to replace it (nothing was changed)")
     store.check_store(args.results)
