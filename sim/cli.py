@@ -12,7 +12,7 @@ from pathlib import Path
 from sim import limits
 from sim import scenario as scenario_mod
 from sim.labels import LANGS
-from sim.results_folder import AtomicFolder, check_out
+from sim.results_folder import AtomicFolder, check_out, check_results_folder
 from sim.scenario import CommandFailed, Interrupted, ScenarioError
 
 # The simulation, pandas and the figures are imported inside the commands that use them, so
@@ -302,40 +302,6 @@ def cmd_figures(args) -> int:
     return 0
 
 
-RESULT_KINDS = ("run", "compare", "district", "sweep")
-
-
-def check_results_folder(folder: Path) -> Path:
-    """A readable streetsim results folder: its manifest and every table open, none is empty.
-    Checked before drawing, so a damaged folder gets one line and no half-drawn figures."""
-    if not folder.is_dir():
-        raise ScenarioError(folder, "", "not a folder" if folder.exists() else "folder not found")
-    manifest = folder / "manifest.json"
-    if not manifest.exists():
-        raise ScenarioError(folder, "", "not a results folder (no manifest.json)")
-    try:
-        kind = json.loads(manifest.read_text(encoding="utf-8")).get("kind")
-    except (ValueError, AttributeError, OSError) as e:
-        raise ScenarioError(manifest, "", f"not a readable manifest: {str(e).splitlines()[0][:120]}") from None
-    if kind not in RESULT_KINDS:
-        raise ScenarioError(manifest, "kind", f"unknown kind {kind!r} (expected one of {', '.join(RESULT_KINDS)})")
-    import pandas as pd  # the tables' readers load once the manifest is known to be good
-    import pyarrow.parquet as pq
-
-    for f in sorted(folder.rglob("*.csv")):
-        try:
-            if pd.read_csv(f, nrows=2).empty:
-                raise ValueError("no rows")
-        except (ValueError, OSError, pd.errors.ParserError) as e:
-            raise ScenarioError(f, "", f"damaged or empty table: {str(e).splitlines()[0][:120] or 'no data'}") from None
-    # a sweep's part files are the store's to check: it reports and skips damaged ones
-    store_parts = {"parts", "timeseries"} if kind == "sweep" else set()
-    for f in sorted(p for p in folder.rglob("*.parquet") if not store_parts & set(p.relative_to(folder).parts[:1])):
-        try:
-            pq.read_metadata(f)
-        except Exception as e:  # pyarrow raises several types for a damaged file
-            raise ScenarioError(f, "", f"damaged Parquet file: {str(e).splitlines()[0][:120]}") from None
-    return folder
 
 
 def cmd_validate(args) -> int:

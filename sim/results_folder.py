@@ -23,6 +23,45 @@ NAME_MAX = 255  # bytes in one file name on Linux file systems (ext4, xfs, NFS)
 SUFFIX_ROOM = 40  # the temporary folder's ".<name>.tmp-<pid>-<hex>" needs this much beside the name
 
 
+# What `figures` draws from. `report` also takes a staffing folder: its report.json makes the annex.
+FIGURE_KINDS = ("run", "compare", "district", "sweep")
+REPORT_KINDS = (*FIGURE_KINDS, "staffing")
+
+
+def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS) -> Path:
+    """A readable streetsim results folder of one of ``kinds``: its manifest and every table
+    open, none is empty. Checked before drawing, so a damaged folder gets one line and no
+    half-drawn figures."""
+    if not folder.is_dir():
+        raise ScenarioError(folder, "", "not a folder" if folder.exists() else "folder not found")
+    manifest = folder / "manifest.json"
+    if not manifest.exists():
+        raise ScenarioError(folder, "", "not a results folder (no manifest.json)")
+    try:
+        kind = json.loads(manifest.read_text(encoding="utf-8")).get("kind")
+    except (ValueError, AttributeError, OSError) as e:
+        raise ScenarioError(manifest, "", f"not a readable manifest: {str(e).splitlines()[0][:120]}") from None
+    if kind not in kinds:
+        raise ScenarioError(manifest, "kind", f"unknown kind {kind!r} (expected one of {', '.join(kinds)})")
+    import pandas as pd  # the tables' readers load once the manifest is known to be good
+    import pyarrow.parquet as pq
+
+    for f in sorted(folder.rglob("*.csv")):
+        try:
+            if pd.read_csv(f, nrows=2).empty:
+                raise ValueError("no rows")
+        except (ValueError, OSError, pd.errors.ParserError) as e:
+            raise ScenarioError(f, "", f"damaged or empty table: {str(e).splitlines()[0][:120] or 'no data'}") from None
+    # a sweep's part files are the store's to check: it reports and skips damaged ones
+    store_parts = {"sweep": {"parts", "timeseries"}, "staffing": {"runs"}}.get(kind, set())
+    for f in sorted(p for p in folder.rglob("*.parquet") if not store_parts & set(p.relative_to(folder).parts[:1])):
+        try:
+            pq.read_metadata(f)
+        except Exception as e:  # pyarrow raises several types for a damaged file
+            raise ScenarioError(f, "", f"damaged Parquet file: {str(e).splitlines()[0][:120]}") from None
+    return folder
+
+
 def manifest_kind(folder: Path) -> str | None:
     """The ``kind`` a streetsim manifest names, or None if there is no readable manifest."""
     if (folder / "manifest.json").is_fifo():  # reading it would wait for a writer

@@ -289,6 +289,18 @@ TINY = [str(MMC), "--target", "queue_waited_share_servers<=0.3", "--roles", "ser
         "--max-replications", "3", "--set", "horizon.days=10", "--set", "horizon.warmup_days=1", "--quiet"]  # fmt: skip
 
 
+def test_a_staffing_folder_makes_a_report_in_both_languages(tmp_path):
+    """`streetsim report` on what `staff` wrote: the answer's sections, typeset and read back."""
+    out = tmp_path / "plan"
+    assert main(["staff", *TINY, "--out", str(out), "--workers", "1"]) == 0
+    sections = json.loads((out / "report.json").read_text(encoding="utf-8"))["sections"]
+    for lang in ("zh", "en"):
+        assert main(["report", str(out), "--lang", lang]) == 0
+        pdf = out / f"report_{lang}.pdf"
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert all(s["heading"][lang] in text for s in sections), lang
+
+
 def test_runs_of_other_model_code_are_refused_in_one_line_and_left_alone(tmp_path, capsys, monkeypatch):
     """Run ids do not name the model code; the folder's model_code.json does, checked on resume."""
     out = tmp_path / "plan"

@@ -27,9 +27,9 @@ def cmd_report(args) -> int:
     if args.out is not None and args.out.suffix.lower() != ".pdf":
         raise ScenarioError("--out", "", f"{args.out}: the report is a PDF; name a .pdf file")
     if (args.results_dir / "manifest.json").exists():  # a simulation's folder: its tables are checked first
-        from sim.cli import check_results_folder
+        from sim.results_folder import REPORT_KINDS, check_results_folder
 
-        check_results_folder(args.results_dir)
+        check_results_folder(args.results_dir, REPORT_KINDS)
     try:
         pdf = build(args.results_dir, args.lang, args.out, args.figures)
     except store.Damaged as e:  # a sweep's design.parquet (its damaged parts are skipped, with a warning)
