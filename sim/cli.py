@@ -243,6 +243,10 @@ def run_district(args) -> int:
 
     dist, streets = district.load(args.scenario, args.overrides)
     out = check_out(args.out if args.out is not None else Path("results") / dist.name, "district", args.force)
+    if args.scheduler:
+        from sim.sweep.commands import check_scheduler
+
+        check_scheduler(args.scheduler)
     from sim import compare, runner  # the simulation loads once the input is known to be good
 
     jobs = district.street_jobs(streets, args.seed, args.replications)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import time
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +186,38 @@ def test_a_dask_worker_that_cannot_see_the_output_folder_stops_the_sweep(tmp_pat
     assert len(lines) == 1 and lines[0].startswith("error: --scheduler: worker "), lines
     assert f"cannot see the output folder {(shared / 'out').resolve()}" in lines[0]
     assert not list((shared / "out" / "parts").glob("*.parquet"))  # no run stored, none recorded as failed
+
+
+def _closed_port():
+    """A local port nothing listens on: bound, so no one else takes it, but not listening."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    return s
+
+
+@pytest.mark.parametrize("command", ["sweep", "staff", "run-district"])
+@pytest.mark.parametrize("address, why", [
+    ("notaurl", "is not an address such as tcp://HOST:8786"),
+    ("tcp://[::1", "is not an address such as tcp://HOST:8786"),
+    ("inproc://x", "is not an address such as tcp://HOST:8786"),
+    ("CLOSED", "no Dask scheduler answers at tcp://127.0.0.1:"),
+])  # fmt: skip
+def test_a_scheduler_that_is_no_address_or_does_not_answer_is_one_line(command, address, why, tmp_path, capsys):
+    """Before: Dask's ValueError at once, or its OSError traceback after a 30-second timeout."""
+    from sim.cli import main
+
+    with _closed_port() as closed:
+        if address == "CLOSED":
+            address = f"tcp://127.0.0.1:{closed.getsockname()[1]}"
+        out = tmp_path / "out"
+        args = {
+            "sweep": ["sweep", str(write_experiment(tmp_path / "e.yaml", days=5, replications=1)), "--executor", "dask"],
+            "staff": ["staff", str(MMC), "--target", "queue_waited_share_servers<=0.3", "--roles", "servers",
+                      "--executor", "dask"],
+            "run-district": ["run", str(ROOT / "scenarios/changning_district.yaml")],
+        }[command]  # fmt: skip
+        t0 = time.perf_counter()
+        code = main([*args, "--scheduler", address, "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("error: --scheduler: ") and why in err[0], err
+    assert time.perf_counter() - t0 < 15 and not out.exists()

@@ -50,7 +50,36 @@ def executor_shard(executor: str, shard_text: str | None, scheduler: str | None)
         raise ScenarioError("--shard", "", "--shard goes with --executor slurm-array")
     if scheduler and executor != "dask":
         raise ScenarioError("--scheduler", "", "--scheduler goes with --executor dask")
+    if scheduler:
+        check_scheduler(scheduler)
     return shard
+
+
+# How a Dask scheduler is reached from another machine (Dask's inproc:// and ucx:// are not).
+SCHEDULER_PROTOCOLS = ("tcp", "tls", "ws", "wss")
+SCHEDULER_CONNECT_SECONDS = 10
+
+
+def check_scheduler(address: str) -> None:
+    """--scheduler names a Dask scheduler that answers (``tcp://HOST:PORT``, or ``HOST:PORT``),
+    checked before anything runs or is written: a typo or a scheduler that is down is one
+    line, not Dask's traceback (after its 30-second connect timeout for one that is down)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    example = "an address such as tcp://HOST:8786"
+    try:
+        parts = urlsplit(address if "://" in address else f"tcp://{address}")
+        host, port = parts.hostname, parts.port
+    except ValueError as e:
+        raise ScenarioError("--scheduler", "", f"{address!r} is not {example} ({e})") from None
+    if parts.scheme not in SCHEDULER_PROTOCOLS or not host or port is None or parts.path not in ("", "/"):
+        raise ScenarioError("--scheduler", "", f"{address!r} is not {example}")
+    try:
+        socket.create_connection((host, port), timeout=SCHEDULER_CONNECT_SECONDS).close()
+    except OSError as e:  # refused, unknown host, no route, timed out
+        why = e.strerror or str(e) or type(e).__name__
+        raise ScenarioError("--scheduler", "", f"no Dask scheduler answers at {address}: {why}") from None
 
 
 def add_commands(sub) -> None:
