@@ -122,7 +122,7 @@ def _parser():
 
 
 def _common_run_options(p):
-    p.add_argument("--replications", "-r", type=_replications, default=10)
+    p.add_argument("--replications", "-r", type=replication_count, default=10)
     p.add_argument("--seed", "-s", type=seed, default=1, help="a whole number >= 0")
     p.add_argument("--out", default=None, help="default: results/<name>; a new folder, or an earlier result with --force")
     p.add_argument("--force", action="store_true", help="replace the earlier result in --out (kept until the new one is complete)")
@@ -152,7 +152,8 @@ def positive_int(text):
     return v
 
 
-def _replications(text):
+def replication_count(text):
+    """argparse type: replications, 1 to limits.MAX_REPLICATIONS (staff takes it too)."""
     v = positive_int(text)
     if v > limits.MAX_REPLICATIONS:
         raise argparse.ArgumentTypeError(f"at most {limits.MAX_REPLICATIONS:,}, got {v:,}")

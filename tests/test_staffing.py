@@ -228,6 +228,22 @@ def test_bad_targets_and_roles_are_one_line(tmp_path, capsys, args, needle):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("flag,value,needle", [
+    ("--seed", "-1", "--seed/-s: must be >= 0"),
+    ("--replications", "100001", "at most 100,000"),
+    ("--pilot-replications", "100001", "at most 100,000"),
+    ("--max-replications", "100001", "at most 100,000"),
+])  # fmt: skip
+def test_a_bad_seed_or_replication_count_is_refused_before_the_pilot(tmp_path, capsys, flag, value, needle):
+    """Before: the pilot ran first, then failed (a negative seed), ran 100,001 replications, or the
+    first batch was refused; the folder was written either way."""
+    out = tmp_path / "plan"
+    with pytest.raises(SystemExit) as exit_:  # argparse's own error, printed by the parser
+        _staff([str(MMC), "--target", "on_time_resident>=0.9", "--roles", "servers", flag, value, "--out", str(out)])
+    assert needle in _one_line_error(capsys, exit_.value.code)
+    assert not out.exists()
+
+
 def test_targets_file_expands_roles_and_case_types(tmp_path):
     f = tmp_path / "t.yaml"
     f.write_text("targets: [on_time_resident>=0.9]\nroles: {servers: [queue_wait_hours<=4]}\ncase_types: {job: [type_on_time>=0.8]}\n")

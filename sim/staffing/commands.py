@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sim.cli import positive_int
+from sim import limits
+from sim.cli import replication_count, seed
 from sim.sweep.commands import add_executor_arguments  # the planner's runs go through the sweep executors
 
 
@@ -21,11 +22,11 @@ def add_commands(sub) -> None:
                    help="a target on a KPI column of summary.csv, e.g. on_time_resident>=0.9 (repeatable)")  # fmt: skip
     p.add_argument("--targets", type=Path, default=None, metavar="FILE", help="a targets file (see experiments/targets/reform_2015.yaml)")
     p.add_argument("--roles", default="", help="comma-separated roles to staff; the others stay as in the scenario")
-    p.add_argument("--replications", "-r", type=positive_int, default=10, help="replications per staffing at the first look (default 10)")
-    p.add_argument("--max-replications", type=positive_int, default=None, help="cap per staffing (default 4x --replications)")
+    p.add_argument("--replications", "-r", type=replication_count, default=10, help="replications per staffing at the first look (default 10)")
+    p.add_argument("--max-replications", type=replication_count, default=None, help="cap per staffing (default 4x --replications)")
     p.add_argument("--confidence", type=float, default=0.95, help="confidence that each target is met (default 0.95)")
-    p.add_argument("--seed", "-s", type=int, default=1)
-    p.add_argument("--pilot-replications", type=positive_int, default=2, help="replications of the pilot run (default 2)")
+    p.add_argument("--seed", "-s", type=seed, default=1, help="a whole number >= 0")
+    p.add_argument("--pilot-replications", type=replication_count, default=2, help="replications of the pilot run (default 2)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
     p.add_argument("--out", type=Path, default=None, help="default: results/staff_<scenario name>")
     add_executor_arguments(p, batches=True)
@@ -49,7 +50,7 @@ def cmd_staff(args) -> int:
     req = request.Request(
         scenario=Path(args.scenario), targets=targets, roles=[r.strip() for r in args.roles.split(",") if r.strip()],
         overrides=args.overrides, replications=args.replications,
-        max_replications=args.max_replications or 4 * args.replications, confidence=args.confidence, seed=args.seed,
+        max_replications=args.max_replications or min(4 * args.replications, limits.MAX_REPLICATIONS), confidence=args.confidence, seed=args.seed,
         pilot_replications=args.pilot_replications, out=out, executor=args.executor, workers=args.workers,
         scheduler=args.scheduler, shard=shard, shard_wait=args.shard_wait, progress=not args.quiet, command=sys.argv,
     )  # fmt: skip
