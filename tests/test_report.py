@@ -196,6 +196,31 @@ def test_a_folder_of_another_kind_reports_its_own_sections(tmp_path):
     assert "2026-11-30T13:00:00" in whole
 
 
+def test_a_table_may_name_one_file_per_language_and_both_are_checked(tmp_path, capsys):
+    """report.json's "csv" (and a figure's "file") may be {"zh": ..., "en": ...}: each annex
+    takes the table in its own language; a missing language or file is one line naming the key."""
+    (tmp_path / "calibration.json").write_text(json.dumps({"kind": "calibration", "created": "2026-11-30"}))
+    (tmp_path / "t_zh.csv").write_text("参数,拟合值\n处置时间,2.5\n", encoding="utf-8")
+    (tmp_path / "t_en.csv").write_text("parameter,fitted\nhandling time,2.5\n", encoding="utf-8")
+    table = {"caption": {"zh": "参数", "en": "Parameters"}, "csv": {"zh": "t_zh.csv", "en": "t_en.csv"}}
+    report = {"title": {"zh": "标定", "en": "Calibration"},
+              "sections": [{"heading": {"zh": "拟合", "en": "Fit"}, "tables": [table]}]}
+    (tmp_path / "report.json").write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+    zh = _squash("".join(_pdf_text(_build(tmp_path, "zh"))))
+    en = _squash("".join(_pdf_text(_build(tmp_path, "en"))))
+    assert "拟合值" in zh and "处置时间" in zh and "fitted" not in zh
+    assert _squash(word("kind_calibration", "zh")) in zh  # the title names the kind in Chinese
+    assert "handlingtime" in en and "拟合值" not in en
+    for bad, key in (({"zh": "t_zh.csv"}, "sections.0.tables.0.csv"), ({"zh": "t_zh.csv", "en": "gone.csv"},
+                                                                        "sections.0.tables.0.csv.en")):
+        table["csv"] = bad
+        (tmp_path / "report.json").write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+        assert main(["report", str(tmp_path), "--lang", "en", "--no-figures", "--out", str(tmp_path / "new.pdf")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"{key}:" in err[0], err
+        assert not (tmp_path / "new.pdf").exists()
+
+
 @pytest.mark.parametrize("data", [b"{", b"[1, 2]", b"\xff\xfe\x00garbage"])
 def test_a_damaged_manifest_is_one_line(tmp_path, capsys, data):
     folder = tmp_path / "results"

@@ -7,6 +7,7 @@ measuring waits from the case table.
 
 import json
 import math
+import re
 import shlex
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from test_sweep_helpers import raw_run_ids
 from sim import provenance, scenario
 from sim.cli import main
 from sim.columns import kpi_names
+from sim.labels import word
 from sim.runner import run_replication
 from sim.staffing import search as search_mod
 from sim.staffing import targets as targets_mod
@@ -293,10 +295,11 @@ def test_an_interrupted_search_resumes_and_reuses_finished_runs(tmp_path):
     assert set(report["title"]) == {"zh", "en"}
     for sec in report["sections"]:
         assert set(sec["heading"]) == set(sec["text"]) == {"zh", "en"}
-        for t in sec["tables"]:
-            assert set(t["caption"]) == {"zh", "en"} and len((out / t["csv"]).read_text().splitlines()) >= 2
+        for t in sec["tables"]:  # one table per language: its headers and words differ
+            assert set(t["caption"]) == set(t["csv"]) == {"zh", "en"}
+            assert all(len((out / t["csv"][lang]).read_text(encoding="utf-8").splitlines()) >= 2 for lang in t["csv"])
         for f in sec["figures"]:
-            assert (out / f["file"]).stat().st_size > 10_000
+            assert set(f["file"]) == {"zh", "en"} and all((out / f["file"][lang]).stat().st_size > 10_000 for lang in f["file"])
     staffing = _csv(out / "staffing.csv")[0]
     assert staffing["posts"] == 4 and staffing["one_fewer_status"] == "fails"
 
@@ -305,8 +308,19 @@ TINY = [str(MMC), "--target", "queue_waited_share_servers<=0.3", "--roles", "ser
         "--max-replications", "3", "--set", "horizon.days=10", "--set", "horizon.warmup_days=1", "--quiet"]  # fmt: skip
 
 
+# What the staffing annex's tables say, in each language: headers, then the words in the cells
+# (the tiny search's answer meets its target and one server fewer fails it).
+REPORT_HEADERS = ("role", "scenario_posts", "erlang_c_guess", "answer_posts", "implied_ratio", "one_fewer",
+                  "staffing_option", "target", "mean", "ci95", "decision", "replications")  # fmt: skip
+REPORT_CELL_WORDS = ("answer", "decision_met", "decision_failed", "status_fails")
+# Latin words a Chinese annex of the tiny search may show: the scenario's own names (mmc, its
+# role servers) and the names of methods; everything else is Chinese.
+LATIN_IN_ZH = {"mmc", "servers", "Erlang", "C", "Bonferroni", "t"}
+
+
 def test_a_staffing_folder_makes_a_report_in_both_languages(tmp_path):
-    """`streetsim report` on what `staff` wrote: the answer's sections, typeset and read back."""
+    """`streetsim report` on what `staff` wrote: the answer's sections, typeset and read back;
+    the Chinese annex has Chinese headers, decisions and figure, the English one English."""
     out = tmp_path / "plan"
     assert main(["staff", *TINY, "--out", str(out), "--workers", "1"]) == 0
     sections = json.loads((out / "report.json").read_text(encoding="utf-8"))["sections"]
@@ -315,6 +329,17 @@ def test_a_staffing_folder_makes_a_report_in_both_languages(tmp_path):
         pdf = out / f"report_{lang}.pdf"
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
         assert all(s["heading"][lang] in text for s in sections), lang
+        body = text.split(word("sec_software", lang))[0]  # the command to reproduce is the user's own text
+        squashed = "".join(body.split())
+        missing = [k for k in (*REPORT_HEADERS, *REPORT_CELL_WORDS) if "".join(word(k, lang).split()) not in squashed]
+        assert not missing, (lang, missing)
+        assert "".join(word("kind_staffing", lang).split()) in squashed, lang
+        svg = (out / f"figures/staffing_search_{lang}.svg").read_text(encoding="utf-8")  # text kept as text
+        assert word("answer", lang) in svg and word("status_fails", lang) in svg, lang
+        if lang == "zh":
+            assert set(re.findall(r"[A-Za-z_]+", body)) <= LATIN_IN_ZH, body
+        else:
+            assert not re.search(r"[\u4e00-\u9fff]", text), text
 
 
 def test_runs_of_other_model_code_are_refused_in_one_line_and_left_alone(tmp_path, capsys, monkeypatch):

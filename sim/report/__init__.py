@@ -18,11 +18,13 @@ Any command may add sections by writing ``report.json`` into the results folder:
      "sections": [
        {"heading": {"zh": "...", "en": "..."},
         "text": {"zh": "...", "en": "..."},
-        "tables": [{"caption": {"zh": "...", "en": "..."}, "csv": "calibration.csv"}],
+        "tables": [{"caption": {"zh": "...", "en": "..."}, "csv": "calibration.csv"},
+                   {"caption": {"zh": "...", "en": "..."}, "csv": {"zh": "fit_zh.csv", "en": "fit_en.csv"}}],
         "figures": [{"caption": {"zh": "...", "en": "..."}, "file": "figures/fit.png"}]}]}
 
 Paths are relative to the results folder; ``text``, ``tables`` and ``figures`` are optional;
-a text may hold several paragraphs separated by blank lines. A malformed ``report.json``
+a text may hold several paragraphs separated by blank lines. A table's ``csv`` or a figure's
+``file`` may be ``{"zh": path, "en": path}`` when its words differ by language. A malformed ``report.json``
 stops the report with one line naming the file and the key.
 """
 

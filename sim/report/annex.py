@@ -11,7 +11,7 @@ import pandas as pd
 import yaml
 
 from sim import compare, figures, intervals, results_folder
-from sim.labels import WORDS, label, label_with_unit, word
+from sim.labels import LANGS, WORDS, label, label_with_unit, word
 from sim.report import sources, typeset
 from sim.scenario import ScenarioError
 
@@ -434,14 +434,36 @@ def read_extra_sections(results_dir: Path) -> dict | None:
             for j, item in enumerate(s.get(kind, [])):
                 where = f"sections.{i}.{kind}.{j}."
                 _check_texts(path, item, "caption", where)
-                if not isinstance(item.get(key), str) or not (results_dir / item[key]).is_file():
-                    raise ScenarioError(path, where + key, f"no such file in {results_dir}: {item.get(key)!r}")
+                _check_files(path, results_dir, item, key, where)
     return data
+
+
+def _check_files(path, results_dir: Path, item, key, where):
+    """A table's or figure's file: one path for both languages, or {"zh": path, "en": path}
+    when its words differ by language (a table's headers, a figure's labels)."""
+    value = item.get(key)
+    if isinstance(value, dict):
+        if set(value) != set(LANGS):
+            raise ScenarioError(path, where + key, 'must be a path or {"zh": path, "en": path}')
+        for lang in LANGS:
+            _check_file(path, results_dir, value[lang], where + f"{key}.{lang}")
+    else:
+        _check_file(path, results_dir, value, where + key)
+
+
+def _check_file(path, results_dir: Path, name, where):
+    if not isinstance(name, str) or not (results_dir / name).is_file():
+        raise ScenarioError(path, where, f"no such file in {results_dir}: {name!r}")
+
+
+def _in_language(name: str | dict, lang: str) -> str:
+    """The file of a checked table or figure for ``lang`` (see :func:`_check_files`)."""
+    return name[lang] if isinstance(name, dict) else name
 
 
 def _check_texts(path, data, key, where=""):
     value = data.get(key) if isinstance(data, dict) else None
-    if not isinstance(value, dict) or not all(isinstance(value.get(lang), str) for lang in ("zh", "en")):
+    if not isinstance(value, dict) or not all(isinstance(value.get(lang), str) for lang in LANGS):
         raise ScenarioError(path, where + key, 'must be {"zh": "...", "en": "..."}')
 
 
@@ -455,11 +477,11 @@ def extra_blocks(results_dir: Path, extra: dict | None, lang: str) -> list[dict]
             if paragraph.strip():
                 blocks.append(para(paragraph.strip()))
         for t in s.get("tables", []):
-            df = pd.read_csv(results_dir / t["csv"])
+            df = pd.read_csv(results_dir / _in_language(t["csv"], lang))
             rows = [[_cell(v) for v in row] for row in df.itertuples(index=False)]
             blocks.append(table(list(df.columns), rows, t["caption"][lang]))
         for f in s.get("figures", []):
-            blocks.append(figure(results_dir / f["file"], f["caption"][lang]))
+            blocks.append(figure(results_dir / _in_language(f["file"], lang), f["caption"][lang]))
     return blocks
 
 

@@ -7,8 +7,10 @@ Files in ``--out`` (the sweep store of every run sits in ``runs/`` beside them):
     targets.csv    each target at the answer and at each nearest cheaper staffing: mean, 95% CI,
                    the one-sided bound used, the decision, replications
     tried.csv      every staffing the search evaluated: counts, cost per year, status, each target
-    figures/staffing_search.png|svg   cost per year against each target, the answer marked
-    report.json    sections for ``streetsim report`` (Chinese and English); report_*.csv: its narrow tables
+    figures/staffing_search_<lang>.png|svg   cost per year against each target, the answer marked,
+                   in Chinese (zh) and English (en)
+    report.json    sections for ``streetsim report`` (Chinese and English); report_*_<lang>.csv: its
+                   narrow tables, headers and words in the report's language
     manifest.json  command, seed, settings, runs used, wall time
 """
 
@@ -20,10 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.labels import label, unit
+from sim import compare
+from sim.labels import LANGS, label, label_with_unit, unit, word
 from sim.sweep.store import write_atomic
 
-FIGURE = "figures/staffing_search"
+FIGURE = "figures/staffing_search_{lang}"  # one drawing per language: matplotlib text is not translated later
 
 
 def fmt(x: float) -> str:
@@ -84,11 +87,16 @@ def staffing_table(plan) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def targets_table(plan) -> pd.DataFrame:
+def staffings_compared(plan) -> list[tuple[str | None, object]]:
+    """The answer (None) and each role's nearest cheaper staffing that was evaluated."""
     res = plan.result
-    where = [("answer", res.chosen)] + [(f"{r} - 1", e) for r, e in res.cheaper.items() if e is not None]
+    return [(None, res.chosen)] + [(r, e) for r, e in res.cheaper.items() if e is not None]
+
+
+def targets_table(plan) -> pd.DataFrame:
     rows = []
-    for name, ev in where:
+    for role, ev in staffings_compared(plan):
+        name = "answer" if role is None else f"{role} - 1"
         for t in plan.targets:
             c = ev.checks[str(t)]
             rows.append({"staffing": name, **dict(zip(plan.roles, ev.staffing)), "target": str(t), "kpi": t.kpi,
@@ -148,17 +156,51 @@ def print_answer(plan) -> None:
           f"({plan.evaluator.runs_new} run now, the rest reused from {plan.store_dir}); {plan.seconds:.0f} s")  # fmt: skip
 
 
-def compact_tables(staffing: pd.DataFrame, targets: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Narrow copies for a report page (the full tables have too many columns to typeset)."""
-    s = staffing.assign(role=staffing["role_zh"] + " " + staffing["role_en"])
-    s = s[["role", "scenario_posts", "erlang_c_guess", "posts", "implied_ratio", "one_fewer_status"]]
-    t = targets[["staffing", "target", "mean", "ci95_low", "ci95_high", "decision", "replications"]]
-    return {"report_staffing.csv": s, "report_targets.csv": t}
+REPORT_STAFFING = "report_staffing_{lang}.csv"
+REPORT_TARGETS = "report_targets_{lang}.csv"
+
+
+def report_staffing_table(plan, lang: str) -> pd.DataFrame:
+    """staffing.csv narrowed for a report page, every header and word in ``lang``."""
+    res, s = plan.result, plan.settings
+    rows = []
+    for i, r in enumerate(plan.roles):
+        chosen, cheaper = res.chosen.staffing[i], res.cheaper.get(r)
+        status = cheaper.status if cheaper is not None else "below_floor"
+        rows.append({word("role", lang): label(r, lang), word("scenario_posts", lang): plan.scenario_posts[i],
+                     word("erlang_c_guess", lang): plan.guess[i], word("answer_posts", lang): chosen,
+                     word("implied_ratio", lang): ratio_text(s.staffing[r], chosen, s.street, lang),
+                     word("one_fewer", lang): word(f"status_{status}", lang)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def report_targets_table(plan, lang: str) -> pd.DataFrame:
+    """targets.csv narrowed for a report page, every header and word in ``lang``."""
+    rows = []
+    for role, ev in staffings_compared(plan):
+        name = word("answer", lang) if role is None else word("one_fewer_of", lang, role=label(role, lang))
+        for t in plan.targets:
+            c = ev.checks[str(t)]
+            rows.append({word("staffing_option", lang): name, word("target", lang): target_text(t, lang),
+                         word("mean", lang): c.mean, word("ci95", lang): compare._ci_cell(c.ci_low, c.ci_high),
+                         word("decision", lang): word(f"decision_{c.decision}", lang),
+                         word("replications", lang): c.n})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def report_tables(plan) -> dict[str, pd.DataFrame]:
+    """Narrow tables for a report page, one per language (the full tables have too many columns
+    to typeset, and their English field names and words are for other tools, not a reader)."""
+    tables = {}
+    for lang in LANGS:
+        tables[REPORT_STAFFING.format(lang=lang)] = report_staffing_table(plan, lang)
+        tables[REPORT_TARGETS.format(lang=lang)] = report_targets_table(plan, lang)
+    return tables
 
 
 def write(plan, out: Path) -> list[str]:
     files = {"staffing.csv": staffing_table(plan), "targets.csv": targets_table(plan), "tried.csv": tried_table(plan)}
-    files.update(compact_tables(files["staffing.csv"], files["targets.csv"]))
+    files.update(report_tables(plan))
     for name, table in files.items():
         write_atomic(out / name, lambda p, t=table: t.to_csv(p, index=False, float_format="%.10g"))
     figures = draw(plan, out)
@@ -173,6 +215,17 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def draw(plan, out: Path) -> list[str]:
+    """The search figure in each language (the report takes the one in its own language)."""
+    from sim import figures
+
+    files = []
+    for lang in LANGS:
+        drawn = figures.use_language(lang)  # English with a warning when no CJK font is installed
+        files += draw_search(plan, out, FIGURE.format(lang=lang), drawn)
+    return files
+
+
+def draw_search(plan, out: Path, stem: str, lang: str) -> list[str]:
     """Cost per year against each target, every staffing tried, the answer marked."""
     import matplotlib
 
@@ -202,26 +255,32 @@ def draw(plan, out: Path) -> list[str]:
             err = [[max(0.0, e.checks[str(t)].mean - e.checks[str(t)].ci_low) for e in pts],
                    [max(0.0, e.checks[str(t)].ci_high - e.checks[str(t)].mean) for e in pts]]  # fmt: skip
             err = [[0 if v != v else v for v in side] for side in err]
-            ax.errorbar(x, y, yerr=err, fmt="o", color=colour, ms=4, capsize=2, label=status)
+            ax.errorbar(x, y, yerr=err, fmt="o", color=colour, ms=4, capsize=2, label=word(f"status_{status}", lang))
         best = plan.result.chosen
         ax.plot([xpos(best.staffing)], [best.checks[str(t)].mean], marker="*", ms=16,
-                color="#1f1f1f", linestyle="none", label="answer")  # fmt: skip
-        ax.axhline(t.bound, color="#4c72b0", linestyle="--", linewidth=1, label=f"target {t.op} {t.bound:g}")
-        u = unit(t.kpi, "en")
-        ax.set_ylabel(f"{label(t.kpi, 'en')}" + (f" ({u})" if u else ""), fontsize=8)
-        ax.set_xlabel("staff cost per year (10,000 yuan)" if priced else "staff (posts, all roles)", fontsize=8)
+                color="#1f1f1f", linestyle="none", label=word("answer", lang))  # fmt: skip
+        op = {">=": "≥", "<=": "≤"}[t.op]
+        ax.axhline(t.bound, color="#4c72b0", linestyle="--", linewidth=1,
+                   label=word("target_line", lang, op=op, bound=f"{t.bound:g}"))  # fmt: skip
+        ax.set_ylabel(label_with_unit(t.kpi, lang), fontsize=8)
+        ax.set_xlabel(word("staff_cost_axis" if priced else "staff_posts_axis", lang), fontsize=8)
         ax.tick_params(labelsize=8)
         ax.legend(fontsize=7)
-    fig.suptitle(f"{plan.settings.name}: staffings tried (mean and 95% CI); the answer is the star", fontsize=10)
+    fig.suptitle(word("staffing_search_title", lang, name=plan.settings.name), fontsize=10)
     fig.tight_layout()
     (out / "figures").mkdir(parents=True, exist_ok=True)
     files = []
     for ext in ("png", "svg"):
-        path = out / f"{FIGURE}.{ext}"
+        path = out / f"{stem}.{ext}"
         write_atomic(path, lambda p, e=ext: fig.savefig(p, dpi=150, format=e))
-        files.append(f"{FIGURE}.{ext}")
+        files.append(f"{stem}.{ext}")
     plt.close(fig)
     return files
+
+
+def per_language(pattern: str) -> dict[str, str]:
+    """A report.json path that differs by language: {"zh": ..., "en": ...}."""
+    return {lang: pattern.format(lang=lang) for lang in LANGS}
 
 
 def report(plan) -> dict:
@@ -256,13 +315,15 @@ def report(plan) -> dict:
                           + guarantee(plan, "en"),
                 },  # fmt: skip
                 "tables": [
-                    {"caption": {"zh": "推荐编制与隐含配比", "en": "Staffing and implied ratios"}, "csv": "report_staffing.csv"},
+                    {"caption": {"zh": "推荐编制与隐含配比", "en": "Staffing and implied ratios"},
+                     "csv": per_language(REPORT_STAFFING)},
                     {"caption": {"zh": "推荐编制及减员方案下的各项指标(均值与95%置信区间)",
-                                 "en": "Each target at the answer and with one post fewer (mean, 95% CI)"}, "csv": "report_targets.csv"},
+                                 "en": "Each target at the answer and with one post fewer (mean, 95% CI)"},
+                     "csv": per_language(REPORT_TARGETS)},
                 ],  # fmt: skip
                 "figures": [{"caption": {"zh": "所试方案的成本与各项指标(星号为推荐方案)",
                                          "en": "Cost against each target over the staffings tried (star: the answer)"},
-                             "file": f"{FIGURE}.png"}],  # fmt: skip
+                             "file": per_language(FIGURE + ".png")}],  # fmt: skip
             },
             {
                 "heading": {"zh": "测算方法", "en": "Method"},
