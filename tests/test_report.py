@@ -199,7 +199,8 @@ def test_a_folder_of_another_kind_reports_its_own_sections(tmp_path):
 def test_a_table_may_name_one_file_per_language_and_both_are_checked(tmp_path, capsys):
     """report.json's "csv" (and a figure's "file") may be {"zh": ..., "en": ...}: each annex
     takes the table in its own language; a missing language or file is one line naming the key."""
-    (tmp_path / "calibration.json").write_text(json.dumps({"kind": "calibration", "created": "2026-11-30"}))
+    (tmp_path / "calibration.json").write_text(json.dumps({"kind": "calibration", "calibration": "jingan2016",
+                                                           "created": "2026-11-30"}))
     (tmp_path / "t_zh.csv").write_text("参数,拟合值\n处置时间,2.5\n", encoding="utf-8")
     (tmp_path / "t_en.csv").write_text("parameter,fitted\nhandling time,2.5\n", encoding="utf-8")
     table = {"caption": {"zh": "参数", "en": "Parameters"}, "csv": {"zh": "t_zh.csv", "en": "t_en.csv"}}
@@ -209,7 +210,7 @@ def test_a_table_may_name_one_file_per_language_and_both_are_checked(tmp_path, c
     zh = _squash("".join(_pdf_text(_build(tmp_path, "zh"))))
     en = _squash("".join(_pdf_text(_build(tmp_path, "en"))))
     assert "拟合值" in zh and "处置时间" in zh and "fitted" not in zh
-    assert _squash(word("kind_calibration", "zh")) in zh  # the title names the kind in Chinese
+    assert _squash(word("report_title", "zh", what=word("kind_calibration", "zh"), names="jingan2016")) in zh
     assert "handlingtime" in en and "拟合值" not in en
     for bad, key in (({"zh": "t_zh.csv"}, "sections.0.tables.0.csv"), ({"zh": "t_zh.csv", "en": "gone.csv"},
                                                                         "sections.0.tables.0.csv.en")):

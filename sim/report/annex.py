@@ -84,7 +84,9 @@ def _manifest(results_dir: Path) -> dict:
 
 
 def title(manifest: dict, lang: str) -> str:
-    names = manifest.get("scenario_names") or [manifest.get("experiment") or manifest.get("scenario_name", "")]
+    # a calibration's manifest names it by the observed file's `calibration:` (sim.calibrate.fit)
+    names = manifest.get("scenario_names") or [manifest.get("experiment") or manifest.get("scenario_name")
+                                               or manifest.get("calibration", "")]
     kind = f"kind_{manifest.get('kind')}"
     what = word(kind, lang) if kind in WORDS else str(manifest.get("kind", ""))
     return word("report_title", lang, what=what, names=" / ".join(str(n) for n in names))
