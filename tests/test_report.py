@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_sweep_helpers import write_experiment
 
-from sim import report
+from sim import figures, report
 from sim.cli import main
 from sim.labels import label, word
 from sim.report import sources
@@ -92,6 +92,8 @@ def test_a_rendered_page_is_kept_to_look_at(zh_report):
 def test_english_annex_with_extra_sections_from_report_json(compared, tmp_path):
     results = tmp_path / "cmp"
     shutil.copytree(compared, results)
+    if not (results / "figures" / "backlog.png").exists():  # the compare ran without figures; run alone, draw them
+        figures.draw(results, "en")
     (results / "fit.csv").write_text("parameter,fitted\nhandle_mean_hours,2.5\n", encoding="utf-8")
     (results / "report.json").write_text(json.dumps({
         "title": {"zh": "标定", "en": "Calibration"},
@@ -123,6 +125,51 @@ def test_a_bad_report_json_is_one_line_and_nothing_is_written(compared, tmp_path
     assert main(["report", str(results), "--lang", "en", "--no-figures"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "report.json" in err[0] and "title" in err[0]
+    assert not (results / "report_en.pdf").exists()
+
+
+def _one_section(**item) -> dict:
+    return {"title": {"zh": "附", "en": "Extra"},
+            "sections": [{"heading": {"zh": "节", "en": "Section"}, **item}]}
+
+
+# Each was a traceback (RecursionError, typst's image errors), a file from outside the folder
+# typeset into the PDF, or minutes of typesetting before these checks.
+BAD_EXTRA = {
+    "nested too deep": ("[" * 100_000 + "]" * 100_000, "not a readable report.json: RecursionError"),
+    "not UTF-8": ('{"title": {"zh": "\xe9", "en": "x"}}'.encode("latin-1"), "not a readable report.json: UnicodeDecodeError"),
+    "tables not a list": (_one_section(tables=5), "sections.0.tables: must be a list of tables"),
+    "absolute path": (_one_section(tables=[{"caption": {"zh": "表", "en": "t"}, "csv": "/etc/hostname"}]),
+                      "sections.0.tables.0.csv: must be a file's path inside"),
+    "path up": (_one_section(tables=[{"caption": {"zh": "表", "en": "t"}, "csv": "../cmp/summary.csv"}]),
+                "sections.0.tables.0.csv: must be a file's path inside"),
+    "link out": (_one_section(tables=[{"caption": {"zh": "表", "en": "t"}, "csv": "out.csv"}]), "'out.csv' links out of"),
+    "not an image": (_one_section(figures=[{"caption": {"zh": "图", "en": "f"}, "file": "notes.txt"}]),
+                     "notes.txt is not a PNG, JPEG, GIF or SVG image"),
+    "a PNG that is not": (_one_section(figures=[{"caption": {"zh": "图", "en": "f"}, "file": "fake.png"}]),
+                          "fake.png is not a PNG, JPEG, GIF or SVG image"),
+    "too large": ({"title": {"zh": "附", "en": "x" * 1_000_000}, "sections": []}, "larger than 1,000,000 bytes"),
+    "table too long": (_one_section(tables=[{"caption": {"zh": "表", "en": "t"}, "csv": "long.csv"}]),
+                       "long.csv is too large for a report page"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BAD_EXTRA)
+def test_a_damaged_or_hostile_report_json_is_one_line_and_nothing_is_written(case, compared, tmp_path, capsys):
+    results = tmp_path / "cmp"
+    shutil.copytree(compared, results)
+    (tmp_path / "outside.csv").write_text("a,b\n1,2\n")
+    (results / "out.csv").symlink_to(tmp_path / "outside.csv")
+    (results / "fake.png").write_text("not a picture")
+    (results / "notes.txt").write_text("words")
+    (results / "long.csv").write_text("n\n" + "1\n" * 501)
+    content, message = BAD_EXTRA[case]
+    if isinstance(content, dict):
+        content = json.dumps(content)
+    (results / "report.json").write_bytes(content if isinstance(content, bytes) else content.encode())
+    assert main(["report", str(results), "--lang", "en", "--no-figures"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "report.json" in err[0] and message in err[0], err
     assert not (results / "report_en.pdf").exists()
 
 

@@ -416,15 +416,32 @@ def sensitivity_blocks(results_dir: Path, table_: pd.DataFrame, manifest: dict, 
 
 # --- extra sections, software ----------------------------------------------------------------
 
+# What another command's report.json holds is a few KB of words and a few small tables; these
+# bound a damaged or hostile one, so the report stays a short annex made in seconds.
+MAX_EXTRA_BYTES = 1_000_000
+MAX_EXTRA_TABLE_ROWS = 500
+MAX_EXTRA_TABLE_COLUMNS = 20
+# What Typst can place, by the first bytes of the file (an SVG is text: its first tag is looked for).
+IMAGE_SIGNATURES = {".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
+                    ".gif": (b"GIF87a", b"GIF89a")}  # fmt: skip
+
+
 def read_extra_sections(results_dir: Path) -> dict | None:
-    """``report.json`` written by other commands (see the package docstring), checked."""
+    """``report.json`` written by other commands (see the package docstring), checked: every
+    key it needs, every file it names inside the results folder and of its kind."""
     path = results_dir / "report.json"
     if not path.exists():
         return None
+    if why := results_folder.unreadable(path):
+        raise ScenarioError(path, "", f"cannot be read ({why})")
+    if path.stat().st_size > MAX_EXTRA_BYTES:
+        raise ScenarioError(path, "", f"larger than {MAX_EXTRA_BYTES:,} bytes: not a streetsim report.json")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise ScenarioError(path, "", f"not valid JSON: {e.msg} (line {e.lineno})") from None
+    except (ValueError, RecursionError) as e:  # not UTF-8; nested too deep to be a report.json
+        raise ScenarioError(path, "", f"not a readable report.json: {type(e).__name__}") from None
     _check_texts(path, data, "title")
     if not isinstance(data.get("sections"), list):
         raise ScenarioError(path, "sections", "must be a list of sections")
@@ -433,6 +450,8 @@ def read_extra_sections(results_dir: Path) -> dict | None:
         if "text" in s:
             _check_texts(path, s, "text", f"sections.{i}.")
         for kind, key in (("tables", "csv"), ("figures", "file")):
+            if not isinstance(s.get(kind, []), list):
+                raise ScenarioError(path, f"sections.{i}.{kind}", f"must be a list of {kind}")
             for j, item in enumerate(s.get(kind, [])):
                 where = f"sections.{i}.{kind}.{j}."
                 _check_texts(path, item, "caption", where)
@@ -444,18 +463,49 @@ def _check_files(path, results_dir: Path, item, key, where):
     """A table's or figure's file: one path for both languages, or {"zh": path, "en": path}
     when its words differ by language (a table's headers, a figure's labels)."""
     value = item.get(key)
+    check = _check_table if key == "csv" else _check_image
     if isinstance(value, dict):
         if set(value) != set(LANGS):
             raise ScenarioError(path, where + key, 'must be a path or {"zh": path, "en": path}')
         for lang in LANGS:
-            _check_file(path, results_dir, value[lang], where + f"{key}.{lang}")
+            check(path, _inside(path, results_dir, value[lang], where + f"{key}.{lang}"), where + f"{key}.{lang}")
     else:
-        _check_file(path, results_dir, value, where + key)
+        check(path, _inside(path, results_dir, value, where + key), where + key)
 
 
-def _check_file(path, results_dir: Path, name, where):
-    if not isinstance(name, str) or not (results_dir / name).is_file():
+def _inside(path, results_dir: Path, name, where) -> Path:
+    """The file ``name`` (relative) names inside the results folder: the report copies what it
+    names into a PDF, so a path out of the folder (absolute, ``..``, a link) is refused."""
+    if not isinstance(name, str) or not name or Path(name).is_absolute() or ".." in Path(name).parts:
+        raise ScenarioError(path, where, f"must be a file's path inside {results_dir}, got {name!r}")
+    file = results_dir / name
+    if not file.is_file():
         raise ScenarioError(path, where, f"no such file in {results_dir}: {name!r}")
+    if not file.resolve().is_relative_to(results_dir.resolve()):
+        raise ScenarioError(path, where, f"{name!r} links out of {results_dir}")
+    return file
+
+
+def _check_table(path, file: Path, where):
+    try:
+        table_ = pd.read_csv(file, nrows=MAX_EXTRA_TABLE_ROWS + 1)
+    except (ValueError, OSError, pd.errors.ParserError) as e:  # not CSV, empty, not UTF-8
+        raise ScenarioError(path, where, f"{file.name} is not a readable table: {str(e).splitlines()[0][:120]}") from None
+    if len(table_) > MAX_EXTRA_TABLE_ROWS or len(table_.columns) > MAX_EXTRA_TABLE_COLUMNS:
+        raise ScenarioError(path, where, f"{file.name} is too large for a report page (at most "
+                            f"{MAX_EXTRA_TABLE_ROWS} rows and {MAX_EXTRA_TABLE_COLUMNS} columns)")  # fmt: skip
+
+
+def _check_image(path, file: Path, where):
+    with file.open("rb") as f:
+        head = f.read(512)
+    suffix = file.suffix.lower()
+    if suffix == ".svg":
+        ok = b"<svg" in head or head.lstrip().startswith(b"<?xml")
+    else:
+        ok = any(head.startswith(sig) for sig in IMAGE_SIGNATURES.get(suffix, ()))
+    if not ok:
+        raise ScenarioError(path, where, f"{file.name} is not a PNG, JPEG, GIF or SVG image")
 
 
 def _in_language(name: str | dict, lang: str) -> str:
