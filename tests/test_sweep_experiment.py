@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,34 @@ def test_bad_experiment_one_line_exit_2_nothing_written(case, tmp_path, capsys):
     assert len(err.splitlines()) == 1, err
     assert err.startswith(f"error: {exp}: ") and expected in err, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("parameter, integer", [
+    ({"min": 3, "max": 12, "num": 4}, True), ({"min": 3, "max": 12, "num": 40}, True),
+    ({"min": 3, "max": 12, "step": 1}, True), ({"min": 3, "max": 12, "step": 4}, True),
+    ({"min": 2.6, "max": 9.4, "num": 10}, True), ({"min": 0.5, "max": 2.5, "num": 7}, False),
+    ({"min": 0.5, "max": 2.5, "step": 0.25}, False), ({"values": [1, 2, 2, 3]}, True),
+])  # fmt: skip
+def test_factorial_levels_are_counted_as_many_as_are_built(parameter, integer):
+    """The count that refuses an oversized design before it is built is the count built."""
+    p = experiment.Parameter(**parameter)
+    assert experiment.factorial_level_count(p, integer, "k") == len(experiment.factorial_levels(p, integer, "k"))
+
+
+def test_a_factorial_of_millions_of_levels_is_refused_before_it_is_built(tmp_path, capsys):
+    """Before: ~60 s building 9,000,000 levels, then the refusal (sweep and validate alike)."""
+    exp = write_experiment(tmp_path / "big.yaml", replications=1, parameters={
+        "staffing.servers.count": {"values": [3, 4]},
+        "case_types.job.arrivals.per_hour": {"min": 1.5, "max": 2.5, "num": 9_000_000}})  # fmt: skip
+    t0 = time.perf_counter()
+    assert cli.main(["sweep", str(exp), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert "18,000,000 runs; the limit is 10,000,000" in capsys.readouterr().err and time.perf_counter() - t0 < 10
+    exp = write_experiment(tmp_path / "asks.yaml", replications=1, parameters={
+        "case_types.job.arrivals.per_hour": {"min": 1.5, "max": 2.5, "num": 4_000_000}})  # fmt: skip
+    t0 = time.perf_counter()
+    assert cli.main(["sweep", str(exp), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert "add --yes to start it" in capsys.readouterr().err and time.perf_counter() - t0 < 10
+    assert not (tmp_path / "o").exists()
 
 
 def test_bad_shard_argument(tmp_path, capsys):

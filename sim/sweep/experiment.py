@@ -251,8 +251,13 @@ def load(path: str | Path, confirmed: bool = True) -> Plan:
     _check_kpis(spec, path, base_settings)
     params = list(spec.parameters)
     integer = {p: _integer(spec.parameters[p], p) for p in params}
+    # counted before the design is built: a mistyped num or step (9,000,000 levels) is refused at
+    # once rather than after a minute of building levels
+    problem_runs = limits.check_runs(design_points(spec, integer, path) * spec.replications, confirmed)
+    if problem_runs:
+        raise ScenarioError(path, "design", problem_runs)
     points, sample, problem = make_design(spec, integer, path)
-    problem_runs = limits.check_runs(len(points) * spec.replications, confirmed)
+    problem_runs = limits.check_runs(len(points) * spec.replications, confirmed)  # the count made exact
     if problem_runs:
         raise ScenarioError(path, "design", problem_runs)
     plan = Plan(spec, path, text, scenario_file, base, params, integer, points, sample, problem, roles=roles)
@@ -403,25 +408,30 @@ def _flatten(ann) -> list:
     return [ann]
 
 
+def design_points(spec: Experiment, integer: dict[str, bool], file="<experiment>") -> int:
+    """How many points ``make_design`` gives, counted without building them."""
+    params = list(spec.parameters)
+    d = spec.design
+    if d.type == "factorial":
+        return math.prod(factorial_level_count(spec.parameters[p], integer[p], p, file) for p in params)
+    k = len(params)
+    return d.samples * {"lhs": 1, "sobol": 2 * k + 2 if d.second_order else k + 2, "morris": k + 1}[d.type]
+
+
 def make_design(spec: Experiment, integer: dict[str, bool], file="<experiment>"):
     """Design points as a DataFrame (``point``, ``p0``, ``p1``, ...), SALib's sample and problem."""
     params = list(spec.parameters)
     d = spec.design
+    n = design_points(spec, integer, file)
+    if n * spec.replications > limits.MAX_SWEEP_RUNS:  # before the product or SALib's sample is built
+        where = "parameters" if d.type == "factorial" else "design.samples"
+        raise ScenarioError(file, where, f"the design has {n:,} points; the limit is {limits.MAX_SWEEP_RUNS:,} runs")
     if d.type == "factorial":
         levels = [factorial_levels(spec.parameters[p], integer[p], p, file) for p in params]
-        n = math.prod(len(v) for v in levels)
-        if n * spec.replications > limits.MAX_SWEEP_RUNS:  # before the product is built
-            raise ScenarioError(file, "parameters", f"the factorial has {n:,} points; the limit is "
-                                f"{limits.MAX_SWEEP_RUNS:,} runs")  # fmt: skip
         rows = list(itertools.product(*levels))
         sample, problem = None, None
     else:
         problem = salib_problem(spec)
-        k = len(params)
-        n = d.samples * {"lhs": 1, "sobol": 2 * k + 2 if d.second_order else k + 2, "morris": k + 1}[d.type]
-        if n * spec.replications > limits.MAX_SWEEP_RUNS:  # before SALib allocates the sample
-            raise ScenarioError(file, "design.samples", f"{d.samples:,} samples give {n:,} points; the limit is "
-                                f"{limits.MAX_SWEEP_RUNS:,} runs")  # fmt: skip
         sample = salib_sample(problem, d, spec.seed if d.seed is None else d.seed)
         cols = [from_unit(spec.parameters[p], integer[p], sample[:, j]) for j, p in enumerate(params)]
         rows = list(zip(*cols))
@@ -433,21 +443,34 @@ def make_design(spec: Experiment, integer: dict[str, bool], file="<experiment>")
     return points, sample, problem
 
 
-def factorial_levels(p: Parameter, integer: bool, key: str, file="<experiment>") -> list:
+def factorial_level_count(p: Parameter, integer: bool, key: str, file="<experiment>") -> int:
+    """How many levels ``factorial_levels`` gives, without building them. Integer levels are
+    rounded: with more levels than whole numbers in range, every whole number in range is one."""
     if p.values is not None:
-        return list(dict.fromkeys(p.values))
+        return len(dict.fromkeys(p.values))
+    n = _levels_asked(p, key, file)
+    return min(n, round(p.max) - round(p.min) + 1) if integer else n
+
+
+def _levels_asked(p: Parameter, key: str, file) -> int:
+    """Levels from min to max by ``step`` or ``num``, before rounding."""
     if p.step is None and p.num is None:
         raise ScenarioError(file, f"parameters.{key}", "a factorial design needs values, or min/max with step or num")
     if p.step is not None:
         steps = (p.max - p.min) / p.step
         if not steps < limits.MAX_SWEEP_RUNS:  # also catches inf/nan
             raise ScenarioError(file, f"parameters.{key}.step", f"gives {steps:.3g} levels; the limit is {limits.MAX_SWEEP_RUNS:,}")
-        n = int(math.floor(steps + 1e-9)) + 1
-        vals = [p.min + i * p.step for i in range(n)]
-    else:
-        if p.num > limits.MAX_SWEEP_RUNS:
-            raise ScenarioError(file, f"parameters.{key}.num", f"{p.num:,} levels; the limit is {limits.MAX_SWEEP_RUNS:,}")
-        vals = list(np.linspace(p.min, p.max, p.num))
+        return int(math.floor(steps + 1e-9)) + 1
+    if p.num > limits.MAX_SWEEP_RUNS:
+        raise ScenarioError(file, f"parameters.{key}.num", f"{p.num:,} levels; the limit is {limits.MAX_SWEEP_RUNS:,}")
+    return p.num
+
+
+def factorial_levels(p: Parameter, integer: bool, key: str, file="<experiment>") -> list:
+    if p.values is not None:
+        return list(dict.fromkeys(p.values))
+    n = _levels_asked(p, key, file)
+    vals = [p.min + i * p.step for i in range(n)] if p.step is not None else list(np.linspace(p.min, p.max, n))
     if integer:
         vals = [int(round(v)) for v in vals]
     else:
