@@ -253,7 +253,7 @@ def load(path: str | Path, confirmed: bool = True) -> Plan:
     integer = {p: _integer(spec.parameters[p], p) for p in params}
     # counted before the design is built: a mistyped num or step (9,000,000 levels) is refused at
     # once rather than after a minute of building levels
-    problem_runs = limits.check_runs(design_points(spec, integer, path) * spec.replications, confirmed)
+    problem_runs = limits.check_runs(check_design_size(spec, integer, path) * spec.replications, confirmed)
     if problem_runs:
         raise ScenarioError(path, "design", problem_runs)
     points, sample, problem = make_design(spec, integer, path)
@@ -418,14 +418,23 @@ def design_points(spec: Experiment, integer: dict[str, bool], file="<experiment>
     return d.samples * {"lhs": 1, "sobol": 2 * k + 2 if d.second_order else k + 2, "morris": k + 1}[d.type]
 
 
+def check_design_size(spec: Experiment, integer: dict[str, bool], file="<experiment>") -> int:
+    """The design's points, refused beyond the limit of runs before anything is built."""
+    n = design_points(spec, integer, file)
+    if n * spec.replications > limits.MAX_SWEEP_RUNS:
+        if spec.design.type == "factorial":
+            raise ScenarioError(file, "parameters", f"the factorial has {n:,} points; the limit is "
+                                f"{limits.MAX_SWEEP_RUNS:,} runs")  # fmt: skip
+        raise ScenarioError(file, "design.samples", f"{spec.design.samples:,} samples give {n:,} points; the limit is "
+                            f"{limits.MAX_SWEEP_RUNS:,} runs")  # fmt: skip
+    return n
+
+
 def make_design(spec: Experiment, integer: dict[str, bool], file="<experiment>"):
     """Design points as a DataFrame (``point``, ``p0``, ``p1``, ...), SALib's sample and problem."""
     params = list(spec.parameters)
     d = spec.design
-    n = design_points(spec, integer, file)
-    if n * spec.replications > limits.MAX_SWEEP_RUNS:  # before the product or SALib's sample is built
-        where = "parameters" if d.type == "factorial" else "design.samples"
-        raise ScenarioError(file, where, f"the design has {n:,} points; the limit is {limits.MAX_SWEEP_RUNS:,} runs")
+    check_design_size(spec, integer, file)  # before the product or SALib's sample is built
     if d.type == "factorial":
         levels = [factorial_levels(spec.parameters[p], integer[p], p, file) for p in params]
         rows = list(itertools.product(*levels))
