@@ -27,7 +27,7 @@ import pandas as pd  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from sim import compare  # noqa: E402
+from sim import compare, results_folder  # noqa: E402
 from sim.labels import label, label_with_unit, word  # noqa: E402
 
 MM = 1 / 25.4
@@ -63,7 +63,7 @@ def draw(results_dir: str | Path, lang: str = "en") -> list[Path]:
 
         return sweep_figures.draw(results_dir)
     lang = use_language(lang)
-    runs = scenario_folders(results_dir, manifest)
+    runs = results_folder.scenario_folders(results_dir, manifest)
     out = results_dir / "figures"
     out.mkdir(exist_ok=True)
     summaries = {n: pd.read_csv(d / "summary.csv") for n, d in runs.items()}
@@ -76,16 +76,6 @@ def draw(results_dir: str | Path, lang: str = "en") -> list[Path]:
     if manifest.get("kind") != "district":  # ten streets side by side would not be readable
         files += staff_time(runs, out, lang)
     return files
-
-
-def scenario_folders(results_dir: Path, manifest: dict) -> dict[str, Path]:
-    if manifest.get("kind") == "compare":
-        return {n: results_dir / n for n in manifest["scenario_names"]}
-    if manifest.get("kind") == "district":
-        names = manifest.get("street_names") or sorted(p.name for p in (results_dir / "streets").iterdir())
-        return {n: results_dir / "streets" / n for n in names}
-    name = manifest.get("scenario_names", [results_dir.name])[0]
-    return {name: results_dir}
 
 
 # --- fonts ---------------------------------------------------------------------------------

@@ -19,6 +19,10 @@ MAX_NESTING = 40
 """Mappings/lists inside each other. Shipped files nest 5 deep; thousands of levels would
 exhaust Python's recursion in the YAML composer and in validation."""
 
+MAX_EXTENDS_CHAIN = 16
+"""Files in one ``extends:`` chain (a scenario and the files it extends). Shipped chains have 2;
+together they are held to MAX_FILE_BYTES, as one file is."""
+
 MAX_YAML_VALUES = 200_000
 """Values in one file after YAML aliases (``*name``) are expanded. Shipped files hold ~1,000; an
 "alias bomb" (billion laughs) expands a few lines into 10^9 values."""

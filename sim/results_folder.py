@@ -59,7 +59,38 @@ def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS) ->
             pq.read_metadata(f)
         except Exception as e:  # pyarrow raises several types for a damaged file
             raise ScenarioError(f, "", f"damaged Parquet file: {str(e).splitlines()[0][:120]}") from None
+    if kind in ("run", "compare", "district"):  # nothing is drawn from a folder that lacks a table
+        _check_scenario_tables(folder, json.loads(manifest.read_text(encoding="utf-8")))
     return folder
+
+
+# What sim.runner.write_tables writes for each scenario (a run, each of a compare's, each street
+# of a district) that the figures and the report read.
+SCENARIO_TABLES = ("summary.csv", "timeseries.parquet", "roles.csv", "scenario.resolved.yaml")
+
+
+def scenario_folders(results_dir: Path, manifest: dict) -> dict[str, Path]:
+    """Each scenario's folder in a run, compare or district results folder, by name."""
+    if manifest.get("kind") == "compare":
+        return {n: results_dir / n for n in manifest["scenario_names"]}
+    if manifest.get("kind") == "district":
+        names = manifest.get("street_names") or sorted(p.name for p in (results_dir / "streets").iterdir())
+        return {n: results_dir / "streets" / n for n in names}
+    name = manifest.get("scenario_names", [results_dir.name])[0]
+    return {name: results_dir}
+
+
+def _check_scenario_tables(folder: Path, manifest: dict) -> None:
+    try:
+        folders = scenario_folders(folder, manifest)
+    except (KeyError, TypeError, IndexError, OSError):  # names missing or not a list; no streets/
+        raise ScenarioError(folder / "manifest.json", "", "does not name the scenarios of this folder") from None
+    needed = [d / name for d in folders.values() for name in SCENARIO_TABLES]
+    if manifest.get("kind") == "district":
+        needed += [folder / "summary.csv", folder / "streets.csv"]
+    for f in needed:
+        if not f.is_file():
+            raise ScenarioError(f, "", f"missing: a {manifest['kind']} folder holds it (run the command that made it again)")
 
 
 def manifest_kind(folder: Path) -> str | None:

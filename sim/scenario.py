@@ -474,6 +474,7 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
     if key in _chain:
         cycle = " -> ".join(p.name for p in (*_chain, key))
         raise ScenarioError(path, "extends", f"cycle: {cycle}")
+    _check_chain(path, (*_chain, key))
     data = read_yaml(path)
     parent = data.pop("extends", None)
     if parent is None:
@@ -490,6 +491,17 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
             raise
         raise ScenarioError(path, "extends", f"{parent}: {e.message}") from None  # name the file that says it
     return deep_merge(parent_data, data)
+
+
+def _check_chain(path: Path, chain: tuple[Path, ...]) -> None:
+    """A chain of ``extends:`` is held to what one file may be: each file is read whole and
+    every parent merged, so a long chain of large files took minutes before it was refused."""
+    if len(chain) > limits.MAX_EXTENDS_CHAIN:
+        raise ScenarioError(path, "extends", f"a chain of more than {limits.MAX_EXTENDS_CHAIN} files")
+    size = sum(p.stat().st_size for p in chain if p.is_file())  # a device or pipe is bounded by read_yaml
+    if len(chain) > 1 and size > limits.MAX_FILE_BYTES:  # one file alone: read_yaml says it is too large
+        raise ScenarioError(path, "extends", f"the chain of {len(chain)} files holds {size:,} bytes; the limit is "
+                            f"{limits.MAX_FILE_BYTES:,} in all, as for one file")  # fmt: skip
 
 
 def parse_assignment(text: str) -> tuple[list[str], object]:

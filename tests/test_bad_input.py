@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,24 @@ def test_command_line_prints_no_traceback(tmp_path):
     assert "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1
     assert not (tmp_path / "o").exists()
+
+
+def _chain(folder: Path, files: int, values_each: int) -> Path:
+    """f0 extends f1 extends ... f<files-1>; each holds a list of ``values_each`` numbers."""
+    for i in range(files):
+        parent = f"extends: f{i + 1}.yaml\n" if i < files - 1 else ""
+        (folder / f"f{i}.yaml").write_text(parent + f"x{i}: [" + ",".join(["1"] * values_each) + "]\n")
+    return folder / "f0.yaml"
+
+
+@pytest.mark.parametrize("files,values_each,message", [
+    (17, 1, "a chain of more than 16 files"),
+    (12, 150_000, "the limit is 1,000,000 in all, as for one file"),  # 300 kB each: ~5 minutes before
+])  # fmt: skip
+def test_a_long_or_large_extends_chain_is_refused_in_bounded_time(files, values_each, message, tmp_path, capsys):
+    top = _chain(tmp_path, files, values_each)
+    t0 = time.perf_counter()
+    assert main(["validate", str(top)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and ": extends: " in err[0] and message in err[0], err
+    assert time.perf_counter() - t0 < 60  # the chain's first megabyte is read: seconds

@@ -37,10 +37,10 @@ CASES = {
     "alias bomb at top level": scenario("alias_bomb_description.yaml", "a9", "alias bomb"),
     "Latin-1": scenario("latin1.yaml", "", "not UTF-8 text (byte 0xe9 on line 2)"),
     "UTF-16 with BOM": scenario("utf16_bom.yaml", "", "is UTF-16 text; save it as UTF-8"),
-    "UTF-16 without BOM": scenario("utf16le_no_bom.yaml", "", "special characters are not allowed"),
+    "UTF-16 without BOM": scenario("utf16le_no_bom.yaml", "", "characters are not allowed"),  # libyaml: control, PyYAML: special
     "UTF-32": scenario("utf32.yaml", "", "is UTF-32 text"),
     "garbage bytes": scenario("garbage.bin", "", "not UTF-8 text"),
-    "NUL bytes": scenario("nul_bytes.yaml", "", "special characters are not allowed"),
+    "NUL bytes": scenario("nul_bytes.yaml", "", "characters are not allowed"),  # libyaml: control, PyYAML: special
     "3000 nested mappings (block)": scenario("deep_block.yaml", "", "nested more than 40 levels deep (line 42)"),
     "5000 nested lists (flow)": scenario("deep_flow.yaml", "", "nested more than 40 levels deep"),
     "5000 nested mappings (flow)": scenario("deep_flow_mapping.yaml", "", "nested more than 40 levels deep"),
@@ -323,7 +323,13 @@ def _sweep_manifest_no_design(tmp):
 @generated("report: a run's manifest without its facts")
 def _report_manifest_bare(tmp):
     folder = _results(tmp)
-    return ["report", str(folder), "--no-figures"], f"{folder}: ", "cannot report on this results folder"
+    return ["report", str(folder), "--no-figures"], f"{folder / 'timeseries.parquet'}: ", "missing: a run folder holds it"
+
+
+@generated("figures: a run folder without its daily table (kpi_bars were drawn before the error)")
+def _figures_without_timeseries(tmp):
+    folder = _results(tmp)
+    return ["figures", str(folder)], f"{folder / 'timeseries.parquet'}: ", "missing: a run folder holds it"
 
 
 @generated("staggered hours naming a calendar there is not (the access level was computed first)")

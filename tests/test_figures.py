@@ -140,3 +140,19 @@ def test_no_text_runs_off_the_figure(compared, lang, monkeypatch, tmp_path):
     monkeypatch.setattr(figures, "_save", checked)
     figures.draw(compared, lang)
     assert not overflow, overflow
+
+
+@pytest.mark.parametrize("command", ["figures", "report"])
+@pytest.mark.parametrize("missing", ["timeseries.parquet", "roles.csv", "scenario.resolved.yaml"])
+def test_a_folder_missing_a_scenario_table_is_one_line_and_nothing_is_drawn(command, missing, compared, tmp_path, capsys):
+    """Before: the KPI bars were drawn into figures/, then a FileNotFoundError was reported."""
+    import shutil
+
+    folder = tmp_path / "cmp"
+    shutil.copytree(compared, folder, ignore=shutil.ignore_patterns("figures", "report_*.pdf"))
+    scenario = sorted(p for p in folder.iterdir() if p.is_dir())[-1]
+    (scenario / missing).unlink()
+    assert main([command, str(folder), "--lang", "en"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {scenario / missing}: missing: a compare folder holds it"), err
+    assert not (folder / "figures").exists() and not list(folder.glob("*.pdf"))

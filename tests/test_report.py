@@ -201,12 +201,12 @@ def test_the_headline_counts_only_the_kpis_that_changed(compared, changed):
     """The headline table always shows the lead KPIs: they must not be counted as changed."""
     import pandas as pd
 
-    from sim import compare, figures
+    from sim import compare, results_folder
     from sim.report import annex
 
     manifest = json.loads((compared / "manifest.json").read_text(encoding="utf-8"))
     cmp = compare.comparison_table({n: pd.read_csv(d / "summary.csv")
-                                    for n, d in figures.scenario_folders(compared, manifest).items()})
+                                    for n, d in results_folder.scenario_folders(compared, manifest).items()})
     mine = cmp["scenario"] == VARIANT
     tested = mine & cmp["status"].isin([compare.CHANGED, compare.UNCHANGED])
     cmp.loc[tested, "status"] = compare.UNCHANGED

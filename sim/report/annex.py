@@ -13,6 +13,7 @@ import yaml
 from sim import compare, figures, intervals, results_folder
 from sim.labels import LANGS, WORDS, label, label_with_unit, word
 from sim.report import sources, typeset
+from sim.report.typeset import check_out_file
 from sim.scenario import ScenarioError
 
 MAX_LEVER_ROWS = 40
@@ -53,21 +54,6 @@ def build(results_dir: str | Path, lang: str = "en", out: str | Path | None = No
 
 # A calibration keeps its manifest under its own name (kind "calibration"; see sim.calibrate.fit).
 MANIFEST_NAMES = ("manifest.json", "calibration.json")
-
-
-REPORT_MARK = b"/Keywords(streetsim report)"  # set by annex.typ: a PDF this command wrote
-MAX_REPORT_BYTES = 200_000_000
-
-
-def check_out_file(out: Path, default_name: bool) -> None:
-    """The report may replace only a report (an earlier one under its default name, or a PDF
-    marked as one): never a file it did not write, a link, a device or a folder."""
-    results_folder.check_regular_file(out, "--out")
-    if out.exists() and not default_name:
-        # the mark sits in the document information near the end; a report is a few MB at most
-        if out.stat().st_size > MAX_REPORT_BYTES or REPORT_MARK not in out.read_bytes():
-            raise ScenarioError("--out", "", f"{out} exists and is not a streetsim report; give a new file name "
-                                "(nothing was changed)")  # fmt: skip
 
 
 def _manifest(results_dir: Path) -> dict:
@@ -123,7 +109,7 @@ def note(text):
 # --- run, compare, district ------------------------------------------------------------------
 
 def run_blocks(results_dir: Path, manifest: dict, lang: str) -> list[dict]:
-    runs = figures.scenario_folders(results_dir, manifest)
+    runs = results_folder.scenario_folders(results_dir, manifest)
     summaries = {n: pd.read_csv(d / "summary.csv") for n, d in runs.items()}
     if manifest["kind"] == "district":  # the district as a whole; streets in their own table
         summaries = {manifest["scenario_names"][0]: pd.read_csv(results_dir / "summary.csv")}

@@ -20,16 +20,20 @@ def add_commands(sub) -> None:
 
 
 def cmd_report(args) -> int:
-    from sim.report import build
     from sim.scenario import ScenarioError
-    from sim.sweep import store
 
     if args.out is not None and args.out.suffix.lower() != ".pdf":
         raise ScenarioError("--out", "", f"{args.out}: the report is a PDF; name a .pdf file")
+    if args.out is not None:  # before the plots load; build checks again (its language may fall back to English)
+        from sim.report.typeset import check_out_file
+
+        check_out_file(args.out, args.out == args.results_dir / f"report_{args.lang}.pdf")
     if (args.results_dir / "manifest.json").exists():  # a simulation's folder: its tables are checked first
         from sim.results_folder import REPORT_KINDS, check_results_folder
 
         check_results_folder(args.results_dir, REPORT_KINDS)
+    from sim.report import build  # the plots and the typesetter load once the folder is known to be good
+    from sim.sweep import store
     try:
         pdf = build(args.results_dir, args.lang, args.out, args.figures)
     except store.Damaged as e:  # a sweep's design.parquet (its damaged parts are skipped, with a warning)

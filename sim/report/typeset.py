@@ -9,6 +9,9 @@ import datetime
 import json
 from pathlib import Path
 
+from sim import results_folder
+from sim.scenario import ScenarioError
+
 LAYOUT = Path(__file__).with_name("annex.typ")
 TIMESTAMP = datetime.datetime(2015, 1, 1, tzinfo=datetime.UTC)  # reproducible output
 
@@ -25,3 +28,18 @@ def compile_pdf(doc: dict, out: Path) -> Path:
     tmp.write_bytes(pdf)
     tmp.replace(out)  # never a half-written PDF
     return out
+
+
+REPORT_MARK = b"/Keywords(streetsim report)"  # set by annex.typ: a PDF this command wrote
+MAX_REPORT_BYTES = 200_000_000
+
+
+def check_out_file(out: Path, default_name: bool) -> None:
+    """The report may replace only a report (an earlier one under its default name, or a PDF
+    marked as one): never a file it did not write, a link, a device or a folder."""
+    results_folder.check_regular_file(out, "--out")
+    if out.exists() and not default_name:
+        # the mark sits in the document information near the end; a report is a few MB at most
+        if out.stat().st_size > MAX_REPORT_BYTES or REPORT_MARK not in out.read_bytes():
+            raise ScenarioError("--out", "", f"{out} exists and is not a streetsim report; give a new file name "
+                                "(nothing was changed)")  # fmt: skip
