@@ -6,6 +6,9 @@ The calibration runs on a small street (tests/calibration/small_street.yaml: 12,
 """
 
 import json
+import platform
+import re
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from sim.calibrate import emulator, fit
 from sim.calibrate import observed as observed_file
 from sim.calibrate.measures import measure
 from sim.cli import main
+from sim.labels import word
 from sim.scenario import ScenarioError
 from sim.sweep import store
 
@@ -97,10 +101,64 @@ def test_an_observation_no_parameter_reaches_is_reported_irreconcilable(calibrat
     assert "share fixed on the spot" in report["sections"][0]["text"]["en"]
     assert report["title"]["zh"] and all(s["heading"]["zh"] for s in report["sections"])
     for section in report["sections"]:
-        for t in section["tables"]:
-            assert (out / t["csv"]).exists()
-        for f in section["figures"]:
-            assert (out / f["file"]).stat().st_size > 1000
+        for lang in ("zh", "en"):  # each table and figure in each language
+            for t in section["tables"]:
+                assert (out / t["csv"][lang]).exists()
+            for f in section["figures"]:
+                assert (out / f["file"][lang]).stat().st_size > 1000
+
+
+# Headers of the report's tables (sim.calibrate.outputs.report_tables) and words in its cells.
+REPORT_HEADERS = ("observed_quantity", "observed_value", "predicted_mean", "predicted_interval", "decision",
+                  "parameter", "scenario_value", "prior_range", "scale", "non_implausible_range", "calibrated_median",
+                  "posterior_interval", "wave", "points", "runs", "ran_now", "already_stored", "failed_runs",
+                  "region_share", "joint_fit", "irreconcilable_quantities")  # fmt: skip
+REPORT_CELL_WORDS = ("scale_linear", "scale_log")
+# Latin words a Chinese annex of this calibration may show besides the parameters' scenario keys:
+# its own names (recover, small_street), the method's names and symbols.
+LATIN_IN_ZH = {"recover", "small_street", "small_street_calibrated", "yaml", "scikit", "learn", "sqrt", "I", "z"}
+
+
+def _verdict(row, lang):
+    """The words the report's table gives an observed row's verdict, up to its number of sd (a
+    long cell may wrap there): irreconcilable, or reproduced or not at the calibrated model."""
+    key = ("verdict_irreconcilable" if row.irreconcilable else
+           "verdict_reproduced" if row.reproduced else "verdict_not_reproduced")  # fmt: skip
+    return word(key, lang, z="\0").split("\0")[0]
+
+
+def test_the_annex_is_chinese_in_chinese_and_english_in_english(calibrated):
+    """`streetsim report` on what `calibrate` wrote, read back: in Chinese the tables' headers,
+    verdicts and words and the figures' labels are Chinese, none of the CSVs' English field names
+    shows; in English nothing is Chinese; the software line names the Python version."""
+    _, out = calibrated
+    fit = pd.read_csv(out / "observed_vs_predicted.csv")
+    field_names = {*fit.columns, *pd.read_csv(out / "posterior.csv").columns, *pd.read_csv(out / "waves.csv").columns}
+    keys = {part for key in TRUTH for part in key.split(".")}
+    sections = json.loads((out / "report.json").read_text(encoding="utf-8"))["sections"]
+    for lang in ("zh", "en"):
+        headers = [h for s in sections for t in s["tables"] for h in pd.read_csv(out / t["csv"][lang]).columns]
+        assert headers == [word(k, lang) for k in REPORT_HEADERS], (lang, headers)
+        assert main(["report", str(out), "--lang", lang]) == 0
+        text = subprocess.run(["pdftotext", str(out / f"report_{lang}.pdf"), "-"], capture_output=True, text=True,
+                              check=True).stdout  # fmt: skip
+        body, software = text.split(word("sec_software", lang))  # the command to reproduce is the user's own text
+        squashed = "".join(body.split())
+        # English headers wrap and hyphenate in narrow columns, so only the Chinese ones are read back
+        shown = [word(k, lang) for k in (*(REPORT_HEADERS if lang == "zh" else ()), *REPORT_CELL_WORDS)]
+        missing = [w for w in (*shown, *(_verdict(r, lang) for r in fit.itertuples(index=False)))
+                   if "".join(w.split()) not in squashed]  # fmt: skip
+        assert not missing, (lang, missing)
+        assert f"Python {platform.python_version()}" in software, software
+        for figure in ("observed_vs_predicted", "posterior_marginals"):
+            svg = (out / f"figures/{figure}_{lang}.svg").read_text(encoding="utf-8")  # text kept as text
+            assert word("posterior" if figure == "posterior_marginals" else "not_reproduced", lang) in svg, (lang, figure)
+        if lang == "zh":
+            latin = set(re.findall(r"[A-Za-z_]+", body)) - keys - LATIN_IN_ZH
+            assert not latin & (field_names | {"True", "False", "linear", "log", "reproduced"}), (lang, latin)
+            assert not latin, latin
+        else:
+            assert not re.search(r"[\u4e00-\u9fff]", text), text
 
 
 def test_fitted_scenario_extends_the_original_with_the_posterior_medians(calibrated):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -49,7 +50,8 @@ def claim_folder(cal: Calibration, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
         manifest = {"kind": "calibration", "digest": cal.digest(), "calibration": cal.spec.calibration,
                     "observed_file": str(cal.file), "scenario_file": str(cal.scenario_file),
-                    **provenance.record(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
+                    **provenance.record(), "python": sys.version.split()[0],
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
         _write_first(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     old = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     if old.get("digest") != cal.digest():

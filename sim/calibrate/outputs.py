@@ -5,8 +5,12 @@
     posterior.csv                each parameter: prior range, non-implausible range, posterior
     posterior_samples.csv        the posterior draws
     waves.csv                    history-matching waves: runs, region left, irreconcilable rows
-    figures/                     observed_vs_predicted, posterior_marginals (PNG + SVG)
-    report.json                  sections for `streetsim report`
+    figures/                     observed_vs_predicted_<lang>, posterior_marginals_<lang> (PNG + SVG),
+                                 in Chinese (zh) and English (en)
+    report.json                  sections for `streetsim report`; report_*_<lang>.csv: its narrow
+                                 tables, headers and words in the report's language
+
+The CSVs above keep English field names and words: other tools read them.
 """
 
 from __future__ import annotations
@@ -25,11 +29,19 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
+from sim import compare  # noqa: E402
 from sim import scenario as scenario_mod  # noqa: E402
-from sim.labels import label, unit  # noqa: E402
+from sim.labels import LANGS, label, label_with_unit, unit, word  # noqa: E402
+from sim.report import per_language  # noqa: E402
 from sim.sweep.store import write_atomic  # noqa: E402
 
 FORMATS = ("png", "svg")
+# one drawing per language: matplotlib text is not translated later
+FIGURE_FIT = "figures/observed_vs_predicted_{lang}"
+FIGURE_POSTERIOR = "figures/posterior_marginals_{lang}"
+REPORT_FIT = "report_observed_vs_predicted_{lang}.csv"
+REPORT_POSTERIOR = "report_posterior_{lang}.csv"
+REPORT_WAVES = "report_waves_{lang}.csv"
 
 
 def write(result, out: Path) -> list[str]:
@@ -40,9 +52,10 @@ def write(result, out: Path) -> list[str]:
         _csv(out / "posterior_samples.csv", pd.DataFrame(result.posterior.values, columns=result.space.names)),
         _csv(out / "waves.csv", waves_table(result)),
     ]
+    files += [_csv(out / name, table) for name, table in report_tables(result).items()]
     fitted = fitted_scenario(result, out)
     files.append(fitted.name)
-    files += figures(result, out / "figures")
+    files += figures(result, out)
     report = report_json(result, fitted.name)
     write_atomic(out / "report.json", lambda p: p.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"))
     files.append("report.json")
@@ -60,6 +73,71 @@ def waves_table(result) -> pd.DataFrame:
         "wave": w.index, "points": len(w.u), "runs": w.runs, "ran_now": w.ran, "already_stored": w.stored,
         "failed": w.failed, "non_implausible_share_of_ranges": w.region_share, "joint_fit": w.joint_fit,
         "irreconcilable": "; ".join(obs[j].quantity for j in w.irreconcilable),
+    } for w in result.history.waves])  # fmt: skip
+
+
+# --------------------------------------------------------------------------- report tables
+def report_tables(result) -> dict[str, pd.DataFrame]:
+    """Narrow tables for a report page, one per language (the full tables have too many columns
+    to typeset, and their English field names and words are for other tools, not a reader)."""
+    tables = {}
+    for lang in LANGS:
+        tables[REPORT_FIT.format(lang=lang)] = report_fit_table(result.table, lang)
+        tables[REPORT_POSTERIOR.format(lang=lang)] = report_posterior_table(result.parameters, lang)
+        tables[REPORT_WAVES.format(lang=lang)] = report_waves_table(result, lang)
+    return tables
+
+
+def quantity_name(quantity: str, lang: str) -> str:
+    """Its label with its unit, unless the label already ends with it ('... per resident per year')."""
+    name = label(quantity, lang)
+    return name if name.endswith(unit(quantity, lang)) else label_with_unit(quantity, lang)
+
+
+def report_fit_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """observed_vs_predicted.csv narrowed: each observed quantity, the prediction and a verdict in ``lang``."""
+    return pd.DataFrame([{
+        word("observed_quantity", lang): quantity_name(r.quantity, lang),
+        word("observed_value", lang): f"{r.observed:.4g} ± {r.observed_sd:.2g}",
+        word("predicted_mean", lang): r.predicted_mean,
+        word("predicted_interval", lang): compare._ci_cell(r.predicted_q025, r.predicted_q975),
+        word("decision", lang): verdict_words(r, lang),
+    } for r in table.itertuples(index=False)])  # fmt: skip
+
+
+def verdict_words(row, lang: str) -> str:
+    """The verdict of fit.verdict, short, in ``lang``: an irreconcilable row by its best implausibility
+    anywhere in the ranges, the others by their z at the calibrated model."""
+    if row.irreconcilable:
+        return word("verdict_irreconcilable", lang, z=f"{row.smallest_implausibility_in_ranges:.1f}")
+    key = "verdict_reproduced" if row.reproduced else "verdict_not_reproduced"
+    return word(key, lang, z=f"{abs(row.z):.1f}")
+
+
+def report_posterior_table(params: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """posterior.csv narrowed; a parameter is named by its scenario key (sim.labels has no names for keys)."""
+    return pd.DataFrame([{
+        word("parameter", lang): r.parameter,
+        word("scenario_value", lang): r.scenario_value,
+        word("prior_range", lang): compare._ci_cell(r.prior_min, r.prior_max),
+        word("scale", lang): word(f"scale_{r.scale}", lang),
+        word("non_implausible_range", lang): compare._ci_cell(r.region_min, r.region_max),
+        word("calibrated_median", lang): r.calibrated_value,
+        word("posterior_interval", lang): compare._ci_cell(r.posterior_q025, r.posterior_q975),
+    } for r in params.itertuples(index=False)])  # fmt: skip
+
+
+def report_waves_table(result, lang: str) -> pd.DataFrame:
+    """waves.csv in ``lang``: the irreconcilable quantities by their labels."""
+    obs = result.cal.spec.observed
+    sep = word("list_separator", lang)
+    return pd.DataFrame([{
+        word("wave", lang): w.index, word("points", lang): len(w.u), word("runs", lang): w.runs,
+        word("ran_now", lang): w.ran, word("already_stored", lang): w.stored, word("failed_runs", lang): w.failed,
+        word("region_share", lang): w.region_share,
+        word("joint_fit", lang): word("yes" if w.joint_fit else "no", lang),
+        word("irreconcilable_quantities", lang): sep.join(label(obs[j].quantity, lang) for j in w.irreconcilable)
+                                                 or word("none", lang),
     } for w in result.history.waves])  # fmt: skip
 
 
@@ -113,28 +191,29 @@ def _emit(tree: dict, depth: int) -> list[str]:
 
 
 # --------------------------------------------------------------------------- figures
-def figures(result, folder: Path) -> list[str]:
-    folder.mkdir(parents=True, exist_ok=True)
-    return [*_save(observed_vs_predicted(result.table), folder, "observed_vs_predicted"),
-            *_save(posterior_marginals(result), folder, "posterior_marginals")]  # fmt: skip
+def figures(result, out: Path) -> list[str]:
+    """Both figures in each language (the report takes the ones in its own language)."""
+    from sim import figures as figure_style
+
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    files = []
+    for lang in LANGS:
+        drawn = figure_style.use_language(lang)  # English with a warning when no CJK font is installed
+        files += _save(observed_vs_predicted(result.table, drawn), out, FIGURE_FIT.format(lang=lang))
+        files += _save(posterior_marginals(result, drawn), out, FIGURE_POSTERIOR.format(lang=lang))
+    return files
 
 
-def _save(fig, folder: Path, name: str) -> list[str]:
+def _save(fig, out: Path, stem: str) -> list[str]:
     files = []
     for fmt in FORMATS:
-        path = folder / f"{name}.{fmt}"
-        write_atomic(path, lambda p, f=fmt: fig.savefig(p, format=f, dpi=150, bbox_inches="tight"))
-        files.append(f"figures/{name}.{fmt}")
+        write_atomic(out / f"{stem}.{fmt}", lambda p, f=fmt: fig.savefig(p, format=f, dpi=150, bbox_inches="tight"))
+        files.append(f"{stem}.{fmt}")
     plt.close(fig)
     return files
 
 
-def _title(quantity: str) -> str:
-    name, u = label(quantity, "en"), unit(quantity, "en")
-    return name if not u or name.endswith(u) else f"{name} ({u})"
-
-
-def observed_vs_predicted(table: pd.DataFrame):
+def observed_vs_predicted(table: pd.DataFrame, lang: str):
     n = len(table)
     cols = min(4, n)
     rows = math.ceil(n / cols)
@@ -142,17 +221,18 @@ def observed_vs_predicted(table: pd.DataFrame):
     for ax, r in zip(axes.flat, table.itertuples(index=False)):
         total = math.sqrt(r.observed_sd**2 + r.discrepancy_sd**2)
         ax.errorbar([0], [r.observed], yerr=[[2 * total]], fmt="none", ecolor="#bbbbbb", elinewidth=6, capsize=0,
-                    label="observed ± 2 sd (with discrepancy)")  # fmt: skip
-        ax.errorbar([0], [r.observed], yerr=[[2 * r.observed_sd]], fmt="o", color="black", capsize=4, label="observed ± 2 sd")
+                    label=word("observed_with_discrepancy", lang))  # fmt: skip
+        ax.errorbar([0], [r.observed], yerr=[[2 * r.observed_sd]], fmt="o", color="black", capsize=4,
+                    label=word("observed_2sd", lang))  # fmt: skip
         colour = "#55a868" if r.reproduced else "#c44e52"
         ax.errorbar([1], [r.predicted_mean], yerr=[[r.predicted_mean - r.predicted_q025], [r.predicted_q975 - r.predicted_mean]],
-                    fmt="s", color=colour, capsize=4, label="calibrated model, 95% interval")  # fmt: skip
-        ax.set_xticks([0, 1], ["observed", "model"])
+                    fmt="s", color=colour, capsize=4, label=word("calibrated_model_interval", lang))  # fmt: skip
+        ax.set_xticks([0, 1], [word("observed_tick", lang), word("model_tick", lang)])
         ax.set_xlim(-0.6, 1.6)
-        ax.set_title("\n".join(_wrap(_title(r.quantity))), fontsize=8)
+        ax.set_title("\n".join(_wrap(quantity_name(r.quantity, lang), 34 if lang == "en" else 22)), fontsize=8)
         ax.tick_params(labelsize=7)
         if not r.reproduced:
-            ax.text(0.5, 0.02, "not reproduced", transform=ax.transAxes, ha="center", fontsize=7, color="#c44e52")
+            ax.text(0.5, 0.02, word("not_reproduced", lang), transform=ax.transAxes, ha="center", fontsize=7, color="#c44e52")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
@@ -161,7 +241,7 @@ def observed_vs_predicted(table: pd.DataFrame):
     return fig
 
 
-def posterior_marginals(result):
+def posterior_marginals(result, lang: str):
     space, post, params = result.space, result.posterior, result.parameters
     n = space.dim
     cols = min(3, n)
@@ -170,11 +250,11 @@ def posterior_marginals(result):
     for j, (ax, r) in enumerate(zip(axes.flat, params.itertuples(index=False))):
         log = r.scale == "log"
         bins = np.geomspace(r.prior_min, r.prior_max, 31) if log else np.linspace(r.prior_min, r.prior_max, 31)
-        ax.hist(post.values[:, j], bins=bins, color="#4c72b0", alpha=0.8, label="posterior")
-        ax.axvspan(r.region_min, r.region_max, color="#dddddd", zorder=0, label="non-implausible range")
-        ax.axvline(r.calibrated_value, color="black", lw=1.2, label="calibrated (median)")
+        ax.hist(post.values[:, j], bins=bins, color="#4c72b0", alpha=0.8, label=word("posterior", lang))
+        ax.axvspan(r.region_min, r.region_max, color="#dddddd", zorder=0, label=word("non_implausible_range", lang))
+        ax.axvline(r.calibrated_value, color="black", lw=1.2, label=word("calibrated_median_line", lang))
         if isinstance(r.scenario_value, (int, float)):
-            ax.axvline(r.scenario_value, color="#dd8452", lw=1.2, ls="--", label="scenario before")
+            ax.axvline(r.scenario_value, color="#dd8452", lw=1.2, ls="--", label=word("scenario_before", lang))
         if log:
             ax.set_xscale("log")
             ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
@@ -229,9 +309,9 @@ def report_json(result, fitted_name: str) -> dict:
                           f"{en_verdict}{joint_en} The calibrated scenario is {fitted_name}.",
                 },
                 "tables": [{"caption": {"zh": "观测值与校准模型预测(95%预测区间)", "en": "Observed against the calibrated model's prediction (95% interval)"},
-                            "csv": "observed_vs_predicted.csv"}],
+                            "csv": per_language(REPORT_FIT)}],
                 "figures": [{"caption": {"zh": "观测值(±2个标准差)与校准模型预测", "en": "Observed (± 2 sd) and the calibrated model's prediction"},
-                             "file": "figures/observed_vs_predicted.png"}],
+                             "file": per_language(FIGURE_FIT + ".png")}],
             },
             {
                 "heading": {"zh": "参数的后验分布", "en": "Posterior of the parameters"},
@@ -243,9 +323,9 @@ def report_json(result, fitted_name: str) -> dict:
                           "posterior medians; intervals are the 2.5–97.5% quantiles.",
                 },
                 "tables": [{"caption": {"zh": "各参数:先验范围、非失真范围、后验", "en": "Each parameter: prior range, non-implausible range, posterior"},
-                            "csv": "posterior.csv"}],
+                            "csv": per_language(REPORT_POSTERIOR)}],
                 "figures": [{"caption": {"zh": "参数后验边缘分布", "en": "Posterior marginals of the parameters"},
-                             "file": "figures/posterior_marginals.png"}],
+                             "file": per_language(FIGURE_POSTERIOR + ".png")}],
             },
             {
                 "heading": {"zh": "历史匹配", "en": "History matching"},
@@ -258,7 +338,7 @@ def report_json(result, fitted_name: str) -> dict:
                           "states its own. A quantity that stays above the cutoff everywhere in the ranges is irreconcilable: it is "
                           "reported with its gap and left out of the fit.",
                 },
-                "tables": [{"caption": {"zh": "各轮历史匹配", "en": "History-matching waves"}, "csv": "waves.csv"}],
+                "tables": [{"caption": {"zh": "各轮历史匹配", "en": "History-matching waves"}, "csv": per_language(REPORT_WAVES)}],
                 "figures": [],
             },
         ],

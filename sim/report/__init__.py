@@ -28,6 +28,14 @@ a text may hold several paragraphs separated by blank lines. A table's ``csv`` o
 stops the report with one line naming the file and the key.
 """
 
+from sim.labels import LANGS
+
+
+def per_language(pattern: str) -> dict[str, str]:
+    """A report.json path that differs by language, ``{"zh": ..., "en": ...}``, from a pattern
+    with ``{lang}`` in it."""
+    return {lang: pattern.format(lang=lang) for lang in LANGS}
+
 
 def __getattr__(name):
     """``build`` loads on first use: `streetsim` registers the report command through this
@@ -39,4 +47,4 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["build"]
+__all__ = ["build", "per_language"]

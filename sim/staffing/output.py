@@ -24,6 +24,7 @@ import pandas as pd
 
 from sim import compare
 from sim.labels import LANGS, label, label_with_unit, unit, word
+from sim.report import per_language
 from sim.sweep.store import write_atomic
 
 FIGURE = "figures/staffing_search_{lang}"  # one drawing per language: matplotlib text is not translated later
@@ -276,11 +277,6 @@ def draw_search(plan, out: Path, stem: str, lang: str) -> list[str]:
         files.append(f"{stem}.{ext}")
     plt.close(fig)
     return files
-
-
-def per_language(pattern: str) -> dict[str, str]:
-    """A report.json path that differs by language: {"zh": ..., "en": ...}."""
-    return {lang: pattern.format(lang=lang) for lang in LANGS}
 
 
 def report(plan) -> dict:
