@@ -21,6 +21,20 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_SPAN_DAYS = 735  # two years and a week: a year's run plus deadlines that run past its end
 
 
+def from_spec(name: str, shifts, start_weekday: int = 0) -> Calendar:
+    """The calendar of a scenario's shifts (each with ``days``, ``start_hour``, ``end_hour``)."""
+    return Calendar(name, _shift_tuples(shifts), start_weekday)
+
+
+def weekly_hours(name: str, shifts) -> float:
+    """On-duty hours a week of a scenario's shifts, without laying the calendar out."""
+    return _Week(name, _shift_tuples(shifts), 0).hours_per_week
+
+
+def _shift_tuples(shifts) -> list:
+    return [([WEEKDAYS.index(d) for d in sh.days], sh.start_hour, sh.end_hour) for sh in shifts]
+
+
 class Calendar:
     """A weekly on-duty pattern, laid out over a span of days.
 

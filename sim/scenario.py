@@ -608,6 +608,33 @@ def check_names(s: Scenario, file) -> None:
                                     "(up to 64, not starting with a digit, and not NA, nan, null, none, inf, true or false)")  # fmt: skip
 
 
+def duty_shares(s: Scenario, role: str, hours_per_week: float) -> dict[str, float]:
+    """Shares of a working day the role's staff spend on fixed duties: the role's own (patrol),
+    then what the investment-promotion and data-sharing levers give it (sim.street sets each
+    team's from here; the order is the order they are done in)."""
+    lv = s.levers
+    duties = dict(s.staffing[role].duties)
+    if lv.investment_promotion.enabled and role in lv.investment_promotion.roles:
+        duties["investment_promotion"] = lv.investment_promotion.share_of_time
+    ds = lv.data_sharing
+    if role in ds.roles:
+        weekly = ds.collection_hours_per_worker_per_week_with if ds.enabled else ds.collection_hours_per_worker_per_week_without
+        duties["data_collection"] = min(1.0, weekly / hours_per_week)
+    return duties
+
+
+def _check_duties(s: Scenario, file) -> None:
+    """A role's fixed duties together take at most its whole working day."""
+    from sim.calendar import weekly_hours
+
+    for name, role in s.staffing.items():
+        duties = duty_shares(s, name, weekly_hours(role.calendar, s.calendars[role.calendar].shifts))
+        if sum(duties.values()) > 1.0 + 1e-9:
+            shares = " + ".join(f"{a} {v:.3g}" for a, v in duties.items())
+            raise ScenarioError(file, f"staffing.{name}.duties", f"fixed duties take {shares} = "
+                                f"{sum(duties.values()):.3g} of a working day (with the levers that add duties); at most 1")  # fmt: skip
+
+
 def check_references(s: Scenario, file) -> None:
     """Cross-references that the schema alone cannot check."""
     check_names(s, file)
@@ -660,6 +687,7 @@ def check_references(s: Scenario, file) -> None:
         for c in lv.staggered_hours.calendars:
             if c not in s.calendars:
                 raise ScenarioError(file, "levers.staggered_hours.calendars", f"unknown calendar {c!r}")
+    _check_duties(s, file)
     for name, role in s.staffing.items():
         lines = role.lines if isinstance(role.lines, int) else getattr(s.street, role.lines)
         if staff_count(role, s.street) < lines:

@@ -18,11 +18,11 @@ import simpy
 
 from sim import demand
 from sim.agents import ResidentialArea, Worker
-from sim.calendar import WEEKDAYS, Calendar
+from sim.calendar import WEEKDAYS, from_spec
 from sim.cases import SLOT, STAGE_INDEX, STAGES, Case, CaseLog, duration
 from sim.grids import Grid
 from sim.loop import Flow, case_flow
-from sim.scenario import Scenario, staff_count
+from sim.scenario import Scenario, duty_shares, staff_count
 from sim.teams import Job, Team
 
 # Keyed streams by purpose. Appending a purpose keeps the others unchanged.
@@ -99,10 +99,7 @@ class StreetModel(mesa.Model):
     def _build_calendars(self):
         s = self.settings
         start = WEEKDAYS.index(s.horizon.start_weekday)
-        self.calendars = {
-            name: Calendar(name, [([WEEKDAYS.index(d) for d in sh.days], sh.start_hour, sh.end_hour) for sh in spec.shifts], start)
-            for name, spec in s.calendars.items()
-        }
+        self.calendars = {name: from_spec(name, spec.shifts, start) for name, spec in s.calendars.items()}
 
     def _build_teams(self):
         s = self.settings
@@ -114,13 +111,8 @@ class StreetModel(mesa.Model):
                 shifts = [self.calendars[c] for c in lv.staggered_hours.calendars]
             team = Team(self, name, role, self.calendars[role.calendar], shifts, staff_count(role, s.street))
             self.teams[name] = team
-        for name in lv.investment_promotion.roles if lv.investment_promotion.enabled else []:
-            self.teams[name].duties["investment_promotion"] = lv.investment_promotion.share_of_time
-        ds = lv.data_sharing
-        weekly = ds.collection_hours_per_worker_per_week_with if ds.enabled else ds.collection_hours_per_worker_per_week_without
-        for name in ds.roles:
-            team = self.teams[name]
-            team.duties["data_collection"] = min(1.0, weekly / team.calendar.hours_per_week)
+        for name, team in self.teams.items():
+            team.duties = duty_shares(s, name, team.calendar.hours_per_week)
         dv = lv.devolved_tasks
         accepted = dv.accepted_share_with_gatekeeping if dv.gatekeeping else 1.0
         for name, per_week in dv.tasks_per_week.items():

@@ -97,3 +97,18 @@ def test_a_long_or_large_extends_chain_is_refused_in_bounded_time(files, values_
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and ": extends: " in err[0] and message in err[0], err
     assert time.perf_counter() - t0 < 60  # the chain's first megabyte is read: seconds
+
+
+@pytest.mark.parametrize("changes,shares", [
+    ("staffing:\n  police: {duties: {patrol: 0.9, data_collection: 0.3}}\n", "patrol 0.9 + data_collection 0.3 = 1.2"),
+    ("staffing:\n  police: {duties: {patrol: 0.6}}\n"
+     "levers:\n  investment_promotion: {enabled: true, roles: [police], share_of_time: 0.5}\n",
+     "patrol 0.6 + investment_promotion 0.5 = 1.1"),
+])  # fmt: skip
+def test_duties_over_a_whole_working_day_are_refused(changes, shares, tmp_path, capsys):
+    """Before: accepted; the staff then spent each day and the next on duties, never on cases."""
+    f = tmp_path / "duties.yaml"
+    f.write_text(f"extends: {Path('scenarios/reform_2015.yaml').resolve()}\nname: duties\n{changes}")
+    assert main(["validate", str(f)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {f}: staffing.police.duties: fixed duties take {shares} of a "), err
