@@ -235,6 +235,20 @@ def test_bad_observed_file_gives_one_line_and_exit_2(tmp_path, capsys, change, k
     assert not out.exists()
 
 
+@pytest.mark.parametrize("flag,value,words", [
+    ("--seed", "-1", "greater than or equal to 0"), ("--replications", "1000", "less than or equal to 100"),
+    ("--points", "5000", "less than or equal to 1000"),
+])  # fmt: skip
+def test_a_bad_method_flag_is_named_as_the_flag(tmp_path, capsys, flag, value, words):
+    """Before: the error named the observed file's method.seed, a key the user had not written."""
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(GOOD), encoding="utf-8")
+    assert main(["calibrate", SMALL, str(good), flag, value, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {flag}: ") and words in err[0], err
+    assert not (tmp_path / "out").exists()
+
+
 def test_not_yaml_and_no_calibration_key_are_one_line_errors(tmp_path, capsys):
     for text, words in (("observed: [", "invalid YAML"), ("observed: []\n", "calibration: missing")):
         bad = tmp_path / "bad.yaml"

@@ -124,13 +124,17 @@ def load_alone(observed_file: Path, method: dict | None = None) -> ObservedFile:
         raise ScenarioError(observed_file, TOP_KEY, "missing: an observed file starts with `calibration: <name>`")
     try:
         spec = ObservedFile.model_validate(data)
-        if method:
-            spec.method = Method.model_validate({**spec.method.model_dump(), **method})
     except ValidationError as e:
-        err = scenario_mod.format_validation_error(observed_file, e)
-        if method and not err.key.startswith(("observed", "parameters", "calibration", "discrepancy")):
-            err = ScenarioError(observed_file, f"method.{err.key}", err.message)
-        raise err from None
+        raise scenario_mod.format_validation_error(observed_file, e) from None
+    if method:
+        try:
+            spec.method = Method.model_validate({**spec.method.model_dump(), **method})
+        except ValidationError as e:
+            err = scenario_mod.format_validation_error(observed_file, e)
+            name = err.key.split(".")[0]
+            if name in method:  # the command line's --waves, --points, --replications or --seed
+                raise ScenarioError(f"--{name}", "", err.message) from None
+            raise ScenarioError(observed_file, f"method.{err.key}", err.message) from None
     return spec
 
 
