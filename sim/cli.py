@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sim import limits
 from sim import scenario as scenario_mod
-from sim.labels import LANGS
+from sim.labels import LANGS, replications_text
 from sim.results_folder import AtomicFolder, check_out, check_results_folder
 from sim.scenario import CommandFailed, Interrupted, ScenarioError
 
@@ -137,10 +137,6 @@ def _figures_written(args, text: str = " figures/") -> str:
     return text if args.figures else ""
 
 
-def _replications_text(n: int) -> str:
-    return "1 replication" if n == 1 else f"{n} replications"
-
-
 def positive_int(text):
     """argparse type: a whole number > 0 (one line otherwise); the plugin commands use it too."""
     try:
@@ -187,7 +183,7 @@ def cmd_run(args) -> int:
 
     results = runner.run_replications(settings, args.replications, args.seed, not args.quiet, _workers(args))
     summary = pd.DataFrame([r.kpis for r in results])
-    print(f"\n{settings.name}: {_replications_text(args.replications)}, seed {args.seed}, {settings.horizon.days} days")
+    print(f"\n{settings.name}: {replications_text(args.replications)}, seed {args.seed}, {settings.horizon.days} days")
     print(compare.format_comparison(compare.comparison_table({settings.name: summary}), lang=args.lang))
     m = runner.manifest("run", args.command, args.seed, args.replications, [args.scenario])
     m["scenario_names"] = [settings.name]
@@ -262,7 +258,7 @@ def run_district(args) -> int:
         street_rows = district.street_table(dist, per_street)
         districts = district.per_district_kpis(dist, per_street, streets)
         summary = district.district_kpis(per_street, streets)
-        print(f"\n{dist.name}: {len(names)} streets, {_replications_text(args.replications)}, seed {args.seed}")
+        print(f"\n{dist.name}: {len(names)} streets, {replications_text(args.replications)}, seed {args.seed}")
         print(compare.format_comparison(compare.comparison_table({dist.name: summary}), lang=args.lang))
         if len(districts):
             print("\nper district (mean over replications):")

@@ -28,7 +28,7 @@ from matplotlib import font_manager  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from sim import compare, results_folder  # noqa: E402
-from sim.labels import label, label_with_unit, word  # noqa: E402
+from sim.labels import label, label_with_unit, replications_text, word  # noqa: E402
 
 MM = 1 / 25.4
 FULL_WIDTH_IN = 160 * MM  # A4 (210 mm) less two 25 mm margins
@@ -207,7 +207,7 @@ def kpi_bars(table: pd.DataFrame, out: Path, lang: str) -> list[Path]:
         ax.grid(axis="y", alpha=0.3)
     for ax in list(axes.flat)[len(kpis):]:
         ax.axis("off")
-    fig.suptitle(word("kpi_bars_title", lang, n=table.attrs.get("replications", "?")))
+    fig.suptitle(word("kpi_bars_title", lang, reps=replications_text(table.attrs.get("replications", "?"), lang)))
     return _save(fig, out, "kpi_bars")
 
 

@@ -172,8 +172,8 @@ WORDS = {  # words of tables, figures and the report
     "forest_axis": ("相对于基准均值的变化（%）", "change relative to the baseline mean (%)"),
     "ci_excludes_0": ("置信区间不含0", "CI excludes 0"),
     "ci_includes_0": ("置信区间含0", "CI includes 0"),
-    "kpi_bars_title": ("各情景指标（均值与95%置信区间，{n}次重复）",
-                       "KPIs by scenario (mean and 95% CI over {n} replications)"),
+    "kpi_bars_title": ("各情景指标（均值与95%置信区间，{reps}）",
+                       "KPIs by scenario (mean and 95% CI over {reps})"),
     "backlog_title": ("未结案件随时间变化（均值与95%置信带）", "Backlog over time (mean and 95% CI band)"),
     "backlog_y": ("日末未结案件（件）", "open cases at end of day (cases)"),
     "backlog_x": ("模拟年中的天数（天）", "day of the simulated year (days)"),
@@ -202,7 +202,9 @@ WORDS = {  # words of tables, figures and the report
     "sec_responses": ("响应曲线", "Response curves"),
     "sec_sensitivity": ("敏感性指数", "Sensitivity indices"),
     "scenarios_compared": ("情景：", "Scenarios:"),
-    "fact_replications": ("每个情景{n}次重复，随机种子{seed}", "{n} replications per scenario, seed {seed}"),
+    "fact_replications": ("每个情景{reps}，随机种子{seed}", "{reps} per scenario, seed {seed}"),
+    "n_replications": ("{n}次重复", "{n} replications"),
+    "one_replication": ("1次重复", "1 replication"),
     "fact_horizon": ("模拟{days}天，其中前{warmup}天为预热期，不计入指标",
                      "horizon {days} days, of which the first {warmup} are warm-up and not measured"),
     "fact_crn": ("共同随机数：各情景的第i次重复使用相同的种子；每天的到达和每个案件的属性（渠道、时长、复核结果等）各有随机数流，"
@@ -230,7 +232,7 @@ WORDS = {  # words of tables, figures and the report
                     "(Student t 95% CI); * = changed after the Benjamini–Hochberg correction for the number of "
                     "KPIs tested (adjusted p < 0.05, false discovery rate 5%)."),
     "method": ("方法", "method"),
-    "means_caption": ("指标均值与95%置信区间（{n}次重复）", "KPI means and 95% CIs ({n} replications)"),
+    "means_caption": ("指标均值与95%置信区间（{reps}）", "KPI means and 95% CIs ({reps})"),
     "all_kpis_caption": ("全部指标：均值[95%置信区间]与配对差值", "Every KPI: mean [95% CI] and paired difference"),
     "status_input": ("输入", "input"),
     "status_fixed": ("固定", "fixed"),
@@ -447,6 +449,11 @@ def label_with_unit(key: str, lang: str = "en") -> str:
 def word(key: str, lang: str = "en", **fields) -> str:
     """A word or phrase of tables, figures and the report, with ``{fields}`` filled in."""
     return _pick(WORDS[key], lang).format(**fields)
+
+
+def replications_text(n, lang: str = "en") -> str:
+    """'1 replication', '10 replications' ('10次重复'); ``n`` may be '?' when a folder does not say."""
+    return word("one_replication" if n == 1 else "n_replications", lang, n=n)
 
 
 def is_input(key: str) -> bool:

@@ -19,3 +19,12 @@ def test_every_role_and_case_type_has_a_chinese_and_an_english_label(path):
     assert set(s.case_types) <= set(CASE_TYPES), set(s.case_types) - set(CASE_TYPES)
     for zh, en in [ROLES[r] for r in s.staffing] + [CASE_TYPES[t] for t in s.case_types]:
         assert zh and en and not zh.isascii()
+
+
+def test_one_replication_is_singular_in_every_sentence_that_counts_them():
+    """The report said '1 replications per scenario' (and the figure '... over 1 replications')."""
+    from sim.labels import replications_text, word
+
+    assert word("fact_replications", "en", reps=replications_text(1), seed=3) == "1 replication per scenario, seed 3"
+    assert word("means_caption", "en", reps=replications_text(10)) == "KPI means and 95% CIs (10 replications)"
+    assert word("kpi_bars_title", "zh", reps=replications_text(1, "zh")) == "各情景指标（均值与95%置信区间，1次重复）"

@@ -11,7 +11,7 @@ import pandas as pd
 import yaml
 
 from sim import compare, figures, intervals, results_folder
-from sim.labels import LANGS, WORDS, label, label_with_unit, word
+from sim.labels import LANGS, WORDS, label, label_with_unit, replications_text, word
 from sim.report import sources, typeset
 from sim.report.typeset import check_out_file
 from sim.scenario import ScenarioError
@@ -134,7 +134,7 @@ def method_blocks(manifest: dict, resolved: dict[str, dict], lang: str) -> list[
     first = next(iter(resolved.values()))
     items = [f"{n}: {r.get('description', '')}".rstrip(": ") for n, r in resolved.items()]
     facts = [
-        word("fact_replications", lang, n=manifest["replications"], seed=manifest["seed"]),
+        word("fact_replications", lang, reps=replications_text(manifest["replications"], lang), seed=manifest["seed"]),
         word("fact_horizon", lang, days=first["horizon"]["days"], warmup=first["horizon"]["warmup_days"]),
     ]
     if manifest["kind"] == "compare":
@@ -214,7 +214,7 @@ def means_blocks(cmp: pd.DataFrame, lang: str) -> list[dict]:
     body = [[label_with_unit(r.kpi, lang), compare._num(r.mean), compare._ci_cell(r.ci_low, r.ci_high),
              intervals.method_name(r.ci_method, lang)] for r in cmp.itertuples()]
     return [table([word("kpi", lang), word("mean", lang), word("ci95", lang), word("method", lang)], body,
-                  word("means_caption", lang, n=cmp.attrs.get("replications", "?")),
+                  word("means_caption", lang, reps=replications_text(cmp.attrs.get("replications", "?"), lang)),
                   ["left", "right", "right", "left"])]
 
 
@@ -338,7 +338,7 @@ def sweep_blocks(results_dir: Path, manifest: dict, lang: str) -> list[dict]:
     blocks.append(bullets([
         word("fact_experiment", lang, file=manifest.get("experiment_file", ""), scenario=manifest.get("scenario_file", "")),
         word("fact_design", lang, design=design["type"], points=design["points"], runs=design["runs"]),
-        word("fact_replications", lang, n=manifest["replications"], seed=manifest["seed"]),
+        word("fact_replications", lang, reps=replications_text(manifest["replications"], lang), seed=manifest["seed"]),
         word("fact_crn", lang),
     ]))
     params = [[p, spec.get("label", ""), _range_text(spec)] for p, spec in design["parameters"].items()]
