@@ -33,6 +33,7 @@ from sim.labels import label, label_with_unit, replications_text, word  # noqa: 
 MM = 1 / 25.4
 FULL_WIDTH_IN = 160 * MM  # A4 (210 mm) less two 25 mm margins
 HALF_WIDTH_IN = 78 * MM  # half the text width, less a 4 mm gutter
+TEXT_HEIGHT_IN = 247 * MM  # A4 (297 mm) less two 25 mm margins: the tallest a figure may be
 FONT_PT = 8  # smallest text on the printed page
 TITLE_PT = 9
 PNG_DPI = 300
@@ -140,14 +141,17 @@ def forest(table: pd.DataFrame, out: Path, lang: str) -> list[Path]:
     # the strongest evidence of a change first (smallest p-value), not the largest relative
     # change: a count near 0 (exits) has huge relative changes that say little
     rank = tested.groupby("kpi")["p_value"].min().sort_values(kind="stable")
-    kpis = list(rank.index[:MAX_FOREST_ROWS])[::-1]  # top row first
     base_means = table[table["scenario"] == base].set_index("kpi")["mean"].abs()
     # long KPI names are wrapped so the plot keeps to the page's width (a label that does not
     # fit pushes the axes, title and axis label off the page: clipped in the PDF)
-    row_labels = [_wrap(label(k, lang), lang, 44) for k in kpis]
-    lines = max([r.count("\n") + 1 for r in row_labels] or [1])
-    row_in = 0.19 * (1 + 0.6 * (lines - 1))
-    height = 0.95 + row_in * max(len(kpis), 3) * max(1, (len(names) - 1) ** 0.5)
+    row_labels = {k: _wrap(label(k, lang), lang, 44) for k in rank.index[:MAX_FOREST_ROWS]}
+    lines = max([r.count("\n") + 1 for r in row_labels.values()] or [1])
+    row_in = 0.19 * (1 + 0.6 * (lines - 1)) * max(1, (len(names) - 1) ** 0.5)  # each scenario a row's part
+    # as many rows as fit on the page: with many scenarios, fewer KPIs (comparison.csv has all)
+    fit = max(3, int((TEXT_HEIGHT_IN - 0.95) / row_in))
+    kpis = list(rank.index[:min(MAX_FOREST_ROWS, fit)])[::-1]  # top row first
+    row_labels = [row_labels[k] for k in kpis]
+    height = min(TEXT_HEIGHT_IN, 0.95 + row_in * max(len(kpis), 3))
     fig, ax = plt.subplots(figsize=(FULL_WIDTH_IN, height), layout="constrained")
     step = 0.7 / max(len(names) - 1, 1)
     for k, name in enumerate(names[1:]):

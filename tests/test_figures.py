@@ -156,3 +156,23 @@ def test_a_folder_missing_a_scenario_table_is_one_line_and_nothing_is_drawn(comm
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {scenario / missing}: missing: a compare folder holds it"), err
     assert not (folder / "figures").exists() and not list(folder.glob("*.pdf"))
+
+
+def test_the_differences_figure_keeps_to_one_page_with_many_scenarios(tmp_path):
+    """Twelve scenarios, thirty KPIs that all change: the figure was ~16 inches tall (a page's
+    text is 9.7); now fewer KPIs are drawn, the strongest evidence first, and it fits."""
+    import numpy as np
+    import pandas as pd
+
+    from sim import compare, scenario
+    from sim.columns import kpi_names
+
+    rng = np.random.default_rng(1)
+    kpis = [k for k in kpi_names(scenario.load("scenarios/reform_2015.yaml")) if not k.startswith("staff")][:30]
+    summaries = {f"s{i}": pd.DataFrame({k: rng.normal(10 + i + j % 5, 1, 10) for j, k in enumerate(kpis)})
+                 for i in range(12)}  # fmt: skip
+    table = compare.comparison_table(summaries)
+    files = figures.forest(table, tmp_path, "en")
+    svg = next(f for f in files if f.suffix == ".svg").read_text(encoding="utf-8")
+    height_pt = float(re.search(r'<svg[^>]*height="([\d.]+)pt"', svg).group(1))
+    assert len(kpis) >= 20 and height_pt <= 247 / 25.4 * PT_PER_IN + 0.5  # A4 less 25 mm margins
