@@ -303,8 +303,6 @@ def cmd_figures(args) -> int:
     return 0
 
 
-
-
 def cmd_validate(args) -> int:
     """Scenario, district and experiment files alike; one line per file."""
     bad = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from sim.calendar import from_spec
+from sim.calendar import weekly_hours
 
 
 def access(settings) -> SimpleNamespace:
@@ -22,7 +22,7 @@ def access(settings) -> SimpleNamespace:
     if lv.staggered_hours.enabled:
         shifts = [sh for c in lv.staggered_hours.calendars for sh in settings.calendars[c].shifts]
         base = settings.calendars[settings.staffing[lv.staggered_hours.roles[0]].calendar]
-        index *= from_spec("open", shifts).hours_per_week / from_spec("base", base.shifts).hours_per_week
+        index *= weekly_hours("open", shifts) / weekly_hours("base", base.shifts)
     if lv.one_stop_acceptance.enabled:
         index *= 1.0 + lv.one_stop_acceptance.access_gain
     level = index ** d.elasticity if d.enabled else 1.0

@@ -28,10 +28,17 @@ FIGURE_KINDS = ("run", "compare", "district", "sweep")
 REPORT_KINDS = (*FIGURE_KINDS, "staffing")
 
 
-def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS) -> Path:
+# What sim.runner.write_tables writes for each scenario (a run, each of a compare's, each street
+# of a district) that the figures read; the report reads the resolved scenario too.
+FIGURE_TABLES = ("summary.csv", "timeseries.parquet", "roles.csv")
+REPORT_TABLES = (*FIGURE_TABLES, "scenario.resolved.yaml")
+
+
+def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
+                         tables: tuple[str, ...] = FIGURE_TABLES) -> Path:
     """A readable streetsim results folder of one of ``kinds``: its manifest and every table
-    open, none is empty. Checked before drawing, so a damaged folder gets one line and no
-    half-drawn figures."""
+    open, none is empty, each scenario's ``tables`` there. Checked before drawing, so a damaged
+    folder gets one line and no half-drawn figures."""
     if not folder.is_dir():
         raise ScenarioError(folder, "", "not a folder" if folder.exists() else "folder not found")
     manifest = folder / "manifest.json"
@@ -60,13 +67,10 @@ def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS) ->
         except Exception as e:  # pyarrow raises several types for a damaged file
             raise ScenarioError(f, "", f"damaged Parquet file: {str(e).splitlines()[0][:120]}") from None
     if kind in ("run", "compare", "district"):  # nothing is drawn from a folder that lacks a table
-        _check_scenario_tables(folder, json.loads(manifest.read_text(encoding="utf-8")))
+        _check_scenario_tables(folder, json.loads(manifest.read_text(encoding="utf-8")), tables)
     return folder
 
 
-# What sim.runner.write_tables writes for each scenario (a run, each of a compare's, each street
-# of a district) that the figures and the report read.
-SCENARIO_TABLES = ("summary.csv", "timeseries.parquet", "roles.csv", "scenario.resolved.yaml")
 
 
 def scenario_folders(results_dir: Path, manifest: dict) -> dict[str, Path]:
@@ -80,12 +84,12 @@ def scenario_folders(results_dir: Path, manifest: dict) -> dict[str, Path]:
     return {name: results_dir}
 
 
-def _check_scenario_tables(folder: Path, manifest: dict) -> None:
+def _check_scenario_tables(folder: Path, manifest: dict, tables: tuple[str, ...]) -> None:
     try:
         folders = scenario_folders(folder, manifest)
     except (KeyError, TypeError, IndexError, OSError):  # names missing or not a list; no streets/
         raise ScenarioError(folder / "manifest.json", "", "does not name the scenarios of this folder") from None
-    needed = [d / name for d in folders.values() for name in SCENARIO_TABLES]
+    needed = [d / name for d in folders.values() for name in tables]
     if manifest.get("kind") == "district":
         needed += [folder / "summary.csv", folder / "streets.csv"]
     for f in needed:

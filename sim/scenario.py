@@ -610,8 +610,9 @@ def check_names(s: Scenario, file) -> None:
 
 def duty_shares(s: Scenario, role: str, hours_per_week: float) -> dict[str, float]:
     """Shares of a working day the role's staff spend on fixed duties: the role's own (patrol),
-    then what the investment-promotion and data-sharing levers give it (sim.street sets each
-    team's from here; the order is the order they are done in)."""
+    then what the investment-promotion and data-sharing levers give it. sim.street sets each
+    team's from here; keep the order: a worker takes today's duties last first (dict.popitem),
+    so reordering them changes every run."""
     lv = s.levers
     duties = dict(s.staffing[role].duties)
     if lv.investment_promotion.enabled and role in lv.investment_promotion.roles:

@@ -322,6 +322,18 @@ def _sweep_manifest_no_design(tmp):
 
 @generated("report: a run's manifest without its facts")
 def _report_manifest_bare(tmp):
+    """Every table a run writes is there, but the manifest says only its kind."""
+    import pandas as pd
+
+    folder = _results(tmp)
+    pd.DataFrame({"replication": [0], "day": [0], "open_cases": [1]}).to_parquet(folder / "timeseries.parquet")
+    (folder / "roles.csv").write_text("replication,role,available\n0,servers,8\n")
+    (folder / "scenario.resolved.yaml").write_text("name: res\n")
+    return ["report", str(folder), "--no-figures"], f"{folder / 'manifest.json'}: replications: ", "missing or not a whole"
+
+
+@generated("report: a run folder without its daily table")
+def _report_without_timeseries(tmp):
     folder = _results(tmp)
     return ["report", str(folder), "--no-figures"], f"{folder / 'timeseries.parquet'}: ", "missing: a run folder holds it"
 

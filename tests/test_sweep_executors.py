@@ -201,6 +201,7 @@ def _closed_port():
     ("tcp://[::1", "is not an address such as tcp://HOST:8786"),
     ("inproc://x", "is not an address such as tcp://HOST:8786"),
     ("CLOSED", "no Dask scheduler answers at tcp://127.0.0.1:"),
+    ("tcp://a..b:8786", "no Dask scheduler answers at tcp://a..b:8786"),  # an empty label: UnicodeError
 ])  # fmt: skip
 def test_a_scheduler_that_is_no_address_or_does_not_answer_is_one_line(command, address, why, tmp_path, capsys):
     """Before: Dask's ValueError at once, or its OSError traceback after a 30-second timeout."""

@@ -60,9 +60,19 @@ def test_bad_experiment_one_line_exit_2_nothing_written(case, tmp_path, capsys):
     ({"min": 0.5, "max": 2.5, "step": 0.25}, False), ({"values": [1, 2, 2, 3]}, True),
 ])  # fmt: skip
 def test_factorial_levels_are_counted_as_many_as_are_built(parameter, integer):
-    """The count that refuses an oversized design before it is built is the count built."""
+    """The count that refuses an oversized design before it is built is the count built (where
+    rounding merges no levels; see the next test)."""
     p = experiment.Parameter(**parameter)
     assert experiment.factorial_level_count(p, integer, "k") == len(experiment.factorial_levels(p, integer, "k"))
+
+
+@pytest.mark.parametrize("parameter, integer", [
+    ({"min": 0.5, "max": 2.5, "num": 3}, True), ({"min": 0.5, "max": 4.5, "step": 1}, True),
+    ({"min": 0, "max": 1e-9, "num": 5000}, False),
+])  # fmt: skip
+def test_where_rounding_merges_levels_the_count_is_never_below_the_levels_built(parameter, integer):
+    p = experiment.Parameter(**parameter)
+    assert experiment.factorial_level_count(p, integer, "k") > len(experiment.factorial_levels(p, integer, "k"))
 
 
 def test_a_factorial_of_millions_of_levels_is_refused_before_it_is_built(tmp_path, capsys):

@@ -29,9 +29,10 @@ def cmd_report(args) -> int:
 
         check_out_file(args.out, args.out == args.results_dir / f"report_{args.lang}.pdf")
     if (args.results_dir / "manifest.json").exists():  # a simulation's folder: its tables are checked first
-        from sim.results_folder import REPORT_KINDS, check_results_folder
+        from sim.results_folder import REPORT_KINDS, REPORT_TABLES, check_results_folder
 
-        check_results_folder(args.results_dir, REPORT_KINDS)
+        check_results_folder(args.results_dir, REPORT_KINDS, REPORT_TABLES)
+        _check_facts(args.results_dir / "manifest.json")
     from sim.report import build  # the plots and the typesetter load once the folder is known to be good
     from sim.sweep import store
     try:
@@ -43,3 +44,20 @@ def cmd_report(args) -> int:
                             f"{str(e).splitlines()[0][:200] if str(e) else ''}") from None  # fmt: skip
     print(pdf)
     return 0
+
+
+# What the annex states of how a simulation's results were made (its method section).
+FACTS = ("replications", "seed")
+
+
+def _check_facts(manifest_file: Path) -> None:
+    import json
+
+    from sim.scenario import ScenarioError
+
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    if manifest.get("kind") == "staffing":  # its report.json says how it was made
+        return
+    for key in FACTS:
+        if not isinstance(manifest.get(key), int) or isinstance(manifest.get(key), bool):
+            raise ScenarioError(manifest_file, key, "missing or not a whole number: not a manifest streetsim wrote")

@@ -59,10 +59,13 @@ def scenario_rule_text(role, posts: int, lang: str = "en") -> str:
     return f"{posts}人" if lang == "zh" else f"{posts} posts"
 
 
+OP_SIGNS = {">=": "≥", "<=": "≤"}  # a target's comparison as printed
+
+
 def target_text(t, lang: str = "en") -> str:
     """A target in words: 'on time, as residents see it >= 0.9 (share)'."""
     u = unit(t.kpi, lang)
-    op = {">=": "≥", "<=": "≤"}[t.op]
+    op = OP_SIGNS[t.op]
     return f"{label(t.kpi, lang)} {op} {t.bound:g}" + (f" ({u})" if u else "")
 
 
@@ -260,9 +263,8 @@ def draw_search(plan, out: Path, stem: str, lang: str) -> list[str]:
         best = plan.result.chosen
         ax.plot([xpos(best.staffing)], [best.checks[str(t)].mean], marker="*", ms=16,
                 color="#1f1f1f", linestyle="none", label=word("answer", lang))  # fmt: skip
-        op = {">=": "≥", "<=": "≤"}[t.op]
         ax.axhline(t.bound, color="#4c72b0", linestyle="--", linewidth=1,
-                   label=word("target_line", lang, op=op, bound=f"{t.bound:g}"))  # fmt: skip
+                   label=word("target_line", lang, op=OP_SIGNS[t.op], bound=f"{t.bound:g}"))  # fmt: skip
         ax.set_ylabel(label_with_unit(t.kpi, lang), fontsize=8)
         ax.set_xlabel(word("staff_cost_axis" if priced else "staff_posts_axis", lang), fontsize=8)
         ax.tick_params(labelsize=8)

@@ -77,8 +77,8 @@ def check_scheduler(address: str) -> None:
         raise ScenarioError("--scheduler", "", f"{address!r} is not {example}")
     try:
         socket.create_connection((host, port), timeout=SCHEDULER_CONNECT_SECONDS).close()
-    except OSError as e:  # refused, unknown host, no route, timed out
-        why = e.strerror or str(e) or type(e).__name__
+    except (OSError, ValueError) as e:  # refused, unknown host, no route, timed out; a..b (UnicodeError)
+        why = getattr(e, "strerror", None) or str(e) or type(e).__name__
         raise ScenarioError("--scheduler", "", f"no Dask scheduler answers at {address}: {why}") from None
 
 

@@ -409,7 +409,7 @@ def _flatten(ann) -> list:
 
 
 def design_points(spec: Experiment, integer: dict[str, bool], file="<experiment>") -> int:
-    """How many points ``make_design`` gives, counted without building them."""
+    """How many points ``make_design`` gives, counted without building them (never fewer)."""
     params = list(spec.parameters)
     d = spec.design
     if d.type == "factorial":
@@ -453,8 +453,10 @@ def make_design(spec: Experiment, integer: dict[str, bool], file="<experiment>")
 
 
 def factorial_level_count(p: Parameter, integer: bool, key: str, file="<experiment>") -> int:
-    """How many levels ``factorial_levels`` gives, without building them. Integer levels are
-    rounded: with more levels than whole numbers in range, every whole number in range is one."""
+    """How many levels ``factorial_levels`` gives, without building them: never fewer, and the
+    same but where rounding merges levels (half-to-even, or float levels closer than 1e-12), so
+    an oversized design is refused before it is built and the exact count checked after.
+    Integer levels: with more levels than whole numbers in range, every whole number is one."""
     if p.values is not None:
         return len(dict.fromkeys(p.values))
     n = _levels_asked(p, key, file)
