@@ -45,7 +45,8 @@ def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
     if not manifest.exists():
         raise ScenarioError(folder, "", "not a results folder (no manifest.json)")
     try:
-        kind = json.loads(manifest.read_text(encoding="utf-8")).get("kind")
+        facts = json.loads(manifest.read_text(encoding="utf-8"))
+        kind = facts.get("kind")
     except (ValueError, AttributeError, OSError) as e:
         raise ScenarioError(manifest, "", f"not a readable manifest: {str(e).splitlines()[0][:120]}") from None
     if kind not in kinds:
@@ -67,10 +68,8 @@ def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
         except Exception as e:  # pyarrow raises several types for a damaged file
             raise ScenarioError(f, "", f"damaged Parquet file: {str(e).splitlines()[0][:120]}") from None
     if kind in ("run", "compare", "district"):  # nothing is drawn from a folder that lacks a table
-        _check_scenario_tables(folder, json.loads(manifest.read_text(encoding="utf-8")), tables)
+        _check_scenario_tables(folder, facts, tables)
     return folder
-
-
 
 
 def scenario_folders(results_dir: Path, manifest: dict) -> dict[str, Path]:
