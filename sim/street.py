@@ -109,10 +109,9 @@ class StreetModel(mesa.Model):
             shifts = [self.calendars[role.calendar]]
             if lv.staggered_hours.enabled and name in lv.staggered_hours.roles:
                 shifts = [self.calendars[c] for c in lv.staggered_hours.calendars]
-            team = Team(self, name, role, self.calendars[role.calendar], shifts, staff_count(role, s.street))
-            self.teams[name] = team
-        for name, team in self.teams.items():
-            team.duties = duty_shares(s, name, team.calendar.hours_per_week)
+            calendar = self.calendars[role.calendar]
+            duties = duty_shares(s, name, calendar.hours_per_week)
+            self.teams[name] = Team(self, name, role, calendar, shifts, staff_count(role, s.street), duties)
         dv = lv.devolved_tasks
         accepted = dv.accepted_share_with_gatekeeping if dv.gatekeeping else 1.0
         for name, per_week in dv.tasks_per_week.items():

@@ -86,7 +86,7 @@ class Line:
 class Team:
     """The staff of one role."""
 
-    def __init__(self, model, name, role, calendar, shifts, staff):
+    def __init__(self, model, name, role, calendar, shifts, staff, duties):
         self.model = model
         self.name = name
         self.role = role
@@ -109,12 +109,10 @@ class Team:
         self._free_slots = []
         self.slots = 0
         self.day_u = None  # today's uniforms for each post's absence and exit
-        self.duties = {}  # activity -> hours per working hour (fixed duties)
+        self.duties = duties  # activity -> hours per working hour (fixed duties: sim.scenario.duty_shares)
         self.devolved_per_day = 0.0
         self.measure_from = model.settings.horizon.warmup_days * 24.0
         self.waits = []  # queue waits (hours) of case jobs that joined the line after the warm-up
-        for activity, share in role.duties.items():
-            self.duties[activity] = share
         self._key = {"fifo": self._fifo_key, "priority": self._priority_key, "deadline": self._deadline_key}[role.triage]
         for i in range(staff):
             self.hire(self.lines[i % n_lines])
