@@ -16,7 +16,8 @@ from sim.teams import Job, JointHandling
 class Flow:
     """Moves a process (a generator of the steps below) on without a SimPy process: the job or
     event it waits for calls it back. A job's end thus continues its case directly, so a step
-    costs one event — the work's end — rather than three."""
+    costs one event — the work's end — rather than three. A step yields what it waits for: a
+    :class:`~sim.teams.Job`, a SimPy event, or ``None`` when there is nothing to wait for."""
 
     __slots__ = ("steps", "on_end")
 
@@ -26,18 +27,24 @@ class Flow:
         self.resume(None)
 
     def resume(self, value):
-        try:
-            waiting_for = self.steps.send(value)
-        except StopIteration:
-            if self.on_end is not None:
-                self.on_end(None)
-            return
-        if type(waiting_for) is Job:
-            waiting_for.done = self.resume
-        elif waiting_for.callbacks is None:  # an event already over
-            self.resume(waiting_for.value)
-        else:
-            waiting_for.callbacks.append(self._event)
+        steps = self.steps
+        while True:
+            try:
+                waiting_for = steps.send(value)
+            except StopIteration:
+                if self.on_end is not None:
+                    self.on_end(None)
+                return
+            if type(waiting_for) is Job:
+                waiting_for.done = self.resume
+                return
+            if waiting_for is None:  # nothing to wait for (no working hours to spend)
+                value = None
+            elif waiting_for.callbacks is None:  # an event already over
+                value = waiting_for.value
+            else:
+                waiting_for.callbacks.append(self._event)
+                return
 
     def _event(self, event):
         self.resume(event._value)
@@ -45,7 +52,7 @@ class Flow:
 
 def case_flow(street, case, ctype):
     """One case through the six steps."""
-    yield from discover(street, case)
+    yield discover(street, case)
     if case.on_spot:
         yield from fix_on_spot(street, case)
         yield from register(street, case, ctype)
@@ -62,20 +69,22 @@ def case_flow(street, case, ctype):
 
 
 def work(street, team, case, hours, travel=0.0):
-    """Queue a job for the team's line that serves this case, and wait until it is done."""
+    """Queue a job for the team's line that serves this case; the step waits for it (``yield``)."""
     line = team.line_for(case)
     if team.rationing(line):  # sustained overload: handling is cut short
         hours *= street.settings.behaviour.rationing.handle_time_factor
         case.rationed = True
     job = Job(hours, case=case, deadline=case.deadline, priority=case.priority, travel=travel)
     team.submit(job, line)
-    yield job
+    return job
 
 
 def wait_working_hours(street, calendar, hours):
+    """The wait (a SimPy timeout) until ``hours`` of the calendar's working time have passed."""
     if hours > 0:
         env = street.env
-        yield env.timeout(calendar.add_working_hours(env.now, hours) - env.now)
+        return env.timeout(calendar.add_working_hours(env.now, hours) - env.now)
+    return None
 
 
 def deadline_calendar(street, ctype):
@@ -86,8 +95,7 @@ def deadline_calendar(street, ctype):
 def discover(street, case):
     """The case surfaces: found on patrol, reported by a resident, or raised by an organisation."""
     env = street.env
-    if case.discovered > env.now:
-        yield env.timeout(case.discovered - env.now)
+    return env.timeout(case.discovered - env.now) if case.discovered > env.now else None
 
 
 def fix_on_spot(street, case):
@@ -119,7 +127,7 @@ def register(street, case, ctype):
     street.move(case, "register")
     team = register_team(street, case)
     if team is not None:
-        yield from work(street, team, case, duration(street.settings.loop.registration.hours, case.draw("register")))
+        yield work(street, team, case, duration(street.settings.loop.registration.hours, case.draw("register")))
     now = street.env.now
     case.registered = now
     cal = deadline_calendar(street, ctype)
@@ -158,24 +166,24 @@ def dispatch(street, case, ctype):
     team = dispatch_team(street, case)
     cal = deadline_calendar(street, ctype)
     if team is not None:
-        yield from work(street, team, case, duration(d.hours, case.draw("dispatch")))
+        yield work(street, team, case, duration(d.hours, case.draw("dispatch")))
     if s.levers.grid_management.level == "district":
-        yield from wait_working_hours(street, cal, d.district_transfer_hours)
+        yield wait_working_hours(street, cal, d.district_transfer_hours)
     sec = s.levers.sections
     p_handoff = min(1.0, max(0, sec.count - sec.unified_count) * sec.handoff_probability_per_extra_section)
     handoffs = geometric_count(p_handoff, case.draw("handoffs"), 5)
     case.handoffs += handoffs
-    yield from wait_working_hours(street, cal, handoffs * sec.handoff_hours)
+    yield wait_working_hours(street, cal, handoffs * sec.handoff_hours)
     r = s.levers.responsibility_lists
     p_bounce = r.bounce_probability_with_lists if r.enabled else r.bounce_probability_without_lists
     bounces = geometric_count(p_bounce, case.draw("bounces"), r.max_bounces - case.bounces)
     for b in range(bounces):
         wrong = wrong_unit(street, ctype, (case.draw("bounce_unit") + 0.618034 * b) % 1.0)
         if wrong is not None:
-            yield from work(street, wrong, case, duration(r.bounce_work, case.draw("bounce_work")))
+            yield work(street, wrong, case, duration(r.bounce_work, case.draw("bounce_work")))
         case.bounces += 1
         if team is not None:
-            yield from work(street, team, case, duration(d.hours, case.draw("dispatch")))
+            yield work(street, team, case, duration(d.hours, case.draw("dispatch")))
     case.dispatched = street.env.now
 
 
@@ -232,12 +240,12 @@ def department(street, case):
     one of the department's officers — a queue with finite capacity unless no role is given."""
     dep = street.settings.loop.departments
     cal = street.teams[dep.role].calendar if dep.role else street.calendars[dep.calendar]
-    yield from wait_working_hours(street, cal, dep.lag_hours)
+    yield wait_working_hours(street, cal, dep.lag_hours)
     hours = duration(dep.work, case.draw("department"))
     if dep.role and not dep.unlimited:
-        yield from work(street, street.teams[dep.role], case, hours)
+        yield work(street, street.teams[dep.role], case, hours)
     else:
-        yield from wait_working_hours(street, cal, hours)
+        yield wait_working_hours(street, cal, hours)
 
 
 def handle_by_street(street, case, ctype, teams):
@@ -246,12 +254,12 @@ def handle_by_street(street, case, ctype, teams):
     lead = teams[0]
     travel = duration(lead.role.travel, case.draw("travel")) if lead.role.travel else 0.0
     if len(teams) == 1:
-        yield from work(street, lead, case, hours, travel)
+        yield work(street, lead, case, hours, travel)
     elif street.settings.levers.joint_enforcement.enabled:
         yield from joint_enforcement(street, case, teams, hours, travel)
     else:  # before joint enforcement: each unit in turn, on its own
         for team in teams:
-            yield from work(street, team, case, hours, travel if team.role.travel else 0.0)
+            yield work(street, team, case, hours, travel if team.role.travel else 0.0)
 
 
 def joint_enforcement(street, case, teams, hours, travel):
@@ -298,7 +306,7 @@ def close(street, case, ctype):
     street.move(case, "close")
     team = verify_team(street, ctype)
     if team is not None:
-        yield from work(street, team, case, duration(street.settings.loop.close.verify, case.draw("verify")))
+        yield work(street, team, case, duration(street.settings.loop.close.verify, case.draw("verify")))
         if check_fails(street, case):
             return False
     case.rationed = False
@@ -346,6 +354,6 @@ def hotline_order(street, case, ctype):
     street.orders.append(order)  # (created, answered, deadline)
     team = handling_teams(street, ctype)[0] if NEEDS_STREET[ctype.handling_class] else dispatch_team(street)
     if team is not None:
-        yield from work(street, team, case, duration(h.reply, case.draw("order")))
+        yield work(street, team, case, duration(h.reply, case.draw("order")))
     order[1] = env.now
     case.u = None

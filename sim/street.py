@@ -311,7 +311,8 @@ class StreetModel(mesa.Model):
     def move(self, case, step):
         """Where each case is: live counts and their time integral (Little's law)."""
         now = self.env.now
-        self._move_clock(now)
+        if now > self._last_move:
+            self._move_clock(now)
         old = case.step
         if old in STAGE_INDEX:
             self.in_stage[old] -= 1

@@ -56,22 +56,24 @@ class Line:
         return len(self.jobs)
 
     def put(self, key, job):
-        job.queued = self.env.now
+        job.queued = now = self.env.now
         if self.idle:
             self.idle.popleft().handed(job)
         else:
-            self._smooth()
+            if now > self._load_at:
+                self._smooth(now)
             heapq.heappush(self.jobs, (key, job))
 
     def take(self):
         if not self.jobs:
             return None
-        self._smooth()
+        now = self.env.now
+        if now > self._load_at:
+            self._smooth(now)
         return heapq.heappop(self.jobs)[1]
 
-    def _smooth(self):
-        """Fold the queue length since the last change into the windowed average."""
-        now = self.env.now
+    def _smooth(self, now):
+        """Fold the queue length since the last change (at ``now``) into the windowed average."""
         if now > self._load_at:
             w = 1.0 - math.exp(-(now - self._load_at) / self.window)
             self._load += (len(self.jobs) - self._load) * w
@@ -79,7 +81,7 @@ class Line:
 
     def sustained_backlog(self):
         """Jobs waiting, averaged over the overload window: a burst at a quiet desk barely counts."""
-        self._smooth()
+        self._smooth(self.env.now)
         return self._load
 
 

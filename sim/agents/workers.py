@@ -10,6 +10,21 @@ for a while, and, day by day, accumulates stress that raises absence and exits
 from __future__ import annotations
 
 from mesa import Agent
+from simpy.events import NORMAL
+
+
+class Alarm:
+    """A worker's wake-up: the least a SimPy event needs to be scheduled and fired (callbacks,
+    ``_ok``), without the Timeout object and closure a wait would cost. ``ticket`` tells a
+    stale alarm (the worker has since waited for something else) from the current one."""
+
+    __slots__ = ("callbacks", "worker", "ticket", "then")
+    _ok = True
+
+
+def _ring(alarm):
+    if alarm.ticket == alarm.worker.timer:
+        alarm.then()
 
 
 class Worker(Agent):
@@ -45,9 +60,14 @@ class Worker(Agent):
     def at(self, t, then):
         """Wait until ``t``, then call ``then`` (a method), unless something else came first."""
         self.timer += 1
-        ticket = self.timer
-        ev = self.env.timeout(t - self.env.now)
-        ev.callbacks.append(lambda _e: ticket == self.timer and then())
+        alarm = Alarm()
+        alarm.callbacks = [_ring]
+        alarm.worker, alarm.ticket, alarm.then = self, self.timer, then
+        env = self.env
+        delay = t - env.now
+        if delay < 0:
+            raise ValueError(f"a worker cannot wait until {t}, before now ({env.now})")
+        env.schedule(alarm, NORMAL, delay)
 
     # -- serving the line -------------------------------------------------------------------
     def next(self):
