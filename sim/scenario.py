@@ -608,32 +608,55 @@ def check_names(s: Scenario, file) -> None:
                                     "(up to 64, not starting with a digit, and not NA, nan, null, none, inf, true or false)")  # fmt: skip
 
 
-def duty_shares(s: Scenario, role: str, hours_per_week: float) -> dict[str, float]:
-    """Shares of a working day the role's staff spend on fixed duties: the role's own (patrol),
-    then what the investment-promotion and data-sharing levers give it. sim.street sets each
-    team's from here; keep the order: a worker takes today's duties last first (dict.popitem),
-    so reordering them changes every run."""
+def duty_sources(s: Scenario, role: str, hours_per_week: float) -> list[tuple[str, float, str]]:
+    """``(duty, share of a working day, the key that sets it)`` for the role's fixed duties: its
+    own (patrol), then what the investment-promotion and data-sharing levers give it (a lever's
+    duty replaces the role's own of the same name). The key is what an error names."""
     lv = s.levers
-    duties = dict(s.staffing[role].duties)
-    if lv.investment_promotion.enabled and role in lv.investment_promotion.roles:
-        duties["investment_promotion"] = lv.investment_promotion.share_of_time
+    sources = [(duty, share, f"staffing.{role}.duties") for duty, share in s.staffing[role].duties.items()]
+    ip = lv.investment_promotion
+    if ip.enabled and role in ip.roles:
+        sources.append(("investment_promotion", ip.share_of_time, "levers.investment_promotion.share_of_time"))
     ds = lv.data_sharing
     if role in ds.roles:
-        weekly = ds.collection_hours_per_worker_per_week_with if ds.enabled else ds.collection_hours_per_worker_per_week_without
-        duties["data_collection"] = min(1.0, weekly / hours_per_week)
-    return duties
+        which = "with" if ds.enabled else "without"
+        weekly = getattr(ds, f"collection_hours_per_worker_per_week_{which}")
+        sources.append(("data_collection", min(1.0, weekly / hours_per_week),
+                        f"levers.data_sharing.collection_hours_per_worker_per_week_{which}"))  # fmt: skip
+    return sources
+
+
+def duty_shares(s: Scenario, role: str, hours_per_week: float) -> dict[str, float]:
+    """Shares of a working day the role's staff spend on fixed duties (``duty_sources``).
+    sim.street sets each team's from here; keep the order: a worker takes today's duties last
+    first (dict.popitem), so reordering them changes every run. A later source of the same duty
+    keeps the first one's place, as assigning to a dict does."""
+    return {duty: share for duty, share, _key in duty_sources(s, role, hours_per_week)}
 
 
 def _check_duties(s: Scenario, file) -> None:
-    """A role's fixed duties together take at most its whole working day."""
+    """A role's fixed duties together take at most its whole working day. The error names the
+    key to change: the role's own duties if they alone exceed a day, else the levers' keys that
+    add duties to it (the role's own key would send the user to a value that is not too large)."""
     from sim.calendar import weekly_hours
 
     for name, role in s.staffing.items():
-        duties = duty_shares(s, name, weekly_hours(role.calendar, s.calendars[role.calendar].shifts))
-        if sum(duties.values()) > 1.0 + 1e-9:
-            shares = " + ".join(f"{a} {v:.3g}" for a, v in duties.items())
-            raise ScenarioError(file, f"staffing.{name}.duties", f"fixed duties take {shares} = "
-                                f"{sum(duties.values()):.3g} of a working day (with the levers that add duties); at most 1")  # fmt: skip
+        hours = weekly_hours(role.calendar, s.calendars[role.calendar].shifts)
+        by_duty = {duty: (share, key) for duty, share, key in duty_sources(s, name, hours)}
+        total = sum(share for share, _key in by_duty.values())
+        if total <= 1.0 + 1e-9:
+            continue
+        shares = " + ".join(f"{duty} {share:.3g}" for duty, (share, _key) in by_duty.items())
+        own_key = f"staffing.{name}.duties"
+        own = sum(share for share, key in by_duty.values() if key == own_key)
+        lever_keys = list(dict.fromkeys(key for _share, key in by_duty.values() if key != own_key))
+        if own > 1.0 + 1e-9 or not lever_keys:
+            raise ScenarioError(file, own_key, f"fixed duties take {shares} = {total:.3g} of a working day; at most 1")
+        lever_roles = " and ".join(k.rsplit(".", 1)[0] + ".roles" for k in lever_keys)
+        levers_add, it = ("the levers add", "them") if len(lever_keys) > 1 else ("the lever adds", "it")
+        raise ScenarioError(file, ", ".join(lever_keys), f"fixed duties of {name} take {shares} = {total:.3g} of a "
+                            f"working day with what {levers_add}; at most 1 (lower {it}, or take {name} out of "
+                            f"{lever_roles})")  # fmt: skip
 
 
 def check_references(s: Scenario, file) -> None:

@@ -99,16 +99,29 @@ def test_a_long_or_large_extends_chain_is_refused_in_bounded_time(files, values_
     assert time.perf_counter() - t0 < 60  # the chain's first megabyte is read: seconds
 
 
-@pytest.mark.parametrize("changes,shares", [
-    ("staffing:\n  police: {duties: {patrol: 0.9, data_collection: 0.3}}\n", "patrol 0.9 + data_collection 0.3 = 1.2"),
+IP_SHARE = "levers.investment_promotion.share_of_time"
+DS_HOURS = "levers.data_sharing.collection_hours_per_worker_per_week_with"
+
+
+@pytest.mark.parametrize("changes,key,shares", [
+    ("staffing:\n  police: {duties: {patrol: 0.9, data_collection: 0.3}}\n",
+     "staffing.police.duties", "fixed duties take patrol 0.9 + data_collection 0.3 = 1.2 of a "),
+    # the role's own 0.6 is fine: the lever's 0.5 pushed it over, so the lever's key is named
     ("staffing:\n  police: {duties: {patrol: 0.6}}\n"
      "levers:\n  investment_promotion: {enabled: true, roles: [police], share_of_time: 0.5}\n",
-     "patrol 0.6 + investment_promotion 0.5 = 1.1"),
+     IP_SHARE, "fixed duties of police take patrol 0.6 + investment_promotion 0.5 = 1.1 of a "),
+    # two levers together (data collection: 34 of the office's 42.5 hours a week = 0.8)
+    ("staffing:\n  police: {duties: {patrol: 0.1}}\n"
+     "levers:\n  investment_promotion: {enabled: true, roles: [police], share_of_time: 0.3}\n"
+     "  data_sharing: {roles: [police], collection_hours_per_worker_per_week_with: 34}\n",
+     f"{IP_SHARE}, {DS_HOURS}", "fixed duties of police take patrol 0.1 + investment_promotion 0.3 + "
+     "data_collection 0.8 = 1.2 of a "),
 ])  # fmt: skip
-def test_duties_over_a_whole_working_day_are_refused(changes, shares, tmp_path, capsys):
-    """Before: accepted; the staff then spent each day and the next on duties, never on cases."""
+def test_duties_over_a_whole_working_day_name_the_key_to_change(changes, key, shares, tmp_path, capsys):
+    """Before: accepted; the staff then spent each day and the next on duties, never on cases.
+    Then: refused, but always naming staffing.<role>.duties, even when a lever had pushed it over."""
     f = tmp_path / "duties.yaml"
     f.write_text(f"extends: {Path('scenarios/reform_2015.yaml').resolve()}\nname: duties\n{changes}")
     assert main(["validate", str(f)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith(f"error: {f}: staffing.police.duties: fixed duties take {shares} of a "), err
+    assert len(err) == 1 and err[0].startswith(f"error: {f}: {key}: {shares}"), err
