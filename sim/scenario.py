@@ -474,7 +474,6 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
     if key in _chain:
         cycle = " -> ".join(p.name for p in (*_chain, key))
         raise ScenarioError(path, "extends", f"cycle: {cycle}")
-    _check_chain(path, (*_chain, key))
     data = read_yaml(path)
     parent = data.pop("extends", None)
     if parent is None:
@@ -484,6 +483,7 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
     parent_path = path.parent / parent
     if not parent_path.exists():
         raise ScenarioError(path, "extends", f"file not found: {parent_path}")
+    _check_chain(path, (*_chain, key), parent)
     try:
         parent_data = load_raw(parent_path, (*_chain, key))
     except ScenarioError as e:
@@ -493,15 +493,27 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
     return deep_merge(parent_data, data)
 
 
-def _check_chain(path: Path, chain: tuple[Path, ...]) -> None:
+def _check_chain(path: Path, chain: tuple[Path, ...], parent: str) -> None:
     """A chain of ``extends:`` is held to what one file may be: each file is read whole and
-    every parent merged, so a long chain of large files took minutes before it was refused."""
-    if len(chain) > limits.MAX_EXTENDS_CHAIN:
-        raise ScenarioError(path, "extends", f"a chain of more than {limits.MAX_EXTENDS_CHAIN} files")
-    size = sum(p.stat().st_size for p in chain if p.is_file())  # a device or pipe is bounded by read_yaml
-    if len(chain) > 1 and size > limits.MAX_FILE_BYTES:  # one file alone: read_yaml says it is too large
-        raise ScenarioError(path, "extends", f"the chain of {len(chain)} files holds {size:,} bytes; the limit is "
-                            f"{limits.MAX_FILE_BYTES:,} in all, as for one file")  # fmt: skip
+    every parent merged, so a long chain of large files took minutes before it was refused.
+    Checked before ``parent`` (as ``path`` writes it) is read, and named on ``path``, whose
+    ``extends:`` adds it: the file to edit (the parent may be a good file others extend)."""
+    files = len(chain) + 1
+    if files > limits.MAX_EXTENDS_CHAIN:
+        raise ScenarioError(path, "extends", f"{parent} would be file {files} of the chain from {chain[0].name}: "
+                            f"a chain of more than {limits.MAX_EXTENDS_CHAIN} files")  # fmt: skip
+    size = sum(_regular_size(p) for p in (*chain, path.parent / parent))  # a device or pipe is bounded by read_yaml
+    if size > limits.MAX_FILE_BYTES:
+        raise ScenarioError(path, "extends", f"{parent} makes the chain from {chain[0].name} {files} files of "
+                            f"{size:,} bytes; the limit is {limits.MAX_FILE_BYTES:,} in all, as for one file")  # fmt: skip
+
+
+def _regular_size(path: Path) -> int:
+    """Bytes of a regular file; 0 for anything else (read_yaml bounds it, or says why not)."""
+    try:
+        return path.stat().st_size if path.is_file() else 0
+    except OSError:
+        return 0
 
 
 def parse_assignment(text: str) -> tuple[list[str], object]:

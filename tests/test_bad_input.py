@@ -86,16 +86,21 @@ def _chain(folder: Path, files: int, values_each: int) -> Path:
     return folder / "f0.yaml"
 
 
-@pytest.mark.parametrize("files,values_each,message", [
-    (17, 1, "a chain of more than 16 files"),
-    (12, 150_000, "the limit is 1,000,000 in all, as for one file"),  # 300 kB each: ~5 minutes before
+@pytest.mark.parametrize("files,values_each,named,message,limit", [
+    (17, 1, "f15.yaml", "f16.yaml would be file 17 of the chain from f0.yaml: ", "a chain of more than 16 files"),
+    # 300 kB each: ~5 minutes before; f3 is the one too many, added by f2's extends
+    (12, 150_000, "f2.yaml", "f3.yaml makes the chain from f0.yaml 4 files of 1,200,", "the limit is 1,000,000 in all"),
 ])  # fmt: skip
-def test_a_long_or_large_extends_chain_is_refused_in_bounded_time(files, values_each, message, tmp_path, capsys):
+def test_a_long_or_large_extends_chain_is_refused_in_bounded_time(files, values_each, named, message, limit, tmp_path,
+                                                                  capsys):
+    """The line names the file whose extends: makes the chain too long or large: the one to edit
+    (before: the file it extends, which may be fine and shared)."""
     top = _chain(tmp_path, files, values_each)
     t0 = time.perf_counter()
     assert main(["validate", str(top)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and ": extends: " in err[0] and message in err[0], err
+    assert len(err) == 1 and err[0].startswith(f"error: {tmp_path / named}: extends: {message}"), err
+    assert limit in err[0]
     assert time.perf_counter() - t0 < 60  # the chain's first megabyte is read: seconds
 
 
