@@ -222,3 +222,43 @@ def test_a_scheduler_that_is_no_address_or_does_not_answer_is_one_line(command, 
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith("error: --scheduler: ") and why in err[0], err
     assert time.perf_counter() - t0 < 15 and not out.exists()
+
+
+def test_a_scheduler_name_that_does_not_resolve_in_time_is_one_line_within_the_bound(monkeypatch):
+    """Before: the name was looked up outside the 10-second connect timeout (create_connection
+    resolves first), so a resolver that never answered hung the command before anything ran."""
+    import threading
+
+    from sim.sweep import commands
+
+    released = threading.Event()
+    real = socket.getaddrinfo
+
+    def slow_resolver(host, *args, **kwargs):
+        if host == "slow.scheduler.test":
+            released.wait(5)  # a resolver that does not answer (released at the end of the test)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_resolver)
+    monkeypatch.setattr(commands, "SCHEDULER_CONNECT_SECONDS", 1)
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(scenario_mod.ScenarioError) as e:
+            commands.check_scheduler("tcp://slow.scheduler.test:8786")
+    finally:
+        released.set()
+    assert time.perf_counter() - t0 < 3
+    assert str(e.value) == ("--scheduler: no Dask scheduler answers at tcp://slow.scheduler.test:8786: "
+                            "looking up slow.scheduler.test took more than 1 s")
+
+
+def test_a_scheduler_by_host_name_that_answers_passes():
+    """localhost may resolve to ::1 first, where nothing listens: the next address is tried."""
+    from sim.sweep.commands import check_scheduler
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        check_scheduler(f"tcp://localhost:{listening.getsockname()[1]}")
+        check_scheduler(f"127.0.0.1:{listening.getsockname()[1]}")

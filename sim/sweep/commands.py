@@ -63,8 +63,9 @@ SCHEDULER_CONNECT_SECONDS = 10
 def check_scheduler(address: str) -> None:
     """--scheduler names a Dask scheduler that answers (``tcp://HOST:PORT``, or ``HOST:PORT``),
     checked before anything runs or is written: a typo or a scheduler that is down is one
-    line, not Dask's traceback (after its 30-second connect timeout for one that is down)."""
-    import socket
+    line, not Dask's traceback (after its 30-second connect timeout for one that is down).
+    The lookup of the host's name and the connection together take at most
+    SCHEDULER_CONNECT_SECONDS: a resolver that does not answer is a scheduler that does not."""
     from urllib.parse import urlsplit
 
     example = "an address such as tcp://HOST:8786"
@@ -76,10 +77,56 @@ def check_scheduler(address: str) -> None:
     if parts.scheme not in SCHEDULER_PROTOCOLS or not host or port is None or parts.path not in ("", "/"):
         raise ScenarioError("--scheduler", "", f"{address!r} is not {example}")
     try:
-        socket.create_connection((host, port), timeout=SCHEDULER_CONNECT_SECONDS).close()
+        _connect(host, port, SCHEDULER_CONNECT_SECONDS)
     except (OSError, ValueError) as e:  # refused, unknown host, no route, timed out; a..b (UnicodeError)
         why = getattr(e, "strerror", None) or str(e) or type(e).__name__
         raise ScenarioError("--scheduler", "", f"no Dask scheduler answers at {address}: {why}") from None
+
+
+def _connect(host: str, port: int, seconds: float) -> None:
+    """Open and close a TCP connection to ``host:port`` within ``seconds``, name lookup included
+    (socket.create_connection's timeout covers the connection only, and a lookup can hang)."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + seconds
+    error: OSError | None = None
+    for family, kind, proto, _name, address in _lookup(host, port, seconds):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        with socket.socket(family, kind, proto) as s:
+            s.settimeout(left)
+            try:
+                s.connect(address)
+                return
+            except OSError as e:  # the next address may answer (IPv6 first, then IPv4)
+                error = e
+    raise error or TimeoutError(f"timed out after {seconds} s")
+
+
+def _lookup(host: str, port: int, seconds: float) -> list[tuple]:
+    """getaddrinfo in a daemon thread, waited on for ``seconds``: the C call cannot be
+    interrupted, so a lookup that hangs is left behind (it ends with the process)."""
+    import socket
+    import threading
+
+    found: list = []
+
+    def lookup():
+        try:
+            found.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except (OSError, ValueError) as e:  # not found; a..b (UnicodeError)
+            found.append(e)
+
+    thread = threading.Thread(target=lookup, name="scheduler-lookup", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if not found:
+        raise TimeoutError(f"looking up {host} took more than {seconds} s")
+    if isinstance(found[0], BaseException):
+        raise found[0]
+    return found[0]
 
 
 def add_commands(sub) -> None:
