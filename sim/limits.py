@@ -15,6 +15,11 @@ MAX_FILE_BYTES = 1_000_000
 """Scenario, district and experiment files. The shipped ones are 1-8 kB; a megabyte of YAML is a
 mistake (a data file, /dev/zero), and reading it whole must stay cheap."""
 
+PIPE_SECONDS = 30
+"""A scenario read from a pipe (``streetsim validate /dev/stdin < f``, ``generate | streetsim run
+/dev/stdin``, a named pipe) must have ended (its writer closed it) within this: the writer is
+another program, and one that never finishes would hang the command before it checked anything."""
+
 MAX_NESTING = 40
 """Mappings/lists inside each other. Shipped files nest 5 deep; thousands of levels would
 exhaust Python's recursion in the YAML composer and in validation."""

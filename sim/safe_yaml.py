@@ -31,20 +31,78 @@ class YamlError(ValueError):
 
 
 def read_text(path: Path, max_bytes: int = limits.MAX_FILE_BYTES) -> str:
-    """The file's text: at most ``max_bytes`` read (so /dev/zero ends), UTF-8 only."""
+    """The file's text: at most ``max_bytes`` read (so /dev/zero ends), UTF-8 only. A pipe
+    (/dev/stdin, a named pipe) is read to its end once; reading it again gives the same text."""
     if path.is_dir():
         raise YamlError("", "is a folder, not a file")
     # Opened without waiting: a named pipe would otherwise block until something writes to it.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # OSError is the caller's: it knows how to name the file
     with os.fdopen(fd, "rb") as f:
-        if stat.S_ISFIFO(os.fstat(fd).st_mode) or stat.S_ISSOCK(os.fstat(fd).st_mode):
-            raise YamlError("", "is a named pipe or socket, not a file")
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISSOCK(mode):
+            raise YamlError("", "is a socket, not a file")
+        if stat.S_ISFIFO(mode):
+            return decode(_read_pipe_once(f, max_bytes))
         data = f.read(max_bytes + 1)
     if data is None:  # a terminal (or device) with nothing to read yet: not waited on
         raise YamlError("", "is a terminal or device with nothing to read, not a file")
     if len(data) > max_bytes:
-        raise YamlError("", f"larger than {max_bytes:,} bytes, the limit for scenario and experiment files")
+        raise YamlError("", _too_large(max_bytes))
     return decode(data)
+
+
+def _too_large(max_bytes: int) -> str:
+    return f"larger than {max_bytes:,} bytes, the limit for scenario and experiment files"
+
+
+# A pipe's bytes can be read only once, but a command reads its input file more than once (what
+# kind of file it is, then the file itself; each file of a district). What the first read got is
+# kept here, with the pipe held open so that no later pipe can take its inode number meanwhile.
+_PIPES_READ: dict[tuple[int, int], tuple[object, bytes | YamlError]] = {}
+
+
+def _read_pipe_once(f, max_bytes: int) -> bytes:
+    st = os.fstat(f.fileno())
+    ident = (st.st_dev, st.st_ino)
+    if ident not in _PIPES_READ:
+        try:
+            outcome = _read_pipe(f.fileno(), max_bytes, limits.PIPE_SECONDS)
+        except YamlError as e:
+            outcome = e
+        _PIPES_READ[ident] = (os.fdopen(os.dup(f.fileno()), "rb"), outcome)
+    outcome = _PIPES_READ[ident][1]
+    if isinstance(outcome, YamlError):
+        raise outcome
+    return outcome
+
+
+def _read_pipe(fd: int, max_bytes: int, seconds: float) -> bytes:
+    """Everything a pipe's writer sends until it closes the pipe, within ``max_bytes`` and
+    ``seconds``. Nothing written is an error: a pipe that ends at once had no writer (a named
+    pipe read before its writer started) or a writer that failed, not an empty scenario."""
+    import select
+    import time
+
+    deadline = time.monotonic() + seconds
+    chunks, size = [], 0
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:  # the writer is there but has not written (or closed) yet
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise YamlError("", f"is a pipe that did not end within {seconds} s (its writer neither "
+                                "finished nor closed it)") from None  # fmt: skip
+            continue
+        if not chunk:  # the end: every writer has closed it
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > max_bytes:
+            raise YamlError("", _too_large(max_bytes))
+    if not size:
+        raise YamlError("", "is a pipe with nothing written to it (a named pipe's writer must start first)")
+    return b"".join(chunks)
 
 
 def decode(data: bytes) -> str:

@@ -480,7 +480,7 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
         return data
     if not isinstance(parent, str):
         raise ScenarioError(path, "extends", f"must be a file path, got {parent!r}")
-    parent_path = path.parent / parent
+    parent_path = _extends_folder(path) / parent
     if not parent_path.exists():
         raise ScenarioError(path, "extends", f"file not found: {parent_path}")
     _check_chain(path, (*_chain, key), parent)
@@ -493,6 +493,16 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
     return deep_merge(parent_data, data)
 
 
+def _extends_folder(path: Path) -> Path:
+    """Where a relative ``extends:`` starts: the file's folder, or the working folder for
+    standard input and other descriptors (``cat f | streetsim run /dev/stdin``): a pipe has
+    no folder of its own, and /dev is none of the user's."""
+    folder = path.absolute().parent
+    if folder in (Path("/dev"), Path("/dev/fd")) or (folder.parts[:2] == ("/", "proc") and folder.name == "fd"):
+        return Path(".")
+    return path.parent
+
+
 def _check_chain(path: Path, chain: tuple[Path, ...], parent: str) -> None:
     """A chain of ``extends:`` is held to what one file may be: each file is read whole and
     every parent merged, so a long chain of large files took minutes before it was refused.
@@ -502,7 +512,7 @@ def _check_chain(path: Path, chain: tuple[Path, ...], parent: str) -> None:
     if files > limits.MAX_EXTENDS_CHAIN:
         raise ScenarioError(path, "extends", f"{parent} would be file {files} of the chain from {chain[0].name}: "
                             f"a chain of more than {limits.MAX_EXTENDS_CHAIN} files")  # fmt: skip
-    size = sum(_regular_size(p) for p in (*chain, path.parent / parent))  # a device or pipe is bounded by read_yaml
+    size = sum(_regular_size(p) for p in (*chain, _extends_folder(path) / parent))  # a device or pipe is bounded by read_yaml
     if size > limits.MAX_FILE_BYTES:
         raise ScenarioError(path, "extends", f"{parent} makes the chain from {chain[0].name} {files} files of "
                             f"{size:,} bytes; the limit is {limits.MAX_FILE_BYTES:,} in all, as for one file")  # fmt: skip

@@ -1,7 +1,9 @@
 """Broken scenario files: one line naming the file and key path, exit 2, no traceback, nothing written."""
 
+import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -130,3 +132,86 @@ def test_duties_over_a_whole_working_day_name_the_key_to_change(changes, key, sh
     assert main(["validate", str(f)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {f}: {key}: {shares}"), err
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _streetsim(args, stdin_text, cwd):
+    """The command as a user runs it, its standard input a real pipe holding ``stdin_text``."""
+    return subprocess.run([sys.executable, "-m", "sim.cli", *args], input=stdin_text, capture_output=True, text=True,
+                          cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)  # fmt: skip
+
+
+def test_a_scenario_piped_to_standard_input_is_read_once_and_checked(tmp_path):
+    """Before: `cat f | streetsim validate /dev/stdin` was refused ("is a named pipe or socket").
+    Validate reads a file twice (what kind it is, then the scenario): a pipe is read once and kept.
+    A relative extends: from standard input starts in the working folder (not /dev)."""
+    piped = "extends: scenarios/validation/mmc.yaml\nname: piped\n"
+    proc = _streetsim(["validate", "/dev/stdin"], piped, ROOT)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "/dev/stdin: ok (piped)\n", "")
+    out = tmp_path / "out"
+    proc = _streetsim(["run", "/dev/stdin", "-r", "1", "--set", "horizon={days: 3}", "--out", str(out), "--quiet",
+                       "--no-figures"], piped, ROOT)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "horizon:\n  days: 3" in (out / "scenario.resolved.yaml").read_text()
+
+
+@pytest.mark.parametrize("stdin_text,message", [
+    ("#" * 1_000_001, "larger than 1,000,000 bytes"),  # size-limited as a file is
+    ("", "is a pipe with nothing written to it"),  # a writer that failed: not an empty scenario
+    ("name: [\n", "invalid YAML"),
+])  # fmt: skip
+def test_a_bad_scenario_on_a_pipe_is_one_line(stdin_text, message, tmp_path):
+    proc = _streetsim(["validate", "/dev/stdin"], stdin_text, tmp_path)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+    assert proc.stderr.startswith("error: /dev/stdin: ") and proc.stderr.count("\n") == 1 and message in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def _writer(fifo: Path, text: str | None, opened: threading.Event) -> threading.Thread:
+    """A named pipe's writer: opens it (waiting for the reader), pauses, writes ``text`` and closes
+    it; ``text`` None: writes nothing and holds it open until ``opened`` is cleared."""
+
+    def write():
+        with open(fifo, "w") as f:
+            opened.set()
+            if text is None:
+                while opened.is_set():
+                    time.sleep(0.05)
+                return
+            time.sleep(0.5)  # the reader is already waiting: it must wait for the text, not take "nothing"
+            f.write(text)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_named_pipe_is_read_when_its_writer_writes(tmp_path, capsys):
+    fifo = tmp_path / "scenario.yaml"
+    os.mkfifo(fifo)
+    opened = threading.Event()
+    writer = _writer(fifo, f"extends: {ROOT / 'scenarios/validation/mmc.yaml'}\nname: from_a_fifo\n", opened)
+    assert main(["validate", str(fifo)]) == 0
+    assert capsys.readouterr().out == f"{fifo}: ok (from_a_fifo)\n"
+    writer.join(5)
+
+
+def test_a_named_pipe_whose_writer_never_finishes_is_one_line_within_the_bound(tmp_path, capsys, monkeypatch):
+    from sim import limits
+
+    monkeypatch.setattr(limits, "PIPE_SECONDS", 1)
+    fifo = tmp_path / "scenario.yaml"
+    os.mkfifo(fifo)
+    opened = threading.Event()
+    writer = _writer(fifo, None, opened)
+    t0 = time.perf_counter()
+    try:
+        assert main(["validate", str(fifo)]) == 2
+    finally:
+        opened.clear()
+        writer.join(5)
+    assert time.perf_counter() - t0 < 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {fifo}: is a pipe that did not end within 1 s (its writer neither finished nor closed it)"]

@@ -261,12 +261,12 @@ def _report_over_a_pdf(tmp):
     return ["report", str(folder), "--out", str(tmp / "proposal.pdf")], "--out: ", "is not a streetsim report"
 
 
-@generated("a named pipe as the scenario")
+@generated("a named pipe nobody writes to as the scenario")
 def _fifo_scenario(tmp):
     import os
 
-    os.mkfifo(tmp / "pipe.yaml")
-    return ["run", str(tmp / "pipe.yaml"), *RUN[1:]], f"{tmp / 'pipe.yaml'}: ", "named pipe"
+    os.mkfifo(tmp / "pipe.yaml")  # read at once, not waited on: a pipe with a writer is read (test_bad_input.py)
+    return ["run", str(tmp / "pipe.yaml"), *RUN[1:]], f"{tmp / 'pipe.yaml'}: ", "is a pipe with nothing written to it"
 
 
 @generated("a loop of symbolic links as the scenario")
