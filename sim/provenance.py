@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import platform
 from pathlib import Path
 
 import sim
@@ -45,6 +46,12 @@ def source_fingerprint(package: Path, version: str = sim.__version__) -> str:
 def code_fingerprint() -> str:
     """The running model's fingerprint (computed once per process: ~100 small files)."""
     return source_fingerprint(Path(sim.__file__).resolve().parent)
+
+
+def python_version() -> str:
+    """The Python that ran the model ("3.12.4"), as every manifest records it and the report
+    shows it: said here only, so a run's, a sweep's and a calibration's manifests agree."""
+    return platform.python_version()
 
 
 def record() -> dict:

@@ -20,7 +20,7 @@ import pandas as pd
 from tqdm import tqdm
 
 import sim
-from sim import metrics
+from sim import metrics, provenance
 from sim import scenario as scenario_mod
 from sim.processes import alive
 from sim.results_folder import AtomicFolder  # noqa: F401  (its home; kept importable from here)
@@ -246,5 +246,5 @@ def manifest(kind: str, command: list[str], seed: int, replications: int, scenar
         "replications": replications,
         "scenarios": scenarios,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "python": sys.version.split()[0],
+        "python": provenance.python_version(),
     }

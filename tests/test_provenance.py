@@ -55,3 +55,14 @@ def test_other_or_unrecorded_code_is_refused_in_one_line(tmp_path):
             provenance.check_same_code(recorded, tmp_path, "staffing")
         text = str(e.value)
         assert words in text and "give a new --out" in text and "\n" not in text
+
+
+def test_the_python_version_is_said_in_one_place(monkeypatch):
+    """A run's manifest records the version provenance gives (before: its own sys.version)."""
+    import platform
+
+    from sim import runner
+
+    assert provenance.python_version() == platform.python_version()
+    monkeypatch.setattr(provenance, "python_version", lambda: "9.9.9")
+    assert runner.manifest("run", ["streetsim"], 1, 2, ["s.yaml"])["python"] == "9.9.9"
