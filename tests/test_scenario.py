@@ -62,3 +62,28 @@ def test_a_set_below_a_misspelt_role_names_the_roles_there_are(capsys):
     assert "grid_supervisors" in err[0]  # the name meant is among those listed
     added = scenario.load("scenarios/reform_2015.yaml", ["staffing.new_desk={kind: acceptance_clerk, count: 2}"])
     assert added.staffing["new_desk"].count == 2  # a whole new entry is still possible
+
+
+def test_random_stream_key_parts_stay_below_2_32():
+    """StreetModel.stream packs a day and an index (team, case type, grid) into uint32 words, and
+    numpy refuses a part >= 2**32 (OverflowError, a traceback). No input reaches it: the schema
+    and limits bound each part far below; seeds and replication numbers are split into 32-bit
+    words first, so any size works. A guard: raising a limit past 2**32 fails here."""
+    import numpy as np
+
+    from sim import limits
+    from sim.street import StreetModel
+
+    # days < horizon.days; teams <= staff in all (each role has one at least); grids; case
+    # types < the values a file may hold
+    assert max(limits.MAX_HORIZON_DAYS, limits.MAX_STAFF_TOTAL, limits.MAX_AREAS, limits.MAX_YAML_VALUES) < 2**32
+    mmc = "scenarios/validation/mmc.yaml"
+    for key in ("horizon.days", "street.grids"):
+        try:
+            scenario.load(mmc, [f"{key}={2**32}"])
+        except scenario.ScenarioError as e:
+            assert e.key == key and "less than or equal to" in e.message, e
+        else:
+            raise AssertionError(f"{key}={2**32} accepted")
+    model = StreetModel(scenario.load(mmc), np.random.SeedSequence(2**100, spawn_key=(limits.MAX_REPLICATIONS,)))
+    assert 0 <= model.stream("grid", limits.MAX_HORIZON_DAYS - 1, limits.MAX_AREAS - 1).random() < 1
