@@ -84,13 +84,15 @@ def _read_pipe(fd: int, max_bytes: int, seconds: float) -> bytes:
     import time
 
     deadline = time.monotonic() + seconds
+    ready = select.poll()  # not select.select: it fails on descriptors numbered 1024 and above
+    ready.register(fd, select.POLLIN)
     chunks, size = [], 0
     while True:
         try:
             chunk = os.read(fd, 1 << 16)
         except BlockingIOError:  # the writer is there but has not written (or closed) yet
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
+            if left <= 0 or not ready.poll(left * 1000):  # data, or the writer's close (POLLHUP)
                 raise YamlError("", f"is a pipe that did not end within {seconds} s (its writer neither "
                                 "finished nor closed it)") from None  # fmt: skip
             continue
