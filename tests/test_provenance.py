@@ -66,3 +66,18 @@ def test_the_python_version_is_said_in_one_place(monkeypatch):
     assert provenance.python_version() == platform.python_version()
     monkeypatch.setattr(provenance, "python_version", lambda: "9.9.9")
     assert runner.manifest("run", ["streetsim"], 1, 2, ["s.yaml"])["python"] == "9.9.9"
+
+
+def test_no_other_module_says_the_python_version_itself():
+    """Every manifest (run, sweep, staffing, calibration) takes the version from provenance."""
+    import re
+    from pathlib import Path
+
+    import sim
+
+    said = re.compile(r"sys\.version\b|python_version\(\)|version_info")
+    root = Path(sim.__file__).parent
+    elsewhere = [f"{p.relative_to(root)}:{i}" for p in sorted(root.rglob("*.py")) if p.name != "provenance.py"
+                 for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+                 if said.search(line) and "provenance.python_version()" not in line]
+    assert not elsewhere, elsewhere

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ def claim_folder(cal: Calibration, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
         manifest = {"kind": "calibration", "digest": cal.digest(), "calibration": cal.spec.calibration,
                     "observed_file": str(cal.file), "scenario_file": str(cal.scenario_file),
-                    **provenance.record(), "python": sys.version.split()[0],
+                    **provenance.record(), "python": provenance.python_version(),
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
         _write_first(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     old = json.loads((out / MANIFEST).read_text(encoding="utf-8"))

@@ -25,6 +25,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim import safe_yaml
 from sim import scenario as scenario_mod
 from sim.columns import kpi_names, unknown
 from sim.scenario import ScenarioError
@@ -162,7 +163,7 @@ def load(scenario_file: str | Path, observed_file: str | Path, extra_sets: list[
         if obs.quantity not in known:
             raise ScenarioError(observed_file, f"observed.{i}.quantity", unknown("quantity", obs.quantity, known,
                                                 f"a KPI, a column of summary.csv, or one of {', '.join(measure_names(settings))}"))
-    text = observed_file.read_text(encoding="utf-8")
+    text = safe_yaml.read_text(observed_file)  # as read and checked above (a pipe is read once)
     return Calibration(spec, observed_file, text, scenario_file, base, sets)
 
 

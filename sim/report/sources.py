@@ -69,7 +69,7 @@ def scenario_files(manifest: dict) -> list[Path]:
         if path in files:
             continue
         files.append(path)
-        if path.exists():
+        if path.is_file():  # a pipe (a run read from /dev/stdin) is not read again here
             parent = _extends(path)
             if parent is not None:
                 todo.insert(0, parent)

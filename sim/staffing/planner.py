@@ -70,7 +70,7 @@ class StaffingPlan:
             "kind": "staffing",
             "scenario_names": [self.settings.name],
             **provenance.record(),
-            "python": sys.version.split()[0],
+            "python": provenance.python_version(),
             "started": self.started,
             "command": self.req.command,
             "scenario": str(self.req.scenario),

@@ -17,6 +17,7 @@ import pandas as pd
 from tqdm import tqdm
 
 import sim
+from sim import provenance
 from sim.scenario import CommandFailed, ScenarioError
 from sim.sweep import executors, store, worker
 from sim.sweep.experiment import Plan, Run, describe
@@ -98,7 +99,7 @@ def manifest(plan: Plan) -> dict:
         "timeseries": plan.spec.timeseries,
         "streetsim_version": sim.__version__,
         "git_commit": _git_commit(),
-        "python": sys.version.split()[0],
+        "python": provenance.python_version(),
     }
 
 
