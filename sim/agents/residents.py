@@ -14,6 +14,7 @@ from sim.cases import DRAWS_PER_CASE
 
 # Intraday arrival windows (hours of the day): residents raise requests in waking hours.
 PROFILE_HOURS = {"daytime": (8.0, 20.0), "office": (8.5, 17.0), "around_the_clock": (0.0, 24.0)}
+NO_REQUESTS = (np.empty(0), np.empty(0, dtype=np.int64), np.empty((0, DRAWS_PER_CASE)), np.empty(0, dtype=np.int64))
 
 
 class ResidentialArea(Agent):
@@ -42,6 +43,8 @@ class ResidentialArea(Agent):
         e = trust_cfg.reporting_elasticity if trust_cfg.enabled else 0.0
         top = access.top * (1.0 + e * (1.0 - trust_cfg.initial))
         n = rng.poisson(rate_per_resident_per_day * self.population * top)
+        if n == 0:  # most areas on most days, for a type: drawing nothing takes nothing from the stream
+            return NO_REQUESTS
         who = rng.integers(self.population, size=n)
         keep_u = rng.random(n)
         lo, hi = PROFILE_HOURS[case_type.arrival_profile]
