@@ -17,7 +17,8 @@ import numpy as np
 import simpy
 
 from sim import demand
-from sim.agents import ResidentialArea, Worker
+from sim.agents import Worker
+from sim.agents.residents import build_areas, raise_requests
 from sim.calendar import WEEKDAYS, from_spec
 from sim.cases import SLOT, STAGE_INDEX, STAGES, Case, CaseLog, duration
 from sim.grids import Grid
@@ -127,10 +128,9 @@ class StreetModel(mesa.Model):
     def _build_street(self):
         st = self.settings.street
         base, extra = divmod(st.residents, st.residential_areas)
-        self.areas = [
-            ResidentialArea(self, i, base + (1 if i < extra else 0), i % st.grids)
-            for i in range(st.residential_areas)
-        ]
+        populations = [base + (1 if i < extra else 0) for i in range(st.residential_areas)]
+        self.areas, self.trust = build_areas(self, populations, [i % st.grids for i in range(st.residential_areas)])
+        self.populations = np.array(populations)
         # Grid problems are attributed to an area of their grid (any area if the grid has none).
         self.grids = [Grid(self, g, [a for a in self.areas if a.grid == g] or self.areas) for g in range(st.grids)]
 
@@ -142,7 +142,7 @@ class StreetModel(mesa.Model):
             self._end_warmup()
         for i, team in enumerate(self.teams.values()):
             team.hire_due(day)
-            team.day_u = self.stream("behaviour", day, i).random((team.slots, 2))
+            team.day_u = self.stream("behaviour", day, i).random((team.slots, 2)).tolist()  # floats: read once a worker-day
         for workers in self._worker_sets():
             workers.shuffle_do("step")
         for team in self.teams.values():
@@ -238,12 +238,14 @@ class StreetModel(mesa.Model):
                 continue
             rng = self.stream("requests", day, i)
             rate = self._daily_rate(ct) / self.settings.street.residents
-            for area in self.areas:
-                times, who, u, idx = area.raise_requests(rng, day, ct, rate, self.access)
-                for t, r, row, k in zip(times.tolist(), who.tolist(), u.tolist(), idx.tolist()):
-                    channel = self.resident_channel(ct.channels or {"direct": 1.0}, area, r, row[SLOT["channel"]])
-                    seed = (*self.case_seed_root, 1, day, i, area.index, k)
-                    self.surface(Case(None, name, ct, channel, t, t, area.index, area.grid, r, row, seed))
+            r = raise_requests(rng, day, ct, rate, self.access, self.settings.behaviour.trust, self.populations, self.trust)
+            channels = ct.channels or {"direct": 1.0}
+            for t, a, who, row, k in zip(r.times.tolist(), r.areas.tolist(), r.residents.tolist(), r.u.tolist(),
+                                         r.candidate.tolist()):  # fmt: skip
+                area = self.areas[a]
+                channel = self.resident_channel(channels, area, who, row[SLOT["channel"]])
+                seed = (*self.case_seed_root, 1, day, i, a, k)
+                self.surface(Case(None, name, ct, channel, t, t, a, area.grid, who, row, seed))
 
     def _organisation_requests(self, day):
         for i, (name, ct) in enumerate(self._case_types):
