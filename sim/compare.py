@@ -19,6 +19,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from sim import intervals
+from sim.cells import ci_cell, missing, number, percent
 from sim.labels import is_input, label_with_unit, word
 
 ALPHA = 0.05  # false discovery rate of the "changed" mark
@@ -131,9 +132,9 @@ def _difference_table(rows, t, base, name, lang, show_all) -> str:
     for r in rows.itertuples():
         b = t.loc[(base, r.kpi)]
         mark = "*" if r.status == CHANGED else ""
-        body.append([label_with_unit(r.kpi, lang), _mean_cell(b, show_all), _mean_cell(r, show_all),
-                     f"{_num(r.diff_mean, True)}{sep}[{_num(r.diff_ci_low, True)}, {_num(r.diff_ci_high, True)}]",
-                     _percent(r.relative_change), mark])
+        body.append([label_with_unit(r.kpi, lang), _mean_cell(b, show_all, lang), _mean_cell(r, show_all, lang),
+                     f"{number(r.diff_mean, lang, True)}{sep}{ci_cell(r.diff_ci_low, r.diff_ci_high, lang, True)}",
+                     percent(r.relative_change, lang), mark])
     headers = [word("kpi", lang), base, name, "Δ [95% CI]", "Δ %", ""]
     return tabulate(body, headers, tablefmt="simple", disable_numparse=True,
                     colalign=("left", "right", "right", "right", "right", "left"),
@@ -147,8 +148,9 @@ def _inputs_table(rows, t, base, name, lang, show_all) -> str:
         fixed = fixed[(fixed["diff_mean"].fillna(1) != 0)]
     if fixed.empty:
         return ""
-    body = [[label_with_unit(r.kpi, lang), _num(t.loc[(base, r.kpi)]["mean"]) if (base, r.kpi) in t.index else "n/a",
-             _num(r.mean), _num(r.diff_mean, True)] for r in fixed.itertuples()]
+    body = [[label_with_unit(r.kpi, lang),
+             number(t.loc[(base, r.kpi)]["mean"], lang) if (base, r.kpi) in t.index else missing(lang),
+             number(r.mean, lang), number(r.diff_mean, lang, True)] for r in fixed.itertuples()]
     headers = [word("inputs", lang), base, name, "Δ"]
     return tabulate(body, headers, tablefmt="simple", disable_numparse=True,
                     colalign=("left", "right", "right", "right"),
@@ -157,14 +159,10 @@ def _inputs_table(rows, t, base, name, lang, show_all) -> str:
 
 def _means_table(table, name, lang) -> str:
     rows = table[table["scenario"] == name]
-    body = [[label_with_unit(r.kpi, lang), _num(r.mean), _ci_cell(r.ci_low, r.ci_high),
+    body = [[label_with_unit(r.kpi, lang), number(r.mean, lang), ci_cell(r.ci_low, r.ci_high, lang),
              intervals.method_name(r.ci_method, lang)] for r in rows.itertuples()]
     return tabulate(body, [word("kpi", lang), word("mean", lang), word("ci95", lang), word("method", lang)],
                     tablefmt="simple", disable_numparse=True, maxcolwidths=[40, None, None, 20])
-
-
-def _ci_cell(low, high) -> str:
-    return "n/a" if math.isnan(low) and math.isnan(high) else f"[{_num(low)}, {_num(high)}]"
 
 
 def footer(compared: bool = True, show_all: bool = False) -> str:
@@ -177,29 +175,10 @@ def footer(compared: bool = True, show_all: bool = False) -> str:
     return "\n".join(textwrap.fill(line, TERMINAL_WIDTH) for line in lines)
 
 
-def _mean_cell(r, with_ci: bool) -> str:
+def _mean_cell(r, with_ci: bool, lang: str) -> str:
     m = r["mean"] if isinstance(r, pd.Series) else r.mean
     if not with_ci:
-        return _num(m)
+        return number(m, lang)
     lo, hi = (r["ci_low"], r["ci_high"]) if isinstance(r, pd.Series) else (r.ci_low, r.ci_high)
-    return f"{_num(m)}\n[{_num(lo)}, {_num(hi)}]"
-
-
-def _percent(x) -> str:
-    if x != x:
-        return "n/a"
-    return f"{x * 100:+.0f}%" if abs(x) >= 0.1 else f"{x * 100:+.1f}%"
-
-
-def _num(x, signed=False) -> str:
-    if x != x:
-        return "n/a"
-    sign = "+" if signed and x > 0 else ""
-    if abs(x) >= 10000:
-        return f"{sign}{x:,.0f}"
-    if abs(x) >= 100:
-        return f"{sign}{x:.0f}"
-    if 0 < abs(x) < 0.01:
-        return f"{sign}{x:.2g}".replace("e-0", "e-")
-    return f"{sign}{x:.3g}"
+    return f"{number(m, lang)}\n{ci_cell(lo, hi, lang)}"
 

@@ -327,6 +327,10 @@ WORDS = {  # words of tables, figures and the report
     "yes": ("是", "yes"),
     "no": ("否", "no"),
     "none": ("无", "none"),
+    # A value a table cannot give (an interval of one replication, a change against a mean of
+    # 0, a KPI one scenario lacks). Chinese statistical tables (the NBS yearbooks' conventions)
+    # print a dash "—" for "no such figure"; "无" would read as "none", i.e. zero or no change.
+    "not_available": ("—", "n/a"),
     "list_separator": ("、", "; "),
     "observed_with_discrepancy": ("观测值 ± 2个标准差(含模型偏差)", "observed ± 2 sd (with discrepancy)"),
     "observed_2sd": ("观测值 ± 2个标准差", "observed ± 2 sd"),

@@ -29,8 +29,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
-from sim import compare  # noqa: E402
 from sim import scenario as scenario_mod  # noqa: E402
+from sim.cells import ci_cell  # noqa: E402
 from sim.labels import LANGS, label, label_with_unit, unit, word  # noqa: E402
 from sim.report import per_language  # noqa: E402
 from sim.sweep.store import write_atomic  # noqa: E402
@@ -100,7 +100,7 @@ def report_fit_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
         word("observed_quantity", lang): quantity_name(r.quantity, lang),
         word("observed_value", lang): f"{r.observed:.4g} ± {r.observed_sd:.2g}",
         word("predicted_mean", lang): r.predicted_mean,
-        word("predicted_interval", lang): compare._ci_cell(r.predicted_q025, r.predicted_q975),
+        word("predicted_interval", lang): ci_cell(r.predicted_q025, r.predicted_q975, lang),
         word("decision", lang): verdict_words(r, lang),
     } for r in table.itertuples(index=False)])  # fmt: skip
 
@@ -119,11 +119,11 @@ def report_posterior_table(params: pd.DataFrame, lang: str) -> pd.DataFrame:
     return pd.DataFrame([{
         word("parameter", lang): r.parameter,
         word("scenario_value", lang): r.scenario_value,
-        word("prior_range", lang): compare._ci_cell(r.prior_min, r.prior_max),
+        word("prior_range", lang): ci_cell(r.prior_min, r.prior_max, lang),
         word("scale", lang): word(f"scale_{r.scale}", lang),
-        word("non_implausible_range", lang): compare._ci_cell(r.region_min, r.region_max),
+        word("non_implausible_range", lang): ci_cell(r.region_min, r.region_max, lang),
         word("calibrated_median", lang): r.calibrated_value,
-        word("posterior_interval", lang): compare._ci_cell(r.posterior_q025, r.posterior_q975),
+        word("posterior_interval", lang): ci_cell(r.posterior_q025, r.posterior_q975, lang),
     } for r in params.itertuples(index=False)])  # fmt: skip
 
 

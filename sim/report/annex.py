@@ -11,6 +11,7 @@ import pandas as pd
 import yaml
 
 from sim import compare, figures, intervals, results_folder
+from sim.cells import ci_cell, missing, number, percent
 from sim.labels import LANGS, WORDS, label, label_with_unit, replications_text, word
 from sim.report import sources, typeset
 from sim.report.typeset import check_out_file
@@ -196,22 +197,23 @@ def headline_blocks(cmp: pd.DataFrame, lang: str) -> list[dict]:
         changed = int((tested["status"] == compare.CHANGED).sum())  # the rows shown also hold the lead KPIs
         blocks.append(para(word("headline_intro", lang, name=name, base=base, n=changed, tested=len(tested))))
         if not rows.empty:
-            body = [[label_with_unit(r.kpi, lang), _ci_text(t.loc[(base, r.kpi)]), _ci_text(t.loc[(name, r.kpi)]),
-                     _diff_text(r), compare._percent(r.relative_change)] for r in rows.itertuples()]
+            body = [[label_with_unit(r.kpi, lang), _ci_text(t.loc[(base, r.kpi)], lang),
+                     _ci_text(t.loc[(name, r.kpi)], lang), _diff_text(r, lang), percent(r.relative_change, lang)]
+                    for r in rows.itertuples()]
             blocks.append(table([word("kpi", lang), base, name, word("paired_difference", lang), "Δ %"], body,
                                 word("headline_caption", lang, name=name, base=base)))
         inputs = cmp[(cmp["scenario"] == name) & cmp["status"].isin([compare.INPUT, compare.FIXED])
                      & (cmp["diff_mean"].fillna(1) != 0)]
         if not inputs.empty:
-            body = [[label_with_unit(r.kpi, lang), compare._num(t.loc[(base, r.kpi)]["mean"]), compare._num(r.mean),
-                     compare._num(r.diff_mean, True)] for r in inputs.itertuples()]
+            body = [[label_with_unit(r.kpi, lang), number(t.loc[(base, r.kpi)]["mean"], lang), number(r.mean, lang),
+                     number(r.diff_mean, lang, True)] for r in inputs.itertuples()]
             blocks.append(table([word("inputs", lang), base, name, "Δ"], body, word("inputs_caption", lang)))
     blocks.append(note(word("method_note", lang)))
     return blocks
 
 
 def means_blocks(cmp: pd.DataFrame, lang: str) -> list[dict]:
-    body = [[label_with_unit(r.kpi, lang), compare._num(r.mean), compare._ci_cell(r.ci_low, r.ci_high),
+    body = [[label_with_unit(r.kpi, lang), number(r.mean, lang), ci_cell(r.ci_low, r.ci_high, lang),
              intervals.method_name(r.ci_method, lang)] for r in cmp.itertuples()]
     return [table([word("kpi", lang), word("mean", lang), word("ci95", lang), word("method", lang)], body,
                   word("means_caption", lang, reps=replications_text(cmp.attrs.get("replications", "?"), lang)),
@@ -225,37 +227,36 @@ def all_kpi_blocks(cmp: pd.DataFrame, lang: str) -> list[dict]:
     body = []
     for k in kpis:
         row = [label_with_unit(k, lang)]
-        row += [_ci_text(t.loc[(n, k)]) if (n, k) in t.index else "n/a" for n in names]
+        row += [_ci_text(t.loc[(n, k)], lang) if (n, k) in t.index else missing(lang) for n in names]
         for n in names[1:]:
             r = t.loc[(n, k)] if (n, k) in t.index else None
-            row.append("n/a" if r is None else _status_text(r, lang))
+            row.append(missing(lang) if r is None else _status_text(r, lang))
         body.append(row)
     headers = [word("kpi", lang), *names, *(f"Δ {n}" for n in names[1:])]
     return [table(headers, body, word("all_kpis_caption", lang)), note(word("method_note", lang))]
 
 
-def _ci_text(r) -> str:
-    return f"{compare._num(r['mean'])} {compare._ci_cell(r['ci_low'], r['ci_high'])}"
+def _ci_text(r, lang) -> str:
+    return f"{number(r['mean'], lang)} {ci_cell(r['ci_low'], r['ci_high'], lang)}"
 
 
-def _diff_text(r) -> str:
+def _diff_text(r, lang) -> str:
     mark = " *" if r.status == compare.CHANGED else ""
-    return (f"{compare._num(r.diff_mean, True)} [{compare._num(r.diff_ci_low, True)}, "
-            f"{compare._num(r.diff_ci_high, True)}]{mark}")
+    return f"{number(r.diff_mean, lang, True)} {ci_cell(r.diff_ci_low, r.diff_ci_high, lang, True)}{mark}"
 
 
 def _status_text(r, lang) -> str:
     if r["status"] in (compare.INPUT, compare.FIXED):
-        return f"{compare._num(r['diff_mean'], True)} ({word('status_' + r['status'], lang)})"
+        return f"{number(r['diff_mean'], lang, True)} ({word('status_' + r['status'], lang)})"
     mark = " *" if r["status"] == compare.CHANGED else ""
-    return f"{compare._num(r['diff_mean'], True)} [{compare._num(r['diff_ci_low'], True)}, {compare._num(r['diff_ci_high'], True)}]{mark}"
+    return f"{number(r['diff_mean'], lang, True)} {ci_cell(r['diff_ci_low'], r['diff_ci_high'], lang, True)}{mark}"
 
 
 def street_blocks(results_dir: Path, lang: str) -> list[dict]:
     streets = pd.read_csv(results_dir / "streets.csv")
     kpis = [k for k in streets.columns if k not in compare.NOT_KPIS][:6]
     means = streets.groupby("street", sort=False)[kpis].mean()
-    body = [[name, *(compare._num(v) for v in row)] for name, row in means.iterrows()]
+    body = [[name, *(number(v, lang) for v in row)] for name, row in means.iterrows()]
     return [table([word("street", lang), *(label_with_unit(k, lang) for k in kpis)], body,
                   word("streets_caption", lang))]
 
@@ -301,8 +302,8 @@ def staffing_blocks(runs: dict[str, Path], lang: str) -> list[dict]:
             cost = r.posts * r.cost_per_year
             total_posts += r.posts
             total_cost += cost
-            body.append([label(r.role, lang), f"{r.posts:g}", compare._num(r.cost_per_year), compare._num(cost)])
-        body.append([word("total", lang), f"{total_posts:g}", "", compare._num(total_cost)])
+            body.append([label(r.role, lang), f"{r.posts:g}", number(r.cost_per_year, lang), number(cost, lang)])
+        body.append([word("total", lang), f"{total_posts:g}", "", number(total_cost, lang)])
         blocks.append(table([word("role", lang), word("posts", lang), word("cost_per_post", lang),
                              word("role_cost", lang)], body, word("staffing_caption", lang, name=name)))
     return blocks
@@ -370,8 +371,8 @@ def point_table_blocks(summary: pd.DataFrame, manifest: dict, table_: pd.DataFra
     blocks = []
     for first in range(0, len(kpis), KPIS_PER_POINT_TABLE):  # every KPI, a few to a table so it fits a page
         group = kpis[first:first + KPIS_PER_POINT_TABLE]
-        body = [[*(str(r[p]) for p in params), *(f"{compare._num(r[k])} [{compare._num(r[k + '_lo'])}, "
-                                                 f"{compare._num(r[k + '_hi'])}]" for k in group)]
+        body = [[*(str(r[p]) for p in params),
+                 *(f"{number(r[k], lang)} {ci_cell(r[k + '_lo'], r[k + '_hi'], lang)}" for k in group)]
                 for _, r in rows.iterrows()]
         headers = [*params, *(label_with_unit(k, lang) for k in group)]
         blocks.append(table(headers, body, word("points_caption", lang, n=len(summary))))
@@ -516,15 +517,15 @@ def extra_blocks(results_dir: Path, extra: dict | None, lang: str) -> list[dict]
                 blocks.append(para(paragraph.strip()))
         for t in s.get("tables", []):
             df = pd.read_csv(results_dir / _in_language(t["csv"], lang))
-            rows = [[_cell(v) for v in row] for row in df.itertuples(index=False)]
+            rows = [[_cell(v, lang) for v in row] for row in df.itertuples(index=False)]
             blocks.append(table(list(df.columns), rows, t["caption"][lang]))
         for f in s.get("figures", []):
             blocks.append(figure(results_dir / _in_language(f["file"], lang), f["caption"][lang]))
     return blocks
 
 
-def _cell(v) -> str:
-    return compare._num(v) if isinstance(v, float) else str(v)
+def _cell(v, lang) -> str:
+    return number(v, lang) if isinstance(v, float) else str(v)
 
 
 def software_blocks(manifest: dict, lang: str) -> list[dict]:

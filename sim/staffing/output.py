@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import compare
+from sim.cells import ci_cell, missing
 from sim.labels import LANGS, label, label_with_unit, unit, word
 from sim.report import per_language
 from sim.sweep.store import write_atomic
@@ -31,8 +31,10 @@ FIGURE = "figures/staffing_search_{lang}"  # one drawing per language: matplotli
 
 
 def fmt(x: float) -> str:
+    """A number in the terminal's answer (four significant figures: a mean near its target shows
+    its margin); missing as in every table (sim.cells)."""
     if x != x:
-        return "n/a"
+        return missing("en")
     if abs(x) >= 1000:
         return f"{x:,.0f}"
     return f"{x:.4g}"
@@ -186,7 +188,7 @@ def report_targets_table(plan, lang: str) -> pd.DataFrame:
         for t in plan.targets:
             c = ev.checks[str(t)]
             rows.append({word("staffing_option", lang): name, word("target", lang): target_text(t, lang),
-                         word("mean", lang): c.mean, word("ci95", lang): compare._ci_cell(c.ci_low, c.ci_high),
+                         word("mean", lang): c.mean, word("ci95", lang): ci_cell(c.ci_low, c.ci_high, lang),
                          word("decision", lang): word(f"decision_{c.decision}", lang),
                          word("replications", lang): c.n})  # fmt: skip
     return pd.DataFrame(rows)

@@ -1,0 +1,44 @@
+"""How a number, a 95% CI and a missing value read in a table a planner is given, in Chinese
+or English.
+
+Every user table (the terminal's comparison, the report's annex, the staffing and calibration
+report tables) formats its cells here, so a number is rounded alike everywhere and a value
+that cannot be given reads in the table's language (``sim.labels`` word ``not_available``).
+"""
+
+from __future__ import annotations
+
+from sim.labels import word
+
+
+def missing(lang: str = "en") -> str:
+    """The cell of a value that cannot be given: 'n/a', '—' in Chinese."""
+    return word("not_available", lang)
+
+
+def number(x, lang: str = "en", signed: bool = False) -> str:
+    """Three significant figures; thousands grouped from 10,000 on; tiny values in e-notation."""
+    if x != x:  # NaN: not computable (one replication, nothing to divide by)
+        return missing(lang)
+    sign = "+" if signed and x > 0 else ""
+    if abs(x) >= 10000:
+        return f"{sign}{x:,.0f}"
+    if abs(x) >= 100:
+        return f"{sign}{x:.0f}"
+    if 0 < abs(x) < 0.01:
+        return f"{sign}{x:.2g}".replace("e-0", "e-")
+    return f"{sign}{x:.3g}"
+
+
+def ci_cell(low, high, lang: str = "en", signed: bool = False) -> str:
+    """'[0.812, 0.934]'; the missing value alone when neither end can be given."""
+    if low != low and high != high:
+        return missing(lang)
+    return f"[{number(low, lang, signed)}, {number(high, lang, signed)}]"
+
+
+def percent(x, lang: str = "en") -> str:
+    """A relative change: '+12%', '-3.4%' (one decimal below 10%)."""
+    if x != x:
+        return missing(lang)
+    return f"{x * 100:+.0f}%" if abs(x) >= 0.1 else f"{x * 100:+.1f}%"
