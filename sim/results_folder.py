@@ -26,6 +26,10 @@ SUFFIX_ROOM = 40  # the temporary folder's ".<name>.tmp-<pid>-<hex>" needs this 
 # What `figures` draws from. `report` also takes a staffing folder: its report.json makes the annex.
 FIGURE_KINDS = ("run", "compare", "district", "sweep")
 REPORT_KINDS = (*FIGURE_KINDS, "staffing")
+# Folders whose command draws their figures itself, in both languages, from what only it holds
+# (the staffings searched, the posterior draws): `figures` says where they are, draws nothing.
+DRAWN_BY_THEIR_COMMAND = {"staffing": "streetsim staff", "calibration": "streetsim calibrate"}
+CALIBRATION_MANIFEST = "calibration.json"  # a calibration's manifest (sim.calibrate.fit.MANIFEST)
 
 
 # What sim.runner.write_tables writes for each scenario (a run, each of a compare's, each street
@@ -42,6 +46,8 @@ def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
     if not folder.is_dir():
         raise ScenarioError(folder, "", "not a folder" if folder.exists() else "folder not found")
     manifest = folder / "manifest.json"
+    if not manifest.exists() and (folder / CALIBRATION_MANIFEST).exists() and "calibration" not in kinds:
+        raise _drawn_by_their_command(folder, "calibration")
     if not manifest.exists():
         raise ScenarioError(folder, "", "not a results folder (no manifest.json)")
     try:
@@ -49,6 +55,8 @@ def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
         kind = facts.get("kind")
     except (ValueError, AttributeError, OSError) as e:
         raise ScenarioError(manifest, "", f"not a readable manifest: {str(e).splitlines()[0][:120]}") from None
+    if kind not in kinds and kind in DRAWN_BY_THEIR_COMMAND:
+        raise _drawn_by_their_command(folder, kind)
     if kind not in kinds:
         raise ScenarioError(manifest, "kind", f"unknown kind {kind!r} (expected one of {', '.join(kinds)})")
     import pandas as pd  # the tables' readers load once the manifest is known to be good
@@ -70,6 +78,12 @@ def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
     if kind in ("run", "compare", "district"):  # nothing is drawn from a folder that lacks a table
         _check_scenario_tables(folder, facts, tables)
     return folder
+
+
+def _drawn_by_their_command(folder: Path, kind: str) -> ScenarioError:
+    return ScenarioError(folder, "", f"a {kind} folder: `{DRAWN_BY_THEIR_COMMAND[kind]}` already drew its figures, "
+                         f"in Chinese and English, into {folder / 'figures'}/; `streetsim report {folder}` "
+                         "typesets them into the annex (nothing drawn)")
 
 
 def scenario_folders(results_dir: Path, manifest: dict) -> dict[str, Path]:

@@ -178,3 +178,18 @@ def test_the_differences_figure_keeps_to_one_page_with_many_scenarios(tmp_path):
     svg = next(f for f in files if f.suffix == ".svg").read_text(encoding="utf-8")
     height_pt = float(re.search(r'<svg[^>]*height="([\d.]+)pt"', svg).group(1))
     assert len(kpis) >= 20 and height_pt <= 247 / 25.4 * PT_PER_IN + 0.5  # A4 less 25 mm margins
+
+
+@pytest.mark.parametrize("kind, manifest", [("staffing", "manifest.json"), ("calibration", "calibration.json")])
+def test_a_staffing_or_calibration_folder_says_where_its_figures_are(kind, manifest, tmp_path, capsys):
+    """`staff` and `calibrate` draw their own figures (from the search, the posterior), in both
+    languages; `figures` said "unknown kind 'staffing'" (and "no manifest.json" for a calibration)."""
+    folder = tmp_path / "plan"
+    (folder / "figures").mkdir(parents=True)
+    (folder / manifest).write_text(f'{{"kind": "{kind}"}}', encoding="utf-8")
+    (folder / "figures" / "staffing_search_en.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    before = sorted(folder.rglob("*"))
+    assert main(["figures", str(folder), "--lang", "zh"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(folder / "figures") in err[0] and f"streetsim report {folder}" in err[0], err
+    assert sorted(folder.rglob("*")) == before
