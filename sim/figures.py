@@ -233,13 +233,31 @@ def backlog(runs: dict[str, Path], out: Path, lang: str) -> list[Path]:
     return _save(fig, out, "backlog")
 
 
+STAFF_TIME_ROLE_IN = 0.17  # a role's bar with its 8 pt label
+STAFF_TIME_PANEL_IN = 0.7  # a panel's title and axis label
+STAFF_TIME_FRAME_IN = 0.6  # the figure's title (one line) and legend
+TITLE_LINE_IN = 0.2  # one more line of a 9 pt title
+STAFF_TIME_COLUMNS = 2
+
+
 def staff_time(runs: dict[str, Path], out: Path, lang: str) -> list[Path]:
-    """Staff time by activity per role, as shares of working hours; one panel per scenario."""
-    tables = {n: pd.read_csv(f / "roles.csv") for n, f in runs.items()}
-    roles = list(dict.fromkeys(r for t in tables.values() for r in t["role"]))
-    ncols = min(len(tables), 2)
+    """Staff time by activity per role, as shares of working hours; one panel per scenario.
+    As many scenarios as fit an A4 page's text, the first (the baseline) first; each scenario's
+    roles.csv has them all."""
+    every = {n: pd.read_csv(f / "roles.csv") for n, f in runs.items()}
+    roles = list(dict.fromkeys(r for t in every.values() for r in t["role"]))
+    panel_in = STAFF_TIME_ROLE_IN * len(roles) + STAFF_TIME_PANEL_IN
+    title = word("staff_time_title", lang)
+    # rows of panels that fit, with room for the title to say that some scenarios are left out
+    fit = max(1, int((TEXT_HEIGHT_IN - STAFF_TIME_FRAME_IN - TITLE_LINE_IN) / panel_in))
+    tables = dict(list(every.items())[:fit * STAFF_TIME_COLUMNS])
+    if len(tables) < len(every):
+        title = _wrap(title + word("staff_time_shown", lang, shown=len(tables), n=len(every)), lang, 90)
+    ncols = min(len(tables), STAFF_TIME_COLUMNS)
     nrows = int(np.ceil(len(tables) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(FULL_WIDTH_IN, nrows * (0.17 * len(roles) + 0.7) + 0.6),
+    # capped too when one panel alone is taller than the page (scores of roles): bars narrow
+    height = min(TEXT_HEIGHT_IN, nrows * panel_in + STAFF_TIME_FRAME_IN + TITLE_LINE_IN * title.count("\n"))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(FULL_WIDTH_IN, height),
                              sharey=True, squeeze=False, layout="constrained")
     for ax, (name, t) in zip(axes.flat, tables.items()):
         mean = t.groupby("role").mean(numeric_only=True).reindex(roles)
@@ -261,7 +279,7 @@ def staff_time(runs: dict[str, Path], out: Path, lang: str) -> list[Path]:
     axes[0][0].invert_yaxis()
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
-    fig.suptitle(word("staff_time_title", lang))
+    fig.suptitle(title)
     return _save(fig, out, "staff_time")
 
 

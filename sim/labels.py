@@ -178,6 +178,8 @@ WORDS = {  # words of tables, figures and the report
     "backlog_y": ("日末未结案件（件）", "open cases at end of day (cases)"),
     "backlog_x": ("模拟年中的天数（天）", "day of the simulated year (days)"),
     "staff_time_title": ("各岗位工作时间构成（重复均值）", "Staff time by activity (mean over replications)"),
+    "staff_time_shown": ("：前{shown}个情景（共{n}个，各情景的roles.csv含全部）",
+                         ": the first {shown} of {n} scenarios (each scenario's roles.csv has them all)"),
     "staff_time_x": ("占工作时间比例（在岗+加班）", "share of working hours (on duty + overtime)"),
     "role": ("岗位", "role"),
     "posts": ("人数", "posts"),

@@ -193,3 +193,39 @@ def test_a_staffing_or_calibration_folder_says_where_its_figures_are(kind, manif
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(folder / "figures") in err[0] and f"streetsim report {folder}" in err[0], err
     assert sorted(folder.rglob("*")) == before
+
+
+def _roles_csv(folder: Path, roles: list[str], reps: int = 2) -> Path:
+    """A roles.csv as sim.runner writes it, as far as the staff-time figure reads it: hours by activity."""
+    import pandas as pd
+
+    folder.mkdir(parents=True)
+    rows = [{"replication": r, "role": role, "available": 1800.0, "overtime": 100.0, "casework": 900.0,
+             "travel": 200.0, "devolved_tasks": 300.0, "data_collection": 100.0, "investment_promotion": 50.0,
+             "idle": 350.0} for r in range(reps) for role in roles]  # fmt: skip
+    pd.DataFrame(rows).to_csv(folder / "roles.csv", index=False)
+    return folder
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_staff_time_figure_keeps_to_one_page_with_many_scenarios_and_roles(lang, tmp_path, monkeypatch):
+    """Twelve scenarios of every role: the figure was 18 inches tall (a page's text is 9.7); now
+    it draws as many scenarios as fit, the first ones, and its title says of how many."""
+    from sim.labels import ROLES
+
+    drawn = {}
+    save = figures._save
+
+    def kept(fig, out, stem):
+        drawn.update(panels=[ax.get_title() for ax in fig.axes if ax.get_title()], title=fig._suptitle.get_text())
+        return save(fig, out, stem)
+
+    monkeypatch.setattr(figures, "_save", kept)
+    runs = {f"s{i}": _roles_csv(tmp_path / f"s{i}", list(ROLES)) for i in range(12)}
+    files = figures.staff_time(runs, tmp_path, figures.use_language(lang))
+    svg = next(f for f in files if f.suffix == ".svg").read_text(encoding="utf-8")
+    height_pt = float(re.search(r'<svg[^>]*height="([\d.]+)pt"', svg).group(1))
+    assert len(ROLES) >= 13 and height_pt <= 247 / 25.4 * PT_PER_IN + 0.5  # A4 less 25 mm margins
+    assert drawn["panels"][0] == "s0" and "s11" not in drawn["panels"]  # the baseline first; the last left out
+    shown = word("staff_time_shown", lang, shown=len(drawn["panels"]), n=12)
+    assert "".join(shown.split()) in "".join(drawn["title"].split())
