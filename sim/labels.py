@@ -136,6 +136,26 @@ TYPE_KPI_PREFIXES = {
     "type_on_time_": ("按时解决率", "on time (residents)", "share"),
 }
 
+# Scenario numbers a calibration or sweep moves, by key path: (Chinese, English, unit key in UNITS
+# or ""). ``*`` is a case type or role, named by its label the way the per-case-type and per-role
+# KPIs are ('市容环境平均处置时长', 'mean handling time, street environment').
+PARAMETERS = {
+    "case_types.*.arrivals.per_resident_per_year": ("发生率", "arrival rate", "per_resident_per_year"),
+    "case_types.*.arrivals.per_org_per_year": ("发生率", "arrival rate", "per_org_per_year"),
+    "case_types.*.arrivals.per_hour": ("发生率", "arrival rate", "cases_per_hour"),
+    "case_types.*.on_spot_fix_share": ("现场处置比例", "share fixed on the spot", "share"),
+    "case_types.*.handle.mean_hours": ("平均处置时长", "mean handling time", "hours"),
+    "case_types.*.deadline_hours": ("处置时限", "deadline", "hours"),
+    "loop.discovery.resident_report_per_day": ("居民每日先于巡查上报的概率", "daily chance a resident reports a problem first", ""),
+    "loop.discovery.patrol_passes_per_day": ("监督员每日巡查趟数", "patrol passes per supervisor per day", ""),
+    "levers.devolved_tasks.tasks_per_week.*": ("每周下沉任务数", "devolved tasks per week", ""),
+    "levers.devolved_tasks.accepted_share_with_gatekeeping": ("准入把关后接收的下沉任务比例",
+                                                               "share of devolved tasks accepted with gatekeeping", "share"),
+    "levers.devolved_tasks.hours.mean_hours": ("下沉任务平均时长", "mean time per devolved task", "hours"),
+    "staffing.*.count": ("人数", "posts", "people"),
+    "staffing.*.cost_per_year": ("每人年成本", "cost per post", "yuan_per_year"),
+}
+
 UNITS = {
     "share": ("比例", "share"),
     "days": ("天", "days"),
@@ -149,6 +169,8 @@ UNITS = {
     "per_resident_per_year": ("件/人·年", "per resident per year"),
     "cases_per_day": ("件/天", "cases per day"),
     "cases_per_month": ("件/月", "cases per month"),
+    "per_org_per_year": ("件/组织·年", "per organisation per year"),
+    "cases_per_hour": ("件/小时", "cases per hour"),
 }
 
 WORDS = {  # words of tables, figures and the report
@@ -421,9 +443,32 @@ def label(key: str, lang: str = "en") -> str:
     for prefixes in (ROLE_KPI_PREFIXES, TYPE_KPI_PREFIXES):
         for prefix, names in sorted(prefixes.items(), key=lambda kv: -len(kv[0])):
             if key.startswith(prefix):
-                what = label(key[len(prefix):], lang)
-                return f"{what}{_pick(names, lang)}" if lang == "zh" else f"{_pick(names, lang)}, {what}"
+                return _of(_pick(names, lang), label(key[len(prefix):], lang), lang)
     return key.replace("_", " ")
+
+
+def _of(what: str, whose: str, lang: str) -> str:
+    """A quantity of a role or case type: '党群工作者忙碌率', 'utilisation, party-mass workers'."""
+    return f"{whose}{what}" if lang == "zh" else f"{what}, {whose}"
+
+
+def _with_unit(text: str, unit_words: str, lang: str) -> str:
+    if not unit_words:
+        return text
+    return f"{text}（{unit_words}）" if lang == "zh" else f"{text} ({unit_words})"
+
+
+def parameter_label(key_path: str, lang: str = "en") -> str | None:
+    """The planner's name of a scenario number, with its unit ('市容环境发生率（件/人·年）'), or None
+    when the table has none (then its key path is its name)."""
+    parts = key_path.split(".")
+    for pattern, names in PARAMETERS.items():
+        steps = pattern.split(".")
+        if len(steps) == len(parts) and all(s in ("*", p) for s, p in zip(steps, parts)):
+            whose = [label(p, lang) for s, p in zip(steps, parts) if s == "*"]
+            text = _of(_pick(names, lang), whose[0], lang) if whose else _pick(names, lang)
+            return _with_unit(text, _pick(UNITS[names[2]], lang) if names[2] else "", lang)
+    return None
 
 
 def unit_key(key: str) -> str:
@@ -446,10 +491,7 @@ def unit(key: str, lang: str = "en") -> str:
 
 def label_with_unit(key: str, lang: str = "en") -> str:
     """'mean queue wait, party-mass workers (hours)': an axis or table label."""
-    u = unit(key, lang)
-    if not u:
-        return label(key, lang)
-    return f"{label(key, lang)}（{u}）" if lang == "zh" else f"{label(key, lang)} ({u})"
+    return _with_unit(label(key, lang), unit(key, lang), lang)
 
 
 def word(key: str, lang: str = "en", **fields) -> str:

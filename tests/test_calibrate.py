@@ -23,7 +23,7 @@ from sim.calibrate import emulator, fit
 from sim.calibrate import observed as observed_file
 from sim.calibrate.measures import measure
 from sim.cli import main
-from sim.labels import word
+from sim.labels import parameter_label, word
 from sim.scenario import ScenarioError
 from sim.sweep import store
 
@@ -110,8 +110,8 @@ def test_an_observation_no_parameter_reaches_is_reported_irreconcilable(calibrat
 
 # Headers of the report's tables (sim.calibrate.outputs.report_tables) and words in its cells.
 REPORT_HEADERS = ("observed_quantity", "observed_value", "predicted_mean", "predicted_interval", "decision",
-                  "parameter", "scenario_value", "prior_range", "scale", "non_implausible_range", "calibrated_median",
-                  "posterior_interval", "wave", "points", "runs", "ran_now", "already_stored", "failed_runs",
+                  "parameter", "key_path", "scenario_value", "prior_range", "scale",
+                  "parameter", "non_implausible_range", "calibrated_median", "posterior_interval", "wave", "points", "runs", "ran_now", "already_stored", "failed_runs",
                   "region_share", "joint_fit", "irreconcilable_quantities")  # fmt: skip
 REPORT_CELL_WORDS = ("scale_linear", "scale_log")
 # Latin words a Chinese annex of this calibration may show besides the parameters' scenario keys:
@@ -159,6 +159,20 @@ def test_the_annex_is_chinese_in_chinese_and_english_in_english(calibrated):
             assert not latin, latin
         else:
             assert not re.search(r"[\u4e00-\u9fff]", text), text
+
+
+def test_the_annex_names_each_parameter_and_keeps_its_key_path(calibrated):
+    """The posterior table named a parameter by its key path only, in Chinese too; now by its
+    name in the table's language (sim.labels), its key path beside it."""
+    _, out = calibrated
+    for lang in ("zh", "en"):
+        table = pd.read_csv(out / f"report_parameters_{lang}.csv")
+        assert table[word("key_path", lang)].str.replace("\n", "").tolist() == list(TRUTH)  # long ones in two lines
+        names = table[word("parameter", lang)].tolist()
+        assert names == [parameter_label(k, lang) for k in TRUTH] and None not in names
+        assert pd.read_csv(out / f"report_posterior_{lang}.csv")[word("parameter", lang)].tolist() == names
+        if lang == "zh":
+            assert all(re.search(r"[\u4e00-\u9fff]", n) and not re.search("[A-Za-z]", n) for n in names), names
 
 
 def test_fitted_scenario_extends_the_original_with_the_posterior_medians(calibrated):

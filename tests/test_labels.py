@@ -28,3 +28,15 @@ def test_one_replication_is_singular_in_every_sentence_that_counts_them():
     assert word("fact_replications", "en", reps=replications_text(1), seed=3) == "1 replication per scenario, seed 3"
     assert word("means_caption", "en", reps=replications_text(10)) == "KPI means and 95% CIs (10 replications)"
     assert word("kpi_bars_title", "zh", reps=replications_text(1, "zh")) == "各情景指标（均值与95%置信区间，1次重复）"
+
+
+def test_a_calibrated_parameter_is_named_like_the_kpis_of_its_case_type_or_role():
+    """The calibration annex named parameters by their key paths only, in Chinese too."""
+    from sim.labels import label, parameter_label
+
+    key = "case_types.street_environment.handle.mean_hours"
+    assert parameter_label(key, "zh") == f"{label('street_environment', 'zh')}平均处置时长（小时）"
+    assert parameter_label(key, "en") == f"mean handling time, {label('street_environment')} (hours)"
+    tasks = "levers.devolved_tasks.tasks_per_week.committee_workers"
+    assert parameter_label(tasks, "zh").startswith(label("committee_workers", "zh"))
+    assert parameter_label("levers.x.y") is None and parameter_label("case_types.street_environment") is None

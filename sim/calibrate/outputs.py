@@ -31,7 +31,7 @@ import yaml  # noqa: E402
 
 from sim import scenario as scenario_mod  # noqa: E402
 from sim.cells import ci_cell  # noqa: E402
-from sim.labels import LANGS, label, label_with_unit, unit, word  # noqa: E402
+from sim.labels import LANGS, label, label_with_unit, parameter_label, unit, word  # noqa: E402
 from sim.report import per_language  # noqa: E402
 from sim.sweep.store import write_atomic  # noqa: E402
 
@@ -40,6 +40,7 @@ FORMATS = ("png", "svg")
 FIGURE_FIT = "figures/observed_vs_predicted_{lang}"
 FIGURE_POSTERIOR = "figures/posterior_marginals_{lang}"
 REPORT_FIT = "report_observed_vs_predicted_{lang}.csv"
+REPORT_PARAMETERS = "report_parameters_{lang}.csv"
 REPORT_POSTERIOR = "report_posterior_{lang}.csv"
 REPORT_WAVES = "report_waves_{lang}.csv"
 
@@ -83,6 +84,7 @@ def report_tables(result) -> dict[str, pd.DataFrame]:
     tables = {}
     for lang in LANGS:
         tables[REPORT_FIT.format(lang=lang)] = report_fit_table(result.table, lang)
+        tables[REPORT_PARAMETERS.format(lang=lang)] = report_parameters_table(result.parameters, lang)
         tables[REPORT_POSTERIOR.format(lang=lang)] = report_posterior_table(result.parameters, lang)
         tables[REPORT_WAVES.format(lang=lang)] = report_waves_table(result, lang)
     return tables
@@ -114,13 +116,28 @@ def verdict_words(row, lang: str) -> str:
     return word(key, lang, z=f"{abs(row.z):.1f}")
 
 
-def report_posterior_table(params: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """posterior.csv narrowed; a parameter is named by its scenario key (sim.labels has no names for keys)."""
+def parameter_name(key_path: str, lang: str) -> str:
+    """A calibrated parameter's name in ``lang`` (sim.labels), or its key path when it has none."""
+    return parameter_label(key_path, lang) or key_path
+
+
+def report_parameters_table(params: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """posterior.csv's inputs: each parameter by its name and, to find it in the scenario, its key
+    path (a long one in two lines: unbroken, it ran over the name beside it on the page)."""
     return pd.DataFrame([{
-        word("parameter", lang): r.parameter,
+        word("parameter", lang): parameter_name(r.parameter, lang),
+        word("key_path", lang): "\n".join(_halves(r.parameter)),
         word("scenario_value", lang): r.scenario_value,
         word("prior_range", lang): ci_cell(r.prior_min, r.prior_max, lang),
         word("scale", lang): word(f"scale_{r.scale}", lang),
+    } for r in params.itertuples(index=False)])  # fmt: skip
+
+
+def report_posterior_table(params: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """posterior.csv's results, each parameter by its name (a table of its own: with the inputs'
+    columns it was too wide for a page)."""
+    return pd.DataFrame([{
+        word("parameter", lang): parameter_name(r.parameter, lang),
         word("non_implausible_range", lang): ci_cell(r.region_min, r.region_max, lang),
         word("calibrated_median", lang): r.calibrated_value,
         word("posterior_interval", lang): ci_cell(r.posterior_q025, r.posterior_q975, lang),
@@ -246,7 +263,8 @@ def posterior_marginals(result, lang: str):
     n = space.dim
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.6 * rows), squeeze=False)
+    named = any(parameter_label(p, lang) for p in params["parameter"])  # titles a line or two taller
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, (3.0 if named else 2.6) * rows), squeeze=False)
     for j, (ax, r) in enumerate(zip(axes.flat, params.itertuples(index=False))):
         log = r.scale == "log"
         bins = np.geomspace(r.prior_min, r.prior_max, 31) if log else np.linspace(r.prior_min, r.prior_max, 31)
@@ -260,7 +278,7 @@ def posterior_marginals(result, lang: str):
             ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlim(r.prior_min, r.prior_max)
         ax.set_yticks([])
-        ax.set_title(r.parameter.replace(".", ".\n", r.parameter.count(".") - 1) if len(r.parameter) > 40 else r.parameter, fontsize=8)
+        ax.set_title(_parameter_title(r.parameter, lang), fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
@@ -268,6 +286,21 @@ def posterior_marginals(result, lang: str):
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, bbox_to_anchor=(0.5, -0.05))
     fig.tight_layout()
     return fig
+
+
+def _parameter_title(key_path: str, lang: str) -> str:
+    """Its name over its key path (to find it in the scenario); a long key path in two lines."""
+    name = parameter_label(key_path, lang)
+    return "\n".join([*(_wrap(name, 34 if lang == "en" else 22) if name else []), *_halves(key_path)])
+
+
+def _halves(key_path: str, width: int = 40) -> list[str]:
+    """A key path longer than ``width`` broken at the dot nearest its middle."""
+    dots = [i for i, c in enumerate(key_path) if c == "."]
+    if len(key_path) <= width or not dots:
+        return [key_path]
+    cut = min(dots, key=lambda i: abs(i - len(key_path) / 2)) + 1
+    return [key_path[:cut], key_path[cut:]]
 
 
 def _wrap(text: str, width: int = 34) -> list[str]:
@@ -322,7 +355,9 @@ def report_json(result, fitted_name: str) -> dict:
                           f"emulators' (scikit-learn) Gaussian likelihood; effective sample size {ess}. Calibrated values are "
                           "posterior medians; intervals are the 2.5–97.5% quantiles.",
                 },
-                "tables": [{"caption": {"zh": "各参数:先验范围、非失真范围、后验", "en": "Each parameter: prior range, non-implausible range, posterior"},
+                "tables": [{"caption": {"zh": "校准的参数:情景原值与先验范围", "en": "The parameters calibrated: scenario value and prior range"},
+                            "csv": per_language(REPORT_PARAMETERS)},
+                           {"caption": {"zh": "各参数:非失真范围与后验", "en": "Each parameter: non-implausible range and posterior"},
                             "csv": per_language(REPORT_POSTERIOR)}],
                 "figures": [{"caption": {"zh": "参数后验边缘分布", "en": "Posterior marginals of the parameters"},
                              "file": per_language(FIGURE_POSTERIOR + ".png")}],
