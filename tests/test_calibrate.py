@@ -19,11 +19,14 @@ import yaml
 from test_sweep_helpers import kpi_table, raw_run_ids
 
 from sim import provenance, runner, scenario
+from sim.calibrate import commands as calibrate_commands
 from sim.calibrate import emulator, fit
 from sim.calibrate import observed as observed_file
 from sim.calibrate.measures import measure
+from sim.cli import _parser as cli_parser
 from sim.cli import main
 from sim.labels import parameter_label, word
+from sim.report import annex
 from sim.scenario import ScenarioError
 from sim.sweep import store
 
@@ -173,6 +176,38 @@ def test_the_annex_names_each_parameter_and_keeps_its_key_path(calibrated):
         assert pd.read_csv(out / f"report_posterior_{lang}.csv")[word("parameter", lang)].tolist() == names
         if lang == "zh":
             assert all(re.search(r"[\u4e00-\u9fff]", n) and not re.search("[A-Za-z]", n) for n in names), names
+
+
+def _settings(argv: list[str]) -> tuple:
+    """What a calibrate command line fixes: the calibration (files, method, overrides: its
+    digest and method) and its --out."""
+    args = cli_parser().parse_args(argv)
+    cal = observed_file.load(args.scenario, args.observed, args.overrides, calibrate_commands.method_overrides(args))
+    return cal.digest(), cal.spec.method, cal.sets, cal.scenario_file, cal.file, args.out
+
+
+def test_the_command_written_to_reproduce_reruns_the_same_calibration(calibrated):
+    """The annex's command was `streetsim calibrate SCENARIO OBSERVED`: no --out (its runs not
+    reused) and none of the flags that changed the result."""
+    obs_file, out = calibrated
+    command = json.loads((out / "calibration.json").read_text(encoding="utf-8"))["command"]
+    assert command[:2] == ["streetsim", "calibrate"]
+    assert _settings(command[1:]) == _settings(["calibrate", SMALL, str(obs_file), "--out", str(out)])
+    software = annex.software_blocks(json.loads((out / "calibration.json").read_text(encoding="utf-8")), "en")
+    assert software[-1]["text"] == " ".join(command)
+
+
+def test_the_command_to_reproduce_keeps_every_flag_that_changes_the_result(tmp_path):
+    obs = tmp_path / "obs.yaml"
+    obs.write_text(yaml.safe_dump({**GOOD, "method": {**TINY_METHOD, "set": ["horizon.days=40"]}}), encoding="utf-8")
+    argv = ["calibrate", SMALL, str(obs), "--out", str(tmp_path / "out"), "--waves", "3", "--points", "5",
+            "--replications", "3", "--seed", "8", "--set", "horizon.warmup_days=4", "--workers", "2", "--quiet"]
+    _, method, sets, scenario_file, observed, out = given = _settings(argv)
+    cal = observed_file.load(scenario_file, observed, sets[1:], method.model_dump())
+    command = calibrate_commands.reproduce_command(cal, out)
+    assert _settings(command[1:]) == given
+    assert (method.waves, method.points, method.replications, method.seed) == (3, 5, 3, 8)
+    assert sets == ["horizon.days=40", "horizon.warmup_days=4"]  # the file's own set once, not twice
 
 
 def test_fitted_scenario_extends_the_original_with_the_posterior_medians(calibrated):

@@ -70,10 +70,23 @@ def cmd_calibrate(args) -> int:
     if shard is not None:
         print(f"every run is stored in {out}/; run the command once without --shard to write the results")
         return 0
-    files = outputs.write(result, out)
+    files = outputs.write(result, out, reproduce_command(cal, out))
     print(summary_text(result))
     print(f"\nwrote {out}/: {' '.join(files)}")
     return 0
+
+
+def reproduce_command(cal, out: Path) -> list[str]:
+    """The command that reruns this calibration into ``out`` (reusing its runs): both files and
+    every setting that changes the result as it was in effect, the observed file's method with
+    this command's flags applied, and this command's --set. The executor flags are left out:
+    they change where runs go, not what they give."""
+    m = cal.spec.method
+    flags = {"--waves": m.waves, "--points": m.points, "--replications": m.replications, "--seed": m.seed}
+    sets = cal.sets[len(m.set):]  # the observed file's method.set comes first; it is the file's own
+    return ["streetsim", "calibrate", str(cal.scenario_file), str(cal.file), "--out", str(out),
+            *(str(a) for flag, value in flags.items() for a in (flag, value)),
+            *(a for s in sets for a in ("--set", s))]
 
 
 def method_overrides(args) -> dict:

@@ -5,6 +5,7 @@
     posterior.csv                each parameter: prior range, non-implausible range, posterior
     posterior_samples.csv        the posterior draws
     waves.csv                    history-matching waves: runs, region left, irreconcilable rows
+    calibration.json             (the folder's manifest) gains "command": the command that reruns it
     figures/                     observed_vs_predicted_<lang>, posterior_marginals_<lang> (PNG + SVG),
                                  in Chinese (zh) and English (en)
     report.json                  sections for `streetsim report`; report_*_<lang>.csv: its narrow
@@ -45,8 +46,12 @@ REPORT_POSTERIOR = "report_posterior_{lang}.csv"
 REPORT_WAVES = "report_waves_{lang}.csv"
 
 
-def write(result, out: Path) -> list[str]:
+def write(result, out: Path, command: list[str] | None = None) -> list[str]:
+    """Every output; ``command``, the one that reruns this calibration, goes in its manifest
+    (the report's "command to reproduce")."""
     out = Path(out)
+    if command is not None:
+        record_command(out, command)
     files = [
         _csv(out / "observed_vs_predicted.csv", result.table),
         _csv(out / "posterior.csv", result.parameters),
@@ -61,6 +66,14 @@ def write(result, out: Path) -> list[str]:
     write_atomic(out / "report.json", lambda p: p.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"))
     files.append("report.json")
     return files
+
+
+def record_command(out: Path, command: list[str]) -> None:
+    """Into calibration.json (written by sim.calibrate.fit when the folder was claimed): the
+    command of the calibration whose results are written now; a later one replaces it."""
+    path = out / "calibration.json"
+    manifest = {**json.loads(path.read_text(encoding="utf-8")), "command": command}
+    write_atomic(path, lambda p: p.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8"))
 
 
 def _csv(path: Path, table: pd.DataFrame) -> str:
