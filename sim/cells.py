@@ -30,6 +30,16 @@ def number(x, lang: str = "en", signed: bool = False) -> str:
     return f"{sign}{x:.3g}"
 
 
+def terminal_number(x) -> str:
+    """A number the terminal prints (four significant figures: a mean near its target shows its
+    margin; thousands grouped); missing as in every table."""
+    if x != x:
+        return missing("en")
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.4g}"
+
+
 def ci_cell(low, high, lang: str = "en", signed: bool = False) -> str:
     """'[0.812, 0.934]'; the missing value alone when neither end can be given."""
     if low != low and high != high:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sim import limits
 from sim import scenario as scenario_mod
+from sim.cells import terminal_number
 from sim.labels import LANGS, replications_text
 from sim.results_folder import AtomicFolder, check_out, check_results_folder
 from sim.scenario import CommandFailed, Interrupted, ScenarioError
@@ -262,9 +263,9 @@ def run_district(args) -> int:
         print(compare.format_comparison(compare.comparison_table({dist.name: summary}), lang=args.lang))
         if len(districts):
             print("\nper district (mean over replications):")
-            print(district.mean_table(districts, "district").to_string(float_format=_fmt))
+            print(district.mean_table(districts, "district").to_string(float_format=terminal_number))
         print("\nper street (mean over replications):")
-        print(district.mean_table(street_rows, "street").to_string(float_format=_fmt))
+        print(district.mean_table(street_rows, "street").to_string(float_format=terminal_number))
         summary.to_csv(tmp / "summary.csv", index=False, float_format="%.10g")
         street_rows.to_csv(tmp / "streets.csv", index=False, float_format="%.10g")
         if len(districts):
@@ -346,14 +347,6 @@ def cmd_schema(args) -> int:
     json.dump(scenario_mod.json_schema(), sys.stdout, indent=2)
     print()
     return 0
-
-
-def _fmt(x) -> str:
-    if x != x:
-        return "n/a"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.4g}"
 
 
 if __name__ == "__main__":

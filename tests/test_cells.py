@@ -76,3 +76,12 @@ def test_staffing_and_calibration_tables_say_missing_in_their_language(lang):
     assert shown.count(cells.missing(lang)) == 2, shown
     if lang == "zh":
         assert not any("n/a" in c for c in shown), shown
+
+
+def test_the_terminal_prints_four_significant_figures_from_one_place():
+    """The district's per-street table and the staffing answer print numbers alike (each had its own copy)."""
+    from sim import cli
+
+    assert cells.terminal_number(0.90049) == "0.9005"  # a mean just over a 0.9 target shows its margin
+    assert cells.terminal_number(12345.6) == "12,346" and cells.terminal_number(math.nan) == "n/a"
+    assert not hasattr(cli, "_fmt") and not hasattr(staffing_output, "fmt")

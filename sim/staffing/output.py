@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.cells import ci_cell, missing
+from sim.cells import ci_cell, terminal_number
 from sim.labels import LANGS, label, label_with_unit, unit, word
 from sim.report import per_language
 from sim.sweep.store import write_atomic
@@ -30,14 +30,6 @@ from sim.sweep.store import write_atomic
 FIGURE = "figures/staffing_search_{lang}"  # one drawing per language: matplotlib text is not translated later
 
 
-def fmt(x: float) -> str:
-    """A number in the terminal's answer (four significant figures: a mean near its target shows
-    its margin); missing as in every table (sim.cells)."""
-    if x != x:
-        return missing("en")
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.4g}"
 
 
 def ratio_text(role, posts: int, street, lang: str = "en") -> str:
@@ -144,17 +136,17 @@ def print_answer(plan) -> None:
               f"{res.chosen.staffing[i]:>7}  {ratio_text(role, res.chosen.staffing[i], s.street)}")  # fmt: skip
     cost = plan.cost(res.chosen.staffing)[0]
     base = plan.cost(plan.scenario_posts)[0]
-    print(f"cost per year (all staff): {fmt(cost)} yuan (scenario as written: {fmt(base)} yuan)")
+    print(f"cost per year (all staff): {terminal_number(cost)} yuan (scenario as written: {terminal_number(base)} yuan)")
     print(f"\n{'target':<40} {'mean':>10} {'95% CI':>24}  at the answer ({res.chosen.n} replications)")
     for t in plan.targets:
         c = res.chosen.checks[str(t)]
-        print(f"{str(t):<40} {fmt(c.mean):>10} [{fmt(c.ci_low):>10}, {fmt(c.ci_high):>10}]  {c.decision}")
+        print(f"{str(t):<40} {terminal_number(c.mean):>10} [{terminal_number(c.ci_low):>10}, {terminal_number(c.ci_high):>10}]  {c.decision}")
     print("\nnearest cheaper staffings:")
     for r, ev in res.cheaper.items():
         if ev is None:
             print(f"  {r}: cannot go lower (one post per line)")
             continue
-        fails = ", ".join(f"{k} ({fmt(ev.checks[k].mean)})" for k in ev.failing())
+        fails = ", ".join(f"{k} ({terminal_number(ev.checks[k].mean)})" for k in ev.failing())
         verb = "fails" if ev.status == "fails" else "not shown to meet"
         print(f"  {r} = {ev.staffing[plan.roles.index(r)]}: {verb} {fails}")
     print("\n" + guarantee(plan))
@@ -310,8 +302,8 @@ def report(plan) -> dict:
             {
                 "heading": {"zh": "推荐编制", "en": "Recommended staffing"},
                 "text": {
-                    "zh": f"目标:{named['zh']}。" + ";".join(lines["zh"]) + f"。全部人员年成本{fmt(cost)}元。" + guarantee(plan, "zh"),
-                    "en": f"Targets: {named['en']}. " + "; ".join(lines["en"]) + f". Staff cost per year (all roles): {fmt(cost)} yuan. "
+                    "zh": f"目标:{named['zh']}。" + ";".join(lines["zh"]) + f"。全部人员年成本{terminal_number(cost)}元。" + guarantee(plan, "zh"),
+                    "en": f"Targets: {named['en']}. " + "; ".join(lines["en"]) + f". Staff cost per year (all roles): {terminal_number(cost)} yuan. "
                           + guarantee(plan, "en"),
                 },  # fmt: skip
                 "tables": [
