@@ -312,3 +312,21 @@ def test_sweep_annex_lists_every_kpi_and_names_its_figures(tmp_path):
     assert all(label_with_unit(k, "en") in headers for k in kpis), headers
     captions = [b["caption"] for b in blocks if b["type"] == "figure"]
     assert captions and all(c.startswith(("Response of the KPIs", "KPI means over two parameters")) for c in captions), captions
+
+
+@pytest.mark.parametrize("manifest, expected", [
+    ({"command": ["streetsim", "run", "my scenarios/改革 2015.yaml", "--set", "street.name=a b"]},
+     ["streetsim", "run", "my scenarios/改革 2015.yaml", "--set", "street.name=a b"]),
+    ({"kind": "sweep", "experiment_file": "my experiments/ratio.yaml"},
+     ["streetsim", "sweep", "my experiments/ratio.yaml"]),
+    ({"kind": "calibration", "scenario_file": "a b.yaml", "observed_file": "obs.yaml"},
+     ["streetsim", "calibrate", "a b.yaml", "obs.yaml"]),
+])
+def test_the_command_to_reproduce_pastes_back_as_the_same_arguments(manifest, expected):
+    """A path or value with a space is quoted, so the printed command reruns what ran (it was joined with spaces)."""
+    import shlex
+
+    from sim.report import annex
+
+    code = [b for b in annex.software_blocks(manifest, "en") if b.get("type") == "code"]
+    assert len(code) == 1 and shlex.split(code[0]["text"]) == expected

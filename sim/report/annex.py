@@ -4,6 +4,7 @@ from a results folder; :mod:`sim.report.typeset` turns the blocks into a PDF."""
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -530,11 +531,13 @@ def _cell(v, lang) -> str:
 
 def software_blocks(manifest: dict, lang: str) -> list[dict]:
     command = manifest.get("command")
-    command = " ".join(command) if isinstance(command, list) else str(command or "")
+    # quoted as a shell reads it: a file or --set value with a space must paste back as one argument
+    command = shlex.join(map(str, command)) if isinstance(command, list) else str(command or "")
     if not command and manifest.get("kind") == "sweep":  # a sweep's manifest keeps its file, not argv
-        command = f"streetsim sweep {manifest.get('experiment_file', '')}"
-    if not command and manifest.get("kind") == "calibration":  # nor does a calibration's
-        command = f"streetsim calibrate {manifest.get('scenario_file', '')} {manifest.get('observed_file', '')}"
+        command = shlex.join(["streetsim", "sweep", str(manifest.get("experiment_file", ""))])
+    if not command and manifest.get("kind") == "calibration":  # nor does an older calibration's
+        command = shlex.join(["streetsim", "calibrate", str(manifest.get("scenario_file", "")),
+                              str(manifest.get("observed_file", ""))])
     items = [
         word("fact_version", lang, version=manifest.get("streetsim_version", "?"), python=manifest.get("python", "?")),
         word("fact_started", lang, time=manifest.get("started") or manifest.get("created", "?")),
