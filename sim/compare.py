@@ -115,18 +115,18 @@ def format_comparison(table: pd.DataFrame, show_all: bool = False, lang: str = "
         rows = table[table["scenario"] == name]
         tested = rows["status"].isin([CHANGED, UNCHANGED]).sum()
         shown = rows[rows["status"].isin([CHANGED, UNCHANGED])] if show_all else headline(table, name)
-        title = f"{name} − {base}: {(rows['status'] == CHANGED).sum()} of {tested} KPIs changed"
+        title = word("kpis_changed", lang, name=name, base=base, changed=(rows["status"] == CHANGED).sum(), tested=tested)
         blocks.append(title + "\n" + _difference_table(shown, t, base, name, lang, show_all))
         inputs = _inputs_table(rows, t, base, name, lang, show_all)
         if inputs:
             blocks.append(inputs)
-    blocks.append(footer(len(names) > 1, show_all))
+    blocks.append(footer(len(names) > 1, show_all, lang))
     return "\n\n".join(blocks)
 
 
 def _difference_table(rows, t, base, name, lang, show_all) -> str:
     if rows.empty:
-        return "  (no KPI changed at the 5% false discovery rate; --all shows every KPI)"
+        return "  " + word("no_kpi_changed", lang)
     body = []
     sep = "\n" if show_all else " "  # two lines per KPI keep the full table within 100 columns
     for r in rows.itertuples():
@@ -165,14 +165,13 @@ def _means_table(table, name, lang) -> str:
                     tablefmt="simple", disable_numparse=True, maxcolwidths=[40, None, None, 20])
 
 
-def footer(compared: bool = True, show_all: bool = False) -> str:
-    lines = ["Means: 95% CI over replications (Wilson for shares and scores, exact Poisson for counts, "
-             "Student t or BCa bootstrap for the rest)."]
+def footer(compared: bool = True, show_all: bool = False, lang: str = "en") -> str:
+    lines = [word("footer_means", lang)]
     if compared:
-        lines.append("Δ = paired difference on common random numbers, 95% CI by Student t; Δ % = relative to "
-                     "the first scenario. * = changed: Benjamini–Hochberg adjusted p < 0.05 over the KPIs "
-                     "tested (5% false discovery rate)." + ("" if show_all else " Ranked by |Δ %|; --all: every KPI."))
-    return "\n".join(textwrap.fill(line, TERMINAL_WIDTH) for line in lines)
+        lines.append(word("footer_differences", lang) + ("" if show_all else word("footer_ranked", lang)))
+    # Chinese has no spaces to break at: wrap it by characters, each as wide as two columns
+    width = TERMINAL_WIDTH if lang == "en" else TERMINAL_WIDTH // 2
+    return "\n".join(textwrap.fill(line, width) for line in lines)
 
 
 def _mean_cell(r, with_ci: bool, lang: str) -> str:

@@ -356,6 +356,19 @@ WORDS = {  # words of tables, figures and the report
     # print a dash "—" for "no such figure"; "无" would read as "none", i.e. zero or no change.
     "not_available": ("—", "n/a"),
     "list_separator": ("、", "; "),
+    # the terminal's comparison (streetsim compare / run of several scenarios), in --lang
+    "kpis_changed": ("{name} − {base}：{tested}项指标中{changed}项有变化", "{name} − {base}: {changed} of {tested} KPIs changed"),
+    "no_kpi_changed": ("（在5%错误发现率下无指标变化；--all 显示全部指标）",
+                       "(no KPI changed at the 5% false discovery rate; --all shows every KPI)"),
+    "footer_means": ("均值：重复间的95%置信区间（比例与评分用Wilson区间，计数用精确泊松区间，其余用t分布或BCa自助法）。",
+                     "Means: 95% CI over replications (Wilson for shares and scores, exact Poisson for counts, "
+                     "Student t or BCa bootstrap for the rest)."),
+    "footer_differences": ("Δ = 共同随机数下的配对差值，95%置信区间用t分布；Δ % = 相对第一个情景的变化。"
+                           "* = 有变化：经Benjamini–Hochberg校正（所检验指标，错误发现率5%）后p < 0.05。",
+                           "Δ = paired difference on common random numbers, 95% CI by Student t; Δ % = relative to "
+                           "the first scenario. * = changed: Benjamini–Hochberg adjusted p < 0.05 over the KPIs "
+                           "tested (5% false discovery rate)."),
+    "footer_ranked": ("按|Δ %|排序；--all 显示全部指标。", " Ranked by |Δ %|; --all: every KPI."),
     "observed_with_discrepancy": ("观测值 ± 2个标准差(含模型偏差)", "observed ± 2 sd (with discrepancy)"),
     "observed_2sd": ("观测值 ± 2个标准差", "observed ± 2 sd"),
     "calibrated_model_interval": ("校准模型,95%预测区间", "calibrated model, 95% interval"),

@@ -159,3 +159,12 @@ def test_headline_leads_with_what_residents_get_changed_or_not():
     assert head["kpi"].tolist()[:2] == ["on_time_resident", "wait_mean_days"]
     assert head.iloc[0]["status"] != "changed"  # shown though it did not change
     assert "queue_wait_hours_role1" in head["kpi"].tolist()
+
+
+def test_the_terminal_comparison_is_chinese_in_chinese():
+    """Its title and footer were English whatever --lang said."""
+    table = compare.comparison_table(_synthetic())
+    zh, en = compare.format_comparison(table, lang="zh"), compare.format_comparison(table, lang="en")
+    for english in ("KPIs changed", "Means:", "paired difference", "Ranked by"):
+        assert english in en and english not in zh
+    assert "项指标中" in zh and "共同随机数" in zh and "按|Δ %|排序" in zh
