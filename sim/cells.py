@@ -30,11 +30,11 @@ def number(x, lang: str = "en", signed: bool = False) -> str:
     return f"{sign}{x:.3g}"
 
 
-def terminal_number(x) -> str:
+def terminal_number(x, lang: str = "en") -> str:
     """A number the terminal prints (four significant figures: a mean near its target shows its
     margin; thousands grouped); missing as in every table."""
     if x != x:
-        return missing("en")
+        return missing(lang)
     if abs(x) >= 1000:
         return f"{x:,.0f}"
     return f"{x:.4g}"

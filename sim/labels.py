@@ -368,6 +368,8 @@ WORDS = {  # words of tables, figures and the report
                            "Δ = paired difference on common random numbers, 95% CI by Student t; Δ % = relative to "
                            "the first scenario. * = changed: Benjamini–Hochberg adjusted p < 0.05 over the KPIs "
                            "tested (5% false discovery rate)."),
+    "per_district_means": ("各区（重复间均值）：", "per district (mean over replications):"),
+    "per_street_means": ("各街镇（重复间均值）：", "per street (mean over replications):"),
     "footer_ranked": ("按|Δ %|排序；--all 显示全部指标。", " Ranked by |Δ %|; --all: every KPI."),
     "observed_with_discrepancy": ("观测值 ± 2个标准差(含模型偏差)", "observed ± 2 sd (with discrepancy)"),
     "observed_2sd": ("观测值 ± 2个标准差", "observed ± 2 sd"),

@@ -58,7 +58,7 @@ def _too_large(max_bytes: int) -> str:
 # A pipe's bytes can be read only once, but a command reads its input file more than once (what
 # kind of file it is, then the file itself; each file of a district). What the first read got is
 # kept here, with the pipe held open so that no later pipe can take its inode number meanwhile.
-_PIPES_READ: dict[tuple[int, int], tuple[object, bytes | YamlError]] = {}
+_PIPES_READ: dict[tuple[int, int], tuple[int, bytes | YamlError]] = {}
 
 
 def _read_pipe_once(f, max_bytes: int) -> bytes:
@@ -69,7 +69,7 @@ def _read_pipe_once(f, max_bytes: int) -> bytes:
             outcome = _read_pipe(f.fileno(), max_bytes, limits.PIPE_SECONDS)
         except YamlError as e:
             outcome = e
-        _PIPES_READ[ident] = (os.fdopen(os.dup(f.fileno()), "rb"), outcome)
+        _PIPES_READ[ident] = (os.dup(f.fileno()), outcome)  # a bare descriptor: no file object to warn at exit
     outcome = _PIPES_READ[ident][1]
     if isinstance(outcome, YamlError):
         raise outcome

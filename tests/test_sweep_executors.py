@@ -262,3 +262,26 @@ def test_a_scheduler_by_host_name_that_answers_passes():
         listening.listen()
         check_scheduler(f"tcp://localhost:{listening.getsockname()[1]}")
         check_scheduler(f"127.0.0.1:{listening.getsockname()[1]}")
+
+
+def test_a_scheduler_is_found_on_a_host_without_ipv6(monkeypatch):
+    """localhost resolving to ::1 first on a host with IPv6 disabled: making that socket fails,
+    and the next address (127.0.0.1, where the scheduler listens) must still be tried."""
+    from sim.sweep.commands import check_scheduler
+
+    real_socket = socket.socket
+
+    def no_ipv6(family=socket.AF_INET, *args, **kwargs):
+        if family == socket.AF_INET6:
+            raise OSError(97, "Address family not supported by protocol")
+        return real_socket(family, *args, **kwargs)
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: [
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", port, 0, 0)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))])
+        monkeypatch.setattr(socket, "socket", no_ipv6)
+        check_scheduler(f"tcp://localhost:{port}")

@@ -51,8 +51,9 @@ def build_areas(model, populations, grids) -> tuple[list[ResidentialArea], np.nd
 def raise_requests(rng, day, case_type, rate_per_resident_per_day, access, trust_cfg, populations, trust):
     """Requests of one type the residents of every area raise today, area after area.
 
-    Returns ``(times, areas, residents, uniforms, candidate)``: for each kept request, its area,
-    the resident (index within the area) and the candidate's index within its area.
+    Returns a namespace of arrays ``times, areas, residents, u, candidate``: for each kept
+    request, its area, the resident (index within the area), its uniforms and the candidate's
+    index within its area.
     Candidates arrive at the highest rate any resident could have; each is kept with
     probability ``propensity / top``, where a resident's propensity is ``access * (1 + e *
     (trust - initial))`` (Lipsky: demand rises to meet supply — better access and more trust

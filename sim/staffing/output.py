@@ -30,8 +30,6 @@ from sim.sweep.store import write_atomic
 FIGURE = "figures/staffing_search_{lang}"  # one drawing per language: matplotlib text is not translated later
 
 
-
-
 def ratio_text(role, posts: int, street, lang: str = "en") -> str:
     """The staffing in the reform's own terms: '1 per 172 two-new organisations', or 'N posts'."""
     if role.per is not None and role.of is not None:

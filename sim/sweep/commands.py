@@ -95,13 +95,13 @@ def _connect(host: str, port: int, seconds: float) -> None:
         left = deadline - time.monotonic()
         if left <= 0:
             break
-        with socket.socket(family, kind, proto) as s:
-            s.settimeout(left)
-            try:
+        try:  # a family the host lacks (IPv6 disabled) fails here: the next address may answer
+            with socket.socket(family, kind, proto) as s:
+                s.settimeout(left)
                 s.connect(address)
                 return
-            except OSError as e:  # the next address may answer (IPv6 first, then IPv4)
-                error = e
+        except OSError as e:  # the next address may answer (IPv6 first, then IPv4)
+            error = e
     raise error or TimeoutError(f"timed out after {seconds} s")
 
 
