@@ -516,3 +516,28 @@ def test_a_manifest_that_cannot_be_read_is_named_as_such(tmp_path, capsys, where
     line = _one_line_error(capsys, _staff([str(MMC), "--target", "queue_waited_share_servers<=0.3", "--roles", "servers", "--out", str(out)]))
     assert f"{manifest} cannot be read" in line, line
     assert sorted(out.rglob("*")) == before
+
+
+@pytest.mark.parametrize("n_targets", [2, 20])
+def test_the_search_figure_is_drawn_at_the_page_width_and_fits_a_page(n_targets, tmp_path):
+    """It was drawn 13.8 in wide (its 8 pt text printed at ~3.7 pt on the page) and grew 3.6 in a
+    row of three targets, past a page from ~9 rows. Now: the A4 text width, at most its height,
+    every target drawn."""
+    from types import SimpleNamespace
+
+    from sim.staffing import output
+
+    kpis = [k for k in kpi_names(scenario.load(TWO_ROLES)) if k.startswith(("wait_", "on_time", "queue_wait_hours"))]
+    targets = [targets_mod.Target(kpis[i % len(kpis)], "<=", 1.0 + i) for i in range(n_targets)]
+    check = SimpleNamespace(mean=1.0, ci_low=0.8, ci_high=1.2)
+    tried = [SimpleNamespace(staffing={"x": k}, status=s, checks={str(t): check for t in targets})
+             for k, s in enumerate(["meets", "fails", "undecided"])]
+    plan = SimpleNamespace(targets=targets, result=SimpleNamespace(tried=tried, chosen=tried[0]),
+                           cost=lambda staffing: (1e5 * staffing["x"], staffing["x"]),
+                           settings=SimpleNamespace(name="t"))
+    files = output.draw_search(plan, tmp_path, "figures/search", "en")
+    svg = (tmp_path / next(f for f in files if f.endswith(".svg"))).read_text(encoding="utf-8")
+    width_pt, height_pt = (float(re.search(rf'<svg[^>]*{d}="([\d.]+)pt"', svg).group(1)) for d in ("width", "height"))
+    assert width_pt == pytest.approx(160 / 25.4 * 72, abs=0.5)  # A4 less two 25 mm margins
+    assert height_pt <= 247 / 25.4 * 72 + 0.5
+    assert svg.count("<g id=\"axes_") == n_targets  # none left out

@@ -222,11 +222,15 @@ def draw(plan, out: Path) -> list[str]:
 
 
 def draw_search(plan, out: Path, stem: str, lang: str) -> list[str]:
-    """Cost per year against each target, every staffing tried, the answer marked."""
+    """Cost per year against each target, every staffing tried, the answer marked. Drawn at the
+    A4 text width, its text at print size (drawn 13.8 in wide, it printed at ~3.7 pt), and never
+    taller than the page: with many targets the panels get lower, none is left out."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from sim.figures import FONT_PT, FULL_WIDTH_IN, TEXT_HEIGHT_IN, TITLE_LINE_IN, TITLE_PT
 
     tried = plan.result.tried
     n = len(plan.targets)
@@ -235,9 +239,10 @@ def draw_search(plan, out: Path, stem: str, lang: str) -> list[str]:
     def xpos(staffing):
         return plan.cost(staffing)[0] / 1e4 if priced else plan.cost(staffing)[1]
 
-    cols = min(n, 3)
+    cols = min(n, 2)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False)
+    panel_in = min(2.6, (TEXT_HEIGHT_IN - TITLE_LINE_IN) / rows)
+    fig, axes = plt.subplots(rows, cols, figsize=(FULL_WIDTH_IN, TITLE_LINE_IN + panel_in * rows), squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     colours = {"meets": "#55a868", "fails": "#c44e52", "undecided": "#999999"}
@@ -257,11 +262,11 @@ def draw_search(plan, out: Path, stem: str, lang: str) -> list[str]:
                 color="#1f1f1f", linestyle="none", label=word("answer", lang))  # fmt: skip
         ax.axhline(t.bound, color="#4c72b0", linestyle="--", linewidth=1,
                    label=word("target_line", lang, op=OP_SIGNS[t.op], bound=f"{t.bound:g}"))  # fmt: skip
-        ax.set_ylabel(label_with_unit(t.kpi, lang), fontsize=8)
-        ax.set_xlabel(word("staff_cost_axis" if priced else "staff_posts_axis", lang), fontsize=8)
-        ax.tick_params(labelsize=8)
-        ax.legend(fontsize=7)
-    fig.suptitle(word("staffing_search_title", lang, name=plan.settings.name), fontsize=10)
+        ax.set_ylabel(label_with_unit(t.kpi, lang), fontsize=FONT_PT)
+        ax.set_xlabel(word("staff_cost_axis" if priced else "staff_posts_axis", lang), fontsize=FONT_PT)
+        ax.tick_params(labelsize=FONT_PT)
+        ax.legend(fontsize=FONT_PT)
+    fig.suptitle(word("staffing_search_title", lang, name=plan.settings.name), fontsize=TITLE_PT)
     fig.tight_layout()
     (out / "figures").mkdir(parents=True, exist_ok=True)
     files = []
