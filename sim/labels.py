@@ -156,6 +156,20 @@ PARAMETERS = {
     "staffing.*.cost_per_year": ("每人年成本", "cost per post", "yuan_per_year"),
 }
 
+# The reform's levers (scenario key ``levers.<name>``), in the sources' own terms (domain.md).
+LEVERS = {
+    "investment_promotion": ("街道招商引资", "investment promotion by the street"),
+    "sections": ("街道内设机构", "the street's internal sections"),
+    "grid_management": ("网格化管理", "grid management"),
+    "responsibility_lists": ("责任清单(A/B/C/D类)", "responsibility lists (A/B/C/D)"),
+    "joint_enforcement": ("联勤联动", "joint enforcement"),
+    "one_stop_acceptance": ("社区事务受理服务中心", "one-stop acceptance centre"),
+    "staggered_hours": ("错时服务", "staggered hours"),
+    "devolved_tasks": ("下沉任务", "tasks devolved to the street"),
+    "data_sharing": ("数据共享", "data sharing"),
+    "purchased_services": ("政府购买服务", "purchased services"),
+}
+
 UNITS = {
     "share": ("比例", "share"),
     "days": ("天", "days"),
@@ -484,6 +498,16 @@ def parameter_label(key_path: str, lang: str = "en") -> str | None:
             text = _of(_pick(names, lang), whose[0], lang) if whose else _pick(names, lang)
             return _with_unit(text, _pick(UNITS[names[2]], lang) if names[2] else "", lang)
     return None
+
+
+def key_path_name(key_path: str, lang: str = "en") -> str | None:
+    """What a scenario key is, for a table that lists key paths: the parameter's name
+    (``parameter_label``), else the name of the lever it belongs to, else None."""
+    named = parameter_label(key_path, lang)
+    if named is None and key_path.startswith("levers."):
+        lever = key_path.split(".")[1]
+        named = _pick(LEVERS[lever], lang) if lever in LEVERS else None
+    return named
 
 
 def unit_key(key: str) -> str:

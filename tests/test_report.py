@@ -330,3 +330,29 @@ def test_the_command_to_reproduce_pastes_back_as_the_same_arguments(manifest, ex
 
     code = [b for b in annex.software_blocks(manifest, "en") if b.get("type") == "code"]
     assert len(code) == 1 and shlex.split(code[0]["text"]) == expected
+
+
+@pytest.mark.parametrize("lang, lever_name, posts_name", [("zh", "联勤联动", "人数"), ("en", "joint enforcement", "posts")])
+def test_the_levers_that_differ_are_named_with_their_key_paths(lang, lever_name, posts_name):
+    """The table of what differs between scenarios listed raw YAML key paths only (in Chinese too)."""
+    from sim.report import annex
+
+    base = {"horizon": {"days": 20, "warmup_days": 2}, "levers": {"joint_enforcement": {"enabled": False}},
+            "staffing": {"grid_supervisors": {"count": 8}}, "behaviour": {"gaming": {"probability": 0.1}}}
+    reform = {**base, "levers": {"joint_enforcement": {"enabled": True}}, "staffing": {"grid_supervisors": {"count": 12}},
+              "behaviour": {"gaming": {"probability": 0.2}}}
+    manifest = {"kind": "compare", "replications": 2, "seed": 1}
+    (levers,) = [b for b in annex.method_blocks(manifest, {"a": base, "b": reform}, lang) if b["type"] == "table"]
+    first = {row[0].split("\n")[-1]: row[0] for row in levers["rows"]}
+    assert first["levers.joint_enforcement.enabled"].split("\n")[0] == lever_name
+    posts = first["staffing.grid_supervisors.count"].split("\n")[0]
+    assert posts_name in posts and label("grid_supervisors", lang) in posts
+    assert first["behaviour.gaming.probability"] == "behaviour.gaming.probability"  # no name: the key path alone
+
+
+def test_every_lever_of_the_schema_has_a_name_in_both_languages():
+    from sim.labels import LEVERS
+    from sim.scenario import Levers
+
+    assert set(Levers.model_fields) == set(LEVERS)
+    assert all(zh and en and zh != en for zh, en in LEVERS.values())
