@@ -30,7 +30,14 @@ ATTEMPT_SLOTS = (
     "department", "purchased", "verify", "check", "game",
 )
 SLOT = {s: i for i, s in enumerate(FIXED_SLOTS)} | {s: len(FIXED_SLOTS) + i for i, s in enumerate(ATTEMPT_SLOTS)}
+N_FIXED = len(FIXED_SLOTS)
 DRAWS_PER_CASE = len(FIXED_SLOTS) + len(ATTEMPT_SLOTS)
+
+
+def generator_of_words(words) -> np.random.Generator:
+    """A generator seeded by 32-bit ``words`` (each below 2**32), as ``default_rng(words)`` would
+    be, without numpy turning each int into an array first."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(np.array(words, dtype=np.uint32))))
 
 
 class Case:
@@ -82,18 +89,18 @@ class Case:
         self.time_in = [0.0, 0.0, 0.0, 0.0]  # hours in register, dispatch, handle, close
         self.attempt = 0
         self.u = u  # this case's uniforms (DRAWS_PER_CASE of them), released at evaluation
-        self.seed = seed  # (day-stream entropy words) for attempts after the first
+        self.seed = seed  # 32-bit words keying the case, for attempts after the first
         self.later = None  # (attempt, its uniforms) once a reopened attempt has drawn
 
     def draw(self, purpose: str) -> float:
         """This case's uniform for ``purpose`` (in its current attempt)."""
         i = SLOT[purpose]
-        if self.attempt == 0 or i < len(FIXED_SLOTS):
+        if self.attempt == 0 or i < N_FIXED:
             return self.u[i]
         # A reopened case draws its later attempts from a generator keyed to it and the attempt,
         # built once an attempt (an attempt draws up to a dozen times).
         if self.later is None or self.later[0] != self.attempt:
-            rng = np.random.default_rng([*self.seed, self.attempt])
+            rng = generator_of_words((*self.seed, self.attempt))
             self.later = (self.attempt, rng.random(DRAWS_PER_CASE).tolist())
         return self.later[1][i]
 

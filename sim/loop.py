@@ -201,7 +201,7 @@ def games_closure(street, case, team):
     g = street.settings.behaviour.gaming
     if not g.enabled or team is None or case.gamed:
         return False
-    return team.pressure(team.line_for(case)) > g.backlog_per_worker_threshold and case.draw("game") < g.probability
+    return team.line_for(case).pressure() > g.backlog_per_worker_threshold and case.draw("game") < g.probability
 
 
 def handle(street, case, ctype):

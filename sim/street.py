@@ -20,7 +20,7 @@ from sim import demand
 from sim.agents import Worker
 from sim.agents.residents import build_areas, raise_requests
 from sim.calendar import WEEKDAYS, from_spec
-from sim.cases import SLOT, STAGE_INDEX, STAGES, Case, CaseLog, duration
+from sim.cases import SLOT, STAGE_INDEX, STAGES, Case, CaseLog, duration, generator_of_words
 from sim.grids import Grid
 from sim.loop import Flow, case_flow
 from sim.scenario import Scenario, duty_shares, staff_count
@@ -29,6 +29,20 @@ from sim.teams import Job, Team
 # Keyed streams by purpose. Appending a purpose keeps the others unchanged.
 PURPOSES = ("behaviour", "survey", "grid", "requests", "organisations", "devolved")
 POOL_WORDS = 4  # SeedSequence's default pool size, in 32-bit words
+
+
+def seed_words(x) -> list[int]:
+    """The 32-bit words numpy makes of a seed (an int, least significant word first, 0 being one
+    word; a sequence, its items' words in turn): ``SeedSequence`` of them as one array is the same."""
+    if isinstance(x, (int, np.integer)) and x >= 0:
+        x = int(x)
+        out = [x & 0xFFFFFFFF]
+        while x := x >> 32:
+            out.append(x & 0xFFFFFFFF)
+        return out
+    if isinstance(x, (str, bytes)) or not hasattr(x, "__iter__"):
+        raise TypeError(f"a seed is made of non-negative ints, not {x!r}")
+    return [w for item in x for w in seed_words(item)]
 
 
 def stream_words(entropy, spawn_key) -> tuple[int, ...]:
@@ -40,19 +54,8 @@ def stream_words(entropy, spawn_key) -> tuple[int, ...]:
     built without numpy turning every int into an array first: 9.6 rather than 16 us a stream,
     and a street builds ~23 a day.
     """
-    def words(x):
-        if isinstance(x, (int, np.integer)) and x >= 0:
-            x = int(x)
-            out = [x & 0xFFFFFFFF]
-            while x := x >> 32:
-                out.append(x & 0xFFFFFFFF)
-            return out
-        if isinstance(x, (str, bytes)) or not hasattr(x, "__iter__"):
-            raise TypeError(f"a seed is made of non-negative ints, not {x!r}")
-        return [w for item in x for w in words(item)]
-
-    run = words(entropy)
-    return (*run, *[0] * (POOL_WORDS - len(run)), *words(spawn_key))
+    run = seed_words(entropy)
+    return (*run, *[0] * (POOL_WORDS - len(run)), *seed_words(spawn_key))
 
 
 class StreetModel(mesa.Model):
@@ -64,7 +67,7 @@ class StreetModel(mesa.Model):
         # changes the SeedSequence in place: ``compare`` hands one SeedSequence to every scenario.
         entropy, spawn_key = seed_seq.entropy, tuple(seed_seq.spawn_key)
         self._stream_words = stream_words(entropy, spawn_key)
-        self.case_seed_root = (int(entropy), *spawn_key)
+        self.case_seed_root = (*seed_words(int(entropy)), *seed_words(spawn_key))  # a case's key, in words
         super().__init__(rng=self.stream("behaviour"))
         self.settings = settings
         self.env = simpy.Environment()
@@ -93,8 +96,7 @@ class StreetModel(mesa.Model):
     def stream(self, purpose: str, *key: int) -> np.random.Generator:
         """The generator for ``purpose`` and ``key`` (a day, a place): the same in every scenario."""
         # the key's parts are days and indexes, Python ints below 2**32 (numpy refuses others here)
-        words = np.array((*self._stream_words, PURPOSES.index(purpose), *key), dtype=np.uint32)
-        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(words)))
+        return generator_of_words((*self._stream_words, PURPOSES.index(purpose), *key))
 
     # -- construction -------------------------------------------------------------------------
     def _build_calendars(self):

@@ -84,6 +84,13 @@ class Line:
         self._smooth(self.env.now)
         return self._load
 
+    def pressure(self):
+        """Sustained backlog per worker on the line (asked at every job: the check is inline)."""
+        now = self.env.now
+        if now > self._load_at:
+            self._smooth(now)
+        return self._load / max(1, len(self.workers))
+
 
 class Team:
     """The staff of one role."""
@@ -200,10 +207,6 @@ class Team:
     def backlog_per_worker(self, line):
         return len(line) / max(1, len(line.workers))
 
-    def pressure(self, line):
-        """Sustained backlog per worker: queued jobs averaged over the overload window."""
-        return line.sustained_backlog() / max(1, len(line.workers))
-
     # -- bookkeeping --------------------------------------------------------------------------
     def record_wait(self, job, start):
         if job.case is not None and job.queued >= self.measure_from and job.activity == "casework":
@@ -225,14 +228,14 @@ class Team:
 
     def overtime_allowance(self, worker):
         ot = self._overtime
-        if not ot.enabled or self.pressure(worker.line) <= ot.backlog_per_worker_threshold:
+        if not ot.enabled or worker.line.pressure() <= ot.backlog_per_worker_threshold:
             return 0.0
         return max(0.0, ot.max_hours_per_day - worker.overtime_today)
 
     def rationing(self, line):
         """Under overload, handling is cut short (and more closures fail the site check)."""
         r = self._rationing
-        return r.enabled and self.pressure(line) > r.backlog_per_worker_threshold
+        return r.enabled and line.pressure() > r.backlog_per_worker_threshold
 
 
 class JointHandling:
