@@ -68,6 +68,24 @@ A street-year has ~50,000 cases and takes ~5 s; 5 M cases take ~8 minutes and ~1
 MAX_PATROL_PASSES_PER_DAY = 96
 """One pass every 15 minutes; each pass is computed for every grid every day."""
 
+# --------------------------------------------------------------------------- times and money
+MAX_DURATION_HOURS = MAX_HORIZON_DAYS * 24
+"""A duration, wait or deadline in hours (handling, transfer and hand-off times, a patrol pass,
+deadlines, the overload window): 87,600 hours, the longest horizon. What takes longer never ends
+(or falls due) in any run, so a larger value is a typo (extra zeros): it left every case it touched
+open, or never late, with no error; 1e300 was accepted."""
+
+MAX_OVERTIME_HOURS_PER_DAY = 24
+"""Overtime hours a worker may add in one day: a day has 24 hours."""
+
+MAX_HOURS_PER_WEEK = 168
+"""Hours a worker spends on something each week (data collection): a week has 168 hours."""
+
+MAX_COST_PER_YEAR = 1e12
+"""Yuan a year for one post, or for a street's purchased services: a post costs ~10^5 and a
+street's projects a few million; 10^12 is about Shanghai's whole yearly budget. 1e308 was accepted
+and made staff_cost_per_year infinite in summary.csv."""
+
 # --------------------------------------------------------------------------- sweeps and runs
 MAX_REPLICATIONS = 100_000
 """Replications of one run or compare; results of every replication are held in memory."""

@@ -215,3 +215,38 @@ def test_a_named_pipe_whose_writer_never_finishes_is_one_line_within_the_bound(t
     assert time.perf_counter() - t0 < 3
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: {fifo}: is a pipe that did not end within 1 s (its writer neither finished nor closed it)"]
+
+
+MMC = "scenarios/validation/mmc.yaml"
+BOUNDED = [  # (key, its bound in sim.limits): times no run outlasts, hours no day or week holds, costs past any budget
+    ("behaviour.hiring.delay_days", "MAX_HORIZON_DAYS"),
+    ("case_types.job.handle.mean_hours", "MAX_DURATION_HOURS"),
+    ("case_types.job.deadline_hours", "MAX_DURATION_HOURS"),
+    ("loop.discovery.patrol_pass_hours", "MAX_DURATION_HOURS"),
+    ("loop.dispatch.district_transfer_hours", "MAX_DURATION_HOURS"),
+    ("loop.departments.lag_hours", "MAX_DURATION_HOURS"),
+    ("loop.hotline.deadline_hours", "MAX_DURATION_HOURS"),
+    ("levers.sections.handoff_hours", "MAX_DURATION_HOURS"),
+    ("behaviour.overload_window_hours", "MAX_DURATION_HOURS"),
+    ("behaviour.overtime.max_hours_per_day", "MAX_OVERTIME_HOURS_PER_DAY"),
+    ("levers.data_sharing.collection_hours_per_worker_per_week_without", "MAX_HOURS_PER_WEEK"),
+    ("staffing.servers.cost_per_year", "MAX_COST_PER_YEAR"),
+    ("levers.purchased_services.cost_per_year", "MAX_COST_PER_YEAR"),
+]
+
+
+@pytest.mark.parametrize("key,limit", BOUNDED, ids=[k for k, _ in BOUNDED])
+def test_a_time_or_cost_past_its_bound_is_refused_and_the_bound_itself_accepted(key, limit, tmp_path, capsys):
+    """Before: accepted without any upper bound (1e300 hours of handling, a hiring delay of 1e300
+    days, a post costing 1e308 yuan: cases never ended, posts never refilled, staff cost inf)."""
+    from sim import limits, scenario
+
+    bound = float(getattr(limits, limit))
+    assert scenario.load(MMC, [f"{key}={bound:.17e}"])  # the largest value allowed is still a scenario
+    for over in (bound + 1, 1.0e300):  # written 1.0...e+300: YAML 1.1 reads 1e+300 (no point) as text
+        out = tmp_path / "out"
+        sets = ["--set", "horizon={days: 2}", "--set", f"{key}={over:.17e}"]  # 2 days: quick where it is accepted
+        assert main(["run", MMC, *sets, "--out", str(out), "--quiet", "--no-figures"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"error: {MMC}: {key}: Input should be less than or equal to "), err
+        assert not out.exists()
