@@ -476,9 +476,6 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
         key = path.resolve()
     except (OSError, RuntimeError) as e:  # RuntimeError: a loop of symbolic links
         raise ScenarioError(path, "", f"cannot read: {getattr(e, 'strerror', None) or e}") from None
-    if key in _chain:
-        cycle = " -> ".join(p.name for p in (*_chain, key))
-        raise ScenarioError(path, "extends", f"cycle: {cycle}")
     data = read_yaml(path)
     parent = data.pop("extends", None)
     if parent is None:
@@ -488,6 +485,7 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
     parent_path = _extends_folder(path) / parent
     if not parent_path.exists():
         raise ScenarioError(path, "extends", f"file not found: {parent_path}")
+    _check_cycle(path, (*_chain, key), parent, parent_path)
     _check_chain(path, (*_chain, key), parent)
     try:
         parent_data = load_raw(parent_path, (*_chain, key))
@@ -506,6 +504,18 @@ def _extends_folder(path: Path) -> Path:
     if folder in (Path("/dev"), Path("/dev/fd")) or (folder.parts[:2] == ("/", "proc") and folder.name == "fd"):
         return Path(".")
     return path.parent
+
+
+def _check_cycle(path: Path, chain: tuple[Path, ...], parent: str, parent_path: Path) -> None:
+    """An ``extends:`` back to a file of the chain is named on ``path``, whose ``extends:`` closes
+    the cycle (the file to edit), with the cycle once: ``a.yaml → b.yaml → a.yaml``."""
+    try:
+        target = parent_path.resolve()
+    except (OSError, RuntimeError):  # a loop of symbolic links: load_raw says it cannot be read
+        return
+    if target in chain:
+        cycle = " → ".join(p.name for p in (*chain[chain.index(target) :], target))
+        raise ScenarioError(path, "extends", f"{parent} makes a cycle ({cycle})")
 
 
 def _check_chain(path: Path, chain: tuple[Path, ...], parent: str) -> None:

@@ -21,7 +21,6 @@ CORPUS = [
     ("ratio_per_zero.yaml", "staffing.party_workers.per", "greater than 0, got 0"),
     ("unknown_key.yaml", "staffing.servers.calender", "unknown key"),
     ("missing_file.yaml", "", "file not found"),
-    ("extends_cycle_a.yaml", "extends", "cycle"),
     ("extends_missing.yaml", "extends", "file not found"),
     ("role_without_staff.yaml", "case_types.job.roles", "'police', which has no staff"),
     ("negative_deadline.yaml", "case_types.job.deadline_hours", "must be >= 0, got -8"),
@@ -42,6 +41,34 @@ def test_bad_scenario_gives_one_line_and_exit_2_and_writes_nothing(name, key, me
     assert err.startswith(prefix), err
     assert message in err
     assert list(tmp_path.iterdir()) == []  # not even a temporary folder
+
+
+CYCLES = {  # files (name: its extends:), the one given, the line (after "error: <folder>/")
+    "two files": ({"a": "b", "b": "a"}, "a", "b.yaml: extends: a.yaml makes a cycle (a.yaml → b.yaml → a.yaml)"),
+    "a file extending itself": ({"a": "a"}, "a", "a.yaml: extends: a.yaml makes a cycle (a.yaml → a.yaml)"),
+    "a cycle below the file given": ({"top": "a", "a": "b", "b": "c", "c": "a"}, "top",
+                                     "c.yaml: extends: a.yaml makes a cycle (a.yaml → b.yaml → c.yaml → a.yaml)"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(CYCLES))
+def test_an_extends_cycle_names_the_file_that_closes_it_and_the_cycle_once(case, tmp_path, capsys):
+    """Before: `a.yaml: extends: cycle: a.yaml -> b.yaml -> a.yaml`, named on a.yaml though b.yaml's
+    extends: closes the cycle; below the file given, the chain from it (top.yaml -> a.yaml -> ...)."""
+    files, given, line = CYCLES[case]
+    for name, parent in files.items():
+        (tmp_path / f"{name}.yaml").write_text(f"extends: {parent}.yaml\nname: {name}\n")
+    out = tmp_path / "out"
+    status = main(["run", str(tmp_path / f"{given}.yaml"), "--out", str(out), "--quiet"])
+    assert status == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: {tmp_path}/{line}"]
+    assert not out.exists()
+
+
+def test_validate_names_the_file_that_closes_the_shipped_cycle(capsys):
+    assert main(["validate", str(BAD / "extends_cycle_a.yaml")]) == 2
+    assert capsys.readouterr().err == (f"error: {BAD / 'extends_cycle_b.yaml'}: extends: extends_cycle_a.yaml makes a "
+                                       "cycle (extends_cycle_a.yaml → extends_cycle_b.yaml → extends_cycle_a.yaml)\n")
 
 
 def test_bad_set_override_names_the_key(tmp_path, capsys):
