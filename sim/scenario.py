@@ -423,7 +423,7 @@ class Scenario(Strict):
     street: Street
     calendars: dict[str, CalendarSpec]
     staffing: dict[str, Role] = Field(min_length=1)
-    case_types: dict[str, CaseType] = Field(min_length=1)
+    case_types: dict[str, CaseType] = Field(min_length=1, max_length=limits.MAX_CASE_TYPES)
     loop: Loop = Loop()
     levers: Levers = Levers()
     behaviour: Behaviour = Behaviour()
