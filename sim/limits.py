@@ -65,8 +65,38 @@ MAX_EXPECTED_CASES = 5_000_000
 """Cases (and devolved tasks) expected over the horizon at the stated rates, per replication.
 A street-year has ~50,000 cases and takes ~5 s; 5 M cases take ~8 minutes and ~10 GB."""
 
+MAX_CASE_TYPES = 500
+"""Case types in one scenario. Shipped scenarios have 13; each type is drawn every simulated day
+and has its own rows in the results. 6,500 types (a 0.9 MB file, within MAX_FILE_BYTES) took 42 s
+for a 2-day run and ~0.2 ms more a type and day (~75 minutes for ten years) with no case of theirs."""
+
+MAX_REQUEST_DRAWS = 1_000_000_000
+"""Case types raised by residents x residential areas x days: each such type's requests are drawn
+over every area every day, 0.1-0.2 us an area (301 types over 10,000 areas for 200 days, 6 x 10^8
+draws, ran 55 s with no case of theirs), so 10^9 is a few minutes a replication; 500 types over
+10,000 areas for ten years would be ~45 minutes. 13 types over 10,000 areas for 3,650 days are
+4.7 x 10^8; the shipped streets, ~10^5."""
+
 MAX_PATROL_PASSES_PER_DAY = 96
 """One pass every 15 minutes; each pass is computed for every grid every day."""
+
+# --------------------------------------------------------------------------- times and money
+MAX_DURATION_HOURS = MAX_HORIZON_DAYS * 24
+"""A duration, wait or deadline in hours (handling, transfer and hand-off times, a patrol pass,
+deadlines, the overload window): 87,600 hours, the longest horizon. What takes longer never ends
+(or falls due) in any run, so a larger value is a typo (extra zeros): it left every case it touched
+open, or never late, with no error; 1e300 was accepted."""
+
+MAX_OVERTIME_HOURS_PER_DAY = 24
+"""Overtime hours a worker may add in one day: a day has 24 hours."""
+
+MAX_HOURS_PER_WEEK = 168
+"""Hours a worker spends on something each week (data collection): a week has 168 hours."""
+
+MAX_COST_PER_YEAR = 1e12
+"""Yuan a year for one post, or for a street's purchased services: a post costs ~10^5 and a
+street's projects a few million; 10^12 is about Shanghai's whole yearly budget. 1e308 was accepted
+and made staff_cost_per_year infinite in summary.csv."""
 
 # --------------------------------------------------------------------------- sweeps and runs
 MAX_REPLICATIONS = 100_000
@@ -102,6 +132,7 @@ def check_scenario(s) -> None:
     if s.survey.respondents > s.street.residents:
         raise LimitError("survey.respondents", f"{s.survey.respondents:,} respondents but only "
                          f"{s.street.residents:,} residents")  # fmt: skip
+    _check_request_draws(s)
     years = s.horizon.days / 365.0
     expected = 0.0
     from sim import demand  # access raises residents' requests (sim.demand)
@@ -125,6 +156,15 @@ def check_scenario(s) -> None:
         if not math.isfinite(expected) or expected > MAX_EXPECTED_CASES:
             raise LimitError(f"levers.devolved_tasks.tasks_per_week.{role}", f"gives ~{_big(expected)} cases and tasks "
                              f"over the horizon; the limit is {MAX_EXPECTED_CASES:,} a replication")  # fmt: skip
+
+
+def _check_request_draws(s) -> None:
+    types = sum(ct.source == "residents" for ct in s.case_types.values())
+    draws = types * s.street.residential_areas * s.horizon.days
+    if draws > MAX_REQUEST_DRAWS:
+        raise LimitError("case_types", f"{types:,} case types raised by residents over {s.street.residential_areas:,} "
+                         f"residential areas for {s.horizon.days:,} days draw requests {draws:,} times; the limit is "
+                         f"{MAX_REQUEST_DRAWS:,} a replication")  # fmt: skip
 
 
 def _staff(role, street) -> float:

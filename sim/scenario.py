@@ -23,6 +23,9 @@ from sim.limits import MAX_AREAS, MAX_HORIZON_DAYS, MAX_ORGS, MAX_RESIDENTS, MAX
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
+Hours = Annotated[float, Field(ge=0.0, le=limits.MAX_DURATION_HOURS)]  # no longer than the longest horizon (sim.limits)
+WeeklyHours = Annotated[float, Field(ge=0.0, le=limits.MAX_HOURS_PER_WEEK)]
+Yuan = Annotated[float, Field(ge=0.0, le=limits.MAX_COST_PER_YEAR)]  # a year's cost; 1e308 summed to inf
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 AGENT_KINDS = (
@@ -74,7 +77,7 @@ class Duration(Strict):
     """A random duration in hours: ``{dist: lognormal, mean_hours: 2, cv: 0.6}``."""
 
     dist: Literal["exponential", "lognormal", "gamma", "fixed", "uniform"] = "exponential"
-    mean_hours: NonNegative
+    mean_hours: Hours
     # a cv above 10 puts nearly all the mass near 0 and the mean in a few extreme draws (and a
     # lognormal's draws overflow): no duration the sources describe is like that
     cv: Annotated[float, Field(ge=0.0, le=10.0)] = Field(0.5, description="coefficient of variation (lognormal, gamma, uniform)")
@@ -143,7 +146,7 @@ class Role(Strict):
         1, description="separate queues the staff are split into (1 = one pool)"
     )
     travel: Duration | None = None
-    cost_per_year: NonNegative = 0.0
+    cost_per_year: Yuan = 0.0
     department: bool = Field(False, description="a district department outside the street")
     duties: dict[Literal[DUTIES], Fraction] = Field(  # type: ignore[valid-type]
         {}, description="fixed share of each working day spent on a duty (community police patrol their area)"
@@ -183,7 +186,7 @@ class CaseType(Strict):
     handling_class: Literal["A", "B", "C", "D"] = "A"
     roles: list[str] = Field(min_length=1, description="street roles that handle it; >1 = joint")
     handle: Duration
-    deadline_hours: float = Field(description="working hours from registration to closure")
+    deadline_hours: float = Field(le=limits.MAX_DURATION_HOURS, description="working hours from registration to closure")
     priority: Annotated[int, Field(ge=0)] = 1
     on_spot_fix_share: Fraction = 0.0
     verify_on_site: bool = True
@@ -194,7 +197,7 @@ class CaseType(Strict):
 class Discovery(Strict):
     patrol_passes_per_day: Annotated[float, Field(gt=0.0, le=limits.MAX_PATROL_PASSES_PER_DAY)] = Field(
         2.0, description="passes each supervisor walks a day, spread over the shift")
-    patrol_pass_hours: NonNegative = Field(1.5, description="working hours to walk one pass of the supervisor's beat")
+    patrol_pass_hours: Hours = Field(1.5, description="working hours to walk one pass of the supervisor's beat")
     report: Duration = Duration(dist="fixed", mean_hours=0.1)
     reports_per_supervisor_per_day: Positive = 15.0
     resident_report_per_day: NonNegative = Field(
@@ -211,7 +214,7 @@ class Register(Strict):
 class Dispatch(Strict):
     role: str | None = Field("platform_officers", description="who dispatches (their queue and time); null = nobody")
     hours: Duration = Duration(dist="exponential", mean_hours=0.1)
-    district_transfer_hours: NonNegative = Field(
+    district_transfer_hours: Hours = Field(
         2.0, description="working hours a case spends passing to the district centre and back (grid management at district level)"
     )
 
@@ -222,7 +225,7 @@ class Departments(Strict):
     role: str | None = Field(None, description="staffing role of the departments' officers (their queue); null = no capacity limit")
     unlimited: bool = Field(False, description="ignore the role's capacity (what if departments never queued?)")
     calendar: str = "office"
-    lag_hours: NonNegative = Field(8.0, description="working hours of transfer and paperwork before a department starts")
+    lag_hours: Hours = Field(8.0, description="working hours of transfer and paperwork before a department starts")
     work: Duration = Duration(dist="lognormal", mean_hours=4.0, cv=0.6)
 
 
@@ -230,7 +233,7 @@ class Hotline(Strict):
     """12345 work orders raised by escalations come back to the street."""
 
     reply: Duration = Duration(dist="fixed", mean_hours=1.0)
-    deadline_hours: NonNegative = Field(40.0, description="working hours to answer the order")
+    deadline_hours: Hours = Field(40.0, description="working hours to answer the order")
 
 
 class Close(Strict):
@@ -259,7 +262,7 @@ class Sections(Strict):
     count: Annotated[int, Field(gt=0)] = 8
     unified_count: Annotated[int, Field(gt=0)] = 8
     handoff_probability_per_extra_section: Fraction = 0.05
-    handoff_hours: NonNegative = 4.0
+    handoff_hours: Hours = 4.0
 
 
 class GridManagement(Strict):
@@ -303,8 +306,8 @@ class DevolvedTasks(Strict):
 
 class DataSharing(Strict):
     enabled: bool = True
-    collection_hours_per_worker_per_week_with: NonNegative = 0.5
-    collection_hours_per_worker_per_week_without: NonNegative = 3.0
+    collection_hours_per_worker_per_week_with: WeeklyHours = 0.5
+    collection_hours_per_worker_per_week_without: WeeklyHours = 3.0
     roles: list[str] = []
 
 
@@ -313,7 +316,7 @@ class PurchasedServices(Strict):
 
     enabled: bool = False
     share_of_service_cases: Fraction = 0.0
-    cost_per_year: NonNegative = Field(0.0, description="yuan a year for the street's purchased projects")
+    cost_per_year: Yuan = Field(0.0, description="yuan a year for the street's purchased projects")
 
 
 class Levers(Strict):
@@ -333,7 +336,7 @@ class Levers(Strict):
 class Overtime(Strict):
     enabled: bool = True
     backlog_per_worker_threshold: NonNegative = 5.0
-    max_hours_per_day: NonNegative = 2.0
+    max_hours_per_day: Annotated[float, Field(ge=0.0, le=limits.MAX_OVERTIME_HOURS_PER_DAY)] = 2.0
 
 
 class Rationing(Strict):
@@ -356,7 +359,9 @@ class Burnout(Strict):
 
 class Hiring(Strict):
     enabled: bool = True
-    delay_days: NonNegative = 60.0
+    # A post refilled after the longest horizon (3,650 days) is never refilled in any run: a longer
+    # delay is a typo (1e300 was accepted); `enabled: false` is how to say "never".
+    delay_days: Annotated[float, Field(ge=0.0, le=MAX_HORIZON_DAYS)] = 60.0
     cover_last_post: bool = Field(
         True, description="when a line's last worker leaves, a colleague is seconded at once (no empty desk), "
         "even with hiring off; without it, an empty line's cases wait for the next hire"
@@ -390,7 +395,7 @@ class Gaming(Strict):
 
 
 class Behaviour(Strict):
-    overload_window_hours: Positive = Field(
+    overload_window_hours: Annotated[float, Field(gt=0.0, le=limits.MAX_DURATION_HOURS)] = Field(
         24.0, description="overload is the queue averaged over this window (a burst at a quiet desk does not count)"
     )
     demand: Demand = Demand()
@@ -418,7 +423,7 @@ class Scenario(Strict):
     street: Street
     calendars: dict[str, CalendarSpec]
     staffing: dict[str, Role] = Field(min_length=1)
-    case_types: dict[str, CaseType] = Field(min_length=1)
+    case_types: dict[str, CaseType] = Field(min_length=1, max_length=limits.MAX_CASE_TYPES)
     loop: Loop = Loop()
     levers: Levers = Levers()
     behaviour: Behaviour = Behaviour()
@@ -471,9 +476,6 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
         key = path.resolve()
     except (OSError, RuntimeError) as e:  # RuntimeError: a loop of symbolic links
         raise ScenarioError(path, "", f"cannot read: {getattr(e, 'strerror', None) or e}") from None
-    if key in _chain:
-        cycle = " -> ".join(p.name for p in (*_chain, key))
-        raise ScenarioError(path, "extends", f"cycle: {cycle}")
     data = read_yaml(path)
     parent = data.pop("extends", None)
     if parent is None:
@@ -483,6 +485,7 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
     parent_path = _extends_folder(path) / parent
     if not parent_path.exists():
         raise ScenarioError(path, "extends", f"file not found: {parent_path}")
+    _check_cycle(path, (*_chain, key), parent, parent_path)
     _check_chain(path, (*_chain, key), parent)
     try:
         parent_data = load_raw(parent_path, (*_chain, key))
@@ -501,6 +504,18 @@ def _extends_folder(path: Path) -> Path:
     if folder in (Path("/dev"), Path("/dev/fd")) or (folder.parts[:2] == ("/", "proc") and folder.name == "fd"):
         return Path(".")
     return path.parent
+
+
+def _check_cycle(path: Path, chain: tuple[Path, ...], parent: str, parent_path: Path) -> None:
+    """An ``extends:`` back to a file of the chain is named on ``path``, whose ``extends:`` closes
+    the cycle (the file to edit), with the cycle once: ``a.yaml → b.yaml → a.yaml``."""
+    try:
+        target = parent_path.resolve()
+    except (OSError, RuntimeError):  # a loop of symbolic links: load_raw says it cannot be read
+        return
+    if target in chain:
+        cycle = " → ".join(p.name for p in (*chain[chain.index(target) :], target))
+        raise ScenarioError(path, "extends", f"{parent} makes a cycle ({cycle})")
 
 
 def _check_chain(path: Path, chain: tuple[Path, ...], parent: str) -> None:

@@ -21,7 +21,6 @@ CORPUS = [
     ("ratio_per_zero.yaml", "staffing.party_workers.per", "greater than 0, got 0"),
     ("unknown_key.yaml", "staffing.servers.calender", "unknown key"),
     ("missing_file.yaml", "", "file not found"),
-    ("extends_cycle_a.yaml", "extends", "cycle"),
     ("extends_missing.yaml", "extends", "file not found"),
     ("role_without_staff.yaml", "case_types.job.roles", "'police', which has no staff"),
     ("negative_deadline.yaml", "case_types.job.deadline_hours", "must be >= 0, got -8"),
@@ -42,6 +41,34 @@ def test_bad_scenario_gives_one_line_and_exit_2_and_writes_nothing(name, key, me
     assert err.startswith(prefix), err
     assert message in err
     assert list(tmp_path.iterdir()) == []  # not even a temporary folder
+
+
+CYCLES = {  # files (name: its extends:), the one given, the line (after "error: <folder>/")
+    "two files": ({"a": "b", "b": "a"}, "a", "b.yaml: extends: a.yaml makes a cycle (a.yaml → b.yaml → a.yaml)"),
+    "a file extending itself": ({"a": "a"}, "a", "a.yaml: extends: a.yaml makes a cycle (a.yaml → a.yaml)"),
+    "a cycle below the file given": ({"top": "a", "a": "b", "b": "c", "c": "a"}, "top",
+                                     "c.yaml: extends: a.yaml makes a cycle (a.yaml → b.yaml → c.yaml → a.yaml)"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(CYCLES))
+def test_an_extends_cycle_names_the_file_that_closes_it_and_the_cycle_once(case, tmp_path, capsys):
+    """Before: `a.yaml: extends: cycle: a.yaml -> b.yaml -> a.yaml`, named on a.yaml though b.yaml's
+    extends: closes the cycle; below the file given, the chain from it (top.yaml -> a.yaml -> ...)."""
+    files, given, line = CYCLES[case]
+    for name, parent in files.items():
+        (tmp_path / f"{name}.yaml").write_text(f"extends: {parent}.yaml\nname: {name}\n")
+    out = tmp_path / "out"
+    status = main(["run", str(tmp_path / f"{given}.yaml"), "--out", str(out), "--quiet"])
+    assert status == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: {tmp_path}/{line}"]
+    assert not out.exists()
+
+
+def test_validate_names_the_file_that_closes_the_shipped_cycle(capsys):
+    assert main(["validate", str(BAD / "extends_cycle_a.yaml")]) == 2
+    assert capsys.readouterr().err == (f"error: {BAD / 'extends_cycle_b.yaml'}: extends: extends_cycle_a.yaml makes a "
+                                       "cycle (extends_cycle_a.yaml → extends_cycle_b.yaml → extends_cycle_a.yaml)\n")
 
 
 def test_bad_set_override_names_the_key(tmp_path, capsys):
@@ -215,3 +242,38 @@ def test_a_named_pipe_whose_writer_never_finishes_is_one_line_within_the_bound(t
     assert time.perf_counter() - t0 < 3
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: {fifo}: is a pipe that did not end within 1 s (its writer neither finished nor closed it)"]
+
+
+MMC = "scenarios/validation/mmc.yaml"
+BOUNDED = [  # (key, its bound in sim.limits): times no run outlasts, hours no day or week holds, costs past any budget
+    ("behaviour.hiring.delay_days", "MAX_HORIZON_DAYS"),
+    ("case_types.job.handle.mean_hours", "MAX_DURATION_HOURS"),
+    ("case_types.job.deadline_hours", "MAX_DURATION_HOURS"),
+    ("loop.discovery.patrol_pass_hours", "MAX_DURATION_HOURS"),
+    ("loop.dispatch.district_transfer_hours", "MAX_DURATION_HOURS"),
+    ("loop.departments.lag_hours", "MAX_DURATION_HOURS"),
+    ("loop.hotline.deadline_hours", "MAX_DURATION_HOURS"),
+    ("levers.sections.handoff_hours", "MAX_DURATION_HOURS"),
+    ("behaviour.overload_window_hours", "MAX_DURATION_HOURS"),
+    ("behaviour.overtime.max_hours_per_day", "MAX_OVERTIME_HOURS_PER_DAY"),
+    ("levers.data_sharing.collection_hours_per_worker_per_week_without", "MAX_HOURS_PER_WEEK"),
+    ("staffing.servers.cost_per_year", "MAX_COST_PER_YEAR"),
+    ("levers.purchased_services.cost_per_year", "MAX_COST_PER_YEAR"),
+]
+
+
+@pytest.mark.parametrize("key,limit", BOUNDED, ids=[k for k, _ in BOUNDED])
+def test_a_time_or_cost_past_its_bound_is_refused_and_the_bound_itself_accepted(key, limit, tmp_path, capsys):
+    """Before: accepted without any upper bound (1e300 hours of handling, a hiring delay of 1e300
+    days, a post costing 1e308 yuan: cases never ended, posts never refilled, staff cost inf)."""
+    from sim import limits, scenario
+
+    bound = float(getattr(limits, limit))
+    assert scenario.load(MMC, [f"{key}={bound:.17e}"])  # the largest value allowed is still a scenario
+    for over in (bound + 1, 1.0e300):  # written 1.0...e+300: YAML 1.1 reads 1e+300 (no point) as text
+        out = tmp_path / "out"
+        sets = ["--set", "horizon={days: 2}", "--set", f"{key}={over:.17e}"]  # 2 days: quick where it is accepted
+        assert main(["run", MMC, *sets, "--out", str(out), "--quiet", "--no-figures"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"error: {MMC}: {key}: Input should be less than or equal to "), err
+        assert not out.exists()

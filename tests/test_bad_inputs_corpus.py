@@ -436,6 +436,41 @@ def _set_double_dot(tmp):
     return ["run", MMC, *RUN[1:], "--set", "horizon..days=3"], f"{MMC}: --set: ", "an empty part between dots"
 
 
+def _case_types(tmp, types: int, extra: str = "") -> Path:
+    """A scenario extending mmc.yaml with ``types`` more case types raised by residents, none arriving."""
+    ct = ("{category: service, source: residents, arrivals: {per_hour: 0.0}, roles: [servers], "
+          "handle: {mean_hours: 1}, deadline_hours: 8}")  # fmt: skip
+    f = tmp / "types.yaml"
+    f.write_text(f"extends: {MMC}\nname: types\n{extra}case_types: {{" + ", ".join(f"t{i}: {ct}" for i in range(types)) + "}\n")
+    return f
+
+
+@generated("501 case types (6,500 in 0.9 MB ran 42 s for 2 days; accepted)")
+def _many_case_types(tmp):
+    f = _case_types(tmp, 500)  # and mmc's own
+    return ["validate", str(f)], f"{f}: case_types: ", "at most 500 items"
+
+
+@generated("resident case types x areas x days past the draws limit (accepted)")
+def _request_draws(tmp):
+    f = _case_types(tmp, 30, "street: {residents: 100000, residential_areas: 10000, grids: 1}\n"
+                             "horizon: {days: 3650, warmup_days: 0}\n")  # fmt: skip
+    return ["validate", str(f)], f"{f}: case_types: ", "31 case types raised by residents over 10,000 residential areas"
+
+
+@generated("a string where the scenario's mapping is expected")
+def _top_level_string(tmp):
+    f = tmp / "sentence.yaml"
+    f.write_text("a planner's note, not a scenario\n")
+    return ["validate", str(f)], f"{f}: ", "must be a mapping of keys, got str"
+
+
+@generated("a negative duration")
+def _negative_duration(tmp):
+    return (["run", MMC, *RUN[1:], "--set", "case_types.job.handle.mean_hours=-1"],
+            f"{MMC}: case_types.job.handle.mean_hours: ", "greater than or equal to 0, got -1")
+
+
 def snapshot(folder: Path) -> dict:
     return {str(p.relative_to(folder)): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in folder.rglob("*")}
 
