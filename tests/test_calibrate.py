@@ -178,6 +178,21 @@ def test_the_annex_names_each_parameter_and_keeps_its_key_path(calibrated):
             assert all(re.search(r"[\u4e00-\u9fff]", n) and not re.search("[A-Za-z]", n) for n in names), names
 
 
+def test_the_terminal_summary_names_each_parameter_with_its_key_path_under_it(calibrated, capsys):
+    """The summary's parameter rows began with the raw key path; now with the parameter's name
+    (the summary is in English), the key path on the line under it."""
+    obs_file, out = calibrated
+    capsys.readouterr()
+    assert main(["calibrate", SMALL, str(obs_file), "--out", str(out), "--workers", "2", "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    names = {"case_types.street_environment.arrivals.per_resident_per_year": "arrival rate, street environment",
+             "loop.discovery.resident_report_per_day": "daily chance a resident reports a problem first"}
+    for key, name in names.items():
+        (row,) = [i for i, line in enumerate(lines) if line.startswith(name)]
+        assert lines[row + 1].strip() == key, lines[row:row + 2]
+        assert not any(line.startswith(key) for line in lines)  # the path is no longer the row's name
+
+
 def _settings(argv: list[str]) -> tuple:
     """What a calibrate command line fixes: the calibration (files, method, overrides: its
     digest and method) and its --out."""
