@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import importlib
 import json
 import signal
@@ -12,7 +11,6 @@ from pathlib import Path
 
 from sim import limits
 from sim import scenario as scenario_mod
-from sim.cells import terminal_number
 from sim.labels import LANGS, replications_text, word
 from sim.results_folder import AtomicFolder, check_out, check_results_folder
 from sim.scenario import CommandFailed, Interrupted, ScenarioError
@@ -262,12 +260,11 @@ def run_district(args) -> int:
         summary = district.district_kpis(per_street, streets)
         print(f"\n{dist.name}: {len(names)} streets, {replications_text(args.replications)}, seed {args.seed}")
         print(compare.format_comparison(compare.comparison_table({dist.name: summary}), lang=args.lang))
-        cell = functools.partial(terminal_number, lang=args.lang)
         if len(districts):
             print("\n" + word("per_district_means", args.lang))
-            print(district.mean_table(districts, "district").to_string(float_format=cell))
+            print(district.mean_table_text(districts, "district", args.lang))
         print("\n" + word("per_street_means", args.lang))
-        print(district.mean_table(street_rows, "street").to_string(float_format=cell))
+        print(district.mean_table_text(street_rows, "street", args.lang))
         summary.to_csv(tmp / "summary.csv", index=False, float_format="%.10g")
         street_rows.to_csv(tmp / "streets.csv", index=False, float_format="%.10g")
         if len(districts):

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pandas loads when a district runs, not when its file is che
 
 # The KPIs printed per street and per district (mean over replications); every KPI is in the CSVs.
 TABLE_KPIS = ("cases_arrived", "on_time_resident", "wait_mean_days", "resident_satisfaction", "staff_total")
+TABLE_HEADER_WIDTH = 20  # columns a KPI's label wraps within: a Chinese label breaks before its unit
 
 
 class StreetEntry(Strict):
@@ -257,3 +258,19 @@ def mean_table(table, by: str) -> pd.DataFrame:
     """Mean over replications of the printed KPIs, one row per ``by``."""
     cols = [c for c in TABLE_KPIS if c in table.columns]
     return table.groupby(by, sort=False)[cols].mean()
+
+
+def mean_table_text(table, by: str, lang: str) -> str:
+    """``mean_table`` as the terminal prints it, in ``lang``: each KPI headed by its label and unit
+    (as the comparison above it and the annex's table of streets), numbers as sim.cells prints them."""
+    from tabulate import tabulate
+
+    from sim.cells import terminal_number
+    from sim.labels import label_with_unit, word
+
+    means = mean_table(table, by)
+    body = [[name, *(terminal_number(v, lang) for v in row)] for name, row in means.iterrows()]
+    headers = [word(by, lang), *(label_with_unit(k, lang) for k in means.columns)]
+    return tabulate(body, headers, tablefmt="simple", disable_numparse=True,
+                    colalign=("left", *("right",) * len(means.columns)),
+                    maxheadercolwidths=[None, *(TABLE_HEADER_WIDTH,) * len(means.columns)])

@@ -275,6 +275,7 @@ WORDS = {  # words of tables, figures and the report
     "status_input": ("输入", "input"),
     "status_fixed": ("固定", "fixed"),
     "street": ("街道", "street"),
+    "district": ("区", "district"),
     "streets_caption": ("各街道指标（重复均值）", "KPIs by street (mean over replications)"),
     "fig_differences": ("配对差值森林图：相对于基准情景均值的变化及95%置信区间；实心点表示区间不含0，*表示经多重检验校正后仍显著",
                         "Forest plot of paired differences, as change relative to the baseline mean with 95% CIs; "

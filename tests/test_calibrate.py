@@ -178,6 +178,36 @@ def test_the_annex_names_each_parameter_and_keeps_its_key_path(calibrated):
             assert all(re.search(r"[\u4e00-\u9fff]", n) and not re.search("[A-Za-z]", n) for n in names), names
 
 
+def test_the_observed_values_are_formatted_as_every_other_table_cell():
+    """The annex's observed column was formatted by hand ('1.235e+04 ± 2.3e+02', four figures
+    where every other cell has three); now by sim.cells, as the interval beside it."""
+    from sim.calibrate.outputs import report_fit_table
+
+    row = {"predicted_mean": 0.5, "predicted_q025": 0.4, "predicted_q975": 0.6, "reproduced": True,
+           "irreconcilable": False, "z": 0.1, "smallest_implausibility_in_ranges": 0.1}
+    table = pd.DataFrame([{**row, "quantity": "grid_cases_per_resident_per_year", "observed": 12345.678, "observed_sd": 234.5},
+                          {**row, "quantity": "patrol_discovery_share", "observed": 0.96712, "observed_sd": 0.0123}])
+    for lang in ("zh", "en"):
+        fit_table = report_fit_table(table, lang)
+        assert fit_table[word("observed_value", lang)].tolist() == ["12,346 ± 234", "0.967 ± 0.0123"]
+        assert fit_table[word("predicted_interval", lang)].tolist() == ["[0.4, 0.6]"] * 2
+
+
+def test_the_terminal_summary_names_each_parameter_with_its_key_path_under_it(calibrated, capsys):
+    """The summary's parameter rows began with the raw key path; now with the parameter's name
+    (the summary is in English), the key path on the line under it."""
+    obs_file, out = calibrated
+    capsys.readouterr()
+    assert main(["calibrate", SMALL, str(obs_file), "--out", str(out), "--workers", "2", "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    names = {"case_types.street_environment.arrivals.per_resident_per_year": "arrival rate, street environment",
+             "loop.discovery.resident_report_per_day": "daily chance a resident reports a problem first"}
+    for key, name in names.items():
+        (row,) = [i for i, line in enumerate(lines) if line.startswith(name)]
+        assert lines[row + 1].strip() == key, lines[row:row + 2]
+        assert not any(line.startswith(key) for line in lines)  # the path is no longer the row's name
+
+
 def _settings(argv: list[str]) -> tuple:
     """What a calibrate command line fixes: the calibration (files, method, overrides: its
     digest and method) and its --out."""

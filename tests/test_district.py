@@ -52,6 +52,28 @@ def small_city(tmp_path_factory):
     return path
 
 
+def _table_after(lines: list[str], heading: str) -> list[str]:
+    """The lines of the table printed under ``heading``, up to the blank line that ends it."""
+    start = lines.index(heading) + 1
+    return lines[start:lines.index("", start)]
+
+
+def test_the_per_district_and_per_street_tables_are_chinese_with_lang_zh(small_city, tmp_path, capsys):
+    """Their columns were headed by KPI keys (cases_arrived, ...) whatever --lang said; now by the KPI's
+    label and unit, as the comparison above them and the report's table of streets."""
+    assert main(["run", str(small_city), "--out", str(tmp_path / "zh"), "--lang", "zh", "--no-figures", *SHORT]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for heading, first_header, names in (("各区（重复间均值）：", "区", ["chongming", "jinshan"]),
+                                         ("各街镇（重复间均值）：", "街道", ["chongming_12", "chongming_15", "jinshan_02"])):
+        table = _table_after(lines, heading)
+        assert not any(k in line for k in district.TABLE_KPIS for line in table), table
+        rule = next(i for i, line in enumerate(table) if line.startswith("---"))
+        headers, rows = "\n".join(table[:rule]), table[rule + 1:]
+        assert headers.split()[0] == first_header, headers
+        assert all(h in headers for h in ("案件数（件）", "编制人数（人）", "平均解决时间（天）", "居民满意度")), headers
+        assert sorted(r.split()[0] for r in rows) == names and all(len(r.split()) == 6 for r in rows), rows
+
+
 @pytest.fixture(scope="module")
 def runs(small_city, tmp_path_factory):
     """The small city on one worker, on two, and on a two-worker Dask LocalCluster."""

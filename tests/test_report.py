@@ -314,6 +314,25 @@ def test_sweep_annex_lists_every_kpi_and_names_its_figures(tmp_path):
     assert captions and all(c.startswith(("Response of the KPIs", "KPI means over two parameters")) for c in captions), captions
 
 
+def test_the_swept_parameters_are_named_with_their_key_paths(tmp_path):
+    """The sweep annex's table of parameters listed raw key paths only, in Chinese too."""
+    from sim.report import annex
+
+    params = {"staffing.servers.count": {"values": [3, 4]}, "levers.sections.count": {"values": [8]},
+              "loop.close.fail_probability": {"values": [0.0]}}
+    plan = experiment.load(write_experiment(tmp_path / "named.yaml", parameters=params, replications=2, days=10))
+    out = tmp_path / "named"
+    run_sweep(plan, out, "local", workers=2, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    for lang, posts, lever in (("zh", "人数", "街道内设机构"), ("en", "posts", "the street's internal sections")):
+        (swept,) = [b for b in annex.sweep_blocks(out, manifest, lang) if b.get("caption") == word("parameters_caption", lang)]
+        cells = {row[0].split("\n")[-1]: row[0].split("\n") for row in swept["rows"]}
+        assert list(cells) == list(params)  # each key path, under its name
+        assert posts in cells["staffing.servers.count"][0] and len(cells["staffing.servers.count"]) == 2
+        assert cells["levers.sections.count"][0] == lever
+        assert cells["loop.close.fail_probability"] == ["loop.close.fail_probability"]  # no name: the key path alone
+
+
 @pytest.mark.parametrize("manifest, expected", [
     ({"command": ["streetsim", "run", "my scenarios/改革 2015.yaml", "--set", "street.name=a b"]},
      ["streetsim", "run", "my scenarios/改革 2015.yaml", "--set", "street.name=a b"]),

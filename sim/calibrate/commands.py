@@ -108,11 +108,24 @@ def summary_text(result) -> str:
         interval = f"[{r.predicted_q025:.4g}, {r.predicted_q975:.4g}]"
         word = "ok" if r.reproduced else ("IRRECONCILABLE" if r.irreconcilable else "NOT REPRODUCED")
         lines.append(f"{label(r.quantity, 'en')[:44]:<44} {obs:>18} {r.predicted_mean:>10.4g} {interval:>22}  {word} ({r.z:+.1f} sd)")
-    lines.append(f"\n{'parameter':<58} {'was':>10} {'calibrated':>11} {'95% interval':>24}")
-    for r in result.parameters.itertuples(index=False):
-        interval = f"[{r.posterior_q025:.4g}, {r.posterior_q975:.4g}]"
-        lines.append(f"{r.parameter:<58} {r.scenario_value!s:>10} {r.calibrated_value!s:>11} {interval:>24}")
+    lines += parameter_lines(result.parameters)
     for r in result.table.itertuples(index=False):
         if not r.reproduced:
             lines.append(f"! {r.quantity}: {r.verdict}")
     return "\n".join(lines)
+
+
+def parameter_lines(params) -> list[str]:
+    """Each parameter by its name (sim.labels, in English as the rest of the summary), with its
+    values, and its key path under it to find it in the scenario; a key with no name keeps its path."""
+    from sim.calibrate.outputs import parameter_name
+
+    names = [parameter_name(p, "en") for p in params["parameter"]]
+    width = max([58, *(len(n) for n in names)])
+    lines = [f"\n{'parameter':<{width}} {'was':>10} {'calibrated':>11} {'95% interval':>24}"]
+    for name, r in zip(names, params.itertuples(index=False)):
+        interval = f"[{r.posterior_q025:.4g}, {r.posterior_q975:.4g}]"
+        lines.append(f"{name:<{width}} {r.scenario_value!s:>10} {r.calibrated_value!s:>11} {interval:>24}")
+        if name != r.parameter:
+            lines.append(f"  {r.parameter}")
+    return lines

@@ -31,7 +31,7 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from sim import scenario as scenario_mod  # noqa: E402
-from sim.cells import ci_cell  # noqa: E402
+from sim.cells import ci_cell, number  # noqa: E402
 from sim.labels import LANGS, label, label_with_unit, parameter_label, unit, word  # noqa: E402
 from sim.report import per_language  # noqa: E402
 from sim.sweep.store import write_atomic  # noqa: E402
@@ -113,7 +113,7 @@ def report_fit_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
     """observed_vs_predicted.csv narrowed: each observed quantity, the prediction and a verdict in ``lang``."""
     return pd.DataFrame([{
         word("observed_quantity", lang): quantity_name(r.quantity, lang),
-        word("observed_value", lang): f"{r.observed:.4g} ± {r.observed_sd:.2g}",
+        word("observed_value", lang): f"{number(r.observed, lang)} ± {number(r.observed_sd, lang)}",
         word("predicted_mean", lang): r.predicted_mean,
         word("predicted_interval", lang): ci_cell(r.predicted_q025, r.predicted_q975, lang),
         word("decision", lang): verdict_words(r, lang),

@@ -350,7 +350,7 @@ def sweep_blocks(results_dir: Path, manifest: dict, lang: str) -> list[dict]:
         word("fact_replications", lang, reps=replications_text(manifest["replications"], lang), seed=manifest["seed"]),
         word("fact_crn", lang),
     ]))
-    params = [[p, spec.get("label", ""), _range_text(spec)] for p, spec in design["parameters"].items()]
+    params = [[_named_key(p, lang), spec.get("label", ""), _range_text(spec)] for p, spec in design["parameters"].items()]
     blocks.append(table([word("parameter", lang), word("description", lang), word("values", lang)], params,
                         word("parameters_caption", lang), ["left", "left", "left"]))
     table_ = store.read_results(results_dir)
