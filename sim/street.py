@@ -131,8 +131,7 @@ class StreetModel(mesa.Model):
         st = self.settings.street
         base, extra = divmod(st.residents, st.residential_areas)
         populations = [base + (1 if i < extra else 0) for i in range(st.residential_areas)]
-        self.areas, self.trust = build_areas(self, populations, [i % st.grids for i in range(st.residential_areas)])
-        self.populations = np.array(populations)
+        self.areas, self.residents = build_areas(self, populations, [i % st.grids for i in range(st.residential_areas)])
         # Grid problems are attributed to an area of their grid (any area if the grid has none).
         self.grids = [Grid(self, g, [a for a in self.areas if a.grid == g] or self.areas) for g in range(st.grids)]
 
@@ -240,7 +239,7 @@ class StreetModel(mesa.Model):
                 continue
             rng = self.stream("requests", day, i)
             rate = self._daily_rate(ct) / self.settings.street.residents
-            r = raise_requests(rng, day, ct, rate, self.access, self.settings.behaviour.trust, self.populations, self.trust)
+            r = raise_requests(rng, day, ct, rate, self.access, self.settings.behaviour.trust, self.residents)
             channels = ct.channels or {"direct": 1.0}
             for t, a, who, row, k in zip(r.times.tolist(), r.areas.tolist(), r.residents.tolist(), r.u.tolist(),
                                          r.candidate.tolist()):  # fmt: skip

@@ -39,16 +39,29 @@ class ResidentialArea(Agent):
             self.trust[resident] += t.learning_rate * (satisfaction - self.trust[resident])
 
 
-def build_areas(model, populations, grids) -> tuple[list[ResidentialArea], np.ndarray]:
-    """The street's areas, and the trust of all its residents, area after area, in one array."""
-    trust = np.full(sum(populations), model.settings.behaviour.trust.initial, dtype=np.float64)
-    starts = np.cumsum([0, *populations])
-    areas = [ResidentialArea(model, i, n, g, trust[starts[i]:starts[i + 1]])
-             for i, (n, g) in enumerate(zip(populations, grids))]
-    return areas, trust
+class Residents:
+    """All the street's residents, area after area: each area's population, the index of its
+    first resident, and everyone's trust in one array (each area holds a view of its part)."""
+
+    __slots__ = ("populations", "first", "trust")
+
+    def __init__(self, populations, initial_trust):
+        self.populations = np.array(populations)
+        self.first = np.cumsum(self.populations) - self.populations
+        self.trust = np.full(int(self.populations.sum()), initial_trust, dtype=np.float64)
+
+    def of_area(self, i) -> np.ndarray:
+        return self.trust[self.first[i]:self.first[i] + self.populations[i]]
 
 
-def raise_requests(rng, day, case_type, rate_per_resident_per_day, access, trust_cfg, populations, trust):
+def build_areas(model, populations, grids) -> tuple[list[ResidentialArea], Residents]:
+    """The street's areas, and all its residents (their trust in one array)."""
+    residents = Residents(populations, model.settings.behaviour.trust.initial)
+    areas = [ResidentialArea(model, i, n, g, residents.of_area(i)) for i, (n, g) in enumerate(zip(populations, grids))]
+    return areas, residents
+
+
+def raise_requests(rng, day, case_type, rate_per_resident_per_day, access, trust_cfg, residents):
     """Requests of one type the residents of every area raise today, area after area.
 
     Returns a namespace of arrays ``times, areas, residents, u, candidate``: for each kept
@@ -62,6 +75,7 @@ def raise_requests(rng, day, case_type, rate_per_resident_per_day, access, trust
     """
     e = trust_cfg.reporting_elasticity if trust_cfg.enabled else 0.0
     top = access.top * (1.0 + e * (1.0 - trust_cfg.initial))
+    populations = residents.populations
     n = rng.poisson(rate_per_resident_per_day * populations * top)  # candidates in each area
     area = np.repeat(np.arange(len(populations)), n)
     who = rng.integers(0, populations[area])
@@ -69,8 +83,7 @@ def raise_requests(rng, day, case_type, rate_per_resident_per_day, access, trust
     lo, hi = PROFILE_HOURS[case_type.arrival_profile]
     times = day * 24.0 + rng.uniform(lo, hi, size=len(area))
     u = rng.random((len(area), DRAWS_PER_CASE))
-    first = np.cumsum(populations) - populations  # each area's first resident in ``trust``
-    propensity = access.level * (1.0 + e * (trust[first[area] + who] - trust_cfg.initial))
+    propensity = access.level * (1.0 + e * (residents.trust[residents.first[area] + who] - trust_cfg.initial))
     kept = np.flatnonzero(keep_u * top < propensity)
     candidate = np.arange(len(area)) - np.repeat(np.cumsum(n) - n, n)
     return SimpleNamespace(times=times[kept], areas=area[kept], residents=who[kept], u=u[kept],
