@@ -79,13 +79,9 @@ class Line:
             self._load += (len(self.jobs) - self._load) * w
             self._load_at = now
 
-    def sustained_backlog(self):
-        """Jobs waiting, averaged over the overload window: a burst at a quiet desk barely counts."""
-        self._smooth(self.env.now)
-        return self._load
-
     def pressure(self):
-        """Sustained backlog per worker on the line (asked at every job: the check is inline)."""
+        """Sustained backlog per worker: jobs waiting, averaged over the overload window (a burst
+        at a quiet desk barely counts), over the line's workers (asked at every job: inline)."""
         now = self.env.now
         if now > self._load_at:
             self._smooth(now)

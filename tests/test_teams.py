@@ -34,9 +34,9 @@ def test_a_burst_at_a_quiet_desk_is_not_sustained_overload():
     for i in range(20):
         line.put(i, object.__new__(type("J", (), {"__slots__": ("queued",)})))
     env.run(until=0.5)
-    assert line.sustained_backlog() < 20 * (1 - np.exp(-0.5 / 24)) + 1e-9  # half an hour of 20 queued
+    assert line.pressure() < 20 * (1 - np.exp(-0.5 / 24)) + 1e-9  # half an hour of 20 queued (no worker: per 1)
     env.run(until=72)
-    assert line.sustained_backlog() > 19  # three days of 20 queued is overload
+    assert line.pressure() > 19  # three days of 20 queued is overload
 
 
 def test_hours_are_booked_when_worked_and_not_past_the_horizon():
