@@ -289,6 +289,17 @@ WORDS = {  # words of tables, figures and the report
     "fig_scatter": ("各设计点的指标与参数散点图：{what}", "KPI against each parameter, one dot per design point: {what}"),
     "fig_sobol_indices": ("Sobol敏感性指数（一阶与总效应，95%置信区间）", "Sobol sensitivity indices (first order and total, 95% CI)"),
     "fig_morris_indices": ("Morris筛选指数（mu*与sigma）", "Morris screening indices (mu* and sigma)"),
+    # the sweep's figures (sim.sweep.figures)
+    "sweep_title": ("{name}：每个设计点{reps}，均值与95%置信区间", "{name}: {reps} per point, mean and 95% CI"),
+    "sweep_heatmap_title": ("{name}：每个设计点{reps}，均值", "{name}: {reps} per point, mean"),
+    "main_effect_title": ("{name}：{what}的主效应（对其他参数取平均，95%置信区间）",
+                          "{name}: main effect of {what} (mean over the other parameters, 95% CI)"),
+    "scatter_title": ("{name}：{kpi}，各设计点均值", "{name}: {kpi}, mean per design point"),
+    "sobol_axis": ("Sobol指数（方差占比）", "Sobol index (share of variance)"),
+    "morris_axis": ("Morris指数（{unit}）", "Morris index ({unit})"),
+    "sobol_title": ("{name}：一阶（S1）与总效应（ST）Sobol指数，95%置信区间",
+                    "{name}: first-order (S1) and total (ST) Sobol indices, 95% CI"),
+    "morris_title": ("{name}：Morris指数mu*与sigma，95%置信区间", "{name}: Morris mu* and sigma, 95% CI"),
     "fig_backlog": ("未结案件随时间变化", "Backlog over time"),
     "fig_staff_time": ("各岗位工作时间构成", "Staff time by activity and role"),
     "staffing_caption": ("{name}：各岗位人数与年成本", "{name}: posts and yearly cost by role"),
@@ -509,6 +520,14 @@ def key_path_name(key_path: str, lang: str = "en") -> str | None:
         lever = key_path.split(".")[1]
         named = _pick(LEVERS[lever], lang) if lever in LEVERS else None
     return named
+
+
+def named_key_path(key_path: str, lang: str = "en") -> str:
+    """A key path under its name (``key_path_name``), for tables and figures that show swept or
+    differing scenario keys: the reader of a proposal knows the name, the analyst finds the key.
+    A key with no name is its key path alone."""
+    name = key_path_name(key_path, lang)
+    return f"{name}\n{key_path}" if name else key_path
 
 
 def unit_key(key: str) -> str:

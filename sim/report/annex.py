@@ -13,7 +13,7 @@ import yaml
 
 from sim import compare, figures, intervals, results_folder
 from sim.cells import ci_cell, missing, number, percent
-from sim.labels import LANGS, WORDS, key_path_name, label, label_with_unit, replications_text, word
+from sim.labels import LANGS, WORDS, label, label_with_unit, named_key_path, replications_text, word
 from sim.report import sources, typeset
 from sim.report.typeset import check_out_file
 from sim.scenario import ScenarioError
@@ -144,7 +144,7 @@ def method_blocks(manifest: dict, resolved: dict[str, dict], lang: str) -> list[
     facts.append(word("fact_intervals", lang))
     blocks = [para(word("scenarios_compared", lang)), bullets(items), bullets(facts)]
     if len(resolved) > 1:
-        rows = [[_named_key(key, lang), *values] for key, *values in lever_differences(resolved)]
+        rows = [[named_key_path(key, lang), *values] for key, *values in lever_differences(resolved)]
         if rows and len(resolved) > WIDE_LEVER_TABLE:  # ten streets side by side do not fit a page
             rows = [[key if i == 0 else "", name, value]
                     for key, *values in rows for i, (name, value) in enumerate(zip(resolved, values))]
@@ -172,13 +172,6 @@ def lever_differences(resolved: dict[str, dict]) -> list[list[str]]:
         if any(v != values[0] for v in values):
             rows.append([k, *(_short_value(v) for v in values)])
     return rows
-
-
-def _named_key(key_path: str, lang: str) -> str:
-    """A key path under its name, when it has one (a lever, a role's posts, an arrival rate):
-    the reader of a proposal knows the lever, the analyst finds the key."""
-    name = key_path_name(key_path, lang)
-    return f"{name}\n{key_path}" if name else key_path
 
 
 def _flatten(d, prefix=""):
@@ -350,7 +343,7 @@ def sweep_blocks(results_dir: Path, manifest: dict, lang: str) -> list[dict]:
         word("fact_replications", lang, reps=replications_text(manifest["replications"], lang), seed=manifest["seed"]),
         word("fact_crn", lang),
     ]))
-    params = [[_named_key(p, lang), spec.get("label", ""), _range_text(spec)] for p, spec in design["parameters"].items()]
+    params = [[named_key_path(p, lang), spec.get("label", ""), _range_text(spec)] for p, spec in design["parameters"].items()]
     blocks.append(table([word("parameter", lang), word("description", lang), word("values", lang)], params,
                         word("parameters_caption", lang), ["left", "left", "left"]))
     table_ = store.read_results(results_dir)
