@@ -333,6 +333,26 @@ def test_the_swept_parameters_are_named_with_their_key_paths(tmp_path):
         assert cells["loop.close.fail_probability"] == ["loop.close.fail_probability"]  # no name: the key path alone
 
 
+def test_the_sweep_annex_names_parameters_in_its_point_and_sensitivity_tables(tmp_path):
+    """The per-point tables' headers and the sensitivity table's parameter column were raw key
+    paths, in Chinese too, while the table of parameters swept named them."""
+    from sim.report import annex
+
+    params = {"staffing.servers.count": {"min": 3, "max": 5}, "loop.close.fail_probability": {"min": 0.0, "max": 0.1}}
+    plan = experiment.load(write_experiment(tmp_path / "sobol.yaml", parameters=params, replications=2, days=10,
+                                            design={"type": "sobol", "samples": 8}))
+    out = tmp_path / "sobol"
+    run_sweep(plan, out, "local", workers=2, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    for lang, servers in (("zh", "servers人数（人）"), ("en", "posts, servers (people)")):
+        named = {f"{servers}\nstaffing.servers.count", "loop.close.fail_probability"}  # no name: the key path alone
+        tables = [b for b in annex.sweep_blocks(out, manifest, lang) if b["type"] == "table"]
+        points = [t for t in tables if t["caption"] == word("points_caption", lang, n=len(plan.points))]
+        assert points and all(set(t["headers"][:2]) == named for t in points), lang
+        (indices,) = [t for t in tables if t["caption"] == word("indices_caption", lang)]
+        assert {row[1] for row in indices["rows"]} == named, lang
+
+
 @pytest.mark.parametrize("manifest, expected", [
     ({"command": ["streetsim", "run", "my scenarios/改革 2015.yaml", "--set", "street.name=a b"]},
      ["streetsim", "run", "my scenarios/改革 2015.yaml", "--set", "street.name=a b"]),

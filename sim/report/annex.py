@@ -375,7 +375,7 @@ def point_table_blocks(summary: pd.DataFrame, manifest: dict, table_: pd.DataFra
         body = [[*(str(r[p]) for p in params),
                  *(f"{number(r[k], lang)} {ci_cell(r[k + '_lo'], r[k + '_hi'], lang)}" for k in group)]
                 for _, r in rows.iterrows()]
-        headers = [*params, *(label_with_unit(k, lang) for k in group)]
+        headers = [*(named_key_path(p, lang) for p in params), *(label_with_unit(k, lang) for k in group)]
         blocks.append(table(headers, body, word("points_caption", lang, n=len(summary))))
     if len(summary) > len(rows):
         blocks.append(para(word("more_points", lang, shown=len(rows), n=len(summary))))
@@ -394,7 +394,7 @@ def sensitivity_blocks(results_dir: Path, table_: pd.DataFrame, manifest: dict, 
         if base < SOBOL_MIN_BASE_SAMPLES:
             blocks.append(note(word("sobol_small", lang, n=base, minimum=SOBOL_MIN_BASE_SAMPLES)))
     idx = analysis.sensitivity(results_dir, table_)
-    body = [[label(r.kpi, lang), r.parameter, r.index, f"{r.value:.3f}",
+    body = [[label(r.kpi, lang), named_key_path(r.parameter, lang), r.index, f"{r.value:.3f}",
              "" if r.conf != r.conf else f"± {r.conf:.3f}"] for r in idx.itertuples()]
     blocks.append(table([word("kpi", lang), word("parameter", lang), word("index", lang), word("value", lang),
                          word("ci95", lang)], body, word("indices_caption", lang),
