@@ -289,6 +289,8 @@ WORDS = {  # words of tables, figures and the report
     "fig_scatter": ("各设计点的指标与参数散点图：{what}", "KPI against each parameter, one dot per design point: {what}"),
     "fig_sobol_indices": ("Sobol敏感性指数（一阶与总效应，95%置信区间）", "Sobol sensitivity indices (first order and total, 95% CI)"),
     "fig_morris_indices": ("Morris筛选指数（mu*与sigma）", "Morris screening indices (mu* and sigma)"),
+    "fig_by": ("{what}，按{hue}分组", "{what}, by {hue}"),
+    "fig_against": ("{x}与{y}", "{x} against {y}"),
     # the sweep's figures (sim.sweep.figures)
     "sweep_title": ("{name}：每个设计点{reps}，均值与95%置信区间", "{name}: {reps} per point, mean and 95% CI"),
     "sweep_heatmap_title": ("{name}：每个设计点{reps}，均值", "{name}: {reps} per point, mean"),

@@ -333,6 +333,26 @@ def test_the_swept_parameters_are_named_with_their_key_paths(tmp_path):
         assert cells["loop.close.fail_probability"] == ["loop.close.fail_probability"]  # no name: the key path alone
 
 
+def test_the_sweep_annex_captions_its_figures_in_its_language(tmp_path):
+    """Captions took their words from file names: the Chinese annex read 'staffing servers count'."""
+    from sim.report import annex
+
+    plan = experiment.load(write_experiment(tmp_path / "grid.yaml", replications=2, days=10))
+    out = tmp_path / "grid"
+    run_sweep(plan, out, "local", workers=2, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    expected = {
+        "zh": {"两个参数下的指标均值热力图：job发生率（件/小时）与servers人数（人）",
+               "各指标随参数变化的响应曲线（均值与95%置信区间）：job发生率（件/小时），按servers人数（人）分组"},
+        "en": {"KPI means over two parameters: arrival rate, job (cases per hour) against posts, servers (people)",
+               "Response of the KPIs to a parameter (mean and 95% CI): arrival rate, job (cases per hour), "
+               "by posts, servers (people)"},
+    }
+    for lang, captions in expected.items():
+        figures.draw(out, lang)
+        assert {b["caption"] for b in annex.sweep_blocks(out, manifest, lang) if b["type"] == "figure"} == captions
+
+
 def test_the_sweep_annex_names_parameters_in_its_point_and_sensitivity_tables(tmp_path):
     """The per-point tables' headers and the sensitivity table's parameter column were raw key
     paths, in Chinese too, while the table of parameters swept named them."""

@@ -265,32 +265,17 @@ def street_blocks(results_dir: Path, lang: str) -> list[dict]:
 FIGURE_ORDER = ("differences", "kpi_bars", "backlog", "staff_time")
 
 
-def figure_blocks(folder: Path, lang: str) -> list[dict]:
+def figure_blocks(folder: Path, lang: str, captions: dict[str, str] | None = None) -> list[dict]:
+    """Each figure in ``folder`` with its caption: from ``captions`` (a sweep's, by file stem), else
+    the figure's word in sim.labels, else its file name."""
     blocks = []
     pngs = sorted(folder.glob("*.png"), key=lambda p: (FIGURE_ORDER.index(p.stem) if p.stem in FIGURE_ORDER else 99, p.stem))
     for png in pngs:
         key = f"fig_{png.stem}"
-        caption = word(key, lang) if _has_word(key) else _sweep_caption(png.stem, lang)
+        caption = (captions or {}).get(png.stem) or (word(key, lang) if key in WORDS else png.stem.replace("_", " "))
         width = 50 if png.stem == "backlog" else 100
         blocks.append(figure(png, caption, width))
     return blocks
-
-
-# A sweep's figures are named by kind and then by what they show (sim.sweep.figures).
-SWEEP_FIGURE_KINDS = ("response", "main_effect", "heatmap", "scatter")
-
-
-def _sweep_caption(stem: str, lang: str) -> str:
-    kind = next((k for k in SWEEP_FIGURE_KINDS if stem.startswith(k + "_")), None)
-    if kind is None:
-        return stem.replace("_", " ")
-    return word(f"fig_{kind}", lang, what=stem[len(kind) + 1:].replace("_", " "))
-
-
-def _has_word(key: str) -> bool:
-    from sim.labels import WORDS
-
-    return key in WORDS
 
 
 def staffing_blocks(runs: dict[str, Path], lang: str) -> list[dict]:
@@ -334,6 +319,7 @@ def assumption_blocks(manifest: dict, lang: str) -> list[dict]:
 
 def sweep_blocks(results_dir: Path, manifest: dict, lang: str) -> list[dict]:
     from sim.sweep import analysis, store
+    from sim.sweep.figures import captions
 
     design = manifest["design"]
     blocks = [heading(word("sec_method", lang)), para(manifest.get("description", ""))]
@@ -349,7 +335,7 @@ def sweep_blocks(results_dir: Path, manifest: dict, lang: str) -> list[dict]:
     table_ = store.read_results(results_dir)
     summary = analysis.point_summary(results_dir, table_)
     blocks += [heading(word("sec_responses", lang))]
-    blocks += figure_blocks(results_dir / "figures", lang)
+    blocks += figure_blocks(results_dir / "figures", lang, captions(manifest, analysis.kpi_names(manifest, table_), lang))
     blocks += point_table_blocks(summary, manifest, table_, lang)
     if design["type"] in ("sobol", "morris"):
         blocks += [heading(word("sec_sensitivity", lang))] + sensitivity_blocks(results_dir, table_, manifest, lang)

@@ -153,8 +153,7 @@ def _curves(summary, x, hue, kpis, names, outdir, title) -> list[Path]:
         if hue is not None:
             ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=9)
-    stem = f"response_{_slug(x)}" + ("" if hue is None else f"_by_{_slug(hue)}")
-    return _save(fig, outdir, stem, names.lang)
+    return _save(fig, outdir, _response_stem(x, hue), names.lang)
 
 
 def _heatmaps(summary, x, y, kpis, names, outdir, title) -> list[Path]:
@@ -169,7 +168,7 @@ def _heatmaps(summary, x, y, kpis, names, outdir, title) -> list[Path]:
         ax.set_ylabel(names.axis(y))
         fig.colorbar(im, ax=ax).set_label(names.kpi(k), fontsize=8)
     fig.suptitle(title, fontsize=9)
-    return _save(fig, outdir, f"heatmap_{_slug(x)}_{_slug(y)}", names.lang)
+    return _save(fig, outdir, _heatmap_stem(x, y), names.lang)
 
 
 def _main_effects(table, p, kpis, names, outdir, manifest) -> list[Path]:
@@ -191,7 +190,7 @@ def _main_effects(table, p, kpis, names, outdir, manifest) -> list[Path]:
         ax.set_ylabel(names.kpi(k))
         ax.grid(alpha=0.3)
     fig.suptitle(names.word("main_effect_title", name=manifest["experiment"], what=names.short(p)), fontsize=9)
-    return _save(fig, outdir, f"main_effect_{_slug(p)}", names.lang)
+    return _save(fig, outdir, _main_effect_stem(p), names.lang)
 
 
 def _scatter(summary, params, kpis, names, outdir, name) -> list[Path]:
@@ -205,7 +204,7 @@ def _scatter(summary, params, kpis, names, outdir, name) -> list[Path]:
             ax.set_ylabel(names.kpi(k), fontsize=8)
             ax.grid(alpha=0.3)
         fig.suptitle(names.word("scatter_title", name=name, kpi=names.kpi(k)), fontsize=9)
-        paths += _save(fig, outdir, f"scatter_{_slug(k)}", names.lang)
+        paths += _save(fig, outdir, _scatter_stem(k), names.lang)
     return paths
 
 
@@ -243,6 +242,39 @@ def _index_axis(kind: str, kpi: str, lang: str) -> str:
     if kind == "sobol":
         return word("sobol_axis", lang)
     return word("morris_axis", lang, unit=unit(kpi, lang) or label(kpi, lang))
+
+
+def captions(manifest: dict, kpis: list[str], lang: str) -> dict[str, str]:
+    """The caption, in ``lang``, of every figure ``draw`` can write for this sweep, by file stem."""
+    names = Names(manifest["design"]["parameters"], lang)
+    params = list(names.specs)
+    found = {f"{kind}_indices": word(f"fig_{kind}_indices", lang) for kind in ("sobol", "morris")}
+    found |= {_scatter_stem(k): word("fig_scatter", lang, what=label(k, lang)) for k in kpis}
+    for x in params:
+        found[_response_stem(x)] = word("fig_response", lang, what=names.short(x))
+        found[_main_effect_stem(x)] = word("fig_main_effect", lang, what=names.short(x))
+        for y in (p for p in params if p != x):
+            by = word("fig_by", lang, what=names.short(x), hue=names.short(y))
+            found[_response_stem(x, y)] = word("fig_response", lang, what=by)
+            against = word("fig_against", lang, x=names.short(x), y=names.short(y))
+            found[_heatmap_stem(x, y)] = word("fig_heatmap", lang, what=against)
+    return found
+
+
+def _response_stem(x: str, hue: str | None = None) -> str:
+    return f"response_{_slug(x)}" + ("" if hue is None else f"_by_{_slug(hue)}")
+
+
+def _heatmap_stem(x: str, y: str) -> str:
+    return f"heatmap_{_slug(x)}_{_slug(y)}"
+
+
+def _main_effect_stem(p: str) -> str:
+    return f"main_effect_{_slug(p)}"
+
+
+def _scatter_stem(kpi: str) -> str:
+    return f"scatter_{_slug(kpi)}"
 
 
 def _tick(v) -> str:
