@@ -501,7 +501,7 @@ def _with_unit(text: str, unit_words: str, lang: str) -> str:
     return f"{text}（{unit_words}）" if lang == "zh" else f"{text} ({unit_words})"
 
 
-def parameter_label(key_path: str, lang: str = "en") -> str | None:
+def parameter_label(key_path: str, lang: str = "en", with_unit: bool = True) -> str | None:
     """The planner's name of a scenario number, with its unit ('市容环境发生率（件/人·年）'), or None
     when the table has none (then its key path is its name)."""
     parts = key_path.split(".")
@@ -510,14 +510,14 @@ def parameter_label(key_path: str, lang: str = "en") -> str | None:
         if len(steps) == len(parts) and all(s in ("*", p) for s, p in zip(steps, parts)):
             whose = [label(p, lang) for s, p in zip(steps, parts) if s == "*"]
             text = _of(_pick(names, lang), whose[0], lang) if whose else _pick(names, lang)
-            return _with_unit(text, _pick(UNITS[names[2]], lang) if names[2] else "", lang)
+            return _with_unit(text, _pick(UNITS[names[2]], lang) if names[2] and with_unit else "", lang)
     return None
 
 
-def key_path_name(key_path: str, lang: str = "en") -> str | None:
+def key_path_name(key_path: str, lang: str = "en", with_unit: bool = True) -> str | None:
     """What a scenario key is, for a table that lists key paths: the parameter's name
     (``parameter_label``), else the name of the lever it belongs to, else None."""
-    named = parameter_label(key_path, lang)
+    named = parameter_label(key_path, lang, with_unit)
     if named is None and key_path.startswith("levers."):
         lever = key_path.split(".")[1]
         named = _pick(LEVERS[lever], lang) if lever in LEVERS else None

@@ -342,11 +342,10 @@ def test_the_sweep_annex_captions_its_figures_in_its_language(tmp_path):
     run_sweep(plan, out, "local", workers=2, progress=False)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     expected = {
-        "zh": {"两个参数下的指标均值热力图：job发生率（件/小时）与servers人数（人）",
-               "各指标随参数变化的响应曲线（均值与95%置信区间）：job发生率（件/小时），按servers人数（人）分组"},
-        "en": {"KPI means over two parameters: arrival rate, job (cases per hour) against posts, servers (people)",
-               "Response of the KPIs to a parameter (mean and 95% CI): arrival rate, job (cases per hour), "
-               "by posts, servers (people)"},
+        "zh": {"两个参数下的指标均值热力图：job发生率与servers人数",
+               "各指标随参数变化的响应曲线（均值与95%置信区间）：job发生率，按servers人数分组"},
+        "en": {"KPI means over two parameters: arrival rate, job against posts, servers",
+               "Response of the KPIs to a parameter (mean and 95% CI): arrival rate, job, by posts, servers"},
     }
     for lang, captions in expected.items():
         figures.draw(out, lang)

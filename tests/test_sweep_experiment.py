@@ -202,3 +202,35 @@ def test_a_sweep_resumed_after_the_model_changed_runs_again(tmp_path, monkeypatc
     assert len(after) == 6  # every run made again by the new code
     table = store.read_results(out)
     assert set(table["run_id"]) == after and (table["status"] == "ok").all()
+
+
+@pytest.mark.parametrize("lang, title", [("zh", "servers人数"), ("en", "posts, servers")])
+def test_a_response_figure_by_a_second_parameter_has_one_legend_under_its_panels(lang, title, tmp_path, monkeypatch):
+    """Each panel had a legend of its own ('posts, community workers (security pool) (people) = 12'):
+    it covered the curves and, with a long name, ran off the page."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from sim.sweep import figures as sweep_figures
+
+    drawn = []
+    save = sweep_figures._save
+
+    def kept(fig, outdir, stem, *args):
+        paths = save(fig, outdir, stem, *args)  # laid out there
+        if stem.startswith("response_"):
+            renderer = FigureCanvasAgg(fig).get_renderer()  # closed: a canvas again, to measure
+            legends = [g for g in fig.legends + [ax.get_legend() for ax in fig.axes] if g is not None]
+            drawn.append((fig.bbox, [ax.get_window_extent(renderer) for ax in fig.axes],
+                          [(g.get_title().get_text(), g.get_window_extent(renderer)) for g in legends]))
+        return paths
+
+    monkeypatch.setattr(sweep_figures, "_save", kept)
+    out = tmp_path / "grid"
+    run_sweep(experiment.load(write_experiment(tmp_path / "grid.yaml", replications=2, days=10)), out, "local",
+              workers=2, progress=False)  # fmt: skip
+    sweep_figures.draw(out, lang)
+    ((page, panels, legends),) = drawn
+    assert [name for name, _box in legends] == [title]  # one legend, titled by the parameter (its unit is on no axis)
+    (box,) = [box for _name, box in legends]
+    assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0  # on the page
+    assert not [p for p in panels if box.overlaps(p)]  # over no panel

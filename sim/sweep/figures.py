@@ -30,6 +30,8 @@ MAX_PANELS = 12
 
 PNG_DPI = 300  # print resolution, as sim.figures
 A4_TEXT_WIDTH_IN = 160 / 25.4
+LEGEND_ROW_IN = 0.17  # a row of 8 pt legend entries
+LEGEND_PAD_IN = 0.1
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,8 @@ class Names:
         return self.specs[p].get("label") or named_key_path(p, self.lang)
 
     def short(self, p: str) -> str:
-        """A parameter in a legend, a tick or a title: its name, or its key path when unnamed."""
-        return self.specs[p].get("label") or key_path_name(p, self.lang) or p
+        """A parameter in a legend, a tick or a title: its name without its unit, or its key path."""
+        return self.specs[p].get("label") or key_path_name(p, self.lang, with_unit=False) or p
 
     def kpi(self, k: str) -> str:
         return label_with_unit(k, self.lang)
@@ -107,13 +109,16 @@ def _grid(n: int, h: float = 2.4):
     return fig, axes.flat
 
 
-def _save(fig, outdir: Path, stem: str, lang: str) -> list[Path]:
+def _save(fig, outdir: Path, stem: str, lang: str, legend_in: float = 0.0) -> list[Path]:
+    """Wrap long labels, lay the panels out above ``legend_in`` inches kept for a legend, and save."""
+    if legend_in:
+        fig.set_figheight(fig.get_figheight() + legend_in)
     for ax in fig.axes:  # long labels with units wrap instead of running off the panel
         ax.set_ylabel(_wrap(ax.get_ylabel(), lang, 36), fontsize=8)
         ax.set_xlabel(_wrap(ax.get_xlabel(), lang, 48), fontsize=8)
     if fig.get_suptitle():  # long titles wrap within the A4 width
         fig.suptitle(_wrap(fig.get_suptitle(), lang, 80), fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.96))  # room for the suptitle
+    fig.tight_layout(rect=(0, legend_in / fig.get_figheight(), 1, 0.96))  # room for the suptitle
     paths = []
     for ext in FORMATS:
         p = outdir / f"{stem}.{ext}"
@@ -140,7 +145,7 @@ def _curves(summary, x, hue, kpis, names, outdir, title) -> list[Path]:
     for ax, k in zip(axes, kpis):
         for level, g in groups:
             g = g.sort_values(x)
-            legend = None if hue is None else f"{names.short(hue)} = {level}"
+            legend = None if hue is None else _tick(level)
             if _numeric(g[x]):
                 line, = ax.plot(g[x], g[k], marker="o", ms=3, label=legend)
                 ax.fill_between(g[x], g[f"{k}_lo"], g[f"{k}_hi"], alpha=0.25, color=line.get_color(), lw=0)
@@ -150,10 +155,18 @@ def _curves(summary, x, hue, kpis, names, outdir, title) -> list[Path]:
         ax.set_xlabel(names.axis(x))
         ax.set_ylabel(names.kpi(k))
         ax.grid(alpha=0.3)
-        if hue is not None:
-            ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=9)
-    return _save(fig, outdir, _response_stem(x, hue), names.lang)
+    legend_in = 0.0 if hue is None else _legend_below(fig, names.short(hue))
+    return _save(fig, outdir, _response_stem(x, hue), names.lang, legend_in)
+
+
+def _legend_below(fig, title: str) -> float:
+    """One legend for every panel, under them, titled by the parameter its lines stand for (one in
+    each panel covered its curves and ran off the page); returns its height in inches."""
+    handles, levels = fig.axes[0].get_legend_handles_labels()
+    fig.legend(handles, levels, title=title, loc="lower center", ncol=len(levels), fontsize=8, title_fontsize=8,
+               frameon=False)  # fmt: skip
+    return 2 * LEGEND_ROW_IN + LEGEND_PAD_IN  # its title and one row (at most five levels: see draw)
 
 
 def _heatmaps(summary, x, y, kpis, names, outdir, title) -> list[Path]:
