@@ -372,6 +372,19 @@ def test_the_sweep_annex_names_parameters_in_its_point_and_sensitivity_tables(tm
         assert {row[1] for row in indices["rows"]} == named, lang
 
 
+def test_the_sweep_annex_rounds_the_design_points_values_as_every_table_does(tmp_path):
+    """A design point's values were printed as pandas held them: '3.0' posts, '2.2402846803886' cases an hour."""
+    from sim.report import annex
+
+    params = {"staffing.servers.count": {"values": [3, 4]}, "case_types.job.arrivals.per_hour": {"values": [1.5, 2.2402846803886]}}
+    plan = experiment.load(write_experiment(tmp_path / "values.yaml", parameters=params, replications=2, days=10))
+    out = tmp_path / "values"
+    run_sweep(plan, out, "local", workers=2, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    (points,) = [b for b in annex.sweep_blocks(out, manifest, "zh") if b.get("caption") == word("points_caption", "zh", n=4)]
+    assert sorted(tuple(row[:2]) for row in points["rows"]) == [("3", "1.5"), ("3", "2.24"), ("4", "1.5"), ("4", "2.24")]
+
+
 @pytest.mark.parametrize("manifest, expected", [
     ({"command": ["streetsim", "run", "my scenarios/改革 2015.yaml", "--set", "street.name=a b"]},
      ["streetsim", "run", "my scenarios/改革 2015.yaml", "--set", "street.name=a b"]),

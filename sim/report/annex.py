@@ -358,7 +358,7 @@ def point_table_blocks(summary: pd.DataFrame, manifest: dict, table_: pd.DataFra
     blocks = []
     for first in range(0, len(kpis), KPIS_PER_POINT_TABLE):  # every KPI, a few to a table so it fits a page
         group = kpis[first:first + KPIS_PER_POINT_TABLE]
-        body = [[*(str(r[p]) for p in params),
+        body = [[*(_cell(r[p], lang) for p in params),
                  *(f"{number(r[k], lang)} {ci_cell(r[k + '_lo'], r[k + '_hi'], lang)}" for k in group)]
                 for _, r in rows.iterrows()]
         headers = [*(named_key_path(p, lang) for p in params), *(label_with_unit(k, lang) for k in group)]
