@@ -1,7 +1,8 @@
 """Figures for proposals printed on A4, in Chinese or English.
 
 ``draw(results_dir, lang)`` reads what ``streetsim run`` / ``compare`` / a district run wrote
-and draws into ``results_dir/figures/``; sweeps are drawn by :mod:`sim.sweep.figures`.
+and draws into ``results_dir/figures/`` in ``lang``; sweeps are drawn by :mod:`sim.sweep.figures`,
+in ``lang`` too (the figures of a folder are in one language, redrawn by ``report`` in its own).
 
 Every figure is sized for an A4 page with 25 mm margins (text width 160 mm): full width
 (``FULL_WIDTH_IN``) or half width (``HALF_WIDTH_IN``), drawn at that size with text of at
@@ -62,7 +63,7 @@ def draw(results_dir: str | Path, lang: str = "en") -> list[Path]:
     if manifest.get("kind") == "sweep":
         from sim.sweep import figures as sweep_figures
 
-        return sweep_figures.draw(results_dir)
+        return sweep_figures.draw(results_dir, lang)
     lang = use_language(lang)
     runs = results_folder.scenario_folders(results_dir, manifest)
     out = results_dir / "figures"

@@ -289,6 +289,19 @@ WORDS = {  # words of tables, figures and the report
     "fig_scatter": ("各设计点的指标与参数散点图：{what}", "KPI against each parameter, one dot per design point: {what}"),
     "fig_sobol_indices": ("Sobol敏感性指数（一阶与总效应，95%置信区间）", "Sobol sensitivity indices (first order and total, 95% CI)"),
     "fig_morris_indices": ("Morris筛选指数（mu*与sigma）", "Morris screening indices (mu* and sigma)"),
+    "fig_by": ("{what}，按{hue}分组", "{what}, by {hue}"),
+    "fig_against": ("{x}与{y}", "{x} against {y}"),
+    # the sweep's figures (sim.sweep.figures)
+    "sweep_title": ("{name}：每个设计点{reps}，均值与95%置信区间", "{name}: {reps} per point, mean and 95% CI"),
+    "sweep_heatmap_title": ("{name}：每个设计点{reps}，均值", "{name}: {reps} per point, mean"),
+    "main_effect_title": ("{name}：{what}的主效应（对其他参数取平均，95%置信区间）",
+                          "{name}: main effect of {what} (mean over the other parameters, 95% CI)"),
+    "scatter_title": ("{name}：{kpi}，各设计点均值", "{name}: {kpi}, mean per design point"),
+    "sobol_axis": ("Sobol指数（方差占比）", "Sobol index (share of variance)"),
+    "morris_axis": ("Morris指数（{unit}）", "Morris index ({unit})"),
+    "sobol_title": ("{name}：一阶（S1）与总效应（ST）Sobol指数，95%置信区间",
+                    "{name}: first-order (S1) and total (ST) Sobol indices, 95% CI"),
+    "morris_title": ("{name}：Morris指数mu*与sigma，95%置信区间", "{name}: Morris mu* and sigma, 95% CI"),
     "fig_backlog": ("未结案件随时间变化", "Backlog over time"),
     "fig_staff_time": ("各岗位工作时间构成", "Staff time by activity and role"),
     "staffing_caption": ("{name}：各岗位人数与年成本", "{name}: posts and yearly cost by role"),
@@ -488,7 +501,7 @@ def _with_unit(text: str, unit_words: str, lang: str) -> str:
     return f"{text}（{unit_words}）" if lang == "zh" else f"{text} ({unit_words})"
 
 
-def parameter_label(key_path: str, lang: str = "en") -> str | None:
+def parameter_label(key_path: str, lang: str = "en", with_unit: bool = True) -> str | None:
     """The planner's name of a scenario number, with its unit ('市容环境发生率（件/人·年）'), or None
     when the table has none (then its key path is its name)."""
     parts = key_path.split(".")
@@ -497,18 +510,26 @@ def parameter_label(key_path: str, lang: str = "en") -> str | None:
         if len(steps) == len(parts) and all(s in ("*", p) for s, p in zip(steps, parts)):
             whose = [label(p, lang) for s, p in zip(steps, parts) if s == "*"]
             text = _of(_pick(names, lang), whose[0], lang) if whose else _pick(names, lang)
-            return _with_unit(text, _pick(UNITS[names[2]], lang) if names[2] else "", lang)
+            return _with_unit(text, _pick(UNITS[names[2]], lang) if names[2] and with_unit else "", lang)
     return None
 
 
-def key_path_name(key_path: str, lang: str = "en") -> str | None:
+def key_path_name(key_path: str, lang: str = "en", with_unit: bool = True) -> str | None:
     """What a scenario key is, for a table that lists key paths: the parameter's name
     (``parameter_label``), else the name of the lever it belongs to, else None."""
-    named = parameter_label(key_path, lang)
+    named = parameter_label(key_path, lang, with_unit)
     if named is None and key_path.startswith("levers."):
         lever = key_path.split(".")[1]
         named = _pick(LEVERS[lever], lang) if lever in LEVERS else None
     return named
+
+
+def named_key_path(key_path: str, lang: str = "en") -> str:
+    """A key path under its name (``key_path_name``), for tables and figures that show swept or
+    differing scenario keys: the reader of a proposal knows the name, the analyst finds the key.
+    A key with no name is its key path alone."""
+    name = key_path_name(key_path, lang)
+    return f"{name}\n{key_path}" if name else key_path
 
 
 def unit_key(key: str) -> str:

@@ -229,3 +229,25 @@ def test_the_staff_time_figure_keeps_to_one_page_with_many_scenarios_and_roles(l
     assert drawn["panels"][0] == "s0" and "s11" not in drawn["panels"]  # the baseline first; the last left out
     shown = word("staff_time_shown", lang, shown=len(drawn["panels"]), n=12)
     assert "".join(shown.split()) in "".join(drawn["title"].split())
+
+
+def test_figures_of_a_sweep_folder_are_drawn_in_the_language_asked(tmp_path):
+    """`streetsim figures --lang zh` drew a sweep's figures in English: the language was not passed on."""
+    from test_sweep_helpers import write_experiment
+
+    from sim.sweep import experiment
+    from sim.sweep.run import run_sweep
+
+    plan = experiment.load(write_experiment(tmp_path / "one.yaml", replications=2, days=10,
+                                            parameters={"staffing.servers.count": {"values": [3, 4]}}))
+    out = tmp_path / "one"
+    run_sweep(plan, out, "local", workers=1, progress=False)
+    svg = out / "figures" / "response_staffing_servers_count.svg"
+    for lang, texts in (("zh", ["每个设计点2次重复", "平均解决时间（天）"]), ("en", ["2 replications per point", "mean time to fix (days)"])):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert main(["figures", str(out), "--lang", lang]) == 0
+        assert not [str(w.message) for w in caught if "missing from font" in str(w.message)]  # no box for a glyph
+        text = svg.read_text(encoding="utf-8")
+        assert [t for t in texts if t not in text] == [], lang
+        assert ("replications" in text) == (lang == "en")  # one language per drawing

@@ -333,6 +333,58 @@ def test_the_swept_parameters_are_named_with_their_key_paths(tmp_path):
         assert cells["loop.close.fail_probability"] == ["loop.close.fail_probability"]  # no name: the key path alone
 
 
+def test_the_sweep_annex_captions_its_figures_in_its_language(tmp_path):
+    """Captions took their words from file names: the Chinese annex read 'staffing servers count'."""
+    from sim.report import annex
+
+    plan = experiment.load(write_experiment(tmp_path / "grid.yaml", replications=2, days=10))
+    out = tmp_path / "grid"
+    run_sweep(plan, out, "local", workers=2, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    expected = {
+        "zh": {"两个参数下的指标均值热力图：job发生率与servers人数",
+               "各指标随参数变化的响应曲线（均值与95%置信区间）：job发生率，按servers人数分组"},
+        "en": {"KPI means over two parameters: arrival rate, job against posts, servers",
+               "Response of the KPIs to a parameter (mean and 95% CI): arrival rate, job, by posts, servers"},
+    }
+    for lang, captions in expected.items():
+        figures.draw(out, lang)
+        assert {b["caption"] for b in annex.sweep_blocks(out, manifest, lang) if b["type"] == "figure"} == captions
+
+
+def test_the_sweep_annex_names_parameters_in_its_point_and_sensitivity_tables(tmp_path):
+    """The per-point tables' headers and the sensitivity table's parameter column were raw key
+    paths, in Chinese too, while the table of parameters swept named them."""
+    from sim.report import annex
+
+    params = {"staffing.servers.count": {"min": 3, "max": 5}, "loop.close.fail_probability": {"min": 0.0, "max": 0.1}}
+    plan = experiment.load(write_experiment(tmp_path / "sobol.yaml", parameters=params, replications=2, days=10,
+                                            design={"type": "sobol", "samples": 8}))
+    out = tmp_path / "sobol"
+    run_sweep(plan, out, "local", workers=2, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    for lang, servers in (("zh", "servers人数（人）"), ("en", "posts, servers (people)")):
+        named = {f"{servers}\nstaffing.servers.count", "loop.close.fail_probability"}  # no name: the key path alone
+        tables = [b for b in annex.sweep_blocks(out, manifest, lang) if b["type"] == "table"]
+        points = [t for t in tables if t["caption"] == word("points_caption", lang, n=len(plan.points))]
+        assert points and all(set(t["headers"][:2]) == named for t in points), lang
+        (indices,) = [t for t in tables if t["caption"] == word("indices_caption", lang)]
+        assert {row[1] for row in indices["rows"]} == named, lang
+
+
+def test_the_sweep_annex_rounds_the_design_points_values_as_every_table_does(tmp_path):
+    """A design point's values were printed as pandas held them: '3.0' posts, '2.2402846803886' cases an hour."""
+    from sim.report import annex
+
+    params = {"staffing.servers.count": {"values": [3, 4]}, "case_types.job.arrivals.per_hour": {"values": [1.5, 2.2402846803886]}}
+    plan = experiment.load(write_experiment(tmp_path / "values.yaml", parameters=params, replications=2, days=10))
+    out = tmp_path / "values"
+    run_sweep(plan, out, "local", workers=2, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    (points,) = [b for b in annex.sweep_blocks(out, manifest, "zh") if b.get("caption") == word("points_caption", "zh", n=4)]
+    assert sorted(tuple(row[:2]) for row in points["rows"]) == [("3", "1.5"), ("3", "2.24"), ("4", "1.5"), ("4", "2.24")]
+
+
 @pytest.mark.parametrize("manifest, expected", [
     ({"command": ["streetsim", "run", "my scenarios/改革 2015.yaml", "--set", "street.name=a b"]},
      ["streetsim", "run", "my scenarios/改革 2015.yaml", "--set", "street.name=a b"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -144,20 +145,25 @@ def test_sobol_and_morris_sizes_and_figures(tmp_path):
     assert "Servers (staff)" in (out / "figures" / "scatter_on_time_resident.svg").read_text()
 
 
-def test_figures_for_one_parameter_have_labelled_axes(tmp_path):
+def test_figures_for_one_parameter_name_it_from_the_label_table_in_their_language(tmp_path):
+    """Sweep figures named a swept parameter in English only, by its key path and a unit guessed
+    from the key's ending ('staffing.servers.count (staff)'): a second naming beside sim.labels."""
     exp = write_experiment(tmp_path / "one.yaml", replications=3,
                            parameters={"staffing.servers.count": {"values": [3, 4, 5]}})  # fmt: skip
     out = tmp_path / "out"
     run_sweep(experiment.load(exp), out, "local", workers=1, progress=False)
     from sim.sweep.figures import draw
 
-    paths = draw(out)
-    assert [p.name for p in paths] == ["response_staffing_servers_count.png", "response_staffing_servers_count.svg"]
-    svg = paths[1].read_text()
-    from sim.sweep.figures import kpi_label
-
-    assert "staffing.servers.count (staff)" in svg and kpi_label("wait_mean_days") in svg
-    assert "days" in kpi_label("wait_mean_days")  # the axis names its unit
+    expected = {"zh": ["servers人数（人）", "平均解决时间（天）", "每个设计点3次重复"],
+                "en": ["posts, servers (people)", "mean time to fix (days)", "3 replications per point"]}
+    for lang, texts in expected.items():
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*missing from font")  # a box instead of a glyph
+            paths = draw(out, lang)
+        assert [p.name for p in paths] == ["response_staffing_servers_count.png", "response_staffing_servers_count.svg"]
+        svg = paths[1].read_text(encoding="utf-8")
+        assert [t for t in texts if t not in svg] == [], lang  # parameter, KPI with its unit, title
+        assert "staffing.servers.count" in svg and "(staff)" not in svg  # the key path under its name
 
 
 SHIPPED = sorted((ROOT / "experiments").glob("*.yaml"))
@@ -196,3 +202,35 @@ def test_a_sweep_resumed_after_the_model_changed_runs_again(tmp_path, monkeypatc
     assert len(after) == 6  # every run made again by the new code
     table = store.read_results(out)
     assert set(table["run_id"]) == after and (table["status"] == "ok").all()
+
+
+@pytest.mark.parametrize("lang, title", [("zh", "servers人数"), ("en", "posts, servers")])
+def test_a_response_figure_by_a_second_parameter_has_one_legend_under_its_panels(lang, title, tmp_path, monkeypatch):
+    """Each panel had a legend of its own ('posts, community workers (security pool) (people) = 12'):
+    it covered the curves and, with a long name, ran off the page."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from sim.sweep import figures as sweep_figures
+
+    drawn = []
+    save = sweep_figures._save
+
+    def kept(fig, outdir, stem, *args):
+        paths = save(fig, outdir, stem, *args)  # laid out there
+        if stem.startswith("response_"):
+            renderer = FigureCanvasAgg(fig).get_renderer()  # closed: a canvas again, to measure
+            legends = [g for g in fig.legends + [ax.get_legend() for ax in fig.axes] if g is not None]
+            drawn.append((fig.bbox, [ax.get_window_extent(renderer) for ax in fig.axes],
+                          [(g.get_title().get_text(), g.get_window_extent(renderer)) for g in legends]))
+        return paths
+
+    monkeypatch.setattr(sweep_figures, "_save", kept)
+    out = tmp_path / "grid"
+    run_sweep(experiment.load(write_experiment(tmp_path / "grid.yaml", replications=2, days=10)), out, "local",
+              workers=2, progress=False)  # fmt: skip
+    sweep_figures.draw(out, lang)
+    ((page, panels, legends),) = drawn
+    assert [name for name, _box in legends] == [title]  # one legend, titled by the parameter (its unit is on no axis)
+    (box,) = [box for _name, box in legends]
+    assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0  # on the page
+    assert not [p for p in panels if box.overlaps(p)]  # over no panel

@@ -13,7 +13,7 @@ import yaml
 
 from sim import compare, figures, intervals, results_folder
 from sim.cells import ci_cell, missing, number, percent
-from sim.labels import LANGS, WORDS, key_path_name, label, label_with_unit, replications_text, word
+from sim.labels import LANGS, WORDS, label, label_with_unit, named_key_path, replications_text, word
 from sim.report import sources, typeset
 from sim.report.typeset import check_out_file
 from sim.scenario import ScenarioError
@@ -144,7 +144,7 @@ def method_blocks(manifest: dict, resolved: dict[str, dict], lang: str) -> list[
     facts.append(word("fact_intervals", lang))
     blocks = [para(word("scenarios_compared", lang)), bullets(items), bullets(facts)]
     if len(resolved) > 1:
-        rows = [[_named_key(key, lang), *values] for key, *values in lever_differences(resolved)]
+        rows = [[named_key_path(key, lang), *values] for key, *values in lever_differences(resolved)]
         if rows and len(resolved) > WIDE_LEVER_TABLE:  # ten streets side by side do not fit a page
             rows = [[key if i == 0 else "", name, value]
                     for key, *values in rows for i, (name, value) in enumerate(zip(resolved, values))]
@@ -172,13 +172,6 @@ def lever_differences(resolved: dict[str, dict]) -> list[list[str]]:
         if any(v != values[0] for v in values):
             rows.append([k, *(_short_value(v) for v in values)])
     return rows
-
-
-def _named_key(key_path: str, lang: str) -> str:
-    """A key path under its name, when it has one (a lever, a role's posts, an arrival rate):
-    the reader of a proposal knows the lever, the analyst finds the key."""
-    name = key_path_name(key_path, lang)
-    return f"{name}\n{key_path}" if name else key_path
 
 
 def _flatten(d, prefix=""):
@@ -272,32 +265,17 @@ def street_blocks(results_dir: Path, lang: str) -> list[dict]:
 FIGURE_ORDER = ("differences", "kpi_bars", "backlog", "staff_time")
 
 
-def figure_blocks(folder: Path, lang: str) -> list[dict]:
+def figure_blocks(folder: Path, lang: str, captions: dict[str, str] | None = None) -> list[dict]:
+    """Each figure in ``folder`` with its caption: from ``captions`` (a sweep's, by file stem), else
+    the figure's word in sim.labels, else its file name."""
     blocks = []
     pngs = sorted(folder.glob("*.png"), key=lambda p: (FIGURE_ORDER.index(p.stem) if p.stem in FIGURE_ORDER else 99, p.stem))
     for png in pngs:
         key = f"fig_{png.stem}"
-        caption = word(key, lang) if _has_word(key) else _sweep_caption(png.stem, lang)
+        caption = (captions or {}).get(png.stem) or (word(key, lang) if key in WORDS else png.stem.replace("_", " "))
         width = 50 if png.stem == "backlog" else 100
         blocks.append(figure(png, caption, width))
     return blocks
-
-
-# A sweep's figures are named by kind and then by what they show (sim.sweep.figures).
-SWEEP_FIGURE_KINDS = ("response", "main_effect", "heatmap", "scatter")
-
-
-def _sweep_caption(stem: str, lang: str) -> str:
-    kind = next((k for k in SWEEP_FIGURE_KINDS if stem.startswith(k + "_")), None)
-    if kind is None:
-        return stem.replace("_", " ")
-    return word(f"fig_{kind}", lang, what=stem[len(kind) + 1:].replace("_", " "))
-
-
-def _has_word(key: str) -> bool:
-    from sim.labels import WORDS
-
-    return key in WORDS
 
 
 def staffing_blocks(runs: dict[str, Path], lang: str) -> list[dict]:
@@ -341,6 +319,7 @@ def assumption_blocks(manifest: dict, lang: str) -> list[dict]:
 
 def sweep_blocks(results_dir: Path, manifest: dict, lang: str) -> list[dict]:
     from sim.sweep import analysis, store
+    from sim.sweep.figures import captions
 
     design = manifest["design"]
     blocks = [heading(word("sec_method", lang)), para(manifest.get("description", ""))]
@@ -350,13 +329,13 @@ def sweep_blocks(results_dir: Path, manifest: dict, lang: str) -> list[dict]:
         word("fact_replications", lang, reps=replications_text(manifest["replications"], lang), seed=manifest["seed"]),
         word("fact_crn", lang),
     ]))
-    params = [[_named_key(p, lang), spec.get("label", ""), _range_text(spec)] for p, spec in design["parameters"].items()]
+    params = [[named_key_path(p, lang), spec.get("label", ""), _range_text(spec)] for p, spec in design["parameters"].items()]
     blocks.append(table([word("parameter", lang), word("description", lang), word("values", lang)], params,
                         word("parameters_caption", lang), ["left", "left", "left"]))
     table_ = store.read_results(results_dir)
     summary = analysis.point_summary(results_dir, table_)
     blocks += [heading(word("sec_responses", lang))]
-    blocks += figure_blocks(results_dir / "figures", lang)
+    blocks += figure_blocks(results_dir / "figures", lang, captions(manifest, analysis.kpi_names(manifest, table_), lang))
     blocks += point_table_blocks(summary, manifest, table_, lang)
     if design["type"] in ("sobol", "morris"):
         blocks += [heading(word("sec_sensitivity", lang))] + sensitivity_blocks(results_dir, table_, manifest, lang)
@@ -379,10 +358,10 @@ def point_table_blocks(summary: pd.DataFrame, manifest: dict, table_: pd.DataFra
     blocks = []
     for first in range(0, len(kpis), KPIS_PER_POINT_TABLE):  # every KPI, a few to a table so it fits a page
         group = kpis[first:first + KPIS_PER_POINT_TABLE]
-        body = [[*(str(r[p]) for p in params),
+        body = [[*(_cell(r[p], lang) for p in params),
                  *(f"{number(r[k], lang)} {ci_cell(r[k + '_lo'], r[k + '_hi'], lang)}" for k in group)]
                 for _, r in rows.iterrows()]
-        headers = [*params, *(label_with_unit(k, lang) for k in group)]
+        headers = [*(named_key_path(p, lang) for p in params), *(label_with_unit(k, lang) for k in group)]
         blocks.append(table(headers, body, word("points_caption", lang, n=len(summary))))
     if len(summary) > len(rows):
         blocks.append(para(word("more_points", lang, shown=len(rows), n=len(summary))))
@@ -401,7 +380,7 @@ def sensitivity_blocks(results_dir: Path, table_: pd.DataFrame, manifest: dict, 
         if base < SOBOL_MIN_BASE_SAMPLES:
             blocks.append(note(word("sobol_small", lang, n=base, minimum=SOBOL_MIN_BASE_SAMPLES)))
     idx = analysis.sensitivity(results_dir, table_)
-    body = [[label(r.kpi, lang), r.parameter, r.index, f"{r.value:.3f}",
+    body = [[label(r.kpi, lang), named_key_path(r.parameter, lang), r.index, f"{r.value:.3f}",
              "" if r.conf != r.conf else f"± {r.conf:.3f}"] for r in idx.itertuples()]
     blocks.append(table([word("kpi", lang), word("parameter", lang), word("index", lang), word("value", lang),
                          word("ci95", lang)], body, word("indices_caption", lang),
