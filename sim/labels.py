@@ -153,7 +153,13 @@ PARAMETERS = {
                                                                "share of devolved tasks accepted with gatekeeping", "share"),
     "levers.devolved_tasks.hours.mean_hours": ("下沉任务平均时长", "mean time per devolved task", "hours"),
     "staffing.*.count": ("人数", "posts", "people"),
+    "staffing.*.per": ("每人服务对象数", "units served per post", ""),
+    "staffing.*.lines": ("队列数(1=合并)", "queues (1 = one pool)", ""),
     "staffing.*.cost_per_year": ("每人年成本", "cost per post", "yuan_per_year"),
+    "levers.devolved_tasks.gatekeeping": ("下沉任务准入把关", "gatekeeping of devolved tasks", ""),
+    "levers.responsibility_lists.bounce_probability_with_lists": ("有责任清单时派错单位的概率",
+                                                                  "chance of the wrong unit, with lists", "share"),
+    "loop.departments.work.mean_hours": ("区职能部门平均处置时长", "mean department handling time", "hours"),
 }
 
 # The reform's levers (scenario key ``levers.<name>``), in the sources' own terms (domain.md).

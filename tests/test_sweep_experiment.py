@@ -142,7 +142,21 @@ def test_sobol_and_morris_sizes_and_figures(tmp_path):
     assert {p.suffix for p in paths} == {".png", ".svg"}
     assert any(p.name == "sobol_indices.png" for p in paths)
     assert all(p.stat().st_size > 1000 for p in paths)
-    assert "Servers (staff)" in (out / "figures" / "scatter_on_time_resident.svg").read_text()
+    svg = (out / "figures" / "scatter_on_time_resident.svg").read_text()
+    assert "posts, servers (people)" in svg and "Servers (staff)" not in svg  # the table's name wins
+
+
+def test_a_parameter_is_named_by_the_label_table_in_the_figures_language_else_by_the_experiments_label():
+    """The shipped experiments label their parameters in English: a Chinese figure drew those
+    English labels, since an experiment's label won over the label table's name."""
+    from sim.sweep.figures import Names
+
+    specs = {"staffing.party_workers.per": {"label": "Two-new organisations per party-mass worker"},
+             "case_types.job.handle.cv": {"label": "Spread of handling times"}}
+    zh = Names(specs, "zh")
+    assert zh.axis("staffing.party_workers.per").startswith("党群工作者每人服务对象数")
+    assert zh.axis("case_types.job.handle.cv") == "Spread of handling times\ncase_types.job.handle.cv"
+    assert zh.short("case_types.job.handle.cv") == "Spread of handling times"
 
 
 def test_figures_for_one_parameter_name_it_from_the_label_table_in_their_language(tmp_path):

@@ -5,7 +5,8 @@
     paths = draw("results/party_worker_ratio", "zh")  # PNG + SVG in results/party_worker_ratio/figures/
 
 Words, KPIs and swept parameters are named by :mod:`sim.labels` in the figure's language (an
-experiment's own ``label`` of a parameter wins); fonts as :func:`sim.figures.use_language` sets them.
+experiment's own ``label`` names a parameter the table does not); fonts as
+:func:`sim.figures.use_language` sets them.
 """
 
 from __future__ import annotations
@@ -36,19 +37,22 @@ LEGEND_PAD_IN = 0.1
 
 @dataclass(frozen=True)
 class Names:
-    """How one sweep's figures name things in ``lang``: an experiment's own ``label`` of a
-    parameter, else sim.labels; a KPI with its unit."""
+    """How one sweep's figures name things in ``lang``: a parameter by its name in sim.labels,
+    else by the experiment's own ``label`` (one language, the author's), else by its key path;
+    a KPI with its unit. The table's name wins so a Chinese figure is Chinese."""
 
     specs: dict
     lang: str
 
     def axis(self, p: str) -> str:
-        """A parameter's axis: its name over its key path, or the key path alone when unnamed."""
-        return self.specs[p].get("label") or named_key_path(p, self.lang)
+        """A parameter's axis: its name over its key path."""
+        if key_path_name(p, self.lang) is None and self.specs[p].get("label"):
+            return f"{self.specs[p]['label']}\n{p}"
+        return named_key_path(p, self.lang)
 
     def short(self, p: str) -> str:
         """A parameter in a legend, a tick or a title: its name without its unit, or its key path."""
-        return self.specs[p].get("label") or key_path_name(p, self.lang, with_unit=False) or p
+        return key_path_name(p, self.lang, with_unit=False) or self.specs[p].get("label") or p
 
     def kpi(self, k: str) -> str:
         return label_with_unit(k, self.lang)
