@@ -320,6 +320,12 @@ WORDS = {  # words of tables, figures and the report
     "sources_caption": ("情景文件中注明的来源", "Sources cited in the scenario file"),
     "fact_experiment": ("实验文件{file}，基础情景{scenario}", "experiment file {file}, base scenario {scenario}"),
     "fact_design": ("设计：{design}，{points}个设计点，共{runs}次运行", "design: {design}, {points} points, {runs} runs"),
+    # a sweep's design types (sim.sweep.experiment.Design.type)
+    "design_factorial": ("全因子", "factorial"),
+    "design_lhs": ("拉丁超立方", "Latin hypercube"),
+    "design_sobol": ("Sobol", "Sobol"),
+    "design_morris": ("Morris", "Morris"),
+    "range_step": ("，步长{step}", ", step {step}"),  # a swept range's step: '100 … 250，步长25'
     "parameter": ("参数", "parameter"),
     "description": ("说明", "description"),
     "values": ("取值", "values"),

@@ -385,6 +385,40 @@ def test_the_sweep_annex_rounds_the_design_points_values_as_every_table_does(tmp
     assert sorted(tuple(row[:2]) for row in points["rows"]) == [("3", "1.5"), ("3", "2.24"), ("4", "1.5"), ("4", "2.24")]
 
 
+def test_the_chinese_sweep_annex_gives_the_ranges_step_and_design_type_in_chinese(tmp_path):
+    """The table of parameters swept read '3.0 … 5.0, step 1.0' and the design line '设计：factorial'
+    in the Chinese annex."""
+    from sim.report import annex
+
+    params = {"staffing.servers.count": {"min": 3, "max": 5, "step": 1},
+              "case_types.job.arrivals.per_hour": {"values": [1.5, 2.2402846803886]}}
+    plan = experiment.load(write_experiment(tmp_path / "steps.yaml", parameters=params, replications=2, days=10))
+    out = tmp_path / "steps"
+    run_sweep(plan, out, "local", workers=2, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    for lang, step, design in (("zh", "3 … 5，步长1", "设计：全因子，6个设计点，共12次运行"),
+                               ("en", "3 … 5, step 1", "design: factorial, 6 points, 12 runs")):
+        blocks = annex.sweep_blocks(out, manifest, lang)
+        (swept,) = [b for b in blocks if b.get("caption") == word("parameters_caption", lang)]
+        values = {row[0].split("\n")[-1]: row[2] for row in swept["rows"]}
+        assert values == {"staffing.servers.count": step, "case_types.job.arrivals.per_hour": "1.5, 2.24"}, lang
+        facts = [item for b in blocks if b["type"] == "list" for item in b["items"]]
+        assert design in facts, (lang, facts)
+
+
+def test_every_design_type_has_a_name_in_both_languages():
+    import typing
+
+    from sim.labels import WORDS
+
+    types = typing.get_args(experiment.Design.model_fields["type"].annotation)
+    assert set(types) == {"factorial", "lhs", "sobol", "morris"}
+    for t in types:
+        zh, en = WORDS[f"design_{t}"]
+        assert zh and en and zh != t
+    assert WORDS["design_factorial"][0] == "全因子" and WORDS["design_lhs"][0] == "拉丁超立方"
+
+
 @pytest.mark.parametrize("manifest, expected", [
     ({"command": ["streetsim", "run", "my scenarios/改革 2015.yaml", "--set", "street.name=a b"]},
      ["streetsim", "run", "my scenarios/改革 2015.yaml", "--set", "street.name=a b"]),

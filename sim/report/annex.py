@@ -325,11 +325,11 @@ def sweep_blocks(results_dir: Path, manifest: dict, lang: str) -> list[dict]:
     blocks = [heading(word("sec_method", lang)), para(manifest.get("description", ""))]
     blocks.append(bullets([
         word("fact_experiment", lang, file=manifest.get("experiment_file", ""), scenario=manifest.get("scenario_file", "")),
-        word("fact_design", lang, design=design["type"], points=design["points"], runs=design["runs"]),
+        word("fact_design", lang, design=_design_name(design["type"], lang), points=design["points"], runs=design["runs"]),
         word("fact_replications", lang, reps=replications_text(manifest["replications"], lang), seed=manifest["seed"]),
         word("fact_crn", lang),
     ]))
-    params = [[named_key_path(p, lang), spec.get("label", ""), _range_text(spec)] for p, spec in design["parameters"].items()]
+    params = [[named_key_path(p, lang), spec.get("label", ""), _range_text(spec, lang)] for p, spec in design["parameters"].items()]
     blocks.append(table([word("parameter", lang), word("description", lang), word("values", lang)], params,
                         word("parameters_caption", lang), ["left", "left", "left"]))
     table_ = store.read_results(results_dir)
@@ -342,11 +342,22 @@ def sweep_blocks(results_dir: Path, manifest: dict, lang: str) -> list[dict]:
     return blocks
 
 
-def _range_text(spec: dict) -> str:
+def _design_name(design_type: str, lang: str) -> str:
+    key = f"design_{design_type}"
+    return word(key, lang) if key in WORDS else str(design_type)
+
+
+def _range_text(spec: dict, lang: str) -> str:
+    """A swept parameter's values as every table's numbers: '1.5, 2.24'; '100 … 250，步长25'."""
     if "values" in spec:
-        return ", ".join(str(v) for v in spec["values"])
-    step = f", step {spec['step']}" if spec.get("step") is not None else ""
-    return f"{spec.get('min')} … {spec.get('max')}{step}"
+        return ", ".join(_value(v, lang) for v in spec["values"])
+    step = word("range_step", lang, step=_value(spec["step"], lang)) if spec.get("step") is not None else ""
+    return f"{_value(spec.get('min'), lang)} … {_value(spec.get('max'), lang)}{step}"
+
+
+def _value(v, lang: str) -> str:
+    """A number as every table rounds it; a word, a yes/no or a missing bound as it is."""
+    return number(v, lang) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
 
 
 def point_table_blocks(summary: pd.DataFrame, manifest: dict, table_: pd.DataFrame, lang: str) -> list[dict]:
