@@ -486,3 +486,18 @@ def test_array_shards_starting_together_share_the_folder(tmp_path):
     (out / "calibration.json").unlink()
     with pytest.raises(ScenarioError, match="other files in it"):
         fit.claim_folder(cal, out)
+
+
+def test_calibration_panel_titles_are_broken_by_the_figures_one_title_wrapper(monkeypatch):
+    """The calibration figures kept a textwrap copy of their own beside sim.figures' wrapper; the
+    titles still break where they did (34 letters; a long key path in two at a dot)."""
+    from sim import figures
+    from sim.calibrate import outputs
+
+    key = "levers.devolved_tasks.accepted_share_with_gatekeeping"
+    assert outputs._parameter_title(key, "en") == ("share of devolved tasks accepted\nwith gatekeeping (share)\n"
+                                                   "levers.devolved_tasks.\naccepted_share_with_gatekeeping")
+    assert outputs._parameter_title(key, "zh").split("\n")[0] == "准入把关后接收的下沉任务比例（比例）"
+    monkeypatch.setattr(figures, "_wrap", lambda text, lang, width=30: f"<{lang} {width}>")
+    assert outputs._parameter_title(key, "en").split("\n")[0] == "<en 34>"
+    assert outputs._parameter_title(key, "zh").split("\n")[0] == "<zh 37>"

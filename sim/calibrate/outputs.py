@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
+from sim import figures as style  # noqa: E402  (its _wrap: the one title breaker, CJK by characters)
 from sim import scenario as scenario_mod  # noqa: E402
 from sim.cells import ci_cell, number  # noqa: E402
 from sim.labels import LANGS, label, label_with_unit, parameter_label, unit, word  # noqa: E402
@@ -130,7 +131,10 @@ def verdict_words(row, lang: str) -> str:
 
 
 def parameter_name(key_path: str, lang: str) -> str:
-    """A calibrated parameter's name in ``lang`` (sim.labels), or its key path when it has none."""
+    """A calibrated parameter's name in ``lang`` (sim.labels), or its key path when it has none.
+
+    Not sim.labels.key_path_name: that names a lever's key with no name of its own by its lever,
+    and the posterior table, which has no key-path column, would show two such keys as one name."""
     return parameter_label(key_path, lang) or key_path
 
 
@@ -259,7 +263,7 @@ def observed_vs_predicted(table: pd.DataFrame, lang: str):
                     fmt="s", color=colour, capsize=4, label=word("calibrated_model_interval", lang))  # fmt: skip
         ax.set_xticks([0, 1], [word("observed_tick", lang), word("model_tick", lang)])
         ax.set_xlim(-0.6, 1.6)
-        ax.set_title("\n".join(_wrap(quantity_name(r.quantity, lang), 34 if lang == "en" else 22)), fontsize=8)
+        ax.set_title(_title(quantity_name(r.quantity, lang), lang), fontsize=8)
         ax.tick_params(labelsize=7)
         if not r.reproduced:
             ax.text(0.5, 0.02, word("not_reproduced", lang), transform=ax.transAxes, ha="center", fontsize=7, color="#c44e52")
@@ -304,7 +308,7 @@ def posterior_marginals(result, lang: str):
 def _parameter_title(key_path: str, lang: str) -> str:
     """Its name over its key path (to find it in the scenario); a long key path in two lines."""
     name = parameter_label(key_path, lang)
-    return "\n".join([*(_wrap(name, 34 if lang == "en" else 22) if name else []), *_halves(key_path)])
+    return "\n".join([*([_title(name, lang)] if name else []), *_halves(key_path)])
 
 
 def _halves(key_path: str, width: int = 40) -> list[str]:
@@ -316,10 +320,9 @@ def _halves(key_path: str, width: int = 40) -> list[str]:
     return [key_path[:cut], key_path[cut:]]
 
 
-def _wrap(text: str, width: int = 34) -> list[str]:
-    import textwrap
-
-    return textwrap.wrap(text, width) or [text]
+def _title(text: str, lang: str) -> str:
+    """A panel title over lines of 34 letters, or 22 CJK characters (sim.figures' width 37)."""
+    return style._wrap(text, lang, 34 if lang == "en" else 37) or text
 
 
 # --------------------------------------------------------------------------- report.json
