@@ -326,6 +326,13 @@ WORDS = {  # words of tables, figures and the report
     "design_sobol": ("Sobol", "Sobol"),
     "design_morris": ("Morris", "Morris"),
     "range_step": ("，步长{step}", ", step {step}"),  # a swept range's step: '100 … 250，步长25'
+    "range_num": ("，{n}个水平", ", {n} levels"),
+    # a swept parameter's distribution (sim.sweep.experiment.Parameter.dist; uniform says nothing)
+    "dist_log_uniform": ("，对数均匀", ", log-uniform"),
+    "dist_triangular": ("，三角分布，众数{mode}", ", triangular, mode {mode}"),
+    "dist_normal": ("正态，均值{mean}，标准差{sd}", "normal, mean {mean}, sd {sd}"),
+    "dist_lognormal": ("对数正态，均值{mean}，标准差{sd}", "lognormal, mean {mean}, sd {sd}"),
+    "dist_truncated_normal": ("截断正态，均值{mean}，标准差{sd}，", "truncated normal, mean {mean}, sd {sd}, "),
     "parameter": ("参数", "parameter"),
     "description": ("说明", "description"),
     "values": ("取值", "values"),

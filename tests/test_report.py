@@ -461,3 +461,21 @@ def test_every_lever_of_the_schema_has_a_name_in_both_languages():
 
     assert set(Levers.model_fields) == set(LEVERS)
     assert all(zh and en and zh != en for zh, en in LEVERS.values())
+
+
+def test_a_swept_range_says_its_levels_or_its_distribution_in_the_annexs_language():
+    """A range of num levels printed as its two ends alone ('1.5 … 2.5'), and a distribution given
+    by mean and sd as 'None … None'."""
+    from sim.report.annex import _range_text
+
+    specs = [({"min": 1.5, "max": 2.5, "num": 3}, "1.5 … 2.5，3个水平", "1.5 … 2.5, 3 levels"),
+             ({"min": 100, "max": 250, "step": 25}, "100 … 250，步长25", "100 … 250, step 25"),
+             ({"min": 1.0, "max": 3.0, "dist": "uniform"}, "1 … 3", "1 … 3"),
+             ({"min": 1, "max": 100, "dist": "log_uniform"}, "1 … 100，对数均匀", "1 … 100, log-uniform"),
+             ({"min": 1, "max": 5, "mode": 2, "dist": "triangular"}, "1 … 5，三角分布，众数2", "1 … 5, triangular, mode 2"),
+             ({"mean": 2, "sd": 0.5, "dist": "normal"}, "正态，均值2，标准差0.5", "normal, mean 2, sd 0.5"),
+             ({"mean": 4, "sd": 1, "dist": "lognormal"}, "对数正态，均值4，标准差1", "lognormal, mean 4, sd 1"),
+             ({"mean": 2, "sd": 1, "min": 0, "max": 5, "dist": "truncated_normal"},
+              "截断正态，均值2，标准差1，0 … 5", "truncated normal, mean 2, sd 1, 0 … 5")]
+    for spec, zh, en in specs:
+        assert (_range_text(spec, "zh"), _range_text(spec, "en")) == (zh, en)

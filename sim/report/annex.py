@@ -348,11 +348,22 @@ def _design_name(design_type: str, lang: str) -> str:
 
 
 def _range_text(spec: dict, lang: str) -> str:
-    """A swept parameter's values as every table's numbers: '1.5, 2.24'; '100 … 250，步长25'."""
+    """A swept parameter's values as every table's numbers: '1.5, 2.24'; '100 … 250，步长25';
+    '1 … 3，3个水平'; a distribution by its words ('正态，均值2，标准差0.5')."""
     if "values" in spec:
         return ", ".join(_value(v, lang) for v in spec["values"])
-    step = word("range_step", lang, step=_value(spec["step"], lang)) if spec.get("step") is not None else ""
-    return f"{_value(spec.get('min'), lang)} … {_value(spec.get('max'), lang)}{step}"
+    v = {k: _value(x, lang) for k, x in spec.items() if k in ("min", "max", "step", "num", "mode", "mean", "sd")}
+    dist = spec.get("dist", "uniform")
+    if dist in ("normal", "lognormal"):
+        return word(f"dist_{dist}", lang, mean=v["mean"], sd=v["sd"])
+    span = f"{v['min']} … {v['max']}"
+    if dist == "truncated_normal":
+        return word("dist_truncated_normal", lang, mean=v["mean"], sd=v["sd"]) + span
+    if dist in ("log_uniform", "triangular"):
+        return span + word(f"dist_{dist}", lang, mode=v.get("mode"))
+    if "step" in v:
+        return span + word("range_step", lang, step=v["step"])
+    return span + (word("range_num", lang, n=v["num"]) if "num" in v else "")
 
 
 def _value(v, lang: str) -> str:
