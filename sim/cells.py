@@ -8,6 +8,8 @@ that cannot be given reads in the table's language (``sim.labels`` word ``not_av
 
 from __future__ import annotations
 
+import numbers
+
 from sim.labels import word
 
 
@@ -28,6 +30,16 @@ def number(x, lang: str = "en", signed: bool = False) -> str:
     if 0 < abs(x) < 0.01:
         return f"{sign}{x:.2g}".replace("e-0", "e-")
     return f"{sign}{x:.3g}"
+
+
+def value(v, lang: str = "en") -> str:
+    """A design's value (a swept parameter's level, a tick): a number as ``number`` rounds it,
+    a yes/no in the table's language, a word as it is."""
+    if isinstance(v, bool) or getattr(getattr(v, "dtype", None), "kind", "") == "b":
+        return word("yes" if v else "no", lang)
+    if isinstance(v, numbers.Real):
+        return number(float(v), lang)
+    return str(v)
 
 
 def terminal_number(x, lang: str = "en") -> str:

@@ -145,7 +145,7 @@ def forest(table: pd.DataFrame, out: Path, lang: str) -> list[Path]:
     base_means = table[table["scenario"] == base].set_index("kpi")["mean"].abs()
     # long KPI names are wrapped so the plot keeps to the page's width (a label that does not
     # fit pushes the axes, title and axis label off the page: clipped in the PDF)
-    row_labels = {k: _wrap(label(k, lang), lang, 44) for k in rank.index[:MAX_FOREST_ROWS]}
+    row_labels = {k: wrap(label(k, lang), lang, 44) for k in rank.index[:MAX_FOREST_ROWS]}
     lines = max([r.count("\n") + 1 for r in row_labels.values()] or [1])
     row_in = 0.19 * (1 + 0.6 * (lines - 1)) * max(1, (len(names) - 1) ** 0.5)  # each scenario a row's part
     # as many rows as fit on the page: with many scenarios, fewer KPIs (comparison.csv has all)
@@ -174,7 +174,7 @@ def forest(table: pd.DataFrame, out: Path, lang: str) -> list[Path]:
     ax.set_xlabel(word("forest_axis", lang))
     # over the figure, not the axes: long row labels push the axes right, and a title centred
     # on them ran off the page
-    fig.suptitle(_wrap(word("forest_title", lang, name=", ".join(names[1:]), base=base), lang, 60))
+    fig.suptitle(wrap(word("forest_title", lang, name=", ".join(names[1:]), base=base), lang, 60))
     ax.grid(axis="x", alpha=0.3)
     ax.legend(frameon=False, loc="lower right")
     return _save(fig, out, "differences")
@@ -208,7 +208,7 @@ def kpi_bars(table: pd.DataFrame, out: Path, lang: str) -> list[Path]:
         ax.bar(x, means, yerr=err, capsize=3, color=COLOURS[: len(names)], edgecolor="black", linewidth=0.4,
                error_kw={"elinewidth": 1})
         ax.set_xticks(x, names, rotation=20 if len(names) > 1 else 0, ha="right" if len(names) > 1 else "center")
-        ax.set_title(_wrap(label_with_unit(kpi, lang), lang), fontsize=FONT_PT)
+        ax.set_title(wrap(label_with_unit(kpi, lang), lang), fontsize=FONT_PT)
         ax.grid(axis="y", alpha=0.3)
     for ax in list(axes.flat)[len(kpis):]:
         ax.axis("off")
@@ -228,7 +228,7 @@ def backlog(runs: dict[str, Path], out: Path, lang: str) -> list[Path]:
         ax.fill_between(mean.index, np.maximum(mean - half, 0), mean + half, color=colour, alpha=0.25, linewidth=0)
     ax.set_xlabel(word("backlog_x", lang))
     ax.set_ylabel(word("backlog_y", lang))
-    ax.set_title(_wrap(word("backlog_title", lang), lang, 36))
+    ax.set_title(wrap(word("backlog_title", lang), lang, 36))
     ax.grid(alpha=0.3)
     ax.legend(frameon=False)
     return _save(fig, out, "backlog")
@@ -253,7 +253,7 @@ def staff_time(runs: dict[str, Path], out: Path, lang: str) -> list[Path]:
     fit = max(1, int((TEXT_HEIGHT_IN - STAFF_TIME_FRAME_IN - TITLE_LINE_IN) / panel_in))
     tables = dict(list(every.items())[:fit * STAFF_TIME_COLUMNS])
     if len(tables) < len(every):
-        title = _wrap(title + word("staff_time_shown", lang, shown=len(tables), n=len(every)), lang, 90)
+        title = wrap(title + word("staff_time_shown", lang, shown=len(tables), n=len(every)), lang, 90)
     ncols = min(len(tables), STAFF_TIME_COLUMNS)
     nrows = int(np.ceil(len(tables) / ncols))
     # capped too when one panel alone is taller than the page (scores of roles): bars narrow
@@ -272,7 +272,7 @@ def staff_time(runs: dict[str, Path], out: Path, lang: str) -> list[Path]:
                     edgecolor="white", linewidth=0.4)
             left += share
         ax.set_xlim(0, 1)
-        ax.set_xlabel(_wrap(word("staff_time_x", lang), lang, 28))
+        ax.set_xlabel(wrap(word("staff_time_x", lang), lang, 28))
         ax.set_title(name)
         ax.grid(axis="x", alpha=0.3)
     for ax in list(axes.flat)[len(tables):]:
@@ -284,7 +284,7 @@ def staff_time(runs: dict[str, Path], out: Path, lang: str) -> list[Path]:
     return _save(fig, out, "staff_time")
 
 
-def _wrap(text: str, lang: str, width: int = 30) -> str:
+def wrap(text: str, lang: str, width: int = 30) -> str:
     """Break a long title over lines (by characters in Chinese, by words in English)."""
     if lang == "zh":
         w = round(width * 0.6)  # a CJK character is about twice as wide as a Latin letter

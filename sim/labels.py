@@ -533,21 +533,22 @@ def parameter_label(key_path: str, lang: str = "en", with_unit: bool = True) -> 
     return None
 
 
-def key_path_name(key_path: str, lang: str = "en", with_unit: bool = True) -> str | None:
+def key_path_name(key_path: str, lang: str = "en", with_unit: bool = True, own_label: str | None = None) -> str | None:
     """What a scenario key is, for a table that lists key paths: the parameter's name
-    (``parameter_label``), else the name of the lever it belongs to, else None."""
-    named = parameter_label(key_path, lang, with_unit)
+    (``parameter_label``), else the author's ``own_label`` (an experiment's, in one language),
+    else the name of the lever it belongs to, else None."""
+    named = parameter_label(key_path, lang, with_unit) or own_label
     if named is None and key_path.startswith("levers."):
         lever = key_path.split(".")[1]
         named = _pick(LEVERS[lever], lang) if lever in LEVERS else None
     return named
 
 
-def named_key_path(key_path: str, lang: str = "en") -> str:
+def named_key_path(key_path: str, lang: str = "en", own_label: str | None = None) -> str:
     """A key path under its name (``key_path_name``), for tables and figures that show swept or
     differing scenario keys: the reader of a proposal knows the name, the analyst finds the key.
     A key with no name is its key path alone."""
-    name = key_path_name(key_path, lang)
+    name = key_path_name(key_path, lang, own_label=own_label)
     return f"{name}\n{key_path}" if name else key_path
 
 

@@ -200,9 +200,6 @@ class Team:
     def backlog(self):
         return sum(len(line) for line in self.lines)
 
-    def backlog_per_worker(self, line):
-        return len(line) / max(1, len(line.workers))
-
     # -- bookkeeping --------------------------------------------------------------------------
     def record_wait(self, job, start):
         if job.case is not None and job.queued >= self.measure_from and job.activity == "casework":

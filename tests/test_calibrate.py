@@ -498,6 +498,6 @@ def test_calibration_panel_titles_are_broken_by_the_figures_one_title_wrapper(mo
     assert outputs._parameter_title(key, "en") == ("share of devolved tasks accepted\nwith gatekeeping (share)\n"
                                                    "levers.devolved_tasks.\naccepted_share_with_gatekeeping")
     assert outputs._parameter_title(key, "zh").split("\n")[0] == "准入把关后接收的下沉任务比例（比例）"
-    monkeypatch.setattr(figures, "_wrap", lambda text, lang, width=30: f"<{lang} {width}>")
+    monkeypatch.setattr(figures, "wrap", lambda text, lang, width=30: f"<{lang} {width}>")
     assert outputs._parameter_title(key, "en").split("\n")[0] == "<en 34>"
     assert outputs._parameter_title(key, "zh").split("\n")[0] == "<zh 37>"

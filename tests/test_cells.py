@@ -85,3 +85,15 @@ def test_the_terminal_prints_four_significant_figures_from_one_place():
     assert cells.terminal_number(0.90049) == "0.9005"  # a mean just over a 0.9 target shows its margin
     assert cells.terminal_number(12345.6) == "12,346" and cells.terminal_number(math.nan) == "n/a"
     assert not hasattr(cli, "_fmt") and not hasattr(staffing_output, "fmt")
+
+
+def test_a_design_value_reads_in_the_tables_language():
+    """A swept yes/no printed True/False in a Chinese annex and legend (devolved_task_load sweeps
+    gatekeeping: [true, false]); numbers rounded as every cell."""
+    import numpy as np
+
+    from sim.cells import value
+
+    assert [value(v, "zh") for v in (True, np.bool_(False), np.float64(150.0), 2.2402846, "lognormal")] == [
+        "是", "否", "150", "2.24", "lognormal"]
+    assert [value(v, "en") for v in (True, np.int64(11))] == ["yes", "11"]

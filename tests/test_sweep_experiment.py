@@ -248,3 +248,19 @@ def test_a_response_figure_by_a_second_parameter_has_one_legend_under_its_panels
     (box,) = [box for _name, box in legends]
     assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0  # on the page
     assert not [p for p in panels if box.overlaps(p)]  # over no panel
+
+
+def test_two_keys_of_one_lever_keep_apart_and_an_experiments_label_names_a_key_in_the_annex_too():
+    """Two keys of one lever with no name of their own were both called by the lever's name in
+    legends and titles (街道内设机构 and 街道内设机构); the annex's tables named a key the table
+    has no name for by its bare key path where the figures used the experiment's label."""
+    from sim.report.annex import _swept_name
+    from sim.sweep.figures import Names
+
+    specs = {"levers.sections.count": {}, "levers.sections.unified_count": {},
+             "case_types.job.handle.cv": {"label": "Spread of handling times"}}
+    zh = Names(specs, "zh")
+    assert zh.short("levers.sections.count") != zh.short("levers.sections.unified_count")
+    manifest = {"design": {"parameters": specs}}
+    assert _swept_name("case_types.job.handle.cv", manifest, "zh") == "Spread of handling times\ncase_types.job.handle.cv"
+    assert _swept_name("case_types.job.handle.cv", manifest, "zh") == zh.axis("case_types.job.handle.cv")

@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
-from sim import figures as style  # noqa: E402  (its _wrap: the one title breaker, CJK by characters)
+from sim import figures as style  # noqa: E402  (its wrap: the one title breaker, CJK by characters)
 from sim import scenario as scenario_mod  # noqa: E402
 from sim.cells import ci_cell, number  # noqa: E402
 from sim.labels import LANGS, label, label_with_unit, parameter_label, unit, word  # noqa: E402
@@ -322,7 +322,7 @@ def _halves(key_path: str, width: int = 40) -> list[str]:
 
 def _title(text: str, lang: str) -> str:
     """A panel title over lines of 34 letters, or 22 CJK characters (sim.figures' width 37)."""
-    return style._wrap(text, lang, 34 if lang == "en" else 37) or text
+    return style.wrap(text, lang, 34 if lang == "en" else 37)
 
 
 # --------------------------------------------------------------------------- report.json

@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from sim import compare, figures, intervals, results_folder
-from sim.cells import ci_cell, missing, number, percent
+from sim.cells import ci_cell, missing, number, percent, value
 from sim.labels import LANGS, WORDS, label, label_with_unit, named_key_path, replications_text, word
 from sim.report import sources, typeset
 from sim.report.typeset import check_out_file
@@ -170,7 +170,7 @@ def lever_differences(resolved: dict[str, dict]) -> list[list[str]]:
     for k in keys:
         values = [f.get(k, "—") for f in flat.values()]
         if any(v != values[0] for v in values):
-            rows.append([k, *(_short_value(v) for v in values)])
+            rows.append([k, *(_shortvalue(v) for v in values)])
     return rows
 
 
@@ -182,7 +182,7 @@ def _flatten(d, prefix=""):
         yield prefix.rstrip("."), d
 
 
-def _short_value(v) -> str:
+def _shortvalue(v) -> str:
     text = json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else str(v)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -329,7 +329,8 @@ def sweep_blocks(results_dir: Path, manifest: dict, lang: str) -> list[dict]:
         word("fact_replications", lang, reps=replications_text(manifest["replications"], lang), seed=manifest["seed"]),
         word("fact_crn", lang),
     ]))
-    params = [[named_key_path(p, lang), spec.get("label", ""), _range_text(spec, lang)] for p, spec in design["parameters"].items()]
+    params = [[_swept_name(p, manifest, lang), spec.get("label", ""), _range_text(spec, lang)]
+              for p, spec in design["parameters"].items()]
     blocks.append(table([word("parameter", lang), word("description", lang), word("values", lang)], params,
                         word("parameters_caption", lang), ["left", "left", "left"]))
     table_ = store.read_results(results_dir)
@@ -351,8 +352,8 @@ def _range_text(spec: dict, lang: str) -> str:
     """A swept parameter's values as every table's numbers: '1.5, 2.24'; '100 … 250，步长25';
     '1 … 3，3个水平'; a distribution by its words ('正态，均值2，标准差0.5')."""
     if "values" in spec:
-        return ", ".join(_value(v, lang) for v in spec["values"])
-    v = {k: _value(x, lang) for k, x in spec.items() if k in ("min", "max", "step", "num", "mode", "mean", "sd")}
+        return ", ".join(value(v, lang) for v in spec["values"])
+    v = {k: value(x, lang) for k, x in spec.items() if k in ("min", "max", "step", "num", "mode", "mean", "sd")}
     dist = spec.get("dist", "uniform")
     if dist in ("normal", "lognormal"):
         return word(f"dist_{dist}", lang, mean=v["mean"], sd=v["sd"])
@@ -366,9 +367,10 @@ def _range_text(spec: dict, lang: str) -> str:
     return span + (word("range_num", lang, n=v["num"]) if "num" in v else "")
 
 
-def _value(v, lang: str) -> str:
-    """A number as every table rounds it; a word, a yes/no or a missing bound as it is."""
-    return number(v, lang) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+def _swept_name(key_path: str, manifest: dict, lang: str) -> str:
+    """A swept parameter under its name: the label table's, else the experiment's own label (as
+    the sweep's figures name it)."""
+    return named_key_path(key_path, lang, manifest["design"]["parameters"].get(key_path, {}).get("label"))
 
 
 def point_table_blocks(summary: pd.DataFrame, manifest: dict, table_: pd.DataFrame, lang: str) -> list[dict]:
@@ -380,10 +382,10 @@ def point_table_blocks(summary: pd.DataFrame, manifest: dict, table_: pd.DataFra
     blocks = []
     for first in range(0, len(kpis), KPIS_PER_POINT_TABLE):  # every KPI, a few to a table so it fits a page
         group = kpis[first:first + KPIS_PER_POINT_TABLE]
-        body = [[*(_cell(r[p], lang) for p in params),
+        body = [[*(value(r[p], lang) for p in params),
                  *(f"{number(r[k], lang)} {ci_cell(r[k + '_lo'], r[k + '_hi'], lang)}" for k in group)]
                 for _, r in rows.iterrows()]
-        headers = [*(named_key_path(p, lang) for p in params), *(label_with_unit(k, lang) for k in group)]
+        headers = [*(_swept_name(p, manifest, lang) for p in params), *(label_with_unit(k, lang) for k in group)]
         blocks.append(table(headers, body, word("points_caption", lang, n=len(summary))))
     if len(summary) > len(rows):
         blocks.append(para(word("more_points", lang, shown=len(rows), n=len(summary))))
@@ -402,7 +404,7 @@ def sensitivity_blocks(results_dir: Path, table_: pd.DataFrame, manifest: dict, 
         if base < SOBOL_MIN_BASE_SAMPLES:
             blocks.append(note(word("sobol_small", lang, n=base, minimum=SOBOL_MIN_BASE_SAMPLES)))
     idx = analysis.sensitivity(results_dir, table_)
-    body = [[label(r.kpi, lang), named_key_path(r.parameter, lang), r.index, f"{r.value:.3f}",
+    body = [[label(r.kpi, lang), _swept_name(r.parameter, manifest, lang), r.index, f"{r.value:.3f}",
              "" if r.conf != r.conf else f"± {r.conf:.3f}"] for r in idx.itertuples()]
     blocks.append(table([word("kpi", lang), word("parameter", lang), word("index", lang), word("value", lang),
                          word("ci95", lang)], body, word("indices_caption", lang),

@@ -23,7 +23,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim import figures as style  # noqa: E402
-from sim.labels import key_path_name, label, label_with_unit, named_key_path, replications_text, unit, word  # noqa: E402
+from sim.cells import value  # noqa: E402
+from sim.labels import label, label_with_unit, named_key_path, parameter_label, replications_text, unit, word  # noqa: E402
 from sim.sweep import analysis, store  # noqa: E402
 
 FORMATS = ("png", "svg")
@@ -46,13 +47,12 @@ class Names:
 
     def axis(self, p: str) -> str:
         """A parameter's axis: its name over its key path."""
-        if key_path_name(p, self.lang) is None and self.specs[p].get("label"):
-            return f"{self.specs[p]['label']}\n{p}"
-        return named_key_path(p, self.lang)
+        return named_key_path(p, self.lang, self.specs[p].get("label"))
 
     def short(self, p: str) -> str:
-        """A parameter in a legend, a tick or a title: its name without its unit, or its key path."""
-        return key_path_name(p, self.lang, with_unit=False) or self.specs[p].get("label") or p
+        """A parameter in a legend, a tick or a title: its own name without its unit, else its key
+        path (not its lever's name, which two keys of one lever share)."""
+        return parameter_label(p, self.lang, with_unit=False) or self.specs[p].get("label") or p
 
     def kpi(self, k: str) -> str:
         return label_with_unit(k, self.lang)
@@ -118,10 +118,10 @@ def _save(fig, outdir: Path, stem: str, lang: str, legend_in: float = 0.0) -> li
     if legend_in:
         fig.set_figheight(fig.get_figheight() + legend_in)
     for ax in fig.axes:  # long labels with units wrap instead of running off the panel
-        ax.set_ylabel(_wrap(ax.get_ylabel(), lang, 36), fontsize=8)
-        ax.set_xlabel(_wrap(ax.get_xlabel(), lang, 48), fontsize=8)
+        ax.set_ylabel(_wrap_lines(ax.get_ylabel(), lang, 36), fontsize=8)
+        ax.set_xlabel(_wrap_lines(ax.get_xlabel(), lang, 48), fontsize=8)
     if fig.get_suptitle():  # long titles wrap within the A4 width
-        fig.suptitle(_wrap(fig.get_suptitle(), lang, 80), fontsize=9)
+        fig.suptitle(_wrap_lines(fig.get_suptitle(), lang, 80), fontsize=9)
     fig.tight_layout(rect=(0, legend_in / fig.get_figheight(), 1, 0.96))  # room for the suptitle
     paths = []
     for ext in FORMATS:
@@ -132,9 +132,9 @@ def _save(fig, outdir: Path, stem: str, lang: str, legend_in: float = 0.0) -> li
     return paths
 
 
-def _wrap(text: str, lang: str, width: int) -> str:
+def _wrap_lines(text: str, lang: str, width: int) -> str:
     """Each line wrapped on its own, so a name stays over its key path; a key path stays whole."""
-    return "\n".join(line if line.isascii() and " " not in line else style._wrap(line, "en" if line.isascii() else lang, width)
+    return "\n".join(line if line.isascii() and " " not in line else style.wrap(line, "en" if line.isascii() else lang, width)
                      for line in text.split("\n"))
 
 
@@ -149,7 +149,7 @@ def _curves(summary, x, hue, kpis, names, outdir, title) -> list[Path]:
     for ax, k in zip(axes, kpis):
         for level, g in groups:
             g = g.sort_values(x)
-            legend = None if hue is None else _tick(level)
+            legend = None if hue is None else value(level, names.lang)
             if _numeric(g[x]):
                 line, = ax.plot(g[x], g[k], marker="o", ms=3, label=legend)
                 ax.fill_between(g[x], g[f"{k}_lo"], g[f"{k}_hi"], alpha=0.25, color=line.get_color(), lw=0)
@@ -179,8 +179,8 @@ def _heatmaps(summary, x, y, kpis, names, outdir, title) -> list[Path]:
     for ax, k in zip(axes, kpis):
         grid = summary.pivot_table(index=y, columns=x, values=k, aggfunc="mean")
         im = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", origin="lower", cmap="viridis")
-        ax.set_xticks(range(grid.shape[1]), [_tick(v) for v in grid.columns], fontsize=8, rotation=90)
-        ax.set_yticks(range(grid.shape[0]), [_tick(v) for v in grid.index], fontsize=8)
+        ax.set_xticks(range(grid.shape[1]), [value(v, names.lang) for v in grid.columns], fontsize=8, rotation=90)
+        ax.set_yticks(range(grid.shape[0]), [value(v, names.lang) for v in grid.index], fontsize=8)
         ax.set_xlabel(names.axis(x))
         ax.set_ylabel(names.axis(y))
         fig.colorbar(im, ax=ax).set_label(names.kpi(k), fontsize=8)
@@ -245,9 +245,9 @@ def _indices(results_dir, table, manifest, kpis, names, outdir) -> list[Path]:
             pos = np.arange(len(params)) + (i - (len(indices) - 1) / 2) * width
             err = None if v["conf"].isna().all() else v["conf"].to_numpy()
             ax.bar(pos, v["value"], width, yerr=err, capsize=2, label=index)
-        ax.set_xticks(range(len(params)), [_wrap(t, names.lang, 24) for t in short], rotation=30, ha="right", fontsize=8)
+        ax.set_xticks(range(len(params)), [_wrap_lines(t, names.lang, 24) for t in short], rotation=30, ha="right", fontsize=8)
         ax.set_ylabel(_index_axis(kind, k, names.lang), fontsize=8)
-        ax.set_title(_wrap(names.kpi(k), names.lang, 36), fontsize=8)
+        ax.set_title(_wrap_lines(names.kpi(k), names.lang, 36), fontsize=8)
         ax.axhline(0, color="k", lw=0.5)
         ax.legend(fontsize=8)
     fig.suptitle(names.word(f"{kind}_title", name=manifest["experiment"]), fontsize=9)
@@ -292,10 +292,6 @@ def _main_effect_stem(p: str) -> str:
 
 def _scatter_stem(kpi: str) -> str:
     return f"scatter_{_slug(kpi)}"
-
-
-def _tick(v) -> str:
-    return f"{v:g}" if isinstance(v, (int, float, np.number)) else str(v)
 
 
 def _slug(text: str) -> str:
