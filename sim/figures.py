@@ -26,9 +26,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
-from scipy import stats  # noqa: E402
 
-from sim import compare, results_folder  # noqa: E402
+from sim import compare, intervals, results_folder  # noqa: E402
 from sim.labels import label, label_with_unit, replications_text, word  # noqa: E402
 
 MM = 1 / 25.4
@@ -223,7 +222,8 @@ def backlog(runs: dict[str, Path], out: Path, lang: str) -> list[Path]:
         ts = pd.read_parquet(folder / "timeseries.parquet", columns=["replication", "day", "open_cases"])
         g = ts.groupby("day")["open_cases"]
         mean, sem, n = g.mean(), g.sem().fillna(0), g.count()
-        half = sem * stats.t.ppf(0.975, np.maximum(n - 1, 1))
+        # one replication has no band (and needs no t quantile, nor scipy.stats's import)
+        half = sem * intervals.t_quantile(0.975, np.maximum(n - 1, 1)) if n.max() > 1 else sem * 0.0
         ax.plot(mean.index, mean.values, color=colour, label=name, linewidth=1.2)
         ax.fill_between(mean.index, np.maximum(mean - half, 0), mean + half, color=colour, alpha=0.25, linewidth=0)
     ax.set_xlabel(word("backlog_x", lang))

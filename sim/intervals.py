@@ -26,7 +26,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from sim.labels import is_input, unit_key
 
@@ -90,7 +89,7 @@ def wilson(x: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]
     p = float(np.clip(x.mean(), 0.0, 1.0))
     var_mean = float(x.var(ddof=1)) / n if n > 1 else 0.0
     n_eff = max(n, p * (1 - p) / var_mean) if var_mean > 0 else n
-    z = stats.t.ppf(0.5 + confidence / 2, max(n - 1, 1))
+    z = t_quantile(0.5 + confidence / 2, max(n - 1, 1))
     denom = 1 + z * z / n_eff
     centre = (p + z * z / (2 * n_eff)) / denom
     half = z / denom * math.sqrt(p * (1 - p) / n_eff + z * z / (4 * n_eff * n_eff))
@@ -103,6 +102,7 @@ def quasi_poisson(x: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float,
     dispersion = max(1.0, float(x.var(ddof=1)) / m) if n > 1 and m > 0 else 1.0
     effective = total / dispersion
     alpha = 1 - confidence
+    stats = _stats()
     if dispersion > 1:
         # The dispersion is estimated from n replications: widen as Student t widens z, by
         # using the level at which the normal quantile equals t(n-1). Tail areas, not 1 - area:
@@ -117,6 +117,7 @@ def t_interval(x: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, fl
     m = float(x.mean())
     if len(x) < 2 or np.all(x == x[0]):
         return m, m
+    stats = _stats()
     lo, hi = stats.t.interval(confidence, len(x) - 1, loc=m, scale=stats.sem(x))
     return float(lo), float(hi)
 
@@ -130,7 +131,7 @@ def mean_t(values, confidence: float = CONFIDENCE) -> tuple[float, float, float]
 
 
 def bootstrap_mean(x: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    res = stats.bootstrap((x,), np.mean, confidence_level=confidence, method="BCa", n_resamples=4999,
+    res = _stats().bootstrap((x,), np.mean, confidence_level=confidence, method="BCa", n_resamples=4999,
                           rng=np.random.default_rng(BOOTSTRAP_SEED))
     lo, hi = res.confidence_interval
     if not (np.isfinite(lo) and np.isfinite(hi)):  # BCa is undefined for some degenerate samples
@@ -157,7 +158,7 @@ def paired_difference(a, b, confidence: float = CONFIDENCE) -> Difference:
         # No spread: either no change at all, or a deterministic shift (an input).
         return Difference(m, m, m, 1.0 if m == 0 else 0.0, "constant")
     lo, hi = t_interval(d, confidence)
-    p = float(stats.ttest_1samp(d, 0.0).pvalue)
+    p = float(_stats().ttest_1samp(d, 0.0).pvalue)
     return Difference(m, lo, hi, p, "t")
 
 
@@ -167,8 +168,21 @@ def adjust_p_values(p_values) -> np.ndarray:
     out = np.full_like(p, np.nan)
     ok = ~np.isnan(p)
     if ok.any():
-        out[ok] = stats.false_discovery_control(p[ok], method="bh")
+        out[ok] = _stats().false_discovery_control(p[ok], method="bh")
     return out
+
+
+def t_quantile(q, df):
+    """Student t's quantile ``q`` with ``df`` degrees of freedom (arrays welcome)."""
+    return _stats().t.ppf(q, df)
+
+
+def _stats():
+    """scipy.stats, imported when an interval is first computed: it takes ~0.9 s to import, and a
+    one-replication run (or a worker process) computes none."""
+    from scipy import stats
+
+    return stats
 
 
 def method_name(method: str, lang: str = "en") -> str:
