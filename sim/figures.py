@@ -126,6 +126,9 @@ def _save(fig, out: Path, stem: str) -> list[Path]:
     paths = [out / f"{stem}.{ext}" for ext in FORMATS]
     for p in paths:
         fig.savefig(p, dpi=PNG_DPI if p.suffix == ".png" else "figure")
+        # The first drawing placed everything (constrained layout, in fractions of the page, so
+        # the same at any dpi): the other formats keep that layout rather than compute it again.
+        fig.set_layout_engine("none")
     plt.close(fig)
     return paths
 
