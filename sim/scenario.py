@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import re
+import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -440,9 +441,13 @@ def staff_count(role: Role, street: Street) -> int:
 
 
 # --------------------------------------------------------------------------- loading
-def read_yaml(path: Path) -> dict:
+SCENARIO_START = "a scenario file starts with `name: <name>`"
+
+
+def read_yaml(path: Path, starts: str = SCENARIO_START) -> dict:
     """A YAML file as a mapping; size, encoding, nesting, aliases and duplicate keys checked
-    (``sim/safe_yaml.py``) before anything is built from it."""
+    (``sim/safe_yaml.py``) before anything is built from it. ``starts`` says what a file of the
+    kind read starts with, for an empty one."""
     try:
         data = safe_yaml.parse(safe_yaml.read_text(path))
     except safe_yaml.YamlError as e:
@@ -451,8 +456,8 @@ def read_yaml(path: Path) -> dict:
         raise ScenarioError(path, "", "file not found") from None
     except OSError as e:
         raise ScenarioError(path, "", f"cannot read: {e.strerror or e}") from None
-    if data is None:
-        data = {}
+    if data is None:  # nothing but blank lines or comments: said so, not as its first missing key
+        raise ScenarioError(path, "", f"is empty; {starts}")
     if not isinstance(data, dict):
         raise ScenarioError(path, "", f"must be a mapping of keys, got {type(data).__name__}")
     return data
@@ -606,9 +611,20 @@ def format_validation_error(file, err: ValidationError) -> ScenarioError:
     if first["type"] == "extra_forbidden":
         msg = "unknown key (check the spelling against `streetsim schema`)"
     elif first["type"] != "missing" and "input" in first and not isinstance(first["input"], dict):
-        got = repr(first["input"])
-        msg = f"{msg}, got {got if len(got) <= 60 else got[:57] + '...'}"
+        value = first["input"]
+        msg = f"{msg}, got {_shown(value)}"
+        if first["type"] == "int_type" and isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+            msg += f" (a whole number is written without a decimal point: {int(value)})"  # 1.5e5 reads as 150000.0
     return ScenarioError(file, ".".join(loc), msg)
+
+
+def _shown(value) -> str:
+    """A value as an error line quotes it. A whole number past 15 digits (1e300 is read as one)
+    as 1e+300, not its 301 digits."""
+    if isinstance(value, int) and 1e15 <= abs(value) <= sys.float_info.max:
+        return f"{value:.3g}"
+    got = repr(value)
+    return got if len(got) <= 60 else got[:57] + "..."
 
 
 def build(data: dict, file="<scenario>") -> Scenario:

@@ -270,10 +270,65 @@ def test_a_time_or_cost_past_its_bound_is_refused_and_the_bound_itself_accepted(
 
     bound = float(getattr(limits, limit))
     assert scenario.load(MMC, [f"{key}={bound:.17e}"])  # the largest value allowed is still a scenario
-    for over in (bound + 1, 1.0e300):  # written 1.0...e+300: YAML 1.1 reads 1e+300 (no point) as text
+    for over in (bound + 1, 1.0e300):
         out = tmp_path / "out"
         sets = ["--set", "horizon={days: 2}", "--set", f"{key}={over:.17e}"]  # 2 days: quick where it is accepted
         assert main(["run", MMC, *sets, "--out", str(out), "--quiet", "--no-figures"]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith(f"error: {MMC}: {key}: Input should be less than or equal to "), err
+        assert not out.exists()
+
+
+MMC_PATH = str(ROOT / MMC)  # for tests that run in another working folder
+EMPTY = [  # (the command, {f} for the empty file; what the line says a file of that kind starts with)
+    (["validate", "{f}"], "a scenario file starts with `name: <name>`"),
+    (["run", "{f}", "-r", "1", "--quiet"], "a scenario file starts with `name: <name>`"),  # or a district file
+    (["sweep", "{f}", "--quiet"], "an experiment file starts with `experiment: <name>`"),
+    (["calibrate", MMC_PATH, "{f}"], "an observed file starts with `calibration: <name>`"),
+    (["staff", MMC_PATH, "--targets", "{f}"], "a targets file has targets, roles, case_types"),
+]
+
+
+@pytest.mark.parametrize("text", ["", "# to do\n\n   \n"], ids=["no bytes", "only comments"])
+@pytest.mark.parametrize("argv,starts", EMPTY, ids=[argv[0] for argv, _ in EMPTY])
+def test_an_empty_file_of_any_kind_says_it_is_empty(argv, starts, text, tmp_path, capsys, monkeypatch):
+    """Before (e7c9a55): a scenario's `name: Field required`, an experiment's or observed file's
+    `missing: ...` top key, a targets file's `targets: no targets given`."""
+    f = tmp_path / "empty.yaml"
+    f.write_text(text)
+    monkeypatch.chdir(tmp_path)
+    assert main([a.replace("{f}", str(f)) for a in argv]) == 2
+    assert capsys.readouterr().err == f"error: {f}: is empty; {starts}\n"
+    assert list(tmp_path.iterdir()) == [f]
+
+
+def test_extending_an_empty_file_is_refused_on_the_extends(tmp_path, capsys):
+    """Before (e7c9a55): accepted, the empty file taken for a scenario with no keys."""
+    (tmp_path / "base.yaml").write_text("")
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\n" + Path(MMC_PATH).read_text())  # a whole scenario: it validated alone
+    assert main(["validate", str(child)]) == 2
+    assert capsys.readouterr().err == f"error: {child}: extends: base.yaml: is empty; a scenario file starts with `name: <name>`\n"
+
+
+def test_a_number_in_exponent_form_is_read_as_a_number_in_a_file_and_in_set(tmp_path, capsys):
+    """Before (e7c9a55): YAML 1.1 read 1e5 as text, `street.residents: Input should be a valid
+    integer, got '1e5'`. A whole number without a point is that integer; 1.5e5 is a float, refused
+    by a count as 150000.0 is; 1e300 is refused by the limit on residents, in one line."""
+    from sim import scenario
+
+    f = tmp_path / "exponent.yaml"
+    f.write_text(f"extends: {MMC_PATH}\nstreet: {{residents: 1e5}}\ncase_types:\n  job: {{handle: {{mean_hours: 5e-1}}}}\n")
+    for s in (scenario.load(f), scenario.load(MMC, ["street.residents=1e5", "case_types.job.handle.mean_hours=5e-1"])):
+        assert (s.street.residents, s.case_types["job"].handle.mean_hours) == (100_000, 0.5)
+    for value, says in [
+        ("1.5e5", "Input should be a valid integer, got 150000.0 (a whole number is written without a decimal point: 150000)"),
+        ("1e300", "Input should be less than or equal to 2000000, got 1e+300"),
+    ]:  # fmt: skip
+        f.write_text(f"extends: {MMC_PATH}\nstreet: {{residents: {value}}}\n")
+        assert main(["validate", str(f)]) == 2
+        assert capsys.readouterr().err == f"error: {f}: street.residents: {says}\n"
+        out = tmp_path / "out"
+        assert main(["run", MMC, "--set", f"street.residents={value}", "--out", str(out), "--quiet"]) == 2
+        assert capsys.readouterr().err == f"error: {MMC}: street.residents: {says}\n"
         assert not out.exists()

@@ -50,7 +50,7 @@ CASES = {
     "undefined alias": scenario("undefined_alias.yaml", "", "undefined alias"),
     "unhashable key": scenario("unhashable_key.yaml", "", "unhashable key"),
     "top-level list": scenario("top_level_list.yaml", "", "must be a mapping of keys, got list"),
-    "empty file": scenario("empty.yaml", "name", "Field required"),
+    "empty file": scenario("empty.yaml", "", "is empty; a scenario file starts with `name: <name>`"),
     "extends a list": scenario("extends_not_string.yaml", "extends", "must be a file path"),
     "extends /dev/zero": scenario("extends_dev_zero.yaml", "extends", "/dev/zero: larger than 1,000,000 bytes"),
     "integer of 5000 digits": scenario("int_5000_digits.yaml", "", "more than 4,300 digits"),

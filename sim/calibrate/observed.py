@@ -31,6 +31,7 @@ from sim.columns import kpi_names, unknown
 from sim.scenario import ScenarioError
 
 TOP_KEY = "calibration"
+STARTS = f"an observed file starts with `{TOP_KEY}: <name>`"  # said of a file without it, or empty
 FORBIDDEN_PREFIXES = ("staffing.",)  # the staffing under study never moves
 
 
@@ -120,9 +121,9 @@ class Calibration:
 
 def load_alone(observed_file: Path, method: dict | None = None) -> ObservedFile:
     """The observed file checked on its own (``load`` checks it against the scenario too)."""
-    data = scenario_mod.read_yaml(observed_file)
+    data = scenario_mod.read_yaml(observed_file, STARTS)
     if TOP_KEY not in data:
-        raise ScenarioError(observed_file, TOP_KEY, "missing: an observed file starts with `calibration: <name>`")
+        raise ScenarioError(observed_file, TOP_KEY, f"missing: {STARTS}")
     try:
         spec = ObservedFile.model_validate(data)
     except ValidationError as e:

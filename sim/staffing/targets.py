@@ -26,6 +26,7 @@ from sim.scenario import ScenarioError
 
 _PATTERN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=)\s*([-+0-9.eE]+)\s*$")
 TARGET_FILE_KEYS = ("targets", "roles", "case_types")
+HAS = f"a targets file has {', '.join(TARGET_FILE_KEYS)}"  # said of a key it has not, or an empty file
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,10 @@ def parse(text: str, file="--target", key="") -> Target:
 def load_file(path: str | Path) -> list[Target]:
     """Targets from a YAML file (see the module's docstring)."""
     path = Path(path)
-    data = scenario_mod.read_yaml(path)
+    data = scenario_mod.read_yaml(path, HAS)
     unknown = [k for k in data if k not in TARGET_FILE_KEYS]
     if unknown:
-        raise ScenarioError(path, unknown[0], f"unknown key (a targets file has {', '.join(TARGET_FILE_KEYS)})")
+        raise ScenarioError(path, unknown[0], f"unknown key ({HAS})")
     out = [parse(t, path, f"targets[{i}]") for i, t in enumerate(_list(data.get("targets", []), path, "targets"))]
     for group in ("roles", "case_types"):
         entries = data.get(group) or {}

@@ -43,6 +43,7 @@ from sim.provenance import code_fingerprint
 from sim.scenario import ScenarioError
 
 TOP_KEY = "experiment"  # a YAML file with this top-level key is an experiment, not a scenario
+STARTS = f"an experiment file starts with `{TOP_KEY}: <name>`"  # said of a file without it, or empty
 
 SAMPLE_PREFIX = "sample:"  # design.parquet columns holding SALib's unrounded sample
 
@@ -225,10 +226,10 @@ def load(path: str | Path, confirmed: bool = True) -> Plan:
     than ``limits.SWEEP_RUNS_WITHOUT_YES`` runs needs ``confirmed`` (``--yes``).
     """
     path = Path(path)
-    data = scenario_mod.read_yaml(path)
+    data = scenario_mod.read_yaml(path, STARTS)
     text = safe_read_text(path)
     if not is_experiment(data):
-        raise ScenarioError(path, TOP_KEY, "missing: an experiment file starts with `experiment: <name>`")
+        raise ScenarioError(path, TOP_KEY, f"missing: {STARTS}")
     try:
         spec = Experiment.model_validate(data)
     except ValidationError as e:

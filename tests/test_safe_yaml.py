@@ -1,0 +1,57 @@
+"""sim.safe_yaml: numbers in exponent form, and the two ways a file holds too many values."""
+
+import math
+import time
+
+import pytest
+import yaml
+
+from sim import limits, safe_yaml
+
+
+def test_numbers_in_exponent_form_are_numbers_and_whole_ones_integers():
+    """Before (e7c9a55) all but 1.5e+5 were text: YAML 1.1 wants a point and a signed exponent, so
+    `residents: 1e5` was refused as "not a valid integer, got '1e5'"."""
+    got = safe_yaml.parse("[1e5, 1E+5, -2e3, 1.5e5, 1.5e+5, 2e-3, .5e1, 12345678901234567891e0, 0x1e5, 089, 1e5x]")
+    assert got == [100_000, 100_000, -2_000, 150_000.0, 150_000.0, 0.002, 5.0, 12345678901234567891, 485, "089", "1e5x"]
+    assert [type(v).__name__ for v in got[:8]] == ["int"] * 3 + ["float"] * 4 + ["int"]  # exact: no float's rounding
+    assert yaml.safe_load("[1e5, 1.5e5]") == ["1e5", "1.5e5"]  # PyYAML's own loader is left as it was
+
+
+def test_an_exponent_past_any_float_is_inf_at_once():
+    t0 = time.perf_counter()
+    assert safe_yaml.parse("[1e400, 5e308, 0e999999999]") == [math.inf, math.inf, 0.0]  # no 10**999999999 built
+    assert time.perf_counter() - t0 < 1
+
+
+@pytest.fixture
+def limit_100(monkeypatch):
+    monkeypatch.setattr(limits, "MAX_YAML_VALUES", 100)
+
+
+def _ones(n: int) -> str:
+    return "[" + ", ".join(["1"] * n) + "]"
+
+
+@pytest.mark.parametrize("text", [f"x: {_ones(150)}\n", f"base: &b {{a: 1}}\nuse: *b\nx: {_ones(150)}\n"],
+                         ids=["no alias", "a harmless alias"])  # fmt: skip
+def test_a_file_holding_too_many_values_itself_is_too_large_not_an_alias_bomb(text, limit_100):
+    """Before (e7c9a55): `x: more than 100 values once aliases are expanded (an alias bomb?)`."""
+    with pytest.raises(safe_yaml.YamlError) as e:
+        safe_yaml.parse(text)
+    assert (e.value.key, e.value.message) == ("", "has more than 100 values, the limit for one file")
+
+
+def test_at_the_real_limit_a_file_of_plain_values_is_refused_as_too_large_in_seconds():
+    t0 = time.perf_counter()
+    with pytest.raises(safe_yaml.YamlError) as e:
+        safe_yaml.parse(f"x: {_ones(limits.MAX_YAML_VALUES + 1)}\n")  # 600 kB: ~3 s on a loaded 2-core machine
+    assert str(e.value) == f"has more than {limits.MAX_YAML_VALUES:,} values, the limit for one file"
+    assert time.perf_counter() - t0 < 30
+
+
+def test_an_alias_bomb_is_still_named_one_where_its_aliases_are_used(limit_100):
+    text = f"a: &a {_ones(10)}\nb: &b [*a, *a, *a, *a, *a]\nbomb: [*b, *b, *b]\n"  # 14 values written, 237 expanded
+    with pytest.raises(safe_yaml.YamlError) as e:
+        safe_yaml.parse(text)
+    assert (e.value.key, e.value.message) == ("bomb", "more than 100 values once aliases are expanded (an alias bomb?)")
