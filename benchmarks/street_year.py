@@ -5,6 +5,7 @@ and how the cost per case scales from 10,000 to 1,000,000 residents.
     .venv/bin/python benchmarks/street_year.py --repeat 5 # each size 5 times, in rounds; medians and minimums
     .venv/bin/python benchmarks/street_year.py --sizes 78000 --profile   # top of the profile
     .venv/bin/python benchmarks/street_year.py --sizes 78000 --whole-run # and a whole `streetsim run`
+    .venv/bin/python benchmarks/street_year.py --sizes 10000 78000 --parts  # CPU time of each part of a day
 
 Each size runs in its own process so peak memory (max RSS) is that run's alone. The street is
 scaled with its residents: residential areas, grids, organisations and every counted role grow in
@@ -49,7 +50,45 @@ def scaled_overrides(residents: int) -> list[str]:
     return sets
 
 
-def one_run(residents: int, profile: bool) -> dict:
+# The parts of a simulated day besides its cases (sim.street.StreetModel.step): drawing the day's
+# arrivals and tasks, and building its random streams (inside the others, and the teams' own).
+DAY_PARTS = ("_resident_requests", "_organisation_requests", "_grid_problems", "devolve_tasks")
+
+
+def time_parts(model) -> dict:
+    """Wrap the day's parts of ``model`` so each adds up its CPU time; the cases and the staff's
+    work are all in ``env.run`` (SimPy's run to the day's end)."""
+    spent = {}
+
+    def timed(owner, name, label):
+        inner = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            t = time.process_time()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.process_time() - t
+
+        setattr(owner, name, wrapper)
+
+    timed(model.env, "run", "cases and staff (env.run)")
+    for name in DAY_PARTS:
+        timed(model, name, name.strip("_").replace("_", " "))
+    timed(model.datacollector, "collect", "daily data collection")
+    timed(model, "stream", "random streams (within the above too)")
+    return spent
+
+
+def print_parts(row: dict) -> None:
+    spent, cases, days = row["parts"], row["cases"], row["days"]
+    top = sum(v for k, v in spent.items() if not k.startswith("random streams"))
+    rest = row["cpu_s"] - row["build_s"] - top
+    for label, s in sorted(spent.items(), key=lambda kv: -kv[1]) + [("rest of the day (agents' steps, trust, hiring)", rest)]:
+        print(f"    {label:48s} {s:7.2f} s {s / days * 1e3:7.2f} ms a day {s / cases * 1e6:7.1f} us a case")
+
+
+def one_run(residents: int, profile: bool, parts: bool = False) -> dict:
     import numpy as np
 
     from sim import runner, scenario
@@ -59,6 +98,7 @@ def one_run(residents: int, profile: bool) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
     model = StreetModel(settings, np.random.SeedSequence(1))
     build = time.perf_counter() - t0
+    spent = time_parts(model) if parts else None
     with runner.few_collections():
         if profile:
             import cProfile
@@ -82,6 +122,8 @@ def one_run(residents: int, profile: bool) -> dict:
         "us_per_case": cpu / cases * 1e6,  # CPU time: the figure a busy shared machine distorts least
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "staff": sum(t.posts for t in model.teams.values()),
+        "days": settings.horizon.days,
+        "parts": spent,
     }
 
 
@@ -115,22 +157,27 @@ def main() -> None:
     p.add_argument("--profile", action="store_true", help="print the top of the profile (to stderr)")
     p.add_argument("--repeat", type=int, default=1,
                    help="runs of each size, in rounds over the sizes; the ratio over each size's median and minimum")
+    p.add_argument("--parts", action="store_true",
+                   help="print each part of a day's CPU time (to stderr); the wrappers add a little")
     p.add_argument("--whole-run", action="store_true", help="also time a whole `streetsim run` of one replication")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        print(json.dumps(one_run(args.sizes[0], args.profile)))
+        print(json.dumps(one_run(args.sizes[0], args.profile, args.parts)))
         return
     rows = []
     print(f"{'residents':>10} {'cases':>9} {'staff':>6} {'wall s':>8} {'cpu s':>7} {'cases/s':>9} {'per cpu-s':>9} "
           f"{'cpu us/c':>8} {'peak MB':>8}")
     for n in args.sizes * args.repeat:  # in rounds: a slow spell of the host falls on every size
-        cmd = [sys.executable, __file__, "--child", "--sizes", str(n)] + (["--profile"] if args.profile else [])
+        cmd = ([sys.executable, __file__, "--child", "--sizes", str(n)] + (["--profile"] if args.profile else [])
+               + (["--parts"] if args.parts else []))
         row = json.loads(subprocess.run(cmd, check=True, text=True, stdout=subprocess.PIPE).stdout)
         rows.append(row)
         print(f"{row['residents']:>10,} {row['cases']:>9,} {row['staff']:>6} {row['wall_s']:>8.2f} {row['cpu_s']:>7.2f} "
               f"{row['cases_per_s']:>9,.0f} {row['cases_per_cpu_s']:>9,.0f} {row['us_per_case']:>8.1f} "
               f"{row['peak_mb']:>8.0f}", flush=True)
+        if row["parts"] is not None:
+            print_parts(row)
     # a short run (10k residents: ~1 s) is at the mercy of the host's moment: with --repeat,
     # each size's median and minimum
     print(f"\ntarget {TARGET_CASES_PER_SECOND:,} cases/s = {1e6 / TARGET_CASES_PER_SECOND:.0f} us/case; cost per case "
