@@ -1,10 +1,12 @@
-"""The label table names every role and case type of the shipped street scenarios in both languages."""
+"""The label table names every role and case type of the shipped street scenarios in both
+languages, and its Chinese is set with Chinese punctuation."""
 
+import re
 from pathlib import Path
 
 import pytest
 
-from sim import scenario
+from sim import labels, scenario
 from sim.labels import CASE_TYPES, ROLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,3 +42,22 @@ def test_a_calibrated_parameter_is_named_like_the_kpis_of_its_case_type_or_role(
     tasks = "levers.devolved_tasks.tasks_per_week.committee_workers"
     assert parameter_label(tasks, "zh").startswith(label("committee_workers", "zh"))
     assert parameter_label("levers.x.y") is None and parameter_label("case_types.street_environment") is None
+
+
+def _chinese_of_every_table():
+    """(table, key, Chinese) of every table of sim.labels, found rather than listed, so a table
+    added later is checked too."""
+    zh = labels.LANGS.index("zh")
+    for name, table in vars(labels).items():
+        if name.isupper() and isinstance(table, dict):
+            yield from ((name, key, names[zh]) for key, names in table.items() if isinstance(names, tuple))
+
+
+def test_chinese_labels_have_full_width_brackets_commas_and_colons():
+    """'队列数(1=合并)' and 20 more Chinese labels had ASCII parentheses (a few an ASCII comma or
+    colon too), where the other Chinese labels have （）， and ：."""
+    found = list(_chinese_of_every_table())
+    assert {"ROLES", "KPIS", "ROLE_KPI_PREFIXES", "PARAMETERS", "LEVERS", "UNITS", "WORDS"} <= {t for t, _, _ in found}
+    ascii_punctuation = [(t, k, zh) for t, k, zh in found if re.search(r"[(),:;]", re.sub(r"{\w*}", "", zh))]
+    assert not ascii_punctuation, ascii_punctuation
+
