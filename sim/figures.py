@@ -28,7 +28,7 @@ import pandas as pd  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
 from sim import compare, intervals, results_folder  # noqa: E402
-from sim.labels import label, label_with_unit, replications_text, word  # noqa: E402
+from sim.labels import join_list, label, label_with_unit, replications_text, word  # noqa: E402
 
 MM = 1 / 25.4
 FULL_WIDTH_IN = 160 * MM  # A4 (210 mm) less two 25 mm margins
@@ -176,7 +176,7 @@ def forest(table: pd.DataFrame, out: Path, lang: str) -> list[Path]:
     ax.set_xlabel(word("forest_axis", lang))
     # over the figure, not the axes: long row labels push the axes right, and a title centred
     # on them ran off the page
-    fig.suptitle(wrap(word("forest_title", lang, name=", ".join(names[1:]), base=base), lang, 60))
+    fig.suptitle(wrap(word("forest_title", lang, name=join_list(names[1:], lang), base=base), lang, 60))
     ax.grid(axis="x", alpha=0.3)
     ax.legend(frameon=False, loc="lower right")
     return _save(fig, out, "differences")

@@ -402,7 +402,6 @@ WORDS = {  # words of tables, figures and the report
     # 0, a KPI one scenario lacks). Chinese statistical tables (the NBS yearbooks' conventions)
     # print a dash "—" for "no such figure"; "无" would read as "none", i.e. zero or no change.
     "not_available": ("—", "n/a"),
-    "list_separator": ("、", "; "),
     # the terminal's comparison (streetsim compare / run of several scenarios), in --lang
     "kpis_changed": ("{name} − {base}：{tested}项指标中{changed}项有变化", "{name} − {base}: {changed} of {tested} KPIs changed"),
     "no_kpi_changed": ("（在5%错误发现率下无指标变化；--all 显示全部指标）",
@@ -583,6 +582,16 @@ def word(key: str, lang: str = "en", **fields) -> str:
 def replications_text(n, lang: str = "en") -> str:
     """'1 replication', '10 replications' ('10次重复'); ``n`` may be '?' when a folder does not say."""
     return word("one_replication" if n == 1 else "n_replications", lang, n=n)
+
+
+def join_list(items, lang: str = "en") -> str:
+    """Items listed in a text or a table cell, every list alike: '是、否' in Chinese, which sets
+    listed words apart with the enumeration comma (顿号) where English has ', '. Items with a
+    comma of their own are set apart by semicolons ('；', '; '), as both languages' rules have
+    it, so 'utilisation, party-mass workers' stays one item."""
+    items = [str(i) for i in items]
+    own_comma = _pick(("，", ","), lang)
+    return _pick(("；", "; ") if any(own_comma in i for i in items) else ("、", ", "), lang).join(items)
 
 
 def is_input(key: str) -> bool:

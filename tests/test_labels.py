@@ -61,3 +61,14 @@ def test_chinese_labels_have_full_width_brackets_commas_and_colons():
     ascii_punctuation = [(t, k, zh) for t, k, zh in found if re.search(r"[(),:;]", re.sub(r"{\w*}", "", zh))]
     assert not ascii_punctuation, ascii_punctuation
 
+
+def test_a_list_reads_with_the_enumeration_comma_in_chinese():
+    """A Chinese annex listed swept values as '是, 否'; Chinese sets listed words apart with 、."""
+    from sim.labels import join_list
+
+    assert join_list(["1.5", "2.24"], "zh") == "1.5、2.24" and join_list([1.5, 2.24], "en") == "1.5, 2.24"
+    assert join_list(["10,000", "12,000"], "zh") == "10,000、12,000"  # a number's comma is not a Chinese comma
+    # items with commas of their own are set apart by semicolons
+    assert join_list(["utilisation, party-mass workers", "cases"], "en") == "utilisation, party-mass workers; cases"
+    assert join_list(["观测1，模型2", "观测3"], "zh") == "观测1，模型2；观测3"
+    assert join_list([], "zh") == "" and join_list(["一"], "zh") == "一"

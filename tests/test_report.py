@@ -401,7 +401,8 @@ def test_the_chinese_sweep_annex_gives_the_ranges_step_and_design_type_in_chines
         blocks = annex.sweep_blocks(out, manifest, lang)
         (swept,) = [b for b in blocks if b.get("caption") == word("parameters_caption", lang)]
         values = {row[0].split("\n")[-1]: row[2] for row in swept["rows"]}
-        assert values == {"staffing.servers.count": step, "case_types.job.arrivals.per_hour": "1.5, 2.24"}, lang
+        listed = "1.5、2.24" if lang == "zh" else "1.5, 2.24"
+        assert values == {"staffing.servers.count": step, "case_types.job.arrivals.per_hour": listed}, lang
         facts = [item for b in blocks if b["type"] == "list" for item in b["items"]]
         assert design in facts, (lang, facts)
 
@@ -476,6 +477,8 @@ def test_a_swept_range_says_its_levels_or_its_distribution_in_the_annexs_languag
              ({"mean": 2, "sd": 0.5, "dist": "normal"}, "正态，均值2，标准差0.5", "normal, mean 2, sd 0.5"),
              ({"mean": 4, "sd": 1, "dist": "lognormal"}, "对数正态，均值4，标准差1", "lognormal, mean 4, sd 1"),
              ({"mean": 2, "sd": 1, "min": 0, "max": 5, "dist": "truncated_normal"},
-              "截断正态，均值2，标准差1，0 … 5", "truncated normal, mean 2, sd 1, 0 … 5")]
+              "截断正态，均值2，标准差1，0 … 5", "truncated normal, mean 2, sd 1, 0 … 5"),
+             ({"values": [1.5, 2.2402846]}, "1.5、2.24", "1.5, 2.24"),  # a Chinese list has the enumeration comma
+             ({"values": [True, False]}, "是、否", "yes, no")]
     for spec, zh, en in specs:
         assert (_range_text(spec, "zh"), _range_text(spec, "en")) == (zh, en)

@@ -33,7 +33,7 @@ import yaml  # noqa: E402
 from sim import figures as style  # noqa: E402  (its wrap: the one title breaker, CJK by characters)
 from sim import scenario as scenario_mod  # noqa: E402
 from sim.cells import ci_cell, number  # noqa: E402
-from sim.labels import LANGS, label, label_with_unit, parameter_label, unit, word  # noqa: E402
+from sim.labels import LANGS, join_list, label, label_with_unit, parameter_label, unit, word  # noqa: E402
 from sim.report import per_language  # noqa: E402
 from sim.sweep.store import write_atomic  # noqa: E402
 
@@ -164,13 +164,12 @@ def report_posterior_table(params: pd.DataFrame, lang: str) -> pd.DataFrame:
 def report_waves_table(result, lang: str) -> pd.DataFrame:
     """waves.csv in ``lang``: the irreconcilable quantities by their labels."""
     obs = result.cal.spec.observed
-    sep = word("list_separator", lang)
     return pd.DataFrame([{
         word("wave", lang): w.index, word("points", lang): len(w.u), word("runs", lang): w.runs,
         word("ran_now", lang): w.ran, word("already_stored", lang): w.stored, word("failed_runs", lang): w.failed,
         word("region_share", lang): w.region_share,
         word("joint_fit", lang): word("yes" if w.joint_fit else "no", lang),
-        word("irreconcilable_quantities", lang): sep.join(label(obs[j].quantity, lang) for j in w.irreconcilable)
+        word("irreconcilable_quantities", lang): join_list((label(obs[j].quantity, lang) for j in w.irreconcilable), lang)
                                                  or word("none", lang),
     } for w in result.history.waves])  # fmt: skip
 

@@ -13,7 +13,7 @@ import yaml
 
 from sim import compare, figures, intervals, results_folder
 from sim.cells import ci_cell, missing, number, percent, value
-from sim.labels import LANGS, WORDS, label, label_with_unit, named_key_path, replications_text, word
+from sim.labels import LANGS, WORDS, join_list, label, label_with_unit, named_key_path, replications_text, word
 from sim.report import sources, typeset
 from sim.report.typeset import check_out_file
 from sim.scenario import ScenarioError
@@ -349,10 +349,10 @@ def _design_name(design_type: str, lang: str) -> str:
 
 
 def _range_text(spec: dict, lang: str) -> str:
-    """A swept parameter's values as every table's numbers: '1.5, 2.24'; '100 … 250，步长25';
+    """A swept parameter's values as every table's numbers: '1.5, 2.24' ('1.5、2.24'); '100 … 250，步长25';
     '1 … 3，3个水平'; a distribution by its words ('正态，均值2，标准差0.5')."""
     if "values" in spec:
-        return ", ".join(value(v, lang) for v in spec["values"])
+        return join_list((value(v, lang) for v in spec["values"]), lang)
     v = {k: value(x, lang) for k, x in spec.items() if k in ("min", "max", "step", "num", "mode", "mean", "sd")}
     dist = spec.get("dist", "uniform")
     if dist in ("normal", "lognormal"):

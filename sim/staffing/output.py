@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.cells import ci_cell, terminal_number
-from sim.labels import LANGS, label, label_with_unit, unit, word
+from sim.labels import LANGS, join_list, label, label_with_unit, unit, word
 from sim.report import per_language
 from sim.sweep.store import write_atomic
 
@@ -290,7 +290,7 @@ def report(plan) -> dict:
         lines["en"].append(f"{label(r, 'en')}: {n} ({ratio_text(role, n, s.street)}; the scenario has "
                            f"{scenario_rule_text(role, plan.scenario_posts[i])})")  # fmt: skip
     cost = plan.cost(res.chosen.staffing)[0]
-    named = {lang: ("、" if lang == "zh" else ", ").join(target_text(t, lang) for t in plan.targets) for lang in ("zh", "en")}
+    named = {lang: join_list((target_text(t, lang) for t in plan.targets), lang) for lang in ("zh", "en")}
     method = {
         "zh": "方法:先用排队论(Erlang C)按试运行测得的各岗位到达率、处理时长和工作日历给出初值;再在初值附近用共同随机数仿真,"
               "每个方案逐步增加重复次数,直到每项指标的单侧置信界判定达标或不达标;逐岗位向下搜索,取达标方案中成本最低者。",
