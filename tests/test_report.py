@@ -2,6 +2,7 @@
 poppler; extra sections from report.json; a sweep's annex; assumptions read from comments."""
 
 import json
+import re
 import shutil
 import subprocess
 import warnings
@@ -54,6 +55,23 @@ def _pages(pdf: Path) -> int:
 
 def _squash(text: str) -> str:
     return "".join(text.split())  # line breaks and justification spaces fall where they may
+
+
+WORD_BOX = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>')
+
+
+def _words_run_together(pdf: Path) -> list[tuple[str, str]]:
+    """Pairs of words set over each other on a line: a table cell wider than its column runs into
+    the next. Overlaps under 2 pt are let be: poppler boxes a CJK bracket by its full width where
+    Typst sets it at half."""
+    xml = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pairs = []
+    for page in xml.split("<page ")[1:]:
+        words = [(*map(float, box), w) for *box, w in WORD_BOX.findall(page)]
+        for i, (x0, y0, x1, y1, w) in enumerate(words):
+            pairs += [(w, v) for u0, v0, u1, v1, v in words[i + 1:]
+                      if min(y1, v1) - max(y0, v0) > (y1 - y0) / 2 and min(x1, u1) - max(x0, u0) > 2]
+    return pairs
 
 
 @pytest.fixture(scope="module")
@@ -482,3 +500,22 @@ def test_a_swept_range_says_its_levels_or_its_distribution_in_the_annexs_languag
              ({"values": [True, False]}, "是、否", "yes, no")]
     for spec, zh, en in specs:
         assert (_range_text(spec, "zh"), _range_text(spec, "en")) == (zh, en)
+
+
+def test_a_key_path_in_a_table_header_breaks_at_its_dots_and_copies_as_itself(tmp_path):
+    """A table header broke a key path after its dots with zero-width spaces, and hyphenated
+    'gate-keeping': both came out of the PDF with the text, so a key path copied from the annex
+    failed as a --set. It still breaks at its dots in a narrow column, and runs into no other."""
+    key = "levers.devolved_tasks.gatekeeping"
+    params = {key: {"values": [True, False]}, "staffing.servers.count": {"values": [3, 4]}}
+    plan = experiment.load(write_experiment(tmp_path / "gate.yaml", parameters=params, replications=2, days=10))
+    out = tmp_path / "gate"
+    run_sweep(plan, out, "local", workers=2, progress=False)
+    for lang in ("zh", "en"):
+        pdf = _build(out, lang)
+        # in the order it was set: a header cell's lines one after another
+        text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert "\u200b" not in text, lang
+        assert any(line.startswith("levers.") and line != key for line in text.splitlines()), lang  # broken in the header
+        assert _squash(text).count(key) == 2, lang  # whole, in the parameters swept and in the point table's header
+        assert not _words_run_together(pdf), lang
