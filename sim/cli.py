@@ -100,7 +100,7 @@ def _parser():
                      help="every KPI, not only those that changed")
     cmp.set_defaults(func=cmd_compare)
 
-    fig = sub.add_parser("figures", help="draw the figures (PNG + SVG) of a results folder")
+    fig = sub.add_parser("figures", help="draw the figures (PNG, SVG, PDF) of a results folder")
     fig.add_argument("results_dir", type=Path)
     fig.add_argument("--lang", choices=LANGS, default="en", help="language of the labels (zh or en)")
     fig.set_defaults(func=cmd_figures)

@@ -6,7 +6,8 @@ in ``lang`` too (the figures of a folder are in one language, redrawn by ``repor
 
 Every figure is sized for an A4 page with 25 mm margins (text width 160 mm): full width
 (``FULL_WIDTH_IN``) or half width (``HALF_WIDTH_IN``), drawn at that size with text of at
-least 8 pt, and saved as PNG (300 dpi), SVG (text kept as text, so it can be edited and
+least 8 pt. Every command's figures (these, a sweep's, a calibration's, a staffing plan's) are
+written by :func:`save`, as PNG (300 dpi), SVG (text kept as text, so it can be edited and
 translated) and PDF (fonts embedded). Labels come from :mod:`sim.labels`; Chinese needs a CJK
 font (Debian's ``fonts-noto-cjk``): :func:`use_language` finds one, rebuilding matplotlib's
 font cache when the font was installed after the cache was made, and falls back to English
@@ -29,6 +30,7 @@ from matplotlib import font_manager  # noqa: E402
 
 from sim import compare, intervals, results_folder  # noqa: E402
 from sim.labels import join_list, label, label_with_unit, replications_text, word  # noqa: E402
+from sim.sweep.store import write_atomic  # noqa: E402
 
 MM = 1 / 25.4
 FULL_WIDTH_IN = 160 * MM  # A4 (210 mm) less two 25 mm margins
@@ -37,7 +39,7 @@ TEXT_HEIGHT_IN = 247 * MM  # A4 (297 mm) less two 25 mm margins: the tallest a f
 FONT_PT = 8  # smallest text on the printed page
 TITLE_PT = 9
 PNG_DPI = 300
-FORMATS = ("png", "svg", "pdf")
+FORMATS = ("png", "svg", "pdf")  # every figure of every command, written by save()
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Noto Serif CJK SC")
 LATIN_FAMILY = "DejaVu Sans"
 # KPIs drawn as bars when nothing changed (or for a single run); the first ones present are used.
@@ -121,11 +123,19 @@ def use_language(lang: str) -> str:
     return lang
 
 
-def _save(fig, out: Path, stem: str) -> list[Path]:
-    """PNG, SVG and PDF at the figure's own size (no tight bbox: the print size is the size)."""
+def save(fig, out: Path, stem: str) -> list[Path]:
+    """Write ``fig`` as ``out/<stem>.<format>`` in every one of FORMATS and close it; the one figure
+    writer of every command (runs, sweeps, calibrations, staffing plans), so each figure an author
+    may print comes as PNG at PNG_DPI, SVG with its text as text and PDF with its fonts embedded
+    (the rcParams :func:`use_language` sets). ``stem`` may name a subfolder ('figures/fit_zh').
+
+    At the figure's own size: no tight bbox, the print size is the size (a module lays its figure
+    out, legends included, before it calls this). Each file is written whole or not at all: a
+    report may read the folder while its figures are redrawn."""
     paths = [out / f"{stem}.{ext}" for ext in FORMATS]
     for p in paths:
-        fig.savefig(p, dpi=PNG_DPI if p.suffix == ".png" else "figure")
+        ext = p.suffix[1:]
+        write_atomic(p, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=PNG_DPI if ext == "png" else "figure"))
         # The first drawing placed everything (constrained layout, in fractions of the page, so
         # the same at any dpi): the other formats keep that layout rather than compute it again.
         fig.set_layout_engine("none")
@@ -179,7 +189,7 @@ def forest(table: pd.DataFrame, out: Path, lang: str) -> list[Path]:
     fig.suptitle(wrap(word("forest_title", lang, name=join_list(names[1:], lang), base=base), lang, 60))
     ax.grid(axis="x", alpha=0.3)
     ax.legend(frameon=False, loc="lower right")
-    return _save(fig, out, "differences")
+    return save(fig, out, "differences")
 
 
 def bar_kpis(table: pd.DataFrame) -> list[str]:
@@ -215,7 +225,7 @@ def kpi_bars(table: pd.DataFrame, out: Path, lang: str) -> list[Path]:
     for ax in list(axes.flat)[len(kpis):]:
         ax.axis("off")
     fig.suptitle(word("kpi_bars_title", lang, reps=replications_text(table.attrs.get("replications", "?"), lang)))
-    return _save(fig, out, "kpi_bars")
+    return save(fig, out, "kpi_bars")
 
 
 def backlog(runs: dict[str, Path], out: Path, lang: str) -> list[Path]:
@@ -234,7 +244,7 @@ def backlog(runs: dict[str, Path], out: Path, lang: str) -> list[Path]:
     ax.set_title(wrap(word("backlog_title", lang), lang, 36))
     ax.grid(alpha=0.3)
     ax.legend(frameon=False)
-    return _save(fig, out, "backlog")
+    return save(fig, out, "backlog")
 
 
 STAFF_TIME_ROLE_IN = 0.17  # a role's bar with its 8 pt label
@@ -284,7 +294,7 @@ def staff_time(runs: dict[str, Path], out: Path, lang: str) -> list[Path]:
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
     fig.suptitle(title)
-    return _save(fig, out, "staff_time")
+    return save(fig, out, "staff_time")
 
 
 def wrap(text: str, lang: str, width: int = 30) -> str:

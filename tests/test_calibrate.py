@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from test_sweep_helpers import kpi_table, raw_run_ids
+from test_sweep_helpers import figure_text, kpi_table, raw_run_ids
 
 from sim import provenance, runner, scenario
 from sim.calibrate import commands as calibrate_commands
@@ -424,6 +424,16 @@ def test_on_a_dask_cluster_the_calibration_equals_the_local_one_and_resumes(tiny
         assert main([*cmd, "--scheduler", cluster.scheduler_address]) == 0
         assert "22 runs (0 run now)" in capsys.readouterr().out
 
+
+
+def test_every_calibration_figure_comes_as_png_svg_and_pdf_with_its_text(tiny):
+    """The calibration's figures were PNG and SVG only (their own writer, at 150 dpi, the legend
+    hung below the figure and kept by a tight bounding box); proposals print them: each one is in
+    the three formats, the legend inside the figure, its words read back from the PDF."""
+    _, out = tiny
+    for lang in ("zh", "en"):
+        assert word("model_tick", lang) in figure_text(out / "figures", f"observed_vs_predicted_{lang}"), lang
+        assert word("posterior", lang) in figure_text(out / "figures", f"posterior_marginals_{lang}"), lang
 
 def test_runs_that_all_fail_are_one_line_and_the_same_command_runs_them_again(tiny, tmp_path, capsys, monkeypatch):
     """Nothing to fit when every run of a batch fails (a model defect, memory): one line, exit 1,

@@ -123,7 +123,7 @@ def test_a_stale_font_cache_is_rebuilt(monkeypatch):
 def test_no_text_runs_off_the_figure(compared, lang, monkeypatch, tmp_path):
     """A title or label wider than the page is cut off in print: every text must lie inside the figure."""
     overflow = []
-    save = figures._save
+    save = figures.save
 
     def checked(fig, out, stem):
         fig.draw_without_rendering()
@@ -137,7 +137,7 @@ def test_no_text_runs_off_the_figure(compared, lang, monkeypatch, tmp_path):
                 overflow.append(f"{stem}: {name!r} ({box.x0:.0f}..{box.x1:.0f} of {page.x1:.0f} px wide)")
         return save(fig, out, stem)
 
-    monkeypatch.setattr(figures, "_save", checked)
+    monkeypatch.setattr(figures, "save", checked)
     figures.draw(compared, lang)
     assert not overflow, overflow
 
@@ -214,13 +214,13 @@ def test_the_staff_time_figure_keeps_to_one_page_with_many_scenarios_and_roles(l
     from sim.labels import ROLES
 
     drawn = {}
-    save = figures._save
+    save = figures.save
 
     def kept(fig, out, stem):
         drawn.update(panels=[ax.get_title() for ax in fig.axes if ax.get_title()], title=fig._suptitle.get_text())
         return save(fig, out, stem)
 
-    monkeypatch.setattr(figures, "_save", kept)
+    monkeypatch.setattr(figures, "save", kept)
     runs = {f"s{i}": _roles_csv(tmp_path / f"s{i}", list(ROLES)) for i in range(12)}
     files = figures.staff_time(runs, tmp_path, figures.use_language(lang))
     svg = next(f for f in files if f.suffix == ".svg").read_text(encoding="utf-8")

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_sweep_helpers import raw_run_ids
+from test_sweep_helpers import figure_text, raw_run_ids
 
 from sim import provenance, scenario
 from sim.cli import main
@@ -434,6 +434,14 @@ def _same_search(out, local, runs_this_call=None):
     if runs_this_call is not None:
         assert got["simulation_runs_this_call"] == runs_this_call
 
+
+
+def test_the_search_figure_comes_as_png_svg_and_pdf_with_its_text(tiny_local):
+    """The search figure was PNG (150 dpi) and SVG only, by a writer of its own; proposals print
+    it: it is in the three formats, its legend read back from the PDF, in each language."""
+    for lang in ("zh", "en"):
+        text = figure_text(tiny_local / "figures", f"staffing_search_{lang}")
+        assert word("answer", lang) in text and word("status_fails", lang) in text, lang
 
 def test_on_a_dask_cluster_the_search_gives_the_same_runs_as_locally_and_resumes(tiny_local, tmp_path):
     """Same seeds, same staffings tried, the same KPI values: the executor does not matter. Once on

@@ -139,7 +139,7 @@ def test_sobol_and_morris_sizes_and_figures(tmp_path):
     util = si[(si["kpi"] == "utilisation_servers") & (si["index"] == "ST")].set_index("parameter")["value"]
     assert np.isfinite(util).all() and len(util) == 2
     paths = draw(out)
-    assert {p.suffix for p in paths} == {".png", ".svg"}
+    assert {p.suffix for p in paths} == {".png", ".svg", ".pdf"}
     assert any(p.name == "sobol_indices.png" for p in paths)
     assert all(p.stat().st_size > 1000 for p in paths)
     svg = (out / "figures" / "scatter_on_time_resident.svg").read_text()
@@ -174,7 +174,7 @@ def test_figures_for_one_parameter_name_it_from_the_label_table_in_their_languag
         with warnings.catch_warnings():
             warnings.filterwarnings("error", message=".*missing from font")  # a box instead of a glyph
             paths = draw(out, lang)
-        assert [p.name for p in paths] == ["response_staffing_servers_count.png", "response_staffing_servers_count.svg"]
+        assert [p.name for p in paths] == [f"response_staffing_servers_count.{ext}" for ext in ("png", "svg", "pdf")]
         svg = paths[1].read_text(encoding="utf-8")
         assert [t for t in texts if t not in svg] == [], lang  # parameter, KPI with its unit, title
         assert "staffing.servers.count" in svg and "(staff)" not in svg  # the key path under its name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -42,3 +43,12 @@ def kpi_table(out: Path) -> pd.DataFrame:
 def raw_run_ids(out: Path) -> list[str]:
     """Every run_id in every part file, duplicates included."""
     return [rid for f in store.part_files(out) for rid in pd.read_parquet(f, columns=["run_id"])["run_id"]]
+
+
+def figure_text(folder: Path, stem: str) -> str:
+    """A figure as authors print it: PNG, SVG and PDF of ``stem`` are in ``folder``; returns the
+    PDF's text as pdftotext reads it (text in the PDF, not outlines)."""
+    for ext in ("png", "svg", "pdf"):
+        assert (folder / f"{stem}.{ext}").stat().st_size > 1000, f"{stem}.{ext}"
+    return subprocess.run(["pdftotext", str(folder / f"{stem}.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip

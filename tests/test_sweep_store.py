@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from test_sweep_helpers import ROOT, kpi_table, raw_run_ids, write_experiment
+from test_sweep_helpers import ROOT, figure_text, kpi_table, raw_run_ids, write_experiment
 
 from sim import cli
 from sim.sweep import experiment, store
@@ -211,6 +211,20 @@ def test_figures_and_report_on_a_damaged_design_give_one_line(command, swept_wit
     assert "checksum" in err[0]
     assert sorted(out.rglob("*")) == before  # nothing written
 
+
+
+def test_every_sweep_figure_comes_as_png_svg_and_pdf_with_its_text(swept_with_series, tmp_path):
+    """A sweep's figures were written as PNG and SVG only (their own writer in sim.sweep.figures);
+    proposals print them: each one is in the three formats, the PDF's title read back."""
+    _exp, clean, _kpis, _series = swept_with_series
+    out = tmp_path / "out"
+    shutil.copytree(clean, out)
+    assert cli.main(["figures", str(out), "--lang", "zh"]) == 0
+    stems = sorted({p.stem for p in (out / "figures").iterdir()})
+    assert stems == ["heatmap_case_types_job_arrivals_per_hour_staffing_servers_count",
+                     "response_case_types_job_arrivals_per_hour_by_staffing_servers_count"]  # fmt: skip
+    for stem in stems:
+        assert "每个设计点2次重复" in figure_text(out / "figures", stem), stem
 
 def test_sweep_results_on_a_damaged_store_gives_lines_not_a_traceback(swept, capsys):
     _exp, out = swept

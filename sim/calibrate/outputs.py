@@ -6,7 +6,7 @@
     posterior_samples.csv        the posterior draws
     waves.csv                    history-matching waves: runs, region left, irreconcilable rows
     calibration.json             (the folder's manifest) gains "command": the command that reruns it
-    figures/                     observed_vs_predicted_<lang>, posterior_marginals_<lang> (PNG + SVG),
+    figures/                     observed_vs_predicted_<lang>, posterior_marginals_<lang> (PNG, SVG, PDF),
                                  in Chinese (zh) and English (en)
     report.json                  sections for `streetsim report`; report_*_<lang>.csv: its narrow
                                  tables, headers and words in the report's language
@@ -30,14 +30,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
-from sim import figures as style  # noqa: E402  (its wrap: the one title breaker, CJK by characters)
+from sim import figures as style  # noqa: E402  (the one figure writer, and the one title breaker)
 from sim import scenario as scenario_mod  # noqa: E402
 from sim.cells import ci_cell, number  # noqa: E402
 from sim.labels import LANGS, join_list, label, label_with_unit, parameter_label, unit, word  # noqa: E402
 from sim.report import per_language  # noqa: E402
 from sim.sweep.store import write_atomic  # noqa: E402
 
-FORMATS = ("png", "svg")
 # one drawing per language: matplotlib text is not translated later
 FIGURE_FIT = "figures/observed_vs_predicted_{lang}"
 FIGURE_POSTERIOR = "figures/posterior_marginals_{lang}"
@@ -226,24 +225,25 @@ def _emit(tree: dict, depth: int) -> list[str]:
 # --------------------------------------------------------------------------- figures
 def figures(result, out: Path) -> list[str]:
     """Both figures in each language (the report takes the ones in its own language)."""
-    from sim import figures as figure_style
-
-    (out / "figures").mkdir(parents=True, exist_ok=True)
     files = []
     for lang in LANGS:
-        drawn = figure_style.use_language(lang)  # English with a warning when no CJK font is installed
-        files += _save(observed_vs_predicted(result.table, drawn), out, FIGURE_FIT.format(lang=lang))
-        files += _save(posterior_marginals(result, drawn), out, FIGURE_POSTERIOR.format(lang=lang))
+        drawn = style.use_language(lang)  # English with a warning when no CJK font is installed
+        for stem, fig in ((FIGURE_FIT, observed_vs_predicted(result.table, drawn)),
+                          (FIGURE_POSTERIOR, posterior_marginals(result, drawn))):
+            files += [str(p.relative_to(out)) for p in style.save(fig, out, stem.format(lang=lang))]
     return files
 
 
-def _save(fig, out: Path, stem: str) -> list[str]:
-    files = []
-    for fmt in FORMATS:
-        write_atomic(out / f"{stem}.{fmt}", lambda p, f=fmt: fig.savefig(p, format=f, dpi=150, bbox_inches="tight"))
-        files.append(f"{stem}.{fmt}")
-    plt.close(fig)
-    return files
+def _legend_below(fig, axes, ncol: int) -> None:
+    """The first panel's legend under every panel, inside the figure: it is saved at its own size
+    (sim.figures.save), so a legend hung below it would be cut off. The figure grows by the
+    legend's height, and to the legend's width when that is wider (one panel, three entries)."""
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    legend = fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=7)
+    box = legend.get_window_extent(fig.canvas.get_renderer())
+    width, height = box.width / fig.dpi, box.height / fig.dpi + 0.1  # and its pad from the edge
+    fig.set_size_inches(max(fig.get_figwidth(), width + 0.2), fig.get_figheight() + height)
+    fig.tight_layout(rect=(0, height / fig.get_figheight(), 1, 1))
 
 
 def observed_vs_predicted(table: pd.DataFrame, lang: str):
@@ -268,9 +268,7 @@ def observed_vs_predicted(table: pd.DataFrame, lang: str):
             ax.text(0.5, 0.02, word("not_reproduced", lang), transform=ax.transAxes, ha="center", fontsize=7, color="#c44e52")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, bbox_to_anchor=(0.5, -0.04))
-    fig.tight_layout()
+    _legend_below(fig, axes, ncol=3)
     return fig
 
 
@@ -298,9 +296,7 @@ def posterior_marginals(result, lang: str):
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, bbox_to_anchor=(0.5, -0.05))
-    fig.tight_layout()
+    _legend_below(fig, axes, ncol=4)
     return fig
 
 

@@ -7,8 +7,8 @@ Files in ``--out`` (the sweep store of every run sits in ``runs/`` beside them):
     targets.csv    each target at the answer and at each nearest cheaper staffing: mean, 95% CI,
                    the one-sided bound used, the decision, replications
     tried.csv      every staffing the search evaluated: counts, cost per year, status, each target
-    figures/staffing_search_<lang>.png|svg   cost per year against each target, the answer marked,
-                   in Chinese (zh) and English (en)
+    figures/staffing_search_<lang>.png|svg|pdf   cost per year against each target, the answer
+                   marked, in Chinese (zh) and English (en)
     report.json    sections for ``streetsim report`` (Chinese and English); report_*_<lang>.csv: its
                    narrow tables, headers and words in the report's language
     manifest.json  command, seed, settings, runs used, wall time
@@ -230,7 +230,7 @@ def draw_search(plan, out: Path, stem: str, lang: str) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sim.figures import FONT_PT, FULL_WIDTH_IN, TEXT_HEIGHT_IN, TITLE_LINE_IN, TITLE_PT
+    from sim.figures import FONT_PT, FULL_WIDTH_IN, TEXT_HEIGHT_IN, TITLE_LINE_IN, TITLE_PT, save
 
     tried = plan.result.tried
     n = len(plan.targets)
@@ -268,14 +268,7 @@ def draw_search(plan, out: Path, stem: str, lang: str) -> list[str]:
         ax.legend(fontsize=FONT_PT)
     fig.suptitle(word("staffing_search_title", lang, name=plan.settings.name), fontsize=TITLE_PT)
     fig.tight_layout()
-    (out / "figures").mkdir(parents=True, exist_ok=True)
-    files = []
-    for ext in ("png", "svg"):
-        path = out / f"{stem}.{ext}"
-        write_atomic(path, lambda p, e=ext: fig.savefig(p, dpi=150, format=e))
-        files.append(f"{stem}.{ext}")
-    plt.close(fig)
-    return files
+    return [str(p.relative_to(out)) for p in save(fig, out, stem)]
 
 
 def report(plan) -> dict:

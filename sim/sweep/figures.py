@@ -2,7 +2,7 @@
 (more), scatter (Latin hypercube), Sobol and Morris indices with confidence intervals.
 
     from sim.sweep.figures import draw
-    paths = draw("results/party_worker_ratio", "zh")  # PNG + SVG in results/party_worker_ratio/figures/
+    paths = draw("results/party_worker_ratio", "zh")  # PNG, SVG, PDF in results/party_worker_ratio/figures/
 
 Words, KPIs and swept parameters are named by :mod:`sim.labels` in the figure's language (an
 experiment's own ``label`` names a parameter the table does not); fonts as
@@ -27,10 +27,8 @@ from sim.cells import value  # noqa: E402
 from sim.labels import label, label_with_unit, named_key_path, parameter_label, replications_text, unit, word  # noqa: E402
 from sim.sweep import analysis, store  # noqa: E402
 
-FORMATS = ("png", "svg")
 MAX_PANELS = 12
 
-PNG_DPI = 300  # print resolution, as sim.figures
 A4_TEXT_WIDTH_IN = 160 / 25.4
 LEGEND_ROW_IN = 0.17  # a row of 8 pt legend entries
 LEGEND_PAD_IN = 0.1
@@ -63,8 +61,8 @@ class Names:
 
 def draw(results_dir: str | Path, lang: str = "en") -> list[Path]:
     """Draw every figure that fits the sweep's design into ``<results_dir>/figures/`` in ``lang``
-    (English, with a warning, when no CJK font is installed); returns the files written (PNG and
-    SVG of each figure). Only successful runs are drawn."""
+    (English, with a warning, when no CJK font is installed); returns the files written (each figure
+    in sim.figures.FORMATS). Only successful runs are drawn."""
     results_dir = Path(results_dir)
     lang = style.use_language(lang)
     manifest = store.read_manifest(results_dir)
@@ -114,7 +112,8 @@ def _grid(n: int, h: float = 2.4):
 
 
 def _save(fig, outdir: Path, stem: str, lang: str, legend_in: float = 0.0) -> list[Path]:
-    """Wrap long labels, lay the panels out above ``legend_in`` inches kept for a legend, and save."""
+    """Wrap long labels, lay the panels out above ``legend_in`` inches kept for a legend, and write
+    it in every format (sim.figures.save)."""
     if legend_in:
         fig.set_figheight(fig.get_figheight() + legend_in)
     for ax in fig.axes:  # long labels with units wrap instead of running off the panel
@@ -123,13 +122,7 @@ def _save(fig, outdir: Path, stem: str, lang: str, legend_in: float = 0.0) -> li
     if fig.get_suptitle():  # long titles wrap within the A4 width
         fig.suptitle(_wrap_lines(fig.get_suptitle(), lang, 80), fontsize=9)
     fig.tight_layout(rect=(0, legend_in / fig.get_figheight(), 1, 0.96))  # room for the suptitle
-    paths = []
-    for ext in FORMATS:
-        p = outdir / f"{stem}.{ext}"
-        fig.savefig(p, dpi=PNG_DPI if ext == "png" else None)
-        paths.append(p)
-    plt.close(fig)
-    return paths
+    return style.save(fig, outdir, stem)
 
 
 def _wrap_lines(text: str, lang: str, width: int) -> str:
