@@ -175,9 +175,10 @@ def forest(table: pd.DataFrame, out: Path, lang: str) -> list[Path]:
         excludes = (lo > 0) | (hi < 0)
         colour = COLOURS[(k + 1) % len(COLOURS)]
         ax.errorbar(mid, y, xerr=[mid - lo, hi - mid], fmt="none", ecolor=colour, elinewidth=1, capsize=2)
-        ax.scatter(mid[excludes], y[excludes], color=colour, s=16, zorder=3, label=f"{name}: {word('ci_excludes_0', lang)}")
+        ax.scatter(mid[excludes], y[excludes], color=colour, s=16, zorder=3,
+                   label=word("named", lang, name=name, what=word("ci_excludes_0", lang)))
         ax.scatter(mid[~excludes], y[~excludes], facecolor="white", edgecolor=colour, s=16, zorder=3,
-                   label=f"{name}: {word('ci_includes_0', lang)}")
+                   label=word("named", lang, name=name, what=word("ci_includes_0", lang)))
         for yi, xi, changed in zip(y, hi, rows["status"].to_numpy() == compare.CHANGED):
             if changed:
                 ax.annotate("*", (xi, yi), xytext=(3, -3), textcoords="offset points", fontsize=FONT_PT)

@@ -37,8 +37,8 @@ NONNEGATIVE_UNITS = ("days", "hours", "yuan_per_year", "yuan", *COUNT_UNITS)
 BOOTSTRAP_SEED = 20150101  # fixed: the same data always give the same interval
 
 METHOD_NAMES = {  # method key -> (Chinese, English), for tables and the report
-    "wilson": ("Wilson(有效样本量)", "Wilson (effective n)"),
-    "poisson": ("精确泊松(过度离散校正)", "exact Poisson (overdispersion-scaled)"),
+    "wilson": ("Wilson（有效样本量）", "Wilson (effective n)"),
+    "poisson": ("精确泊松（过度离散校正）", "exact Poisson (overdispersion-scaled)"),
     "t": ("t分布", "Student t"),
     "bootstrap": ("BCa自助法", "BCa bootstrap"),
     "fixed": ("固定输入", "fixed input"),

@@ -214,6 +214,7 @@ WORDS = {  # words of tables, figures and the report
     "forest_axis": ("相对于基准均值的变化（%）", "change relative to the baseline mean (%)"),
     "ci_excludes_0": ("置信区间不含0", "CI excludes 0"),
     "ci_includes_0": ("置信区间含0", "CI includes 0"),
+    "named": ("{name}：{what}", "{name}: {what}"),  # what is said of a name: a legend entry, a title
     "kpi_bars_title": ("各情景指标（均值与95%置信区间，{reps}）",
                        "KPIs by scenario (mean and 95% CI over {reps})"),
     "backlog_title": ("未结案件随时间变化（均值与95%置信带）", "Backlog over time (mean and 95% CI band)"),
@@ -513,7 +514,9 @@ def _of(what: str, whose: str, lang: str) -> str:
     return f"{whose}{what}" if lang == "zh" else f"{what}, {whose}"
 
 
-def _with_unit(text: str, unit_words: str, lang: str) -> str:
+def text_with_unit(text: str, unit_words: str, lang: str = "en") -> str:
+    """A text followed by its unit in brackets, full-width in Chinese: 'servers需排队比例 ≤ 0.3（比例）',
+    'share of jobs that waited, servers ≤ 0.3 (share)'; the text alone when there is no unit."""
     if not unit_words:
         return text
     return f"{text}（{unit_words}）" if lang == "zh" else f"{text} ({unit_words})"
@@ -528,7 +531,7 @@ def parameter_label(key_path: str, lang: str = "en", with_unit: bool = True) -> 
         if len(steps) == len(parts) and all(s in ("*", p) for s, p in zip(steps, parts)):
             whose = [label(p, lang) for s, p in zip(steps, parts) if s == "*"]
             text = _of(_pick(names, lang), whose[0], lang) if whose else _pick(names, lang)
-            return _with_unit(text, _pick(UNITS[names[2]], lang) if names[2] and with_unit else "", lang)
+            return text_with_unit(text, _pick(UNITS[names[2]], lang) if names[2] and with_unit else "", lang)
     return None
 
 
@@ -571,7 +574,7 @@ def unit(key: str, lang: str = "en") -> str:
 
 def label_with_unit(key: str, lang: str = "en") -> str:
     """'mean queue wait, party-mass workers (hours)': an axis or table label."""
-    return _with_unit(label(key, lang), unit(key, lang), lang)
+    return text_with_unit(label(key, lang), unit(key, lang), lang)
 
 
 def word(key: str, lang: str = "en", **fields) -> str:
@@ -590,8 +593,15 @@ def join_list(items, lang: str = "en") -> str:
     comma of their own are set apart by semicolons ('；', '; '), as both languages' rules have
     it, so 'utilisation, party-mass workers' stays one item."""
     items = [str(i) for i in items]
-    own_comma = _pick(("，", ","), lang)
-    return _pick(("；", "; ") if any(own_comma in i for i in items) else ("、", ", "), lang).join(items)
+    if any(_pick(("，", ","), lang) in i for i in items):
+        return join_clauses(items, lang)
+    return _pick(("、", ", "), lang).join(items)
+
+
+def join_clauses(clauses, lang: str = "en") -> str:
+    """Clauses of one sentence, set apart by the semicolon: full-width '；' in Chinese, '; ' in
+    English ('servers：4人（…）；clerks：2人（…）')."""
+    return _pick(("；", "; "), lang).join(str(c) for c in clauses)
 
 
 def is_input(key: str) -> bool:

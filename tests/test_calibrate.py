@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from test_sweep_helpers import figure_text, kpi_table, raw_run_ids
+from test_sweep_helpers import ASCII_PUNCTUATION_BY_CJK, figure_text, kpi_table, raw_run_ids, report_texts
 
 from sim import provenance, runner, scenario
 from sim.calibrate import commands as calibrate_commands
@@ -177,6 +177,69 @@ def test_the_annex_names_each_parameter_and_keeps_its_key_path(calibrated):
         if lang == "zh":
             assert all(re.search(r"[\u4e00-\u9fff]", n) and not re.search("[A-Za-z]", n) for n in names), names
 
+
+
+def _two_misfits():
+    """What sim.calibrate.outputs.report_json reads of a calibration that fits neither of two
+    observed quantities, one of them irreconcilable, with no joint fit: every branch of its text."""
+    from types import SimpleNamespace
+
+    table = pd.DataFrame([
+        {"quantity": "patrol_discovery_share", "reproduced": False, "irreconcilable": False, "observed": 0.97,
+         "predicted_mean": 0.912, "z": -4.21, "verdict": "not reproduced: 4.2 sd off at the calibrated point"},
+        {"quantity": "on_spot_share", "reproduced": False, "irreconcilable": True, "observed": 0.6,
+         "predicted_mean": 0.151, "z": -12.04, "verdict": "cannot be reproduced: 11.8 sd off at best"},
+    ])  # fmt: skip
+    method = SimpleNamespace(points=4, replications=2, cutoff=3.0)
+    cal = SimpleNamespace(spec=SimpleNamespace(method=method, calibration="kunming", discrepancy_share=0.05),
+                          scenario_file=Path("small_street.yaml"))  # fmt: skip
+    return SimpleNamespace(cal=cal, history=SimpleNamespace(joint_fit=False, waves=[1, 2]), table=table,
+                           runs_total=22, posterior=SimpleNamespace(ess=1966.4))  # fmt: skip
+
+
+# _two_misfits' report in English as ce39d42 wrote it: the Chinese punctuation changed, not this.
+TWO_MISFITS_EN = [
+    'Calibration: small_street against kunming',
+    'Result',
+    '22 simulation runs (2 history-matching waves of 4 points × 2 replications, then prediction runs at '
+    'the calibrated point and at posterior draws). Not reproduced within its uncertainty: share found on '
+    'patrol — not reproduced: 4.2 sd off at the calibrated point; share fixed on the spot — cannot be '
+    'reproduced: 11.8 sd off at best No parameter values fit all reconcilable quantities at once: the '
+    'values reported are the least implausible ones, not a fit. The calibrated scenario is '
+    'small_street_calibrated.yaml.',
+    "Observed against the calibrated model's prediction (95% interval)",
+    "Observed (± 2 sd) and the calibrated model's prediction",
+    'Posterior of the parameters',
+    'The posterior is importance sampling over the non-implausible region with the Gaussian-process '
+    "emulators' (scikit-learn) Gaussian likelihood; effective sample size 1966. Calibrated values are "
+    'posterior medians; intervals are the 2.5–97.5% quantiles.',
+    'The parameters calibrated: scenario value and prior range',
+    'Each parameter: non-implausible range and posterior',
+    'Posterior marginals of the parameters',
+    'History matching',
+    'Implausibility I = |observed − E[simulated]| / sqrt(Var_obs + Var_discrepancy + Var_noise + '
+    'Var_emulator), cutoff 3; the model-discrepancy sd is 5% of |observed| unless a row states its own. A'
+    ' quantity that stays above the cutoff everywhere in the ranges is irreconcilable: it is reported '
+    'with its gap and left out of the fit.',
+    'History-matching waves',
+]
+
+
+def test_the_chinese_report_is_set_with_full_width_punctuation_and_the_english_one_is_unchanged(tiny):
+    """The Chinese report read '模型校准:…', '…再现:巡查发现占比(观测 0.97,模型 0.912,…);现场处置占比(…)'
+    and 'sqrt(观测方差 + …),截断值 3;': ASCII colons, brackets, commas and semicolons in Chinese
+    text. Now full-width, the misfits set apart by sim.labels.join_clauses; English as it was."""
+    from sim.calibrate.outputs import report_json
+
+    _, out = tiny
+    written = json.loads((out / "report.json").read_text(encoding="utf-8"))  # every quantity reproduced
+    misfits = report_json(_two_misfits(), "small_street_calibrated.yaml")
+    for report in (written, misfits):
+        assert [t for t in report_texts(report, "zh") if ASCII_PUNCTUATION_BY_CJK.search(t)] == []
+    assert written["title"]["zh"] == "模型校准：small_street 对照 bad"
+    assert ("以下观测量未能在其不确定性范围内再现：巡查发现占比（观测 0.97，模型 0.912，差 -0.058，校准点偏离 4.2 个标准差）；"
+            "现场处置占比（观测 0.6，") in misfits["sections"][0]["text"]["zh"]
+    assert report_texts(misfits, "en") == TWO_MISFITS_EN
 
 def test_the_observed_values_are_formatted_as_every_other_table_cell():
     """The annex's observed column was formatted by hand ('1.235e+04 ± 2.3e+02', four figures

@@ -103,6 +103,19 @@ def test_the_forest_plot_marks_where_the_ci_excludes_zero(drawn):
     assert label("utilisation_party_workers", lang) in svg
 
 
+
+def test_the_forest_plots_legend_is_set_with_the_colon_of_its_language(drawn):
+    """The legend read '党群1比200: 置信区间不含0' in a Chinese figure: an ASCII colon in Chinese text.
+    Now '党群1比200：置信区间不含0' (sim.labels' word 'named'); English keeps 'name: CI excludes 0'."""
+    from test_sweep_helpers import ASCII_PUNCTUATION_BY_CJK
+
+    lang, files = drawn
+    svg = (files[0].parent / "differences.svg").read_text(encoding="utf-8")
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)  # SVG text kept as text: one element a line
+    legend = {"zh": "党群1比200：置信区间不含0", "en": "党群1比200: CI excludes 0"}[lang]
+    assert legend in texts, texts
+    assert [t for t in texts if ASCII_PUNCTUATION_BY_CJK.search(t)] == []
+
 def test_no_cjk_font_falls_back_to_english_with_one_line(monkeypatch, capsys):
     monkeypatch.setattr(figures, "cjk_family", lambda: None)
     assert figures.use_language("zh") == "en"

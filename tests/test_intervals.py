@@ -122,3 +122,13 @@ def test_paired_difference_and_benjamini_hochberg():
     adjusted = intervals.adjust_p_values([0.01, 0.04, 0.03, np.nan, 0.5])
     assert adjusted[:3] == pytest.approx([0.04, 0.16 / 3, 0.16 / 3])
     assert np.isnan(adjusted[3]) and adjusted[4] == pytest.approx(0.5)
+
+
+def test_the_chinese_names_of_the_methods_are_set_with_full_width_brackets():
+    """The annex's method column read 'Wilson(有效样本量)' and '精确泊松(过度离散校正)' in Chinese."""
+    from test_sweep_helpers import ASCII_PUNCTUATION_BY_CJK
+
+    zh = [intervals.method_name(m, "zh") for m in intervals.METHOD_NAMES]
+    assert [n for n in zh if ASCII_PUNCTUATION_BY_CJK.search(n)] == []
+    assert intervals.method_name("wilson", "zh") == "Wilson（有效样本量）"
+    assert intervals.method_name("wilson", "en") == "Wilson (effective n)"

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_sweep_helpers import figure_text, raw_run_ids
+from test_sweep_helpers import ASCII_PUNCTUATION_BY_CJK, figure_text, raw_run_ids, report_texts
 
 from sim import provenance, scenario
 from sim.cli import main
@@ -442,6 +442,40 @@ def test_the_search_figure_comes_as_png_svg_and_pdf_with_its_text(tiny_local):
     for lang in ("zh", "en"):
         text = figure_text(tiny_local / "figures", f"staffing_search_{lang}")
         assert word("answer", lang) in text and word("status_fails", lang) in text, lang
+
+
+# The tiny search's report.json in English as ce39d42 wrote it: the Chinese punctuation changed, not this.
+TINY_REPORT_EN = [
+    "mmc: staffing plan",
+    "Recommended staffing",
+    "Targets: share of jobs that waited, servers ≤ 0.3 (share). servers: 4 (4 posts; the scenario has 3 posts). "
+    "Staff cost per year (all roles): 0 yuan. At the answer, every target is met with at least 95% confidence "
+    "(one-sided t bounds, Bonferroni over 1 targets x 1 looks at n = 3 replications); with one post fewer on any "
+    "chosen role, the targets are not shown to be met. Every staffing ran on common random numbers.",
+    "Staffing and implied ratios",
+    "Each target at the answer and with one post fewer (mean, 95% CI)",
+    "Cost against each target over the staffings tried (star: the answer)",
+    "Method",
+    "Method: a first guess per role from queueing theory (Erlang C on the arrival rate, handling time and calendar "
+    "measured in a pilot run), then simulation around it on common random numbers, adding replications to each "
+    "staffing until each target's one-sided confidence bound decides it; a coordinate search down from the guess, "
+    "role by role; the least-cost staffing shown to meet every target. 2 staffings tried, 6 simulation runs.",
+]
+
+
+def test_the_chinese_report_is_set_with_full_width_punctuation_and_the_english_one_is_unchanged(tiny_local):
+    """The plan's Chinese report read 'mmc:编制测算', '目标:servers需排队比例 ≤ 0.3 (比例)。servers:4人(4人;
+    情景原为3人)' and '方法:先用排队论(Erlang C)…': ASCII colons, brackets and semicolons in Chinese text,
+    the target's unit too in its table. Now full-width, by sim.labels' helpers where they have the words."""
+    report = json.loads((tiny_local / "report.json").read_text(encoding="utf-8"))
+    targets = pd.read_csv(tiny_local / "report_targets_zh.csv")[word("target", "zh")].tolist()
+    zh = [*report_texts(report, "zh"), *targets]
+    assert [t for t in zh if ASCII_PUNCTUATION_BY_CJK.search(t)] == []
+    assert report["title"]["zh"] == "mmc：编制测算"
+    assert report["sections"][0]["text"]["zh"].startswith("目标：servers需排队比例 ≤ 0.3（比例）。servers：4人（4人；情景原为3人）。")
+    assert set(targets) == {"servers需排队比例 ≤ 0.3（比例）"}
+    assert report["sections"][1]["text"]["zh"].startswith("方法：先用排队论（Erlang C）按试运行")
+    assert report_texts(report, "en") == TINY_REPORT_EN
 
 def test_on_a_dask_cluster_the_search_gives_the_same_runs_as_locally_and_resumes(tiny_local, tmp_path):
     """Same seeds, same staffings tried, the same KPI values: the executor does not matter. Once on

@@ -1,7 +1,9 @@
-"""Shared bits for tests/test_sweep_*.py (no tests here): small experiments over the M/M/c scenario."""
+"""Shared bits for tests/test_sweep_*.py and the commands built on sweeps (calibrate, staff); no tests
+here: small experiments over the M/M/c scenario, a figure's formats, a report's words."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -14,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MMC = ROOT / "scenarios" / "validation" / "mmc.yaml"
 STREETSIM = ROOT / ".venv" / "bin" / "streetsim"
 KPIS = ["on_time_resident", "wait_mean_days", "utilisation_servers", "cases_arrived"]
+# An ASCII bracket, comma, colon or semicolon beside a Chinese character: Chinese text sets these
+# full-width (（），：；); Latin inside it (Erlang C, CJ/T 315, numbers) keeps its own.
+ASCII_PUNCTUATION_BY_CJK = re.compile(r"[\u4e00-\u9fff][(),:;]|[(),:;][\u4e00-\u9fff]")
 
 
 def write_experiment(path: Path, days: int = 30, replications: int = 3, **changes) -> Path:
@@ -52,3 +57,13 @@ def figure_text(folder: Path, stem: str) -> str:
         assert (folder / f"{stem}.{ext}").stat().st_size > 1000, f"{stem}.{ext}"
     return subprocess.run(["pdftotext", str(folder / f"{stem}.pdf"), "-"], capture_output=True, text=True,
                           check=True).stdout  # fmt: skip
+
+
+def report_texts(report: dict, lang: str) -> list[str]:
+    """Every sentence a report.json gives in ``lang``: its title, and each section's heading, text
+    and table and figure captions."""
+    texts = [report["title"][lang]]
+    for section in report["sections"]:
+        texts += [section["heading"][lang], section["text"][lang]]
+        texts += [item["caption"][lang] for item in (*section["tables"], *section["figures"])]
+    return texts

@@ -33,7 +33,7 @@ import yaml  # noqa: E402
 from sim import figures as style  # noqa: E402  (the one figure writer, and the one title breaker)
 from sim import scenario as scenario_mod  # noqa: E402
 from sim.cells import ci_cell, number  # noqa: E402
-from sim.labels import LANGS, join_list, label, label_with_unit, parameter_label, unit, word  # noqa: E402
+from sim.labels import LANGS, join_clauses, join_list, label, label_with_unit, parameter_label, unit, word  # noqa: E402
 from sim.report import per_language  # noqa: E402
 from sim.sweep.store import write_atomic  # noqa: E402
 
@@ -328,47 +328,47 @@ def report_json(result, fitted_name: str) -> dict:
     bad = table[~table["reproduced"]]
     if bad.empty:
         en_verdict = "The calibrated model reproduces every observed quantity within its uncertainty (|z| ≤ 3)."
-        zh_verdict = "校准后的模型在不确定性范围内(|z| ≤ 3)再现了全部观测量。"
+        zh_verdict = "校准后的模型在不确定性范围内（|z| ≤ 3）再现了全部观测量。"
     else:
-        en_verdict = "Not reproduced within its uncertainty: " + "; ".join(
-            f"{label(r.quantity, 'en')} — {r.verdict}" for r in bad.itertuples(index=False))
-        zh_verdict = "以下观测量未能在其不确定性范围内再现:" + ";".join(
-            f"{label(r.quantity, 'zh')}(观测 {r.observed:.4g},模型 {r.predicted_mean:.4g},差 {r.predicted_mean - r.observed:+.4g},"
-            f"{'参数范围内任何取值都无法达到' if r.irreconcilable else '校准点偏离'} {abs(r.z):.1f} 个标准差)"
-            for r in bad.itertuples(index=False))  # fmt: skip
+        en_verdict = "Not reproduced within its uncertainty: " + join_clauses(
+            (f"{label(r.quantity, 'en')} — {r.verdict}" for r in bad.itertuples(index=False)), "en")
+        zh_verdict = "以下观测量未能在其不确定性范围内再现：" + join_clauses((
+            f"{label(r.quantity, 'zh')}（观测 {r.observed:.4g}，模型 {r.predicted_mean:.4g}，差 {r.predicted_mean - r.observed:+.4g}，"
+            f"{'参数范围内任何取值都无法达到' if r.irreconcilable else '校准点偏离'} {abs(r.z):.1f} 个标准差）"
+            for r in bad.itertuples(index=False)), "zh") + "。"  # fmt: skip
     joint_en = "" if hist.joint_fit else (" No parameter values fit all reconcilable quantities at once: the values "
                                           "reported are the least implausible ones, not a fit.")  # fmt: skip
-    joint_zh = "" if hist.joint_fit else "没有任何参数组合能同时拟合全部可调和的观测量:报告的是最不失真的取值,而非拟合结果。"
+    joint_zh = "" if hist.joint_fit else "没有任何参数组合能同时拟合全部可调和的观测量：报告的是最不失真的取值，而非拟合结果。"
     ess = f"{result.posterior.ess:.0f}"
     return {
-        "title": {"zh": f"模型校准:{cal.scenario_file.stem} 对照 {name}", "en": f"Calibration: {cal.scenario_file.stem} against {name}"},
+        "title": {"zh": f"模型校准：{cal.scenario_file.stem} 对照 {name}", "en": f"Calibration: {cal.scenario_file.stem} against {name}"},
         "sections": [
             {
                 "heading": {"zh": "结论", "en": "Result"},
                 "text": {
-                    "zh": f"共 {result.runs_total} 次模拟({len(hist.waves)} 轮历史匹配,每轮 {m.points} 个参数点 × {m.replications} 次重复,"
-                          f"另加校准点与后验抽样的预测运行)。{zh_verdict}{joint_zh}校准后的情景文件为 {fitted_name}。",
+                    "zh": f"共 {result.runs_total} 次模拟（{len(hist.waves)} 轮历史匹配，每轮 {m.points} 个参数点 × {m.replications} 次重复，"
+                          f"另加校准点与后验抽样的预测运行）。{zh_verdict}{joint_zh}校准后的情景文件为 {fitted_name}。",
                     "en": f"{result.runs_total} simulation runs ({len(hist.waves)} history-matching waves of {m.points} points × "
                           f"{m.replications} replications, then prediction runs at the calibrated point and at posterior draws). "
                           f"{en_verdict}{joint_en} The calibrated scenario is {fitted_name}.",
                 },
-                "tables": [{"caption": {"zh": "观测值与校准模型预测(95%预测区间)", "en": "Observed against the calibrated model's prediction (95% interval)"},
+                "tables": [{"caption": {"zh": "观测值与校准模型预测（95%预测区间）", "en": "Observed against the calibrated model's prediction (95% interval)"},
                             "csv": per_language(REPORT_FIT)}],
-                "figures": [{"caption": {"zh": "观测值(±2个标准差)与校准模型预测", "en": "Observed (± 2 sd) and the calibrated model's prediction"},
+                "figures": [{"caption": {"zh": "观测值（±2个标准差）与校准模型预测", "en": "Observed (± 2 sd) and the calibrated model's prediction"},
                              "file": per_language(FIGURE_FIT + ".png")}],
             },
             {
                 "heading": {"zh": "参数的后验分布", "en": "Posterior of the parameters"},
                 "text": {
-                    "zh": f"后验由高斯过程仿真器(scikit-learn)的高斯似然在非失真区域内做重要性抽样得到,有效样本量 {ess}。"
-                          "校准值取后验中位数,区间为 2.5%–97.5% 分位数。",
+                    "zh": f"后验由高斯过程仿真器（scikit-learn）的高斯似然在非失真区域内做重要性抽样得到，有效样本量 {ess}。"
+                          "校准值取后验中位数，区间为 2.5%–97.5% 分位数。",
                     "en": f"The posterior is importance sampling over the non-implausible region with the Gaussian-process "
                           f"emulators' (scikit-learn) Gaussian likelihood; effective sample size {ess}. Calibrated values are "
                           "posterior medians; intervals are the 2.5–97.5% quantiles.",
                 },
-                "tables": [{"caption": {"zh": "校准的参数:情景原值与先验范围", "en": "The parameters calibrated: scenario value and prior range"},
+                "tables": [{"caption": {"zh": "校准的参数：情景原值与先验范围", "en": "The parameters calibrated: scenario value and prior range"},
                             "csv": per_language(REPORT_PARAMETERS)},
-                           {"caption": {"zh": "各参数:非失真范围与后验", "en": "Each parameter: non-implausible range and posterior"},
+                           {"caption": {"zh": "各参数：非失真范围与后验", "en": "Each parameter: non-implausible range and posterior"},
                             "csv": per_language(REPORT_POSTERIOR)}],
                 "figures": [{"caption": {"zh": "参数后验边缘分布", "en": "Posterior marginals of the parameters"},
                              "file": per_language(FIGURE_POSTERIOR + ".png")}],
@@ -376,8 +376,8 @@ def report_json(result, fitted_name: str) -> dict:
             {
                 "heading": {"zh": "历史匹配", "en": "History matching"},
                 "text": {
-                    "zh": f"失真度 I = |观测 − 模拟期望| / sqrt(观测方差 + 模型偏差方差 + 模拟噪声方差 + 仿真器方差),截断值 {m.cutoff:g};"
-                          f"模型偏差标准差默认取观测值绝对值的 {cal.spec.discrepancy_share:.0%}。在整个参数范围内都无法低于截断值的观测量判为不可调和,"
+                    "zh": f"失真度 I = |观测 − 模拟期望| / sqrt（观测方差 + 模型偏差方差 + 模拟噪声方差 + 仿真器方差），截断值 {m.cutoff:g}；"
+                          f"模型偏差标准差默认取观测值绝对值的 {cal.spec.discrepancy_share:.0%}。在整个参数范围内都无法低于截断值的观测量判为不可调和，"
                           "报告其差距并从拟合中剔除。",
                     "en": f"Implausibility I = |observed − E[simulated]| / sqrt(Var_obs + Var_discrepancy + Var_noise + Var_emulator), "
                           f"cutoff {m.cutoff:g}; the model-discrepancy sd is {cal.spec.discrepancy_share:.0%} of |observed| unless a row "

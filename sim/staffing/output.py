@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.cells import ci_cell, terminal_number
-from sim.labels import LANGS, join_list, label, label_with_unit, unit, word
+from sim.labels import LANGS, join_clauses, join_list, label, label_with_unit, text_with_unit, unit, word
 from sim.report import per_language
 from sim.sweep.store import write_atomic
 
@@ -55,10 +55,8 @@ OP_SIGNS = {">=": "≥", "<=": "≤"}  # a target's comparison as printed
 
 
 def target_text(t, lang: str = "en") -> str:
-    """A target in words: 'on time, as residents see it >= 0.9 (share)'."""
-    u = unit(t.kpi, lang)
-    op = OP_SIGNS[t.op]
-    return f"{label(t.kpi, lang)} {op} {t.bound:g}" + (f" ({u})" if u else "")
+    """A target in words: 'on time, as residents see it ≥ 0.9 (share)', '按时解决率（居民口径） ≥ 0.9（比例）'."""
+    return text_with_unit(f"{label(t.kpi, lang)} {OP_SIGNS[t.op]} {t.bound:g}", unit(t.kpi, lang), lang)
 
 
 def staffing_table(plan) -> pd.DataFrame:
@@ -117,8 +115,8 @@ def guarantee(plan, lang: str = "en") -> str:
     k, looks = len(plan.targets), len(plan.evaluator.looks)
     conf = 1 - plan.alpha
     if lang == "zh":
-        return (f"推荐编制下每项指标均以不低于{conf:.0%}的置信度达标(单侧t置信界,按{k}项指标×{looks}次检验做Bonferroni校正);"
-                "各岗位再减1人的方案未能证明达标。所有方案使用相同随机数(共同随机数)。")
+        return (f"推荐编制下每项指标均以不低于{conf:.0%}的置信度达标（单侧t置信界，按{k}项指标×{looks}次检验做Bonferroni校正）；"
+                "各岗位再减1人的方案未能证明达标。所有方案使用相同随机数（共同随机数）。")
     return (f"At the answer, every target is met with at least {conf:.0%} confidence (one-sided t bounds, Bonferroni "
             f"over {k} targets x {looks} looks at n = {', '.join(map(str, plan.evaluator.looks))} replications); with one post "
             "fewer on any chosen role, the targets are not shown to be met. Every staffing ran on common random numbers.")
@@ -278,38 +276,39 @@ def report(plan) -> dict:
     for i, r in enumerate(plan.roles):
         role = s.staffing[r]
         n = res.chosen.staffing[i]
-        lines["zh"].append(f"{label(r, 'zh')}:{n}人({ratio_text(role, n, s.street, 'zh')};情景原为"
-                           f"{scenario_rule_text(role, plan.scenario_posts[i], 'zh')})")  # fmt: skip
-        lines["en"].append(f"{label(r, 'en')}: {n} ({ratio_text(role, n, s.street)}; the scenario has "
-                           f"{scenario_rule_text(role, plan.scenario_posts[i])})")  # fmt: skip
+        was = {lang: scenario_rule_text(role, plan.scenario_posts[i], lang) for lang in LANGS}
+        lines["zh"].append(word("named", "zh", name=label(r, "zh"),
+                                what=f"{n}人（{ratio_text(role, n, s.street, 'zh')}；情景原为{was['zh']}）"))  # fmt: skip
+        lines["en"].append(word("named", "en", name=label(r, "en"),
+                                what=f"{n} ({ratio_text(role, n, s.street)}; the scenario has {was['en']})"))  # fmt: skip
     cost = plan.cost(res.chosen.staffing)[0]
     named = {lang: join_list((target_text(t, lang) for t in plan.targets), lang) for lang in ("zh", "en")}
     method = {
-        "zh": "方法:先用排队论(Erlang C)按试运行测得的各岗位到达率、处理时长和工作日历给出初值;再在初值附近用共同随机数仿真,"
-              "每个方案逐步增加重复次数,直到每项指标的单侧置信界判定达标或不达标;逐岗位向下搜索,取达标方案中成本最低者。",
+        "zh": "方法：先用排队论（Erlang C）按试运行测得的各岗位到达率、处理时长和工作日历给出初值；再在初值附近用共同随机数仿真，"
+              "每个方案逐步增加重复次数，直到每项指标的单侧置信界判定达标或不达标；逐岗位向下搜索，取达标方案中成本最低者。",
         "en": "Method: a first guess per role from queueing theory (Erlang C on the arrival rate, handling time and calendar "
               "measured in a pilot run), then simulation around it on common random numbers, adding replications to each "
               "staffing until each target's one-sided confidence bound decides it; a coordinate search down from the guess, "
               "role by role; the least-cost staffing shown to meet every target.",
     }  # fmt: skip
     return {
-        "title": {"zh": f"{s.name}:编制测算", "en": f"{s.name}: staffing plan"},
+        "title": {lang: word("named", lang, name=s.name, what=word("kind_staffing", lang)) for lang in LANGS},
         "sections": [
             {
                 "heading": {"zh": "推荐编制", "en": "Recommended staffing"},
                 "text": {
-                    "zh": f"目标:{named['zh']}。" + ";".join(lines["zh"]) + f"。全部人员年成本{terminal_number(cost)}元。" + guarantee(plan, "zh"),
-                    "en": f"Targets: {named['en']}. " + "; ".join(lines["en"]) + f". Staff cost per year (all roles): {terminal_number(cost)} yuan. "
+                    "zh": f"目标：{named['zh']}。" + join_clauses(lines["zh"], "zh") + f"。全部人员年成本{terminal_number(cost)}元。" + guarantee(plan, "zh"),
+                    "en": f"Targets: {named['en']}. " + join_clauses(lines["en"], "en") + f". Staff cost per year (all roles): {terminal_number(cost)} yuan. "
                           + guarantee(plan, "en"),
                 },  # fmt: skip
                 "tables": [
                     {"caption": {"zh": "推荐编制与隐含配比", "en": "Staffing and implied ratios"},
                      "csv": per_language(REPORT_STAFFING)},
-                    {"caption": {"zh": "推荐编制及减员方案下的各项指标(均值与95%置信区间)",
+                    {"caption": {"zh": "推荐编制及减员方案下的各项指标（均值与95%置信区间）",
                                  "en": "Each target at the answer and with one post fewer (mean, 95% CI)"},
                      "csv": per_language(REPORT_TARGETS)},
                 ],  # fmt: skip
-                "figures": [{"caption": {"zh": "所试方案的成本与各项指标(星号为推荐方案)",
+                "figures": [{"caption": {"zh": "所试方案的成本与各项指标（星号为推荐方案）",
                                          "en": "Cost against each target over the staffings tried (star: the answer)"},
                              "file": per_language(FIGURE + ".png")}],  # fmt: skip
             },
