@@ -30,7 +30,7 @@ from matplotlib import font_manager  # noqa: E402
 
 from sim import compare, intervals, results_folder  # noqa: E402
 from sim.labels import join_list, label, label_with_unit, replications_text, word  # noqa: E402
-from sim.sweep.store import write_atomic  # noqa: E402
+from sim.results_folder import write_atomic  # noqa: E402
 
 MM = 1 / 25.4
 FULL_WIDTH_IN = 160 * MM  # A4 (210 mm) less two 25 mm margins

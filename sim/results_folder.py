@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import time
 import uuid
 from pathlib import Path
 
+from sim.processes import alive
 from sim.scenario import ScenarioError
 
 NAME_MAX = 255  # bytes in one file name on Linux file systems (ext4, xfs, NFS)
@@ -251,3 +253,32 @@ class AtomicFolder:
         out.rename(old)  # the earlier result stays whole until the new one is in place
         self.tmp.rename(out)
         shutil.rmtree(old)
+
+
+def write_atomic(path: Path, write) -> None:
+    """Call ``write(tmp_path)``, then move the file into place in one rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def remove_dead_writers_files(out: Path) -> int:
+    """Remove the temporary files write_atomic left when its process was killed mid-write (never
+    read; their runs are run again). Only this host's, and only those whose writer is gone: a
+    shard writing now on this or another host keeps its file."""
+    host = socket.gethostname()
+    removed = 0
+    for tmp in Path(out).rglob(".*.tmp"):
+        name = tmp.name.removesuffix(".tmp").rsplit("-", 2)  # .<file>.<host>-<pid>-<tag>.tmp
+        if len(name) != 3:
+            continue
+        head, pid, tag = name
+        if head.endswith(f".{host}") and pid.isdigit() and len(tag) == 8 and not alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed

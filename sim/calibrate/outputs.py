@@ -35,7 +35,7 @@ from sim import scenario as scenario_mod  # noqa: E402
 from sim.cells import ci_cell, number  # noqa: E402
 from sim.labels import LANGS, join_clauses, join_list, label, label_with_unit, parameter_label, unit, word  # noqa: E402
 from sim.report import per_language  # noqa: E402
-from sim.sweep.store import write_atomic  # noqa: E402
+from sim.results_folder import write_atomic  # noqa: E402
 
 # one drawing per language: matplotlib text is not translated later
 FIGURE_FIT = "figures/observed_vs_predicted_{lang}"

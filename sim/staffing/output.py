@@ -25,7 +25,7 @@ import pandas as pd
 from sim.cells import ci_cell, terminal_number
 from sim.labels import LANGS, join_clauses, join_list, label, label_with_unit, text_with_unit, unit, word
 from sim.report import per_language
-from sim.sweep.store import write_atomic
+from sim.results_folder import write_atomic
 
 FIGURE = "figures/staffing_search_{lang}"  # one drawing per language: matplotlib text is not translated later
 

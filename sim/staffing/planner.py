@@ -98,7 +98,7 @@ def record_code(out: Path) -> None:
     """Which model code makes the runs about to be stored (checked by check_request on resume)."""
     import json
 
-    from sim.sweep.store import write_atomic
+    from sim.results_folder import write_atomic
 
     text = json.dumps(provenance.record(), indent=2) + "\n"
     if provenance.read_recorded(out / provenance.RECORD) is None:

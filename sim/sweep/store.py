@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,7 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sim import results_folder
-from sim.processes import alive
+from sim.results_folder import remove_dead_writers_files, write_atomic  # noqa: F401  (the store's, kept here by name)
 from sim.scenario import ScenarioError
 
 PARTS = "parts"
@@ -46,35 +44,6 @@ MANIFEST = "manifest.json"
 DESIGN = "design.parquet"
 LOCK = ".lock"  # and .lock-guard: see sim.sweep.run.sweep_lock
 SHARD_LOCKS = ".locks"
-
-
-def write_atomic(path: Path, write) -> None:
-    """Call ``write(tmp_path)``, then move the file into place in one rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def remove_dead_writers_files(out: Path) -> int:
-    """Remove the temporary files write_atomic left when its process was killed mid-write (never
-    read; their runs are run again). Only this host's, and only those whose writer is gone: a
-    shard writing now on this or another host keeps its file."""
-    host = socket.gethostname()
-    removed = 0
-    for tmp in Path(out).rglob(".*.tmp"):
-        name = tmp.name.removesuffix(".tmp").rsplit("-", 2)  # .<file>.<host>-<pid>-<tag>.tmp
-        if len(name) != 3:
-            continue
-        head, pid, tag = name
-        if head.endswith(f".{host}") and pid.isdigit() and len(tag) == 8 and not alive(int(pid)):
-            tmp.unlink(missing_ok=True)
-            removed += 1
-    return removed
 
 
 def write_parquet(path: Path, table: pd.DataFrame) -> None:
