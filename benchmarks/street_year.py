@@ -83,7 +83,7 @@ def time_parts(model) -> dict:
 def print_parts(row: dict) -> None:
     spent, cases, days = row["parts"], row["cases"], row["days"]
     top = sum(v for k, v in spent.items() if not k.startswith("random streams"))
-    rest = row["cpu_s"] - row["build_s"] - top
+    rest = row["cpu_s"] - row["build_cpu_s"] - top
     for label, s in sorted(spent.items(), key=lambda kv: -kv[1]) + [("rest of the day (agents' steps, trust, hiring)", rest)]:
         print(f"    {label:48s} {s:7.2f} s {s / days * 1e3:7.2f} ms a day {s / cases * 1e6:7.1f} us a case")
 
@@ -97,7 +97,7 @@ def one_run(residents: int, profile: bool, parts: bool = False) -> dict:
     settings = scenario.load(SCENARIO, scaled_overrides(residents))
     t0, c0 = time.perf_counter(), time.process_time()
     model = StreetModel(settings, np.random.SeedSequence(1))
-    build = time.perf_counter() - t0
+    build, build_cpu = time.perf_counter() - t0, time.process_time() - c0
     spent = time_parts(model) if parts else None
     with runner.few_collections():
         if profile:
@@ -115,6 +115,7 @@ def one_run(residents: int, profile: bool, parts: bool = False) -> dict:
         "residents": residents,
         "cases": cases,
         "build_s": build,
+        "build_cpu_s": build_cpu,
         "wall_s": wall,
         "cpu_s": cpu,
         "cases_per_s": cases / wall,
@@ -158,7 +159,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=1,
                    help="runs of each size, in rounds over the sizes; the ratio over each size's median and minimum")
     p.add_argument("--parts", action="store_true",
-                   help="print each part of a day's CPU time (to stderr); the wrappers add a little")
+                   help="print each part of a day's CPU time; the wrappers add a little")
     p.add_argument("--whole-run", action="store_true", help="also time a whole `streetsim run` of one replication")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()

@@ -25,7 +25,7 @@ import pandas as pd
 import yaml
 
 from sim import compare as compare_mod
-from sim import runner
+from sim import runner, safe_yaml
 from sim import scenario as scenario_mod
 from sim.labels import unit_key
 
@@ -85,7 +85,5 @@ def _assignments(overrides) -> list[str]:
     if overrides is None:
         return []
     if isinstance(overrides, Mapping):
-        # yaml.safe_dump gives the value in the form --set reads back (true, 12, [a, b])
-        return [f"{k}={yaml.safe_dump(v, default_flow_style=True).strip().removesuffix('...').strip()}"
-                for k, v in overrides.items()]
+        return [f"{k}={safe_yaml.inline(v)}" for k, v in overrides.items()]
     return list(overrides)

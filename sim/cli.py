@@ -278,7 +278,7 @@ def run_district(args) -> int:
 
 
 def _draw_figures(folder: Path, lang: str) -> None:
-    from sim import figures  # matplotlib and scipy.stats load here, once the simulation is done
+    from sim import figures  # matplotlib loads here, once the simulation is done (scipy.stats at a first interval)
 
     figures.draw(folder, lang)
 

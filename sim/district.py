@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, ValidationError
 
+from sim import safe_yaml
 from sim import scenario as scenario_mod
 from sim.scenario import ScenarioError, Strict
 
@@ -64,7 +65,7 @@ def load(path, overrides: list[str] | None = None) -> tuple[District, dict]:
     for i, entry in enumerate(district.streets):
         if entry.name in streets:
             raise ScenarioError(path, f"streets.{i}.name", f"duplicate street name {entry.name!r}")
-        sets = [f"{k}={_yaml_value(v)}" for k, v in entry.set.items()] + list(overrides or [])
+        sets = [f"{k}={safe_yaml.inline(v)}" for k, v in entry.set.items()] + list(overrides or [])
         base_path = path.parent / entry.scenario
         if base_path not in bases:  # a city's 213 streets share a few scenario files: read each once
             try:
@@ -82,10 +83,6 @@ def load(path, overrides: list[str] | None = None) -> tuple[District, dict]:
     return district, streets
 
 
-def _yaml_value(v) -> str:
-    import yaml
-
-    return yaml.safe_dump(v, default_flow_style=True).strip().removesuffix("...").strip()
 
 
 def street_seeds(seed: int, replications: int, n_streets: int):

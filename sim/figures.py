@@ -61,6 +61,8 @@ def draw(results_dir: str | Path, lang: str = "en") -> list[Path]:
     """Draw every figure for a results folder; returns the files written."""
     results_dir = Path(results_dir)
     manifest = json.loads((results_dir / "manifest.json").read_text())
+    if (results_dir / "figures").is_dir():  # a drawing killed mid-file left its temporary file
+        results_folder.remove_dead_writers_files(results_dir / "figures")
     if manifest.get("kind") == "sweep":
         from sim.sweep import figures as sweep_figures
 

@@ -590,10 +590,10 @@ def replications_text(n, lang: str = "en") -> str:
 def join_list(items, lang: str = "en") -> str:
     """Items listed in a text or a table cell, every list alike: '是、否' in Chinese, which sets
     listed words apart with the enumeration comma (顿号) where English has ', '. Items with a
-    comma of their own are set apart by semicolons ('；', '; '), as both languages' rules have
-    it, so 'utilisation, party-mass workers' stays one item."""
+    comma (or, in Chinese, an enumeration comma) of their own are set apart by semicolons ('；',
+    '; '), as both languages' rules have it, so 'utilisation, party-mass workers' stays one item."""
     items = [str(i) for i in items]
-    if any(_pick(("，", ","), lang) in i for i in items):
+    if any(mark in i for i in items for mark in _pick(("，、", ","), lang)):
         return join_clauses(items, lang)
     return _pick(("、", ", "), lang).join(items)
 

@@ -268,9 +268,10 @@ def write_atomic(path: Path, write) -> None:
 
 
 def remove_dead_writers_files(out: Path) -> int:
-    """Remove the temporary files write_atomic left when its process was killed mid-write (never
-    read; their runs are run again). Only this host's, and only those whose writer is gone: a
-    shard writing now on this or another host keeps its file."""
+    """Remove the temporary files write_atomic left under ``out`` when its process was killed
+    mid-write (never read: a sweep runs their runs again, a figure is drawn again). Only this
+    host's, and only those whose writer is gone: a shard writing now on this or another host
+    keeps its file."""
     host = socket.gethostname()
     removed = 0
     for tmp in Path(out).rglob(".*.tmp"):

@@ -153,6 +153,25 @@ def _construct_int(loader: Loader, node: yaml.ScalarNode):
 Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
+class Dumper(yaml.SafeDumper):
+    """The safe dumper, resolving as ``Loader`` reads: a string that would read back as a number
+    (the text '1e5') is written quoted, so what is dumped is read back as it was."""
+
+
+Dumper.add_implicit_resolver("tag:yaml.org,2002:int", _WHOLE_EXPONENT, list("-+0123456789"))
+Dumper.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT, list("-+.0123456789"))
+
+
+def dump(data, **options) -> str:
+    """YAML text that :func:`parse` reads back as ``data``."""
+    return yaml.dump(data, Dumper=Dumper, **options)
+
+
+def inline(value) -> str:
+    """A value as one line of YAML (true, 12, [a, b], '1e5'): the form ``--set KEY=VALUE`` reads back."""
+    return dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+
+
 def parse(text: str):
     """YAML text -> Python objects, refusing deep nesting, alias bombs and duplicate keys."""
     try:

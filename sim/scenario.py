@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim import limits, safe_yaml
@@ -787,7 +786,7 @@ def check_references(s: Scenario, file) -> None:
 
 def dump(s: Scenario) -> str:
     """The fully resolved scenario as YAML (every default written out)."""
-    return yaml.safe_dump(s.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    return safe_yaml.dump(s.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
 
 
 def json_schema() -> dict:

@@ -197,11 +197,15 @@ def test_a_bad_scenario_on_a_pipe_is_one_line(stdin_text, message, tmp_path):
 
 
 def _writer(fifo: Path, text: str | None, opened: threading.Event) -> threading.Thread:
-    """A named pipe's writer: opens it (waiting for the reader), pauses, writes ``text`` and closes
-    it; ``text`` None: writes nothing and holds it open until ``opened`` is cleared."""
+    """A named pipe's writer, connected when this returns: pauses, writes ``text`` and closes it;
+    ``text`` None: writes nothing and holds it open until ``opened`` is cleared.
+
+    It opens the pipe read-write, which (on Linux) does not wait for a reader, and the reader is
+    started only once it has: a writer still starting when the reader looks is a pipe with no
+    writer, which the reader rightly refuses at once (under load, the thread's start came late)."""
 
     def write():
-        with open(fifo, "w") as f:
+        with os.fdopen(os.open(fifo, os.O_RDWR), "w") as f:
             opened.set()
             if text is None:
                 while opened.is_set():
@@ -212,6 +216,7 @@ def _writer(fifo: Path, text: str | None, opened: threading.Event) -> threading.
 
     thread = threading.Thread(target=write, daemon=True)
     thread.start()
+    assert opened.wait(10)
     return thread
 
 

@@ -197,14 +197,15 @@ def _two_misfits():
                            runs_total=22, posterior=SimpleNamespace(ess=1966.4))  # fmt: skip
 
 
-# _two_misfits' report in English as ce39d42 wrote it: the Chinese punctuation changed, not this.
+# _two_misfits' report in English as ce39d42 wrote it (the Chinese punctuation changed, not this), but
+# for the full stop its list of misfits lacked ('… 11.8 sd off at best No parameter values …').
 TWO_MISFITS_EN = [
     'Calibration: small_street against kunming',
     'Result',
     '22 simulation runs (2 history-matching waves of 4 points × 2 replications, then prediction runs at '
     'the calibrated point and at posterior draws). Not reproduced within its uncertainty: share found on '
     'patrol — not reproduced: 4.2 sd off at the calibrated point; share fixed on the spot — cannot be '
-    'reproduced: 11.8 sd off at best No parameter values fit all reconcilable quantities at once: the '
+    'reproduced: 11.8 sd off at best. No parameter values fit all reconcilable quantities at once: the '
     'values reported are the least implausible ones, not a fit. The calibrated scenario is '
     'small_street_calibrated.yaml.',
     "Observed against the calibrated model's prediction (95% interval)",

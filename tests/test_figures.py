@@ -2,6 +2,7 @@
 Chinese and English with no missing glyphs, a CJK font found (or a clear English fallback)."""
 
 import logging
+import os
 import re
 import subprocess
 import warnings
@@ -264,3 +265,26 @@ def test_figures_of_a_sweep_folder_are_drawn_in_the_language_asked(tmp_path):
         text = svg.read_text(encoding="utf-8")
         assert [t for t in texts if t not in text] == [], lang
         assert ("replications" in text) == (lang == "en")  # one language per drawing
+
+
+def test_redrawing_removes_the_temporary_files_of_a_drawing_killed_mid_file(compared, tmp_path):
+    """Figures are written whole (write_atomic); a `streetsim figures` killed mid-file left its
+    '.kpi_bars.png.<host>-<pid>-<tag>.tmp' behind for good. Drawing again removes this host's
+    files whose writer is gone, and keeps a live writer's and another host's."""
+    import shutil
+    import socket
+
+    folder = tmp_path / "cmp"
+    shutil.copytree(compared, folder)
+    (folder / "figures").mkdir(exist_ok=True)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    host = socket.gethostname()
+    names = {"dead": f".kpi_bars.png.{host}-{dead.pid}-0123abcd.tmp",
+             "live": f".kpi_bars.svg.{host}-{os.getpid()}-0123abcd.tmp",
+             "other host": f".kpi_bars.pdf.not-{host}-{dead.pid}-0123abcd.tmp"}
+    for name in names.values():
+        (folder / "figures" / name).write_bytes(b"half a figure")
+    figures.draw(folder, "en")
+    left = {p.name for p in (folder / "figures").glob(".*.tmp")}
+    assert left == {names["live"], names["other host"]}

@@ -71,4 +71,5 @@ def test_a_list_reads_with_the_enumeration_comma_in_chinese():
     # items with commas of their own are set apart by semicolons
     assert join_list(["utilisation, party-mass workers", "cases"], "en") == "utilisation, party-mass workers; cases"
     assert join_list(["观测1，模型2", "观测3"], "zh") == "观测1，模型2；观测3"
+    assert join_list(["网格、平台", "居委"], "zh") == "网格、平台；居委"  # an item's own 、 is not the list's
     assert join_list([], "zh") == "" and join_list(["一"], "zh") == "一"

@@ -55,3 +55,13 @@ def test_an_alias_bomb_is_still_named_one_where_its_aliases_are_used(limit_100):
     with pytest.raises(safe_yaml.YamlError) as e:
         safe_yaml.parse(text)
     assert (e.value.key, e.value.message) == ("bomb", "more than 100 values once aliases are expanded (an alias bomb?)")
+
+
+@pytest.mark.parametrize("value", ["1e5", "2015e1", "1.5e3", "-3E+2", "text", 100000, 150000.0, 0.001, True,
+                                   [1, "1e5"], {"a": "2e3", "b": 2e3}])
+def test_what_is_dumped_reads_back_as_it_was(value):
+    """Since 1e5 reads as a number, the text '1e5' must be written quoted: yaml.safe_dump wrote it
+    bare, so a district's `set:`, a sweep point or a resolved scenario holding it read back 100000."""
+    for text in (safe_yaml.dump({"k": value}), "k: " + safe_yaml.inline(value)):
+        back = safe_yaml.parse(text)["k"]
+        assert back == value and type(back) is type(value), text

@@ -28,9 +28,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
 
 from sim import figures as style  # noqa: E402  (the one figure writer, and the one title breaker)
+from sim import safe_yaml  # noqa: E402
 from sim import scenario as scenario_mod  # noqa: E402
 from sim.cells import ci_cell, number  # noqa: E402
 from sim.labels import LANGS, join_clauses, join_list, label, label_with_unit, parameter_label, unit, word  # noqa: E402
@@ -213,7 +213,7 @@ def _emit(tree: dict, depth: int) -> list[str]:
             lines.append(f"{pad}{key}:")
             lines += _emit(node, depth + 1)
             continue
-        value = yaml.safe_dump(node.calibrated_value, default_flow_style=True).strip().removesuffix("...").strip()
+        value = safe_yaml.inline(node.calibrated_value)
         lines.append(
             f"{pad}{key}: {value}   # calibrated: posterior median; mean {node.posterior_mean:.4g}, "
             f"95% interval [{node.posterior_q025:.4g}, {node.posterior_q975:.4g}]; prior range "
@@ -331,7 +331,7 @@ def report_json(result, fitted_name: str) -> dict:
         zh_verdict = "校准后的模型在不确定性范围内（|z| ≤ 3）再现了全部观测量。"
     else:
         en_verdict = "Not reproduced within its uncertainty: " + join_clauses(
-            (f"{label(r.quantity, 'en')} — {r.verdict}" for r in bad.itertuples(index=False)), "en")
+            (f"{label(r.quantity, 'en')} — {r.verdict}" for r in bad.itertuples(index=False)), "en") + "."
         zh_verdict = "以下观测量未能在其不确定性范围内再现：" + join_clauses((
             f"{label(r.quantity, 'zh')}（观测 {r.observed:.4g}，模型 {r.predicted_mean:.4g}，差 {r.predicted_mean - r.observed:+.4g}，"
             f"{'参数范围内任何取值都无法达到' if r.irreconcilable else '校准点偏离'} {abs(r.z):.1f} 个标准差）"

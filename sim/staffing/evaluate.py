@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from sim import safe_yaml
 from sim.scenario import ScenarioError
 from sim.sweep import experiment, shards, store
 from sim.sweep import run as sweep_run
@@ -183,7 +183,7 @@ class Evaluator:
             "seed": self.seed,
             "invalid_points": "skip",
         }
-        text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+        text = safe_yaml.dump(spec, sort_keys=False, allow_unicode=True)
         # named by its text: shards of an array at different batches never read each other's file
         path = self.store_dir / BATCHES / f"batch-{hashlib.sha256(text.encode()).hexdigest()[:16]}.yaml"
         if not path.exists():

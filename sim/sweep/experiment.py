@@ -33,11 +33,10 @@ from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 import sim
-from sim import limits
+from sim import limits, safe_yaml
 from sim import scenario as scenario_mod
 from sim.provenance import code_fingerprint
 from sim.scenario import ScenarioError
@@ -267,8 +266,6 @@ def load(path: str | Path, confirmed: bool = True) -> Plan:
 
 
 def safe_read_text(path: Path) -> str:
-    from sim import safe_yaml
-
     return safe_yaml.read_text(path)  # already checked by read_yaml: size and UTF-8
 
 
@@ -339,7 +336,7 @@ def point_scenario(base: dict, params: list[str], values: list, file):
 
 def point_overrides(params: list[str], values: list) -> list[str]:
     """``--set`` strings for a design point; YAML-dumped so the value's type survives the trip."""
-    return [f"{p}={yaml.safe_dump(v, default_flow_style=True).strip().removesuffix('...').strip()}" for p, v in zip(params, _native(values))]
+    return [f"{p}={safe_yaml.inline(v)}" for p, v in zip(params, _native(values))]
 
 
 def _native(values) -> list:
