@@ -499,6 +499,58 @@ def test_every_calibration_figure_comes_as_png_svg_and_pdf_with_its_text(tiny):
         assert word("model_tick", lang) in figure_text(out / "figures", f"observed_vs_predicted_{lang}"), lang
         assert word("posterior", lang) in figure_text(out / "figures", f"posterior_marginals_{lang}"), lang
 
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("figure", ["observed_vs_predicted", "posterior_marginals"])
+def test_calibration_figures_print_at_a4_full_width_with_8pt_text(tiny, figure, lang):
+    """The calibration figures were 3.4 in a panel (up to 4 a row: 13.6 in) with 7 pt text, and
+    grew to their legend's width: printed at the text width, that text was ~3 pt. Now each is
+    sim.figures.FULL_WIDTH_IN wide (PNG at 300 dpi, SVG in pt) and no text is under FONT_PT."""
+    from PIL import Image
+
+    from sim import figures
+
+    folder = tiny[1] / "figures"
+    png = Image.open(folder / f"{figure}_{lang}.png")
+    assert png.size[0] == pytest.approx(figures.FULL_WIDTH_IN * figures.PNG_DPI, abs=2)
+    svg = (folder / f"{figure}_{lang}.svg").read_text(encoding="utf-8")
+    width_pt = float(re.search(r'<svg[^>]*width="([\d.]+)pt"', svg).group(1))
+    assert width_pt == pytest.approx(figures.FULL_WIDTH_IN * 72, abs=0.5)
+    sizes = [float(s) for s in re.findall(r"font[^;\"]*?([\d.]+)px", svg)]  # SVG px at 72/in = pt
+    assert sizes and min(sizes) >= figures.FONT_PT, sorted(set(sizes))
+
+
+def test_calibration_figures_of_many_panels_keep_the_page_width_and_8pt_text(tmp_path):
+    """observed/changning_2015.yaml's size (8 quantities, 6 parameters, 3 on a log scale), drawn from
+    made-up results: two panels a row within FULL_WIDTH_IN, no taller than the page's text, and no
+    text under FONT_PT (a log axis's 10^-1 set its exponent at 70% of it)."""
+    from types import SimpleNamespace
+
+    from sim import figures
+    from sim.calibrate import outputs
+
+    spec = yaml.safe_load((ROOT / "observed/changning_2015.yaml").read_text(encoding="utf-8"))
+    table = pd.DataFrame([{"quantity": o["quantity"], "observed": o["value"], "observed_sd": o["sd"],
+                           "discrepancy_sd": 0.05 * o["value"], "predicted_mean": 1.1 * o["value"],
+                           "predicted_q025": o["value"], "predicted_q975": 1.2 * o["value"], "reproduced": i % 3 != 2}
+                          for i, o in enumerate(spec["observed"])])  # fmt: skip
+    params = pd.DataFrame([{"parameter": k, "prior_min": p["min"], "prior_max": p["max"], "scale": p.get("scale", "linear"),
+                            "region_min": p["min"], "region_max": p["max"], "calibrated_value": (p["min"] + p["max"]) / 2,
+                            "scenario_value": p["min"]} for k, p in spec["parameters"].items()])  # fmt: skip
+    draws = np.random.default_rng(1).uniform(params["prior_min"], params["prior_max"], (200, len(params)))
+    result = SimpleNamespace(space=SimpleNamespace(dim=len(params)), posterior=SimpleNamespace(values=draws), parameters=params)
+    for lang in ("zh", "en"):
+        drawn = figures.use_language(lang)
+        for stem, fig in (("fit", outputs.observed_vs_predicted(table, drawn)), ("posterior", outputs.posterior_marginals(result, drawn))):
+            assert fig.axes[1].get_position().x0 > fig.axes[0].get_position().x1 > 0.3, (lang, stem)  # two a row
+            assert fig.get_figwidth() == pytest.approx(figures.FULL_WIDTH_IN), (lang, stem)
+            assert fig.get_figheight() <= figures.TEXT_HEIGHT_IN, (lang, stem)
+            figures.save(fig, tmp_path, f"{stem}_{lang}")
+            svg = (tmp_path / f"{stem}_{lang}.svg").read_text(encoding="utf-8")
+            sizes = [float(s) for s in re.findall(r"font[^;\"]*?([\d.]+)px", svg)]
+            assert sizes and min(sizes) >= figures.FONT_PT, (lang, stem, sorted(set(sizes)))
+
+
 def test_runs_that_all_fail_are_one_line_and_the_same_command_runs_them_again(tiny, tmp_path, capsys, monkeypatch):
     """Nothing to fit when every run of a batch fails (a model defect, memory): one line, exit 1,
     not a traceback; the runs are stored as failed and the same command runs them again."""

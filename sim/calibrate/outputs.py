@@ -234,23 +234,49 @@ def figures(result, out: Path) -> list[str]:
     return files
 
 
-def _legend_below(fig, axes, ncol: int) -> None:
+# Both figures are the A4 text width (sim.figures.FULL_WIDTH_IN) at their print size, so their
+# 8 pt text prints at 8 pt; panels two a row (each ~3.1 in: a title of 34 letters, a key path of
+# 40), more rows rather than narrower panels.
+PANELS_PER_ROW = 2
+FIT_ROW_IN = 2.4  # a row of observed-vs-predicted panels, its title included
+POSTERIOR_ROW_IN = 2.6  # a row of posterior panels with key-path titles
+POSTERIOR_NAMED_ROW_IN = 3.0  # ... with the parameter's name over its key path (a line or two taller)
+LEGEND_PAD_IN = 0.1  # between the legend and the page's edge
+
+
+def _panels(n: int, row_in: float):
+    """``n`` panels, PANELS_PER_ROW a row, over the full text width; rows shorter when there are
+    so many that the figure would be taller than the page's text."""
+    cols = min(PANELS_PER_ROW, n)
+    rows = math.ceil(n / cols)
+    height = min(row_in * rows, style.TEXT_HEIGHT_IN - 1.0)  # room left for the legend
+    fig, axes = plt.subplots(rows, cols, figsize=(style.FULL_WIDTH_IN, height), squeeze=False)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    return fig, axes
+
+
+def _legend_below(fig, axes) -> None:
     """The first panel's legend under every panel, inside the figure: it is saved at its own size
-    (sim.figures.save), so a legend hung below it would be cut off. The figure grows by the
-    legend's height, and to the legend's width when that is wider (one panel, three entries)."""
+    (sim.figures.save), so a legend hung below it would be cut off. As many columns as fit the
+    figure's width (the entries in two lines or more when one is too long); the figure grows by
+    the legend's height only, its width stays the page's."""
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    legend = fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=7)
-    box = legend.get_window_extent(fig.canvas.get_renderer())
-    width, height = box.width / fig.dpi, box.height / fig.dpi + 0.1  # and its pad from the edge
-    fig.set_size_inches(max(fig.get_figwidth(), width + 0.2), fig.get_figheight() + height)
+    renderer = fig.canvas.get_renderer()
+    room = fig.get_figwidth() - 2 * LEGEND_PAD_IN
+    for ncol in range(len(labels), 0, -1):
+        legend = fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=style.FONT_PT)
+        box = legend.get_window_extent(renderer)
+        if box.width / fig.dpi <= room or ncol == 1:
+            break
+        legend.remove()
+    height = box.height / fig.dpi + LEGEND_PAD_IN
+    fig.set_figheight(fig.get_figheight() + height)
     fig.tight_layout(rect=(0, height / fig.get_figheight(), 1, 1))
 
 
 def observed_vs_predicted(table: pd.DataFrame, lang: str):
-    n = len(table)
-    cols = min(4, n)
-    rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.4 * rows), squeeze=False)
+    fig, axes = _panels(len(table), FIT_ROW_IN)
     for ax, r in zip(axes.flat, table.itertuples(index=False)):
         total = math.sqrt(r.observed_sd**2 + r.discrepancy_sd**2)
         ax.errorbar([0], [r.observed], yerr=[[2 * total]], fmt="none", ecolor="#bbbbbb", elinewidth=6, capsize=0,
@@ -260,25 +286,23 @@ def observed_vs_predicted(table: pd.DataFrame, lang: str):
         colour = "#55a868" if r.reproduced else "#c44e52"
         ax.errorbar([1], [r.predicted_mean], yerr=[[r.predicted_mean - r.predicted_q025], [r.predicted_q975 - r.predicted_mean]],
                     fmt="s", color=colour, capsize=4, label=word("calibrated_model_interval", lang))  # fmt: skip
-        ax.set_xticks([0, 1], [word("observed_tick", lang), word("model_tick", lang)])
-        ax.set_xlim(-0.6, 1.6)
-        ax.set_title(_title(quantity_name(r.quantity, lang), lang), fontsize=8)
-        ax.tick_params(labelsize=7)
+        # 'not reproduced' under the model's tick, in its colour: inside the panel, at 8 pt, it ran
+        # into the observed bars
+        model = word("model_tick", lang) + ("" if r.reproduced else "\n" + word("not_reproduced", lang))
+        ax.set_xticks([0, 1], [word("observed_tick", lang), model])
         if not r.reproduced:
-            ax.text(0.5, 0.02, word("not_reproduced", lang), transform=ax.transAxes, ha="center", fontsize=7, color="#c44e52")
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
-    _legend_below(fig, axes, ncol=3)
+            ax.get_xticklabels()[1].set_color(colour)
+        ax.set_xlim(-0.6, 1.6)
+        ax.set_title(_title(quantity_name(r.quantity, lang), lang), fontsize=style.FONT_PT)
+        ax.tick_params(labelsize=style.FONT_PT)
+    _legend_below(fig, axes)
     return fig
 
 
 def posterior_marginals(result, lang: str):
     space, post, params = result.space, result.posterior, result.parameters
-    n = space.dim
-    cols = min(3, n)
-    rows = math.ceil(n / cols)
     named = any(parameter_label(p, lang) for p in params["parameter"])  # titles a line or two taller
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, (3.0 if named else 2.6) * rows), squeeze=False)
+    fig, axes = _panels(space.dim, POSTERIOR_NAMED_ROW_IN if named else POSTERIOR_ROW_IN)
     for j, (ax, r) in enumerate(zip(axes.flat, params.itertuples(index=False))):
         log = r.scale == "log"
         bins = np.geomspace(r.prior_min, r.prior_max, 31) if log else np.linspace(r.prior_min, r.prior_max, 31)
@@ -287,16 +311,17 @@ def posterior_marginals(result, lang: str):
         ax.axvline(r.calibrated_value, color="black", lw=1.2, label=word("calibrated_median_line", lang))
         if isinstance(r.scenario_value, (int, float)):
             ax.axvline(r.scenario_value, color="#dd8452", lw=1.2, ls="--", label=word("scenario_before", lang))
-        if log:
+        if log:  # ticks as plain numbers: the exponents of 10^-1 were set at 70% of 8 pt
             ax.set_xscale("log")
+            few_decades = r.prior_max / r.prior_min <= 30  # 1, 2 and 5 of each decade; else decades only
+            ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0) if few_decades else (1.0,)))
+            ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
             ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlim(r.prior_min, r.prior_max)
         ax.set_yticks([])
-        ax.set_title(_parameter_title(r.parameter, lang), fontsize=8)
-        ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
-    _legend_below(fig, axes, ncol=4)
+        ax.set_title(_parameter_title(r.parameter, lang), fontsize=style.FONT_PT)
+        ax.tick_params(labelsize=style.FONT_PT)
+    _legend_below(fig, axes)
     return fig
 
 

@@ -29,7 +29,6 @@ from sim.sweep import analysis, store  # noqa: E402
 
 MAX_PANELS = 12
 
-A4_TEXT_WIDTH_IN = 160 / 25.4
 LEGEND_ROW_IN = 0.17  # a row of 8 pt legend entries
 LEGEND_PAD_IN = 0.1
 
@@ -102,10 +101,10 @@ def draw(results_dir: str | Path, lang: str = "en") -> list[Path]:
 
 
 def _grid(n: int, h: float = 2.4):
-    """Panels filling an A4 text width (160 mm), so 8 pt text prints at 8 pt."""
+    """Panels filling an A4 text width (sim.figures.FULL_WIDTH_IN, 160 mm), so 8 pt text prints at 8 pt."""
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(A4_TEXT_WIDTH_IN, h * rows + 0.6), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(style.FULL_WIDTH_IN, h * rows + 0.6), squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, axes.flat
