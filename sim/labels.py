@@ -338,6 +338,7 @@ WORDS = {  # words of tables, figures and the report
     "description": ("说明", "description"),
     "values": ("取值", "values"),
     "parameters_caption": ("扫描的参数", "Parameters swept"),
+    "parameters_swept": ("扫描的参数（名称，其下为键路径）：", "Parameters swept (name, key path under it):"),  # sweep-results
     "more_points": ("表中列出前{shown}个设计点（共{n}个）；全部见 streetsim sweep-results",
                     "The tables list the first {shown} of the {n} design points; `streetsim sweep-results` lists all"),
     "points_caption": ("各设计点的指标均值与95%置信区间（共{n}个点）", "KPI means and 95% CIs by design point ({n} points)"),

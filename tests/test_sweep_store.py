@@ -361,3 +361,31 @@ def test_a_design_over_the_stated_limit_needs_yes(tmp_path, monkeypatch, capsys)
     assert not out.exists()
     assert cli.main(["sweep", str(exp), "--out", str(out), "--quiet", "--yes"]) == 0
     assert len(store.read_results(out, status="ok")) == 12
+
+
+def test_sweep_results_names_each_parameter_and_keeps_its_key_path(tmp_path, capsys):
+    """`sweep-results` headed its columns with raw key paths (levers.responsibility_lists....); now
+    each column is the parameter's name from sim.labels (a lever's key with no name of its own by
+    its lever's), in --lang, and a legend above the table gives each name's key path under it."""
+    lever = "levers.responsibility_lists.bounce_probability_without_lists"
+    exp = write_experiment(tmp_path / "e.yaml", days=15, replications=2, parameters={
+        "staffing.servers.count": {"values": [3, 4]}, lever: {"values": [0.2, 0.4]}})  # fmt: skip
+    out = tmp_path / "out"
+    run_sweep(experiment.load(exp), out, "local", workers=2, progress=False)
+    for lang, name, count_name in (("en", "responsibility lists (A/B/C/D)", "posts, servers"),
+                                   ("zh", "责任清单（A/B/C/D类）", "servers人数")):  # fmt: skip
+        for runs in ([], ["--runs"]):
+            capsys.readouterr()
+            assert cli.main(["sweep-results", str(out), "--lang", lang, *runs]) == 0
+            lines = capsys.readouterr().out.splitlines()
+            (header,) = [line for line in lines if line.split()[:1] in (["point"], ["run_id"])]
+            assert name in header and count_name in header, header
+            assert lever not in header and "staffing.servers.count" not in header, header
+            (row,) = [i for i, line in enumerate(lines) if line.strip() == name]  # the legend: name, key path under it
+            assert lines[row + 1].strip() == lever, lines[row:row + 2]
+    capsys.readouterr()
+    assert cli.main(["sweep-results", str(out)]) == 0  # English by default
+    assert "responsibility lists (A/B/C/D)" in capsys.readouterr().out
+    # --to writes the table as stored: its columns are the key paths
+    assert cli.main(["sweep-results", str(out), "--to", str(tmp_path / "runs.csv")]) == 0
+    assert lever in pd.read_csv(tmp_path / "runs.csv").columns

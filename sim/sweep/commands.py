@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.cli import positive_int
+from sim.labels import LANGS
 from sim.scenario import Interrupted, ScenarioError
 
 EXECUTORS = ("local", "dask", "slurm-array")
@@ -150,6 +151,7 @@ def add_commands(sub) -> None:
     r.add_argument("--runs", action="store_true", help="print every run instead of per-point means")
     r.add_argument("--to", type=Path, default=None, metavar="FILE", help="write every run as one .csv or .parquet file")
     r.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    r.add_argument("--lang", choices=LANGS, default="en", help="language of the parameters' names (zh or en)")
     r.set_defaults(func=cmd_results)
 
 
@@ -208,11 +210,38 @@ def cmd_results(args) -> int:
             raise ScenarioError("--to", "", f"cannot write {args.to}: {e.strerror or e}") from None
         print(f"wrote {len(table)} runs to {args.to}")
         return 0
-    with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 200):
-        if args.runs:
-            print(table.to_string(index=False))
-        else:
+    specs = store.read_manifest(args.results)["design"]["parameters"]
+    columns = parameter_columns(specs, args.lang)
+    # east_asian_width: pandas then pads a Chinese name by the two columns each character takes
+    with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 200,
+                           "display.unicode.east_asian_width", args.lang == "zh"):  # fmt: skip
+        if not args.runs:
             counts = table["status"].value_counts().to_dict()
             print(", ".join(f"{v} {k}" for k, v in counts.items()))
-            print(point_summary(args.results, table).to_string(index=False))
+        print(parameter_legend(specs, args.lang))
+        shown = table if args.runs else point_summary(args.results, table)
+        print(shown.rename(columns=columns).to_string(index=False))
     return 0
+
+
+def parameter_columns(specs: dict, lang: str) -> dict[str, str]:
+    """Each swept key path's column name in the terminal: its name without its unit (sim.labels,
+    else the experiment's own label, else its lever's name), as the sweep's figures name it. Two
+    keys of one name (two keys of one lever) keep their key paths, so no two columns read alike."""
+    from sim.labels import key_path_name
+
+    names = {p: key_path_name(p, lang, with_unit=False, own_label=spec.get("label")) or p for p, spec in specs.items()}
+    shared = {n for n in names.values() if list(names.values()).count(n) > 1}
+    return {p: p if n in shared else n for p, n in names.items()}
+
+
+def parameter_legend(specs: dict, lang: str) -> str:
+    """The swept parameters, each by its name with its unit and its key path under it (as the
+    report's tables show them): the name to read the table, the key path to rerun with --set."""
+    from sim.labels import named_key_path, word
+
+    lines = [word("parameters_swept", lang)]
+    for p, spec in specs.items():
+        name, *key_path = named_key_path(p, lang, spec.get("label")).split("\n")  # a key with no name: its path alone
+        lines += ["  " + name, *("    " + k for k in key_path)]
+    return "\n".join(lines)
