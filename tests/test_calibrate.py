@@ -8,6 +8,7 @@ The calibration runs on a small street (tests/calibration/small_street.yaml: 12,
 import json
 import platform
 import re
+import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -25,7 +26,7 @@ from sim.calibrate import observed as observed_file
 from sim.calibrate.measures import measure
 from sim.cli import _parser as cli_parser
 from sim.cli import main
-from sim.labels import parameter_label, word
+from sim.labels import label, parameter_label, word
 from sim.report import annex
 from sim.scenario import ScenarioError
 from sim.sweep import store
@@ -488,6 +489,66 @@ def test_on_a_dask_cluster_the_calibration_equals_the_local_one_and_resumes(tiny
         assert main([*cmd, "--scheduler", cluster.scheduler_address]) == 0
         assert "22 runs (0 run now)" in capsys.readouterr().out
 
+
+
+# The summary's words (sim.labels) and the names in it of the tiny calibration's quantity and parameter.
+SUMMARY_WORDS = ("calibrate_quantity", "calibrate_observed", "calibrate_predicted", "calibrate_interval",
+                 "calibrate_verdict", "parameter", "calibrate_was", "calibrate_calibrated")
+VERDICT_WORDS = ("calibrate_ok", "calibrate_not_reproduced", "calibrate_irreconcilable")
+
+
+def test_the_terminal_summary_is_in_the_language_asked_for(tiny, tmp_path, capsys):
+    """`calibrate` had no --lang: its summary was English only. With --lang zh it is Chinese (the
+    words of sim.labels, full-width punctuation, no English word but the key paths under the
+    names); by default, and with --lang en, it is the English summary it was."""
+    obs_file, local = tiny
+    out = tmp_path / "out"
+    shutil.copytree(local, out)  # every run is reused: the command only writes the results again
+    said = {}
+    for lang in ("zh", "en", None):
+        capsys.readouterr()
+        argv = ["calibrate", str(ROOT / SMALL), str(obs_file), "--out", str(out), "--quiet", "--workers", "1"]
+        assert main(argv + (["--lang", lang] if lang else [])) == 0
+        said[lang] = capsys.readouterr().out.split("\nwrote ")[0]  # the summary; the files written follow it
+    zh, en = said["zh"], said["en"]
+    quantity, parameter = "patrol_discovery_share", "loop.discovery.resident_report_per_day"
+    for lang, text in (("zh", zh), ("en", en)):
+        assert all(word(k, lang) in text for k in SUMMARY_WORDS), (lang, text)
+        assert any(word(k, lang) in text for k in VERDICT_WORDS), (lang, text)
+        assert label(quantity, lang) in text and parameter_label(parameter, lang) in text, (lang, text)
+    assert "本次运行0次" in zh, zh
+    latin = set(re.findall(r"[A-Za-z]+", "\n".join(line for line in zh.splitlines() if line.strip() != parameter)))
+    assert latin <= {"bad"}, latin  # the calibration's own name
+    assert not ASCII_PUNCTUATION_BY_CJK.search(zh), ASCII_PUNCTUATION_BY_CJK.findall(zh)
+    # English by default, as it was: its head, its columns and a fit line's verdict
+    assert re.sub(r"\d+ s;", "", said[None]) == re.sub(r"\d+ s;", "", en)
+    assert "bad: 22 runs (0 run now), 2 waves, " in en
+    assert f"{'quantity':<44} {'observed':>18} {'predicted':>10} {'95% interval':>22}  verdict" in en
+    assert f"{'parameter':<58} {'was':>10} {'calibrated':>11} {'95% interval':>24}" in en
+    assert re.search(r"  (ok|NOT REPRODUCED|IRRECONCILABLE) \([+-]\d+\.\d sd\)", en), en
+
+
+def test_the_chinese_summary_says_what_is_not_reproduced_and_that_nothing_fits_jointly():
+    """The summary's lines for a calibration with misfits and no joint fit (_two_misfits), which the
+    tiny calibration has not: Chinese with --lang zh, each misfit by its name and the report's
+    short verdict; in English the table's own verdicts, as before."""
+    result = _two_misfits()
+    result.table = result.table.assign(observed_sd=0.01, predicted_q025=0.85, predicted_q975=0.95,
+                                       smallest_implausibility_in_ranges=[3.4, 11.8])  # fmt: skip
+    result.ran, result.seconds = 0, 3.0
+    result.parameters = pd.DataFrame([{"parameter": "loop.discovery.resident_report_per_day", "scenario_value": 0.07,
+                                       "calibrated_value": 0.15, "posterior_q025": 0.03, "posterior_q975": 0.29}])  # fmt: skip
+    zh = calibrate_commands.summary_text(result, "zh")
+    assert word("calibrate_no_joint_fit", "zh") in zh
+    assert "! 巡查发现占比（比例）：未再现：校准点偏离4.2个标准差" in zh.splitlines(), zh
+    assert "! 现场处置占比（比例）：不可调和：参数范围内最近也偏离11.8个标准差" in zh.splitlines(), zh
+    latin = set(re.findall(r"[A-Za-z]+", zh.replace("loop.discovery.resident_report_per_day", "")))
+    assert latin <= {"kunming"}, latin
+    assert not ASCII_PUNCTUATION_BY_CJK.search(zh), ASCII_PUNCTUATION_BY_CJK.findall(zh)
+    en = calibrate_commands.summary_text(result)
+    assert "NO JOINT FIT: no parameter values fit every reconcilable quantity at once; the values below are the " \
+           "least implausible, not a fit" in en
+    assert "! on_spot_share: cannot be reproduced: 11.8 sd off at best" in en.splitlines(), en
 
 
 def test_every_calibration_figure_comes_as_png_svg_and_pdf_with_its_text(tiny):

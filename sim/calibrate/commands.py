@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.cli import positive_int
+from sim.labels import LANGS
 from sim.scenario import Interrupted
 from sim.sweep.commands import add_executor_arguments  # calibration runs go through the sweep executors
 
@@ -28,6 +29,7 @@ def add_commands(sub) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                    help="fixed scenario overrides while calibrating (after the observed file's method.set)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--lang", choices=LANGS, default="en", help="language of the printed summary (zh or en)")
     p.set_defaults(func=cmd_calibrate)
 
 
@@ -71,7 +73,7 @@ def cmd_calibrate(args) -> int:
         print(f"every run is stored in {out}/; run the command once without --shard to write the results")
         return 0
     files = outputs.write(result, out, reproduce_command(cal, out))
-    print(summary_text(result))
+    print(summary_text(result, args.lang))
     print(f"\nwrote {out}/: {' '.join(files)}")
     return 0
 
@@ -94,38 +96,71 @@ def method_overrides(args) -> dict:
     return {k: v for k, v in names.items() if v is not None}
 
 
-def summary_text(result) -> str:
-    from sim.labels import label
+def summary_text(result, lang: str = "en") -> str:
+    """What the terminal shows of a calibration, in ``lang`` (sim.labels): how many runs, the fit of
+    each observed quantity, the parameters, and a line per quantity not reproduced."""
+    from sim.calibrate.outputs import quantity_name, verdict_words
+    from sim.labels import label, word
 
-    lines = [f"\n{result.cal.spec.calibration}: {result.runs_total} runs ({result.ran} run now), "
-             f"{len(result.history.waves)} waves, {result.seconds:.0f} s; posterior ESS {result.posterior.ess:.0f}"]  # fmt: skip
+    lines = ["\n" + word("calibrate_head", lang, name=result.cal.spec.calibration, runs=result.runs_total,
+                         ran=result.ran, waves=len(result.history.waves), seconds=f"{result.seconds:.0f}",
+                         ess=f"{result.posterior.ess:.0f}")]  # fmt: skip
     if not result.history.joint_fit:
-        lines.append("NO JOINT FIT: no parameter values fit every reconcilable quantity at once; the values below are "
-                     "the least implausible, not a fit")  # fmt: skip
-    lines.append(f"\n{'quantity':<44} {'observed':>18} {'predicted':>10} {'95% interval':>22}  verdict")
+        lines.append(word("calibrate_no_joint_fit", lang))
+    lines.append(f"\n{_pad(word('calibrate_quantity', lang), 44)} {_pad(word('calibrate_observed', lang), 18, True)} "
+                 f"{_pad(word('calibrate_predicted', lang), 10, True)} {_pad(word('calibrate_interval', lang), 22, True)}  "
+                 f"{word('calibrate_verdict', lang)}")  # fmt: skip
     for r in result.table.itertuples(index=False):
         obs = f"{r.observed:.4g} ± {r.observed_sd:.2g}"
         interval = f"[{r.predicted_q025:.4g}, {r.predicted_q975:.4g}]"
-        word = "ok" if r.reproduced else ("IRRECONCILABLE" if r.irreconcilable else "NOT REPRODUCED")
-        lines.append(f"{label(r.quantity, 'en')[:44]:<44} {obs:>18} {r.predicted_mean:>10.4g} {interval:>22}  {word} ({r.z:+.1f} sd)")
-    lines += parameter_lines(result.parameters)
+        verdict = "calibrate_ok" if r.reproduced else ("calibrate_irreconcilable" if r.irreconcilable else "calibrate_not_reproduced")
+        lines.append(f"{_pad(_cut(label(r.quantity, lang), 44), 44)} {obs:>18} {r.predicted_mean:>10.4g} {interval:>22}  "
+                     f"{word(verdict, lang)}{word('calibrate_sd', lang, z=f'{r.z:+.1f}')}")  # fmt: skip
+    lines += parameter_lines(result.parameters, lang)
     for r in result.table.itertuples(index=False):
         if not r.reproduced:
-            lines.append(f"! {r.quantity}: {r.verdict}")
+            # the table's verdict (fit.verdict) is a long English sentence; Chinese gets the
+            # report's short verdict, the quantity by its name (the key is in the table above)
+            quantity, verdict = ((r.quantity, r.verdict) if lang == "en" else
+                                 (quantity_name(r.quantity, lang), verdict_words(r, lang)))  # fmt: skip
+            lines.append(word("calibrate_misfit", lang, quantity=quantity, verdict=verdict))
     return "\n".join(lines)
 
 
-def parameter_lines(params) -> list[str]:
-    """Each parameter by its name (sim.labels, in English as the rest of the summary), with its
+def parameter_lines(params, lang: str = "en") -> list[str]:
+    """Each parameter by its name (sim.labels, in ``lang`` as the rest of the summary), with its
     values, and its key path under it to find it in the scenario; a key with no name keeps its path."""
     from sim.calibrate.outputs import parameter_name
+    from sim.labels import word
 
-    names = [parameter_name(p, "en") for p in params["parameter"]]
-    width = max([58, *(len(n) for n in names)])
-    lines = [f"\n{'parameter':<{width}} {'was':>10} {'calibrated':>11} {'95% interval':>24}"]
+    names = [parameter_name(p, lang) for p in params["parameter"]]
+    width = max([58, *(_width(n) for n in names)])
+    lines = [f"\n{_pad(word('parameter', lang), width)} {_pad(word('calibrate_was', lang), 10, True)} "
+             f"{_pad(word('calibrate_calibrated', lang), 11, True)} {_pad(word('calibrate_interval', lang), 24, True)}"]
     for name, r in zip(names, params.itertuples(index=False)):
         interval = f"[{r.posterior_q025:.4g}, {r.posterior_q975:.4g}]"
-        lines.append(f"{name:<{width}} {r.scenario_value!s:>10} {r.calibrated_value!s:>11} {interval:>24}")
+        lines.append(f"{_pad(name, width)} {r.scenario_value!s:>10} {r.calibrated_value!s:>11} {interval:>24}")
         if name != r.parameter:
             lines.append(f"  {r.parameter}")
     return lines
+
+
+# Columns are padded by terminal width, not by characters as f-strings pad: a Chinese character
+# takes two columns (wcwidth, which tabulate[widechars] brings), so Chinese rows line up too. On
+# English text the two agree, so the English summary is as it was.
+def _width(text: str) -> int:
+    from wcwidth import wcswidth
+
+    return max(wcswidth(text), len(text))
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    fill = " " * max(0, width - _width(text))
+    return fill + text if right else text + fill
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` columns (English: text[:width])."""
+    while _width(text) > width:
+        text = text[:-1]
+    return text
