@@ -30,7 +30,6 @@ from matplotlib import font_manager  # noqa: E402
 
 from sim import compare, intervals, results_folder  # noqa: E402
 from sim.labels import join_list, label, label_with_unit, replications_text, word  # noqa: E402
-from sim.results_folder import write_atomic  # noqa: E402
 
 MM = 1 / 25.4
 FULL_WIDTH_IN = 160 * MM  # A4 (210 mm) less two 25 mm margins
@@ -137,7 +136,7 @@ def save(fig, out: Path, stem: str) -> list[Path]:
     paths = [out / f"{stem}.{ext}" for ext in FORMATS]
     for p in paths:
         ext = p.suffix[1:]
-        write_atomic(p, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=PNG_DPI if ext == "png" else "figure"))
+        results_folder.write_atomic(p, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=PNG_DPI if ext == "png" else "figure"))
         # The first drawing placed everything (constrained layout, in fractions of the page, so
         # the same at any dpi): the other formats keep that layout rather than compute it again.
         fig.set_layout_engine("none")

@@ -288,3 +288,19 @@ def test_redrawing_removes_the_temporary_files_of_a_drawing_killed_mid_file(comp
     figures.draw(folder, "en")
     left = {p.name for p in (folder / "figures").glob(".*.tmp")}
     assert left == {names["live"], names["other host"]}
+
+
+def test_figures_are_written_through_results_folder_write_atomic(tmp_path, monkeypatch):
+    """One name for one thing: save() calls results_folder.write_atomic itself (not a copy of the
+    name bound at import), so a change to the writer — or a test's stand-in — reaches figures."""
+    import matplotlib.pyplot as plt
+
+    from sim import results_folder
+
+    written = []
+    real = results_folder.write_atomic
+    monkeypatch.setattr(results_folder, "write_atomic", lambda path, write: (written.append(path), real(path, write)))
+    fig = plt.figure(figsize=(2, 1))
+    paths = figures.save(fig, tmp_path, "one")
+    assert written == paths and all(p.is_file() for p in paths)
+    assert not hasattr(figures, "write_atomic")
