@@ -70,8 +70,8 @@ def test_temporary_files_of_a_writer_killed_mid_write_are_removed_on_resume(swep
     exp, out = swept
     parts = out / "parts"
     victim = parts / "part-killed.parquet"
-    code = ("import os, sys; from pathlib import Path; from sim.sweep import store; "
-            "store.write_atomic(Path(sys.argv[1]), lambda p: (p.write_text('half a part'), os.kill(os.getpid(), 9)))")
+    code = ("import os, sys; from pathlib import Path; from sim.results_folder import write_atomic; "
+            "write_atomic(Path(sys.argv[1]), lambda p: (p.write_text('half a part'), os.kill(os.getpid(), 9)))")
     proc = subprocess.run([sys.executable, "-c", code, str(victim)], cwd=ROOT)
     assert proc.returncode == -signal.SIGKILL
     [left] = parts.glob(f".{victim.name}.*.tmp")  # what the killed writer left
@@ -389,3 +389,18 @@ def test_sweep_results_names_each_parameter_and_keeps_its_key_path(tmp_path, cap
     # --to writes the table as stored: its columns are the key paths
     assert cli.main(["sweep-results", str(out), "--to", str(tmp_path / "runs.csv")]) == 0
     assert lever in pd.read_csv(tmp_path / "runs.csv").columns
+
+
+def test_the_store_writes_through_results_folder_and_does_not_re_export_it(tmp_path, monkeypatch):
+    """write_atomic and remove_dead_writers_files live in sim.results_folder only; the store calls
+    them there, so there is one name for each and a stand-in for the writer reaches the store."""
+    from sim import results_folder
+
+    assert not hasattr(store, "write_atomic") and not hasattr(store, "remove_dead_writers_files")
+    written = []
+    real = results_folder.write_atomic
+    monkeypatch.setattr(results_folder, "write_atomic", lambda path, write: (written.append(path), real(path, write)))
+    store.write_parquet(tmp_path / "t.parquet", pd.DataFrame({"a": [1, 2]}))
+    store.write_manifest(tmp_path, {"kind": "sweep"})
+    assert written == [tmp_path / "t.parquet", tmp_path / store.MANIFEST]
+    assert pd.read_parquet(tmp_path / "t.parquet")["a"].tolist() == [1, 2]

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import safe_yaml
+from sim import results_folder, safe_yaml
 from sim.scenario import ScenarioError
 from sim.sweep import experiment, shards, store
 from sim.sweep import run as sweep_run
@@ -187,7 +187,7 @@ class Evaluator:
         # named by its text: shards of an array at different batches never read each other's file
         path = self.store_dir / BATCHES / f"batch-{hashlib.sha256(text.encode()).hexdigest()[:16]}.yaml"
         if not path.exists():
-            store.write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+            results_folder.write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
         plan = experiment.load(path)
         wanted = set(staffings)
         rows = [tuple(int(getattr(r, f"p{i}")) for i in range(len(params))) for r in plan.points.itertuples(index=False)]

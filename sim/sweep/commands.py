@@ -186,7 +186,7 @@ def cmd_results(args) -> int:
 
         if args.to.suffix.lower() not in (".csv", ".parquet"):
             raise ScenarioError("--to", "", f"{args.to}: name a .csv or .parquet file")
-        from sim.results_folder import check_regular_file, resolve
+        from sim.results_folder import check_regular_file, resolve, write_atomic
 
         if resolve(args.to, "--to").is_relative_to(resolve(args.results, "--to")):  # the store itself: it would break
             raise ScenarioError("--to", "", f"{args.to} is inside the sweep's own folder; write the table elsewhere")
@@ -203,7 +203,7 @@ def cmd_results(args) -> int:
         try:
             write = (lambda p: table.to_parquet(p, index=False)) if args.to.suffix.lower() == ".parquet" else (
                 lambda p: table.to_csv(p, index=False))
-            store.write_atomic(args.to, write)  # an interrupt leaves no half-written file
+            write_atomic(args.to, write)  # an interrupt leaves no half-written file
         except OSError as e:
             from sim.scenario import ScenarioError
 

@@ -17,7 +17,7 @@ import pandas as pd
 from tqdm import tqdm
 
 import sim
-from sim import provenance
+from sim import provenance, results_folder
 from sim.scenario import CommandFailed, ScenarioError
 from sim.sweep import executors, store, worker
 from sim.sweep.experiment import Plan, Run, describe
@@ -258,7 +258,7 @@ def run_sweep(
 
 def _run_locked(plan, out, executor, workers, scheduler, shard, progress, retry_failed, chunk_size) -> Outcome:
     prepare(plan, out)
-    store.remove_dead_writers_files(out)
+    results_folder.remove_dead_writers_files(out)
     runs = shard_runs(plan.runs(), shard)
     done = store.finished(out)
     if retry_failed:

@@ -35,7 +35,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sim import results_folder
-from sim.results_folder import remove_dead_writers_files, write_atomic  # noqa: F401  (the store's, kept here by name)
 from sim.scenario import ScenarioError
 
 PARTS = "parts"
@@ -48,7 +47,7 @@ SHARD_LOCKS = ".locks"
 
 def write_parquet(path: Path, table: pd.DataFrame) -> None:
     """Atomically, with page checksums (read_table checks them)."""
-    write_atomic(path, lambda p: table.to_parquet(p, index=False, write_page_checksum=True))
+    results_folder.write_atomic(path, lambda p: table.to_parquet(p, index=False, write_page_checksum=True))
 
 
 class Damaged(ValueError):
@@ -209,7 +208,7 @@ def read_manifest(out: Path) -> dict:
 
 def write_manifest(out: Path, manifest: dict) -> None:
     text = json.dumps(manifest, indent=2, default=str) + "\n"
-    write_atomic(Path(out) / MANIFEST, lambda p: p.write_text(text, encoding="utf-8"))
+    results_folder.write_atomic(Path(out) / MANIFEST, lambda p: p.write_text(text, encoding="utf-8"))
 
 
 def write_design(out: Path, design: pd.DataFrame) -> None:
