@@ -639,7 +639,9 @@ def build(data: dict, file="<scenario>") -> Scenario:
 
 def load(path: str | Path, overrides: list[str] | None = None) -> Scenario:
     """Load a scenario file, resolving ``extends:`` and applying ``--set`` overrides."""
-    data = apply_overrides(load_raw(path), overrides or [], path)
+    data = load_raw(path)  # a fresh dict: copied (by apply_overrides) only when something is set in it
+    if overrides:
+        data = apply_overrides(data, overrides, path)
     return build(data, path)
 
 
