@@ -186,7 +186,7 @@ class CaseType(Strict):
     handling_class: Literal["A", "B", "C", "D"] = "A"
     roles: list[str] = Field(min_length=1, description="street roles that handle it; >1 = joint")
     handle: Duration
-    deadline_hours: float = Field(le=limits.MAX_DURATION_HOURS, description="working hours from registration to closure")
+    deadline_hours: Hours = Field(description="working hours from registration to closure")
     priority: Annotated[int, Field(ge=0)] = 1
     on_spot_fix_share: Fraction = 0.0
     verify_on_site: bool = True
@@ -735,10 +735,6 @@ def check_references(s: Scenario, file) -> None:
                 raise ScenarioError(
                     file, f"case_types.{name}.roles", f"needs role {r!r}, which has no staff in staffing"
                 )
-        if ct.deadline_hours < 0:
-            raise ScenarioError(
-                file, f"case_types.{name}.deadline_hours", f"must be >= 0, got {ct.deadline_hours}"
-            )
         if ct.source == "grid" and ct.channels:
             raise ScenarioError(file, f"case_types.{name}.channels", "grid problems are found on patrol or reported by residents; channels apply to requests")
         if ct.channels is not None and sum(ct.channels.values()) <= 0:

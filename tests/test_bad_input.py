@@ -23,7 +23,7 @@ CORPUS = [
     ("missing_file.yaml", "", "file not found"),
     ("extends_missing.yaml", "extends", "file not found"),
     ("role_without_staff.yaml", "case_types.job.roles", "'police', which has no staff"),
-    ("negative_deadline.yaml", "case_types.job.deadline_hours", "must be >= 0, got -8"),
+    ("negative_deadline.yaml", "case_types.job.deadline_hours", "greater than or equal to 0, got -8"),
     ("duplicate_role.yaml", "case_types.job.roles", "listed twice"),
     ("empty_name.yaml", "name", "at least 1 character"),
     ("fewer_residents_than_areas.yaml", "street.residents", "fewer residents (3) than residential areas (5)"),

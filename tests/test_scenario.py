@@ -2,7 +2,7 @@
 
 import json
 
-from sim import scenario
+from sim import limits, scenario
 from sim.cli import main
 
 
@@ -46,6 +46,21 @@ def test_schema_command_prints_json_schema_with_every_section(capsys):
     for key in ("street", "staffing", "case_types", "levers", "behaviour", "horizon", "calendars"):
         assert key in schema["properties"]
     assert schema["$defs"]["Role"]["additionalProperties"] is False
+
+
+def test_a_deadline_below_zero_is_refused_by_the_schema_that_streetsim_schema_prints(tmp_path, capsys):
+    """deadline_hours' lower bound was checked by hand after validation: `streetsim schema` showed
+    no minimum, so an editor let a negative deadline through. It is a Field bound now."""
+    assert main(["schema"]) == 0
+    deadline = json.loads(capsys.readouterr().out)["$defs"]["CaseType"]["properties"]["deadline_hours"]
+    assert deadline["minimum"] == 0 and deadline["maximum"] == limits.MAX_DURATION_HOURS
+    bad = tmp_path / "late.yaml"
+    bad.write_text(f"extends: {scenario.Path('scenarios/validation/mmc.yaml').resolve()}\n"
+                   "case_types:\n  job: {deadline_hours: -0.5}\n")
+    assert main(["validate", str(bad)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {bad}: case_types.job.deadline_hours: Input should be greater than or equal to 0, got -0.5\n")
+    assert scenario.load("scenarios/validation/mmc.yaml", ["case_types.job.deadline_hours=0"])  # the bound itself
 
 
 def test_shipped_scenarios_validate(capsys):
