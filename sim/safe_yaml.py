@@ -7,7 +7,20 @@ key given twice silently replace the first. Here the text is read with a size ca
 UTF-8 only, its nesting is measured on the event stream (which is iterative), the composed node
 graph is walked with a budget of values and checked for duplicate keys, and only then are
 Python objects built. Every problem is a YamlError carrying the key path (if any) and one line.
-Numbers in exponent form (1e5, 2e-3) are numbers, as in YAML 1.2, not text as in PyYAML's 1.1.
+
+Numbers. PyYAML reads YAML 1.1, which is kept (``1_000`` is 1000, ``1_000.5`` a float, ``yes`` is
+true), with one addition from YAML 1.2: a number in exponent form needs neither a point nor a
+signed exponent (1.1 read ``1e5`` and ``2e-3`` as text). The rule for those forms:
+
+- written without a point, a whole value is an int whatever the exponent's sign: ``1e5``,
+  ``3E+2``, ``1e-0`` and ``100e-2`` are 100000, 300, 1 and 1 (a count may be written so);
+- otherwise a float: ``1e-3`` is 0.001, ``1.5e5`` and ``1.0e0`` are floats (a count refuses
+  them, as it refuses ``3.0``: the models are strict);
+- underscores may group the digits before the exponent, as YAML 1.1 allows in every number:
+  ``1_000e3`` is 1000000. (YAML 1.2's core schema has no underscores at all, ``1_000`` is text
+  there; one rule for the numbers of one file is less surprising than 1.2's for these only.)
+
+``Dumper`` resolves as the loader reads, so text that would read as a number is written quoted.
 """
 
 from __future__ import annotations
@@ -130,24 +143,34 @@ class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
 # PyYAML follows YAML 1.1, whose numbers need a point and a signed exponent: `residents: 1e5`,
 # `1.5e5` and `2e-3` were read as text, and refused as "not a valid integer, got '1e5'". YAML 1.2
 # reads them as numbers; here too, on this loader only (yaml.SafeLoader is PyYAML's, not ours).
-# A whole number written without a point (1e5, 3E+2) is that integer, so a count may be written so;
-# with a point (1.5e5) it is a float, refused by a count as 3.0 is (the models are strict).
-_WHOLE_EXPONENT = re.compile(r"^[-+]?[0-9]+[eE]\+?[0-9]+$")
-_EXPONENT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$")  # YAML 1.2's float, with an exponent
-Loader.add_implicit_resolver("tag:yaml.org,2002:int", _WHOLE_EXPONENT, list("-+0123456789"))
+# The rule is the module docstring's. Forms without a point are resolved as ints and
+# _construct_int gives a float for the ones that are not whole (1e-3): whether 120e-1 is whole
+# depends on its digits, which a resolver's pattern cannot weigh. Underscores are digits' grouping
+# before the exponent, as in YAML 1.1's ints and floats (whose constructors drop them), not in it.
+_POINTLESS_EXPONENT = re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$")
+_EXPONENT = re.compile(r"^[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)[eE][-+]?[0-9]+$")  # YAML 1.2's float, with an exponent
+Loader.add_implicit_resolver("tag:yaml.org,2002:int", _POINTLESS_EXPONENT, list("-+0123456789"))
 Loader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT, list("-+.0123456789"))
 
 
 def _construct_int(loader: Loader, node: yaml.ScalarNode):
-    """YAML 1.1's integers, and whole numbers in exponent form."""
+    """YAML 1.1's integers, and numbers in exponent form without a point: an int if whole, else a float."""
     text = loader.construct_scalar(node)
-    if not _WHOLE_EXPONENT.match(text):
+    if not _POINTLESS_EXPONENT.match(text):
         return loader.construct_yaml_int(node)
-    mantissa, _, power = text.lower().partition("e")
-    value = float(text)  # inf past a float's range (1e400): refused as not finite, as 1.0e400 is
-    if not math.isfinite(value) or int(power) > 308:  # (0e999999999: no 10**999999999 is built)
+    text = text.replace("_", "")
+    mantissa, _, exponent = text.lower().partition("e")
+    digits, power = mantissa.lstrip("+-"), int(exponent)
+    if not digits.strip("0"):  # 0e-5, 0e999999999: 0, and no 10**999999999 is built
+        return 0
+    if power < 0:  # whole when the mantissa ends in -power zeros: 100e-2 is 1, 1e-3 is 0.001
+        if -power < len(digits) and not digits[power:].strip("0"):
+            return int(mantissa[:power])
+        return float(text)  # (1e-999999999 is 0.0: no 10**999999999 is built)
+    value = float(text)
+    if not math.isfinite(value):  # past a float's range (1e400): refused as not finite, as 1.0e400 is
         return value
-    return int(mantissa) * 10 ** int(power)  # exact: 12345678901234567e0 is no float's rounding
+    return int(mantissa) * 10**power  # exact: 12345678901234567e0 is no float's rounding
 
 
 Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
@@ -158,7 +181,7 @@ class Dumper(yaml.SafeDumper):
     (the text '1e5') is written quoted, so what is dumped is read back as it was."""
 
 
-Dumper.add_implicit_resolver("tag:yaml.org,2002:int", _WHOLE_EXPONENT, list("-+0123456789"))
+Dumper.add_implicit_resolver("tag:yaml.org,2002:int", _POINTLESS_EXPONENT, list("-+0123456789"))
 Dumper.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT, list("-+.0123456789"))
 
 

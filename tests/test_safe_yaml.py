@@ -18,9 +18,24 @@ def test_numbers_in_exponent_form_are_numbers_and_whole_ones_integers():
     assert yaml.safe_load("[1e5, 1.5e5]") == ["1e5", "1.5e5"]  # PyYAML's own loader is left as it was
 
 
+@pytest.mark.parametrize("text,value", [
+    ("1e+0", 1), ("1e-0", 1), ("1E-0", 1), ("-1e-0", -1), ("100e-2", 1), ("-120e-1", -12), ("0e-5", 0),
+    ("1_000e3", 1_000_000), ("1_000e-3", 1), ("1_000", 1000),  # YAML 1.1's underscores, in every number
+    ("1e-3", 0.001), ("100e-3", 0.1), ("1.0e0", 1.0), ("1.5e-0", 1.5), ("1_000.5e3", 1_000_500.0), ("1_000.5", 1000.5),
+    ("_1e3", "_1e3"), ("1e1_0", "1e1_0"),  # an underscore neither starts a number nor groups the exponent
+])
+def test_an_exponent_form_without_a_point_is_an_int_when_whole_whatever_the_exponents_sign(text, value):
+    """Before: 1e+0 read as the int 1 but 1e-0 as the float 1.0 (refused by a count), and 1_000e3 as
+    text while 1_000 is 1000. The rule (sim.safe_yaml's docstring): no point and a whole value is
+    an int; a point, or a fraction (1e-3), a float; underscores group digits before the exponent."""
+    got = safe_yaml.parse(f"k: {text}")["k"]
+    assert got == value and type(got) is type(value)
+
+
 def test_an_exponent_past_any_float_is_inf_at_once():
     t0 = time.perf_counter()
-    assert safe_yaml.parse("[1e400, 5e308, 0e999999999]") == [math.inf, math.inf, 0.0]  # no 10**999999999 built
+    got = safe_yaml.parse("[1e400, 5e308, 0e999999999, 1e-999999999]")  # no 10**999999999 built
+    assert got == [math.inf, math.inf, 0, 0.0] and type(got[2]) is int  # 0 is whole: an int, as 0e5 is
     assert time.perf_counter() - t0 < 1
 
 
@@ -57,7 +72,8 @@ def test_an_alias_bomb_is_still_named_one_where_its_aliases_are_used(limit_100):
     assert (e.value.key, e.value.message) == ("bomb", "more than 100 values once aliases are expanded (an alias bomb?)")
 
 
-@pytest.mark.parametrize("value", ["1e5", "2015e1", "1.5e3", "-3E+2", "text", 100000, 150000.0, 0.001, True,
+@pytest.mark.parametrize("value", ["1e5", "2015e1", "1.5e3", "-3E+2", "1e-0", "100e-2", "1e-3", "1_000e3", "1_000.5e3",
+                                   "text", 100000, 150000.0, 0.001, True,
                                    [1, "1e5"], {"a": "2e3", "b": 2e3}])
 def test_what_is_dumped_reads_back_as_it_was(value):
     """Since 1e5 reads as a number, the text '1e5' must be written quoted: yaml.safe_dump wrote it
