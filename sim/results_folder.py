@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import socket
+import stat
 import time
 import uuid
 from pathlib import Path
@@ -53,7 +54,7 @@ def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
     if not manifest.exists():
         raise ScenarioError(folder, "", "not a results folder (no manifest.json)")
     try:
-        facts = json.loads(manifest.read_text(encoding="utf-8"))
+        facts = json.loads(read_own_text(manifest))
         kind = facts.get("kind")
     except (ValueError, AttributeError, OSError) as e:
         raise ScenarioError(manifest, "", f"not a readable manifest: {str(e).splitlines()[0][:120]}") from None
@@ -66,6 +67,7 @@ def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
 
     for f in sorted(folder.rglob("*.csv")):
         try:
+            _check_regular(f)
             if pd.read_csv(f, nrows=2).empty:
                 raise ValueError("no rows")
         except (ValueError, OSError, pd.errors.ParserError) as e:
@@ -74,12 +76,29 @@ def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
     store_parts = {"sweep": {"parts", "timeseries"}, "staffing": {"runs"}}.get(kind, set())
     for f in sorted(p for p in folder.rglob("*.parquet") if not store_parts & set(p.relative_to(folder).parts[:1])):
         try:
+            _check_regular(f)
             pq.read_metadata(f)
         except Exception as e:  # pyarrow raises several types for a damaged file
             raise ScenarioError(f, "", f"damaged Parquet file: {str(e).splitlines()[0][:120]}") from None
     if kind in ("run", "compare", "district"):  # nothing is drawn from a folder that lacks a table
         _check_scenario_tables(folder, facts, tables)
     return folder
+
+
+def read_own_text(path: Path) -> str:
+    """A file streetsim wrote into a results folder (a manifest), as text. Opened without waiting
+    and read only if it is a regular file: a named pipe in its place blocked the read forever,
+    a device never ended. OSError otherwise (callers say the file is not readable)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        _check_regular(path, os.fstat(fd).st_mode)
+        return f.read().decode("utf-8")
+
+
+def _check_regular(path: Path, mode: int | None = None) -> None:
+    """OSError unless ``path`` is a regular file (what a results folder's files all are)."""
+    if not stat.S_ISREG(path.stat().st_mode if mode is None else mode):
+        raise OSError("not a regular file (a named pipe, device or folder)")
 
 
 def _drawn_by_their_command(folder: Path, kind: str) -> ScenarioError:
@@ -114,10 +133,8 @@ def _check_scenario_tables(folder: Path, manifest: dict, tables: tuple[str, ...]
 
 def manifest_kind(folder: Path) -> str | None:
     """The ``kind`` a streetsim manifest names, or None if there is no readable manifest."""
-    if (folder / "manifest.json").is_fifo():  # reading it would wait for a writer
-        return None
-    try:
-        m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    try:  # a named pipe is not waited on
+        m = json.loads(read_own_text(folder / "manifest.json"))
     except (OSError, ValueError):
         return None
     return m.get("kind") if isinstance(m, dict) else None

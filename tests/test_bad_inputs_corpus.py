@@ -352,6 +352,41 @@ def _staggered_unknown_calendar(tmp):
     return ["run", str(f), *RUN[1:]], f"{f}: levers.staggered_hours.calendars: ", "unknown calendar 'nosuch'"
 
 
+def _piped(folder: Path, name: str) -> Path:
+    import os
+
+    os.mkfifo(folder / name)  # nobody writes to it: reading it waited forever
+    return folder / name
+
+
+@generated("figures: manifest.json is a named pipe (waited forever)")
+def _figures_manifest_pipe(tmp):
+    (tmp / "res").mkdir()
+    pipe = _piped(tmp / "res", "manifest.json")
+    return ["figures", str(tmp / "res")], f"{pipe}: ", "not a readable manifest: not a regular file"
+
+
+@generated("figures: summary.csv is a named pipe (waited forever)")
+def _figures_table_pipe(tmp):
+    folder = _results(tmp, summary=None)
+    pipe = _piped(folder, "summary.csv")
+    return ["figures", str(folder)], f"{pipe}: ", "damaged or empty table: not a regular file"
+
+
+@generated("figures: cases.parquet is a named pipe (waited forever)")
+def _figures_parquet_pipe(tmp):
+    folder = _results(tmp)
+    pipe = _piped(folder, "cases.parquet")
+    return ["figures", str(folder)], f"{pipe}: ", "damaged Parquet file: not a regular file"
+
+
+@generated("sweep-results: manifest.json is a named pipe (waited forever)")
+def _sweep_manifest_pipe(tmp):
+    (tmp / "sweep").mkdir()
+    pipe = _piped(tmp / "sweep", "manifest.json")
+    return ["sweep-results", str(tmp / "sweep")], f"{pipe}: ", "not a readable manifest (not a regular file"
+
+
 @generated("sweep-results: --to a loop of symbolic links")
 def _sweep_to_loop(tmp):
     (tmp / "a.csv").symlink_to(tmp / "b.csv")

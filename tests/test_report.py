@@ -2,6 +2,7 @@
 poppler; extra sections from report.json; a sweep's annex; assumptions read from comments."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -296,6 +297,18 @@ def test_a_damaged_manifest_is_one_line(tmp_path, capsys, data):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "manifest.json" in err[0] and "not a readable manifest" in err[0], err
     assert sorted(p.name for p in folder.iterdir()) == ["manifest.json"]  # nothing written
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "calibration.json"])
+def test_a_manifest_that_is_a_named_pipe_is_one_line_not_a_wait(tmp_path, capsys, name):
+    """Nobody writes to the pipe: reading it waited forever (a calibration's folder has its own name)."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    os.mkfifo(folder / name)
+    assert main(["report", str(folder), "--lang", "en", "--no-figures"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {folder / name}: not a readable manifest: not a regular file"), err
+    assert sorted(p.name for p in folder.iterdir()) == [name]  # nothing written
 
 
 def test_many_streets_list_their_differing_levers_one_per_row_not_side_by_side():

@@ -63,8 +63,8 @@ def _manifest(results_dir: Path) -> dict:
     if path is None:
         raise ScenarioError(results_dir, "", "not a results folder (no manifest.json)")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as e:  # truncated, not JSON, not UTF-8, unreadable
+        manifest = json.loads(results_folder.read_own_text(path))
+    except (ValueError, OSError) as e:  # truncated, not JSON, not UTF-8, unreadable, a pipe
         raise ScenarioError(path, "", f"not a readable manifest: {str(e).splitlines()[0][:120]}") from None
     if not isinstance(manifest, dict):
         raise ScenarioError(path, "", "not a readable manifest: not a mapping")
