@@ -250,6 +250,8 @@ def _check_graph(root: yaml.Node) -> None:
                     stack.append((value, path))
                     continue
                 name = str(key.value) if isinstance(key, yaml.ScalarNode) else "<complex key>"
+                if isinstance(key, yaml.ScalarNode) and key.tag != _STR_TAG:
+                    raise _not_a_name(key, (*path, name))
                 ident = (key.tag, key.value) if isinstance(key, yaml.ScalarNode) else id(key)
                 if ident in seen:
                     raise YamlError(".".join((*path, name)), f"given twice (lines {seen[ident]} and "
@@ -258,6 +260,21 @@ def _check_graph(root: yaml.Node) -> None:
                 stack.append((value, (*path, name)))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend((item, (*path, str(i))) for i, item in enumerate(node.value))
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_READS_AS = {"bool": "true or false", "null": "null (nothing)", "int": "a whole number", "float": "a number",
+             "timestamp": "a date"}  # fmt: skip
+
+
+def _not_a_name(key: yaml.ScalarNode, path: tuple[str, ...]) -> YamlError:
+    """Every key of every streetsim file is a name. A key YAML reads as something else (``on``
+    and ``no`` as true and false, ``~`` as null, 2015-01-01 as a date) was named by its Python
+    value (``1``, ``None``, ``datetime.date(2015, 1, 1)``) where the schema refused it; ``on``
+    and ``yes`` in one mapping became one key, the first silently lost."""
+    what = _READS_AS.get(key.tag.rsplit(":", 1)[-1], f"a {key.tag.rsplit(':', 1)[-1]} value")
+    return YamlError(".".join(path), f"a key must be a name, but YAML reads this one as {what} (line "
+                     f"{key.start_mark.line + 1}); put it in quotes: '{key.value}'")  # fmt: skip
 
 
 def _too_many_values(root: yaml.Node, path: tuple[str, ...]) -> YamlError:
