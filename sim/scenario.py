@@ -486,9 +486,7 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
         return data
     if not isinstance(parent, str):
         raise ScenarioError(path, "extends", f"must be a file path, got {parent!r}")
-    parent_path = _extends_folder(path) / parent
-    if not parent_path.exists():
-        raise ScenarioError(path, "extends", f"file not found: {parent_path}")
+    parent_path = referenced_file(path, "extends", _extends_folder(path), parent)
     _check_cycle(path, (*_chain, key), parent, parent_path)
     _check_chain(path, (*_chain, key), parent)
     try:
@@ -498,6 +496,23 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
             raise
         raise ScenarioError(path, "extends", f"{parent}: {e.message}") from None  # name the file that says it
     return deep_merge(parent_data, data)
+
+
+def referenced_file(file, key: str, folder: Path, name: str) -> Path:
+    """The file that ``key`` of ``file`` names (``extends:``, an experiment's ``scenario:``),
+    relative to ``folder``; one line if it names none. An empty name was taken for the folder
+    itself ("is a folder", naming the folder, not the file and key to mend), and a name longer
+    than the system allows raised OSError (a traceback)."""
+    if not name.strip():
+        raise ScenarioError(file, key, "empty; give the path of a file")
+    target = folder / name
+    try:
+        found = target.exists()
+    except OSError as e:  # ENAMETOOLONG: exists() says False only for a missing file
+        raise ScenarioError(file, key, f"cannot read {_shown(name)}: {e.strerror or e}") from None
+    if not found:
+        raise ScenarioError(file, key, f"file not found: {target}")
+    return target
 
 
 def _extends_folder(path: Path) -> Path:

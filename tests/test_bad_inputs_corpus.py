@@ -57,6 +57,8 @@ CASES = {
     "empty file": scenario("empty.yaml", "", "is empty; a scenario file starts with `name: <name>`"),
     "extends a list": scenario("extends_not_string.yaml", "extends", "must be a file path"),
     "extends /dev/zero": scenario("extends_dev_zero.yaml", "extends", "/dev/zero: larger than 1,000,000 bytes"),
+    "extends: '' (taken for the folder: named it, not the file)": scenario("extends_empty.yaml", "extends", "empty; give the path"),
+    "extends a 305-character name (OSError traceback)": scenario("extends_long_name.yaml", "extends", "File name too long"),
     "integer of 5000 digits": scenario("int_5000_digits.yaml", "", "more than 4,300 digits"),
     # numbers: finite, strict
     "deadline .nan": scenario("nan_deadline.yaml", "case_types.job.deadline_hours", "finite number, got nan"),
@@ -136,6 +138,8 @@ CASES = {
             ("experiment alias bomb", "exp_alias_bomb.yaml", "parameters.staffing.servers.count.values", "alias bomb"),
             ("design point over a limit", "exp_point_over_limit.yaml", "parameters", "street.residents: Input should be less"),
             ("experiment kpis: typo", "exp_kpi_typo.yaml", "kpis", "unknown KPI 'on_time_rte' (did you mean on_time_reported or"),
+            ("experiment scenario: '' (taken for the folder)", "exp_scenario_empty.yaml", "scenario", "empty; give the path"),
+            ("experiment scenario: a 305-character name (traceback)", "exp_scenario_long_name.yaml", "scenario", "File name too long"),
         ]
     },
 }

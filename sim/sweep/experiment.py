@@ -236,9 +236,7 @@ def load(path: str | Path, confirmed: bool = True) -> Plan:
         if err.message.startswith("unknown key"):
             err = ScenarioError(path, err.key, "unknown key in an experiment file")
         raise err from None
-    scenario_file = path.parent / spec.scenario
-    if not scenario_file.exists():
-        raise ScenarioError(path, "scenario", f"file not found: {scenario_file}")
+    scenario_file = scenario_mod.referenced_file(path, "scenario", path.parent, spec.scenario)
     base = scenario_mod.apply_overrides(scenario_mod.load_raw(scenario_file), spec.set, path)
     try:
         base_settings = scenario_mod.build(base, scenario_file)
