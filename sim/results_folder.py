@@ -46,6 +46,7 @@ def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
     """A readable streetsim results folder of one of ``kinds``: its manifest and every table
     open, none is empty, each scenario's ``tables`` there. Checked before drawing, so a damaged
     folder gets one line and no half-drawn figures."""
+    check_path_readable(folder)
     if not folder.is_dir():
         raise ScenarioError(folder, "", "not a folder" if folder.exists() else "folder not found")
     manifest = folder / "manifest.json"
@@ -159,13 +160,23 @@ def resolve(path: Path, flag: str) -> Path:
         raise ScenarioError(flag, "", f"{path}: {getattr(e, 'strerror', None) or e}") from None
 
 
+def check_path_readable(path: Path) -> None:
+    """One line for a path no file can have (a name past the system's 255 bytes): pathlib's
+    exists() and is_dir() raise OSError for it (ENAMETOOLONG), a traceback."""
+    try:
+        path.exists()
+    except OSError as e:
+        raise ScenarioError(path, "", f"cannot read: {e.strerror or e}") from None
+
+
 def check_regular_file(path: Path, flag: str) -> None:
     """A file a command writes over must be a plain file: never a link, device, pipe or folder."""
+    check_name(path, flag, "file")  # a name too long for a file (or for the temporary one beside it)
     if path.is_symlink() or (path.exists() and not path.is_file()):
         raise ScenarioError(flag, "", f"{path} is not a regular file; give a new file name")
 
 
-def check_name(out, flag: str = "--out") -> Path:
+def check_name(out, flag: str = "--out", what: str = "folder") -> Path:
     """Refuse names no folder can have (empty, too long) before touching the disk."""
     text = str(out) if out is not None else ""
     if not text.strip():
@@ -176,7 +187,7 @@ def check_name(out, flag: str = "--out") -> Path:
     for part in path.parts:
         size = len(os.fsencode(part))
         if size > NAME_MAX - SUFFIX_ROOM and part != path.anchor:
-            raise ScenarioError(flag, "", f"folder name {part[:40]}... is {size} bytes; the limit is {NAME_MAX - SUFFIX_ROOM}")
+            raise ScenarioError(flag, "", f"{what} name {part[:40]}... is {size} bytes; the limit is {NAME_MAX - SUFFIX_ROOM}")
     if len(os.fsencode(text)) > 3000:
         raise ScenarioError(flag, "", "path longer than 3,000 bytes")
     return path

@@ -121,6 +121,17 @@ CASES = {
     "scenario is /dev/zero": (["run", "/dev/zero", *RUN[1:]], "/dev/zero: ", "larger than 1,000,000 bytes"),
     "missing scenario": (["run", str(BAD / "nowhere.yaml"), *RUN[1:]], f"{BAD / 'nowhere.yaml'}: ", "file not found"),
     "validate garbage": (["validate", str(BAD / "garbage.bin")], f"{BAD / 'garbage.bin'}: ", "not UTF-8"),
+    # a name past 255 bytes: pathlib's exists() raised OSError (File name too long), a traceback
+    **{
+        f"{argv[0]}: {what} of 300 bytes": (argv, prefix, text)
+        for argv, what, prefix, text in [
+            (["figures", "y" * 300], "a results folder", "y" * 300 + ": ", "cannot read: File name too long"),
+            (["report", "y" * 300, "--no-figures"], "a results folder", "y" * 300 + ": ", "cannot read: File name too long"),
+            (["sweep-results", "y" * 300], "a results folder", "y" * 300 + ": ", "cannot read: File name too long"),
+            (["report", "x", "--out", "y" * 300 + ".pdf"], "--out", "--out: ", "file name yyyy"),
+            (["sweep-results", "x", "--to", "y" * 300 + ".csv"], "--to", "--to: ", "file name yyyy"),
+        ]
+    },
     # experiment files
     **{
         name: (["sweep", str(BAD / f), "--quiet"], f"{BAD / f}: {key}: ", what)

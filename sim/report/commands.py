@@ -28,6 +28,9 @@ def cmd_report(args) -> int:
         from sim.report.typeset import check_out_file
 
         check_out_file(args.out, args.out == args.results_dir / f"report_{args.lang}.pdf")
+    from sim.results_folder import check_path_readable
+
+    check_path_readable(args.results_dir)
     if (args.results_dir / "manifest.json").exists():  # a simulation's folder: its tables are checked first
         from sim.results_folder import REPORT_KINDS, REPORT_TABLES, check_results_folder
 

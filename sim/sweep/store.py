@@ -266,6 +266,7 @@ def read_timeseries(out: str | Path) -> pd.DataFrame:
 
 def check_store(out: Path) -> None:
     """What ``sweep-results`` needs before reading: a sweep manifest and its design."""
+    results_folder.check_path_readable(out)
     if not out.is_dir():
         raise ScenarioError(out, "", "folder not found" if not out.exists() else "not a folder")
     if not (out / MANIFEST).exists():
