@@ -121,6 +121,9 @@ CASES = {
     "scenario is /dev/zero": (["run", "/dev/zero", *RUN[1:]], "/dev/zero: ", "larger than 1,000,000 bytes"),
     "missing scenario": (["run", str(BAD / "nowhere.yaml"), *RUN[1:]], f"{BAD / 'nowhere.yaml'}: ", "file not found"),
     "validate garbage": (["validate", str(BAD / "garbage.bin")], f"{BAD / 'garbage.bin'}: ", "not UTF-8"),
+    # validate built every point of any design up to 10,000,000 runs (~5 ms each): unbounded time
+    "validate 12,000 runs without --yes": (["validate", str(BAD / "exp_needs_yes.yaml")],
+                                           f"{BAD / 'exp_needs_yes.yaml'}: design: ", "add --yes"),
     # a name past 255 bytes: pathlib's exists() raised OSError (File name too long), a traceback
     **{
         f"{argv[0]}: {what} of 300 bytes": (argv, prefix, text)
