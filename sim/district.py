@@ -66,7 +66,8 @@ def load(path, overrides: list[str] | None = None) -> tuple[District, dict]:
         if entry.name in streets:
             raise ScenarioError(path, f"streets.{i}.name", f"duplicate street name {entry.name!r}")
         sets = [f"{k}={safe_yaml.inline(v)}" for k, v in entry.set.items()] + list(overrides or [])
-        base_path = path.parent / entry.scenario
+        # an empty name, a name past what the system allows, a missing file: one line on this key
+        base_path = scenario_mod.referenced_file(path, f"streets.{i}.scenario", path.parent, entry.scenario)
         if base_path not in bases:  # a city's 213 streets share a few scenario files: read each once
             try:
                 bases[base_path] = scenario_mod.load_raw(base_path)

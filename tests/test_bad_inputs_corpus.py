@@ -94,6 +94,11 @@ CASES = {
                                   f"{BAD / 'district_street_dotdot.yaml'} (streets.0: ..): name: ", "pattern"),
     "district: street scenario /dev/zero": (["run", str(BAD / "district_dev_zero.yaml"), *RUN[1:]],
                                             f"{BAD / 'district_dev_zero.yaml'}: streets.0.scenario: ", "larger than"),
+    "district: street scenario ''": (["run", str(BAD / "district_scenario_empty.yaml"), *RUN[1:]],
+                                       f"{BAD / 'district_scenario_empty.yaml'}: streets.0.scenario: ", "empty; give the path"),
+    "district: street scenario of 5,000 characters": (
+        ["run", str(BAD / "district_scenario_long_name.yaml"), *RUN[1:]],
+        f"{BAD / 'district_scenario_long_name.yaml'}: streets.0.scenario: ", "File name too long"),
     "district: alias bomb": (["run", str(BAD / "district_alias_bomb.yaml"), *RUN[1:]],
                              f"{BAD / 'district_alias_bomb.yaml'}: streets", "alias bomb"),
     # --set
