@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -129,7 +130,7 @@ def _common_run_options(p):
     p.add_argument("--seed", "-s", type=seed, default=1, help="a whole number >= 0")
     p.add_argument("--out", default=None, help="default: results/<name>; a new folder, or an earlier result with --force")
     p.add_argument("--force", action="store_true", help="replace the earlier result in --out (kept until the new one is complete)")
-    p.add_argument("--workers", "-j", type=positive_int, default=None,
+    p.add_argument("--workers", "-j", type=worker_count, default=None,
                    help="worker processes (default: the machine's cores, at most 8)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--lang", choices=LANGS, default="en", help="language of tables and figures (zh or en)")
@@ -156,6 +157,17 @@ def replication_count(text):
     v = positive_int(text)
     if v > limits.MAX_REPLICATIONS:
         raise argparse.ArgumentTypeError(f"at most {limits.MAX_REPLICATIONS:,}, got {v:,}")
+    return v
+
+
+def worker_count(text):
+    """argparse type: worker processes, 1 to limits.WORKERS_PER_CPU times this machine's CPUs
+    (run, compare, and the commands taking sweep's executor arguments)."""
+    v = positive_int(text)
+    cpus = os.cpu_count() or 1
+    if v > limits.WORKERS_PER_CPU * cpus:
+        raise argparse.ArgumentTypeError(f"at most {limits.WORKERS_PER_CPU * cpus:,} ({limits.WORKERS_PER_CPU} a CPU, "
+                                         f"and this machine has {cpus}), got {v:,}")  # fmt: skip
     return v
 
 

@@ -109,6 +109,11 @@ CPU time, and a mistyped step (0.001 for 1) is the usual cause."""
 MAX_SWEEP_RUNS = 10_000_000
 """Never: the design table alone would need gigabytes, and each point is validated up front."""
 
+WORKERS_PER_CPU = 4
+"""``--workers`` at most this many times the machine's CPUs: each worker process holds the model
+(~150 MB), so ``-j 100000`` started a process per replication and exhausted memory; more workers
+than CPUs only take turns."""
+
 
 class LimitError(ValueError):
     """``key`` (a dotted path) asks for more than a limit allows."""

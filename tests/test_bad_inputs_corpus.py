@@ -120,6 +120,11 @@ CASES = {
     "--replications 0": (["run", MMC, "--replications", "0", "--quiet"], "streetsim run: argument --replications/-r: ", "> 0"),
     "--replications 10^9": (["run", MMC, "--replications", "1000000000", "--quiet"], "streetsim run: argument", "at most 100,000"),
     "--workers -1": (["run", MMC, *RUN[1:], "--workers", "-1"], "streetsim run: argument --workers/-j: ", "> 0"),
+    # a process per replication, each holding the model: memory ran out rather than a line said so
+    "--workers 100000": (["run", MMC, "--replications", "1000", "--quiet", "--workers", "100000"],
+                         "streetsim run: argument --workers/-j: ", "a CPU, and this machine has"),
+    "sweep --workers 100000": (["sweep", str(BAD / "exp_needs_yes.yaml"), "--workers", "100000"],
+                               "streetsim sweep: argument --workers/-j: ", "a CPU, and this machine has"),
     "unknown flag": (["run", MMC, "--replicatons", "3"], "streetsim: unrecognized arguments", "--replicatons"),
     "compare: same scenario twice": (["compare", MMC, MMC, *RUN[1:]], f"{MMC}: name: ", "named 'mmc'"),
     "scenario is a folder": (["run", str(BAD), *RUN[1:]], f"{BAD}: ", "is a folder, not a file"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.cli import positive_int
+from sim.cli import positive_int, worker_count
 from sim.labels import LANGS
 from sim.scenario import Interrupted, ScenarioError
 
@@ -17,7 +17,7 @@ def add_executor_arguments(p, batches: bool = False) -> None:
     design batch by batch (calibrate, staff), so a shard waits for the others between batches."""
     p.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local processes (default), Dask, or one SLURM array task (--shard)")  # fmt: skip
-    p.add_argument("--workers", "-j", type=positive_int, default=None,
+    p.add_argument("--workers", "-j", type=worker_count, default=None,
                    help="worker processes (default: CPUs available; slurm-array: $SLURM_CPUS_PER_TASK or 1)")  # fmt: skip
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask: an existing scheduler, e.g. tcp://HOST:8786")
     if not batches:
