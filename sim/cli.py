@@ -130,8 +130,8 @@ def _common_run_options(p):
     p.add_argument("--seed", "-s", type=seed, default=1, help="a whole number >= 0")
     p.add_argument("--out", default=None, help="default: results/<name>; a new folder, or an earlier result with --force")
     p.add_argument("--force", action="store_true", help="replace the earlier result in --out (kept until the new one is complete)")
-    p.add_argument("--workers", "-j", type=worker_count, default=None,
-                   help="worker processes (default: the machine's cores, at most 8)")
+    p.add_argument("--workers", "-j", type=positive_int, default=None,
+                   help="worker processes (default: the machine's cores, at most 8; at most 4 a CPU)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--lang", choices=LANGS, default="en", help="language of tables and figures (zh or en)")
     p.add_argument("--no-figures", dest="figures", action="store_false", help="skip drawing figures (scripted use)")
@@ -160,15 +160,14 @@ def replication_count(text):
     return v
 
 
-def worker_count(text):
-    """argparse type: worker processes, 1 to limits.WORKERS_PER_CPU times this machine's CPUs
-    (run, compare, and the commands taking sweep's executor arguments)."""
-    v = positive_int(text)
+def check_local_workers(workers: int | None) -> None:
+    """--workers started as processes on this machine (run, compare, a sweep's local or SLURM
+    executor): at most limits.WORKERS_PER_CPU a CPU. A Dask cluster's workers are not capped:
+    they run elsewhere, and --workers then sizes the chunks of runs sent to them."""
     cpus = os.cpu_count() or 1
-    if v > limits.WORKERS_PER_CPU * cpus:
-        raise argparse.ArgumentTypeError(f"at most {limits.WORKERS_PER_CPU * cpus:,} ({limits.WORKERS_PER_CPU} a CPU, "
-                                         f"and this machine has {cpus}), got {v:,}")  # fmt: skip
-    return v
+    if workers is not None and workers > limits.WORKERS_PER_CPU * cpus:
+        raise ScenarioError("--workers", "", f"{workers:,} processes on this machine of {cpus} CPUs; at most "
+                            f"{limits.WORKERS_PER_CPU * cpus:,} ({limits.WORKERS_PER_CPU} a CPU)")  # fmt: skip
 
 
 def seed(text):
@@ -185,6 +184,8 @@ def seed(text):
 def cmd_run(args) -> int:
     from sim import district
 
+    if not args.scheduler:  # a district's streets on a Dask cluster run elsewhere
+        check_local_workers(args.workers)
     if district.is_district_file(args.scenario):
         return run_district(args)
     if args.scheduler:
@@ -213,6 +214,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    check_local_workers(args.workers)
     scenarios = {}
     for path in args.scenarios:
         s = scenario_mod.load(path, args.overrides)

@@ -121,10 +121,15 @@ CASES = {
     "--replications 10^9": (["run", MMC, "--replications", "1000000000", "--quiet"], "streetsim run: argument", "at most 100,000"),
     "--workers -1": (["run", MMC, *RUN[1:], "--workers", "-1"], "streetsim run: argument --workers/-j: ", "> 0"),
     # a process per replication, each holding the model: memory ran out rather than a line said so
-    "--workers 100000": (["run", MMC, "--replications", "1000", "--quiet", "--workers", "100000"],
-                         "streetsim run: argument --workers/-j: ", "a CPU, and this machine has"),
-    "sweep --workers 100000": (["sweep", str(BAD / "exp_needs_yes.yaml"), "--workers", "100000"],
-                               "streetsim sweep: argument --workers/-j: ", "a CPU, and this machine has"),
+    # (a scenario that is not there: were the check gone, the run stops at "file not found")
+    "--workers 100000": (["run", str(BAD / "nowhere.yaml"), "--workers", "100000"], "--workers: ",
+                         "processes on this machine"),
+    "sweep --workers 100000": (["sweep", str(BAD / "exp_needs_yes.yaml"), "--workers", "100000"], "--workers: ",
+                               "processes on this machine"),
+    # a Dask cluster's workers run elsewhere: --workers past this machine's cap is not what is refused
+    "sweep on Dask: --workers 64 then a scheduler that is down": (
+        ["sweep", str(BAD / "exp_needs_yes.yaml"), "--executor", "dask", "--scheduler", "tcp://127.0.0.1:1",
+         "--workers", "64"], "--scheduler: ", "no Dask scheduler answers"),
     "unknown flag": (["run", MMC, "--replicatons", "3"], "streetsim: unrecognized arguments", "--replicatons"),
     "compare: same scenario twice": (["compare", MMC, MMC, *RUN[1:]], f"{MMC}: name: ", "named 'mmc'"),
     "scenario is a folder": (["run", str(BAD), *RUN[1:]], f"{BAD}: ", "is a folder, not a file"),

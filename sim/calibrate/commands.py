@@ -52,7 +52,7 @@ def cmd_calibrate(args) -> int:
     from sim.calibrate import observed
     from sim.sweep.commands import executor_shard
 
-    shard = executor_shard(args.executor, args.shard, args.scheduler)
+    shard = executor_shard(args.executor, args.shard, args.scheduler, args.workers)
     cal = observed.load(args.scenario, args.observed, args.overrides, method_overrides(args))
     out = checked_out(args.out or Path("results") / f"calibrate_{cal.spec.calibration}")
     from sim.calibrate.simulate import Execution  # the runs' machinery loads once the input is known to be good

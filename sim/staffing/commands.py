@@ -44,7 +44,7 @@ def cmd_staff(args) -> int:
     targets = [targets_mod.parse(t, "--target") for t in args.target_texts]
     if args.targets is not None:
         targets += targets_mod.load_file(args.targets)
-    shard = executor_shard(args.executor, args.shard, args.scheduler)
+    shard = executor_shard(args.executor, args.shard, args.scheduler, args.workers)
     settings = scenario_mod.load(args.scenario, args.overrides)
     out = args.out or Path("results") / f"staff_{settings.name}"
     req = request.Request(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.cli import positive_int, worker_count
+from sim.cli import check_local_workers, positive_int
 from sim.labels import LANGS
 from sim.scenario import Interrupted, ScenarioError
 
@@ -17,7 +17,7 @@ def add_executor_arguments(p, batches: bool = False) -> None:
     design batch by batch (calibrate, staff), so a shard waits for the others between batches."""
     p.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local processes (default), Dask, or one SLURM array task (--shard)")  # fmt: skip
-    p.add_argument("--workers", "-j", type=worker_count, default=None,
+    p.add_argument("--workers", "-j", type=positive_int, default=None,
                    help="worker processes (default: CPUs available; slurm-array: $SLURM_CPUS_PER_TASK or 1)")  # fmt: skip
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask: an existing scheduler, e.g. tcp://HOST:8786")
     if not batches:
@@ -42,8 +42,12 @@ def parse_shard(text: str | None, file="--shard") -> tuple[int, int] | None:
     return i, n
 
 
-def executor_shard(executor: str, shard_text: str | None, scheduler: str | None) -> tuple[int, int] | None:
-    """Check --executor, --shard and --scheduler go together (sweep, calibrate, staff); the shard."""
+def executor_shard(executor: str, shard_text: str | None, scheduler: str | None,
+                   workers: int | None = None) -> tuple[int, int] | None:
+    """Check --executor, --shard, --scheduler and --workers go together (sweep, calibrate, staff);
+    the shard."""
+    if executor != "dask":  # local processes (a SLURM task's on its node); Dask's run elsewhere
+        check_local_workers(workers)
     shard = parse_shard(shard_text)
     if executor == "slurm-array" and shard is None:
         raise ScenarioError("--shard", "", "slurm-array runs one shard: give --shard I/N (e.g. $SLURM_ARRAY_TASK_ID/N)")
@@ -158,7 +162,7 @@ def add_commands(sub) -> None:
 def cmd_sweep(args) -> int:
     from sim.sweep import experiment, store
 
-    shard = executor_shard(args.executor, args.shard, args.scheduler)
+    shard = executor_shard(args.executor, args.shard, args.scheduler, args.workers)
     plan = experiment.load(args.experiment, confirmed=args.yes)  # every check, before anything is written
     out = store.check_out(args.out if args.out is not None else Path("results") / plan.name)
     from sim.sweep import run as sweep_run  # the executors and the model load once the input is good
