@@ -399,7 +399,7 @@ WORDS = {  # words of tables, figures and the report
     "irreconcilable_quantities": ("不可调和的观测量", "irreconcilable quantities"),
     # the terminal's calibration summary (streetsim calibrate --lang); the English is its text as
     # it was before it had --lang, short where the report's words above are long
-    "calibrate_head": ("{name}：共{runs}次运行（本次运行{ran}次），{waves}轮，用时{seconds}秒；后验有效样本量{ess}",
+    "calibrate_head": ("{name}：共运行{runs}次（本次运行{ran}次），{waves}轮，用时{seconds}秒；后验有效样本量{ess}",
                        "{name}: {runs} runs ({ran} run now), {waves} waves, {seconds} s; posterior ESS {ess}"),
     "calibrate_no_joint_fit": ("无联合拟合：没有一组参数值能同时拟合全部可调和的观测量；下列数值只是最不失真的，并非拟合结果",
                                "NO JOINT FIT: no parameter values fit every reconcilable quantity at once; the values "
@@ -412,10 +412,10 @@ WORDS = {  # words of tables, figures and the report
     "calibrate_ok": ("已再现", "ok"),
     "calibrate_not_reproduced": ("未再现", "NOT REPRODUCED"),
     "calibrate_irreconcilable": ("不可调和", "IRRECONCILABLE"),
-    "calibrate_sd": ("（{z}个标准差）", " ({z} sd)"),
+    "calibrate_sd": ("（偏离{z}个标准差）", " ({z} sd)"),
     "calibrate_was": ("情景原值", "was"),
     "calibrate_calibrated": ("校准值", "calibrated"),
-    "calibrate_misfit": ("! {quantity}：{verdict}", "! {quantity}: {verdict}"),
+    "calibrate_misfit": ("！{quantity}——{verdict}", "! {quantity}: {verdict}"),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
     "none": ("无", "none"),

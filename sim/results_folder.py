@@ -23,7 +23,11 @@ from sim.processes import alive
 from sim.scenario import ScenarioError
 
 NAME_MAX = 255  # bytes in one file name on Linux file systems (ext4, xfs, NFS)
-SUFFIX_ROOM = 40  # the temporary folder's ".<name>.tmp-<pid>-<hex>" needs this much beside the name
+def suffix_room() -> int:
+    """What a temporary name adds to the name it stands for: a folder's ".<name>.tmp-<pid>-<hex>"
+    (AtomicFolder) 40 bytes; a file's ".<name>.<host>-<pid>-<hex8>.tmp" (write_atomic) 24 and
+    the host's name, which on a cluster node can be long."""
+    return max(40, 24 + len(os.fsencode(socket.gethostname())))
 
 
 # What `figures` draws from. `report` also takes a staffing folder: its report.json makes the annex.
@@ -186,8 +190,8 @@ def check_name(out, flag: str = "--out", what: str = "folder") -> Path:
     path = Path(text)
     for part in path.parts:
         size = len(os.fsencode(part))
-        if size > NAME_MAX - SUFFIX_ROOM and part != path.anchor:
-            raise ScenarioError(flag, "", f"{what} name {part[:40]}... is {size} bytes; the limit is {NAME_MAX - SUFFIX_ROOM}")
+        if size > NAME_MAX - suffix_room() and part != path.anchor:
+            raise ScenarioError(flag, "", f"{what} name {part[:40]}... is {size} bytes; the limit is {NAME_MAX - suffix_room()}")
     if len(os.fsencode(text)) > 3000:
         raise ScenarioError(flag, "", "path longer than 3,000 bytes")
     return path

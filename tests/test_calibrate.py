@@ -540,8 +540,8 @@ def test_the_chinese_summary_says_what_is_not_reproduced_and_that_nothing_fits_j
                                        "calibrated_value": 0.15, "posterior_q025": 0.03, "posterior_q975": 0.29}])  # fmt: skip
     zh = calibrate_commands.summary_text(result, "zh")
     assert word("calibrate_no_joint_fit", "zh") in zh
-    assert "! 巡查发现占比（比例）：未再现：校准点偏离4.2个标准差" in zh.splitlines(), zh
-    assert "! 现场处置占比（比例）：不可调和：参数范围内最近也偏离11.8个标准差" in zh.splitlines(), zh
+    assert "！巡查发现占比（比例）——未再现：校准点偏离4.2个标准差" in zh.splitlines(), zh
+    assert "！现场处置占比（比例）——不可调和：参数范围内最近也偏离11.8个标准差" in zh.splitlines(), zh
     latin = set(re.findall(r"[A-Za-z]+", zh.replace("loop.discovery.resident_report_per_day", "")))
     assert latin <= {"kunming"}, latin
     assert not ASCII_PUNCTUATION_BY_CJK.search(zh), ASCII_PUNCTUATION_BY_CJK.findall(zh)
@@ -688,3 +688,17 @@ def test_calibration_panel_titles_are_broken_by_the_figures_one_title_wrapper(mo
     monkeypatch.setattr(figures, "wrap", lambda text, lang, width=30: f"<{lang} {width}>")
     assert outputs._parameter_title(key, "en").split("\n")[0] == "<en 34>"
     assert outputs._parameter_title(key, "zh").split("\n")[0] == "<zh 37>"
+
+
+def test_a_calibrated_key_yaml_would_read_as_true_is_written_quoted():
+    """A role or case type may be named `on` (quoted in its scenario); written bare, the calibrated
+    scenario's `on:` read back as the key True, which the loader refuses, after the whole run."""
+    from types import SimpleNamespace
+
+    from sim import safe_yaml
+    from sim.calibrate.outputs import _emit
+
+    row = SimpleNamespace(calibrated_value=0.25, posterior_mean=0.26, posterior_q025=0.1, posterior_q975=0.4,
+                          prior_min=0.0, prior_max=1.0, scenario_value=0.3)  # fmt: skip
+    text = "\n".join(_emit({"case_types": {"on": {"bounce_probability": row}, "job": {"no": row}}}, 0)) + "\n"
+    assert safe_yaml.parse(text) == {"case_types": {"on": {"bounce_probability": 0.25}, "job": {"no": 0.25}}}

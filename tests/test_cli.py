@@ -38,3 +38,13 @@ def test_validate_reports_a_bad_scenario_in_one_line_having_parsed_it_once(tmp_p
     err = capsys.readouterr().err
     assert err == f"error: {bad}: horizon_typo: unknown key (check the spelling against `streetsim schema`)\n"
     assert len(parses) == 1
+
+
+def test_validate_checks_a_design_past_10000_runs_only_with_yes(capsys):
+    """As `sweep` does: without --yes the design's size is refused before any point is built (a
+    mistyped 40,000-point design took minutes to validate); with --yes every point is checked."""
+    exp = Path(__file__).parent / "bad_inputs" / "exp_needs_yes.yaml"  # 2 points x 6,000 replications
+    assert main(["validate", str(exp)]) == 2
+    assert "design: 12,000 runs (more than 10,000)" in capsys.readouterr().err
+    assert main(["validate", "--yes", str(exp)]) == 0
+    assert capsys.readouterr().out == f"{exp}: ok (experiment)\n"

@@ -11,6 +11,7 @@ import pytest
 
 from sim import figures
 from sim.cli import main
+from sim.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 MMC = str(ROOT / "scenarios" / "validation" / "mmc.yaml")
@@ -194,3 +195,20 @@ def test_no_figures_are_named_when_none_were_drawn(work, capsys):
     wrote = capsys.readouterr().out.strip().splitlines()[-1]
     assert wrote.startswith("wrote ") and "figures" not in wrote.split("/: ", 1)[1], wrote
     assert not (work / "out" / "figures").exists()
+
+
+def test_the_longest_file_name_allowed_can_be_written_on_a_host_with_a_long_name(tmp_path, monkeypatch):
+    """write_atomic's temporary file carries the host's name; the room left beside a name was sized
+    for a folder's temporary name (40 bytes), so on a cluster node named in 60 bytes a name the
+    check accepted failed when written ('File name too long')."""
+    import socket
+
+    from sim import results_folder
+
+    monkeypatch.setattr(socket, "gethostname", lambda: "compute-node-0042.hpc-cluster.district-data-centre.sh.gov.cn")
+    longest = tmp_path / ("x" * (results_folder.NAME_MAX - results_folder.suffix_room() - 4) + ".csv")
+    results_folder.check_regular_file(longest, "--to")  # accepted...
+    results_folder.write_atomic(longest, lambda p: p.write_text("a,b\n"))  # ...and written
+    assert longest.read_text() == "a,b\n"
+    with pytest.raises(ScenarioError, match="the limit is"):
+        results_folder.check_regular_file(longest.with_name("y" + longest.name), "--to")

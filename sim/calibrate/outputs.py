@@ -209,6 +209,8 @@ def _emit(tree: dict, depth: int) -> list[str]:
     pad = "  " * depth
     lines = []
     for key, node in tree.items():
+        # a role or case type named `on` or `no` is quoted: bare, YAML reads it as true or false
+        key = safe_yaml.inline(key)
         if isinstance(node, dict):
             lines.append(f"{pad}{key}:")
             lines += _emit(node, depth + 1)
