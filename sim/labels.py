@@ -566,6 +566,13 @@ def key_path_name(key_path: str, lang: str = "en", with_unit: bool = True, own_l
     return named
 
 
+def short_name(key_path: str, lang: str = "en", own_label: str | None = None) -> str:
+    """A swept key in a legend, a tick, a title or a column: its own name without its unit, else
+    the author's ``own_label``, else its key path (not its lever's name, which two keys of one
+    lever share and which names no one key)."""
+    return parameter_label(key_path, lang, with_unit=False) or own_label or key_path
+
+
 def named_key_path(key_path: str, lang: str = "en", own_label: str | None = None) -> str:
     """A key path under its name (``key_path_name``), for tables and figures that show swept or
     differing scenario keys: the reader of a proposal knows the name, the analyst finds the key.

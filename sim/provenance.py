@@ -20,6 +20,7 @@ import platform
 from pathlib import Path
 
 import sim
+from sim.results_folder import read_own_text
 from sim.scenario import ScenarioError
 
 # Subpackages that only present results; editing them must not invalidate stored runs.
@@ -71,7 +72,7 @@ def check_same_code(recorded: str | None, folder: Path, what: str) -> None:
 def read_recorded(path: Path) -> str | None:
     """The fingerprint a RECORD (or a manifest with a ``code`` key) holds, or None."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(read_own_text(Path(path)))  # not waited on, should it be a named pipe
     except (OSError, ValueError):
         return None
     return data.get("code") if isinstance(data, dict) else None

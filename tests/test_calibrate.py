@@ -702,3 +702,29 @@ def test_a_calibrated_key_yaml_would_read_as_true_is_written_quoted():
                           prior_min=0.0, prior_max=1.0, scenario_value=0.3)  # fmt: skip
     text = "\n".join(_emit({"case_types": {"on": {"bounce_probability": row}, "job": {"no": row}}}, 0)) + "\n"
     assert safe_yaml.parse(text) == {"case_types": {"on": {"bounce_probability": 0.25}, "job": {"no": 0.25}}}
+
+
+def test_an_out_folder_whose_calibration_json_is_a_named_pipe_is_one_line_not_a_wait(tmp_path, capsys):
+    """Nobody writes to the pipe: claiming the folder read it and waited forever."""
+    import os
+    import signal
+
+    obs = tmp_path / "obs.yaml"
+    obs.write_text(yaml.safe_dump({**GOOD, "method": TINY_METHOD}), encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    os.mkfifo(out / "calibration.json")
+
+    def waited(*_):
+        raise TimeoutError("calibrate waited on the named pipe")
+
+    signal.signal(signal.SIGALRM, waited)
+    signal.alarm(60)  # were it to wait again, this test fails rather than hang the suite
+    try:
+        assert main(["calibrate", SMALL, str(obs), "--out", str(out), "--quiet"]) == 2
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {out}: --out: its calibration.json cannot be read"), err
+    assert sorted(p.name for p in out.iterdir()) == ["calibration.json"]  # nothing written

@@ -364,9 +364,10 @@ def test_a_design_over_the_stated_limit_needs_yes(tmp_path, monkeypatch, capsys)
 
 
 def test_sweep_results_names_each_parameter_and_keeps_its_key_path(tmp_path, capsys):
-    """`sweep-results` headed its columns with raw key paths (levers.responsibility_lists....); now
-    each column is the parameter's name from sim.labels (a lever's key with no name of its own by
-    its lever's), in --lang, and a legend above the table gives each name's key path under it."""
+    """`sweep-results` headed its columns with raw key paths; now each column is named as the
+    sweep's figures name it (sim.labels.short_name: the parameter's own name in --lang, a key with
+    none by its key path, not by its lever's name, which names no one key), and a legend above the
+    table gives each key under its name (a lever's key under its lever's name)."""
     lever = "levers.responsibility_lists.bounce_probability_without_lists"
     exp = write_experiment(tmp_path / "e.yaml", days=15, replications=2, parameters={
         "staffing.servers.count": {"values": [3, 4]}, lever: {"values": [0.2, 0.4]}})  # fmt: skip
@@ -379,13 +380,13 @@ def test_sweep_results_names_each_parameter_and_keeps_its_key_path(tmp_path, cap
             assert cli.main(["sweep-results", str(out), "--lang", lang, *runs]) == 0
             lines = capsys.readouterr().out.splitlines()
             (header,) = [line for line in lines if line.split()[:1] in (["point"], ["run_id"])]
-            assert name in header and count_name in header, header
-            assert lever not in header and "staffing.servers.count" not in header, header
+            assert lever in header and count_name in header and name not in header, header
+            assert "staffing.servers.count" not in header, header
             (row,) = [i for i, line in enumerate(lines) if line.strip() == name]  # the legend: name, key path under it
             assert lines[row + 1].strip() == lever, lines[row:row + 2]
     capsys.readouterr()
     assert cli.main(["sweep-results", str(out)]) == 0  # English by default
-    assert "responsibility lists (A/B/C/D)" in capsys.readouterr().out
+    assert "posts, servers" in capsys.readouterr().out
     # --to writes the table as stored: its columns are the key paths
     assert cli.main(["sweep-results", str(out), "--to", str(tmp_path / "runs.csv")]) == 0
     assert lever in pd.read_csv(tmp_path / "runs.csv").columns

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import provenance
+from sim import provenance, results_folder
 from sim.calibrate import history as history_mod
 from sim.calibrate import posterior as posterior_mod
 from sim.calibrate.observed import Calibration
@@ -52,8 +52,11 @@ def claim_folder(cal: Calibration, out: Path) -> None:
                     **provenance.record(), "python": provenance.python_version(),
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
         _write_first(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
-    old = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-    if old.get("digest") != cal.digest():
+    try:  # not waited on: a named pipe in its place blocked the read forever
+        old = json.loads(results_folder.read_own_text(out / MANIFEST))
+    except (OSError, ValueError) as e:
+        raise ScenarioError(out, "--out", f"its {MANIFEST} cannot be read ({e}); choose another --out") from None
+    if not isinstance(old, dict) or old.get("digest") != cal.digest():
         raise ScenarioError(out, "--out", "holds a calibration of other files or settings; choose another --out")
     # run ids name the scenario, seed and replication, not the model code that ran them
     provenance.check_same_code(old.get("code"), out, "calibration")

@@ -229,14 +229,11 @@ def cmd_results(args) -> int:
 
 
 def parameter_columns(specs: dict, lang: str) -> dict[str, str]:
-    """Each swept key path's column name in the terminal: its name without its unit (sim.labels,
-    else the experiment's own label, else its lever's name), as the sweep's figures name it. Two
-    keys of one name (two keys of one lever) keep their key paths, so no two columns read alike."""
-    from sim.labels import key_path_name
+    """Each swept key path's column name in the terminal, as the sweep's figures name it
+    (``sim.labels.short_name``)."""
+    from sim.labels import short_name
 
-    names = {p: key_path_name(p, lang, with_unit=False, own_label=spec.get("label")) or p for p, spec in specs.items()}
-    shared = {n for n in names.values() if list(names.values()).count(n) > 1}
-    return {p: p if n in shared else n for p, n in names.items()}
+    return {p: short_name(p, lang, spec.get("label")) for p, spec in specs.items()}
 
 
 def parameter_legend(specs: dict, lang: str) -> str:

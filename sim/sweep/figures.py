@@ -24,7 +24,15 @@ import pandas as pd  # noqa: E402
 
 from sim import figures as style  # noqa: E402
 from sim.cells import value  # noqa: E402
-from sim.labels import label, label_with_unit, named_key_path, parameter_label, replications_text, unit, word  # noqa: E402
+from sim.labels import (  # noqa: E402
+    label,
+    label_with_unit,
+    named_key_path,
+    replications_text,
+    short_name,
+    unit,
+    word,
+)
 from sim.sweep import analysis, store  # noqa: E402
 
 MAX_PANELS = 12
@@ -49,7 +57,7 @@ class Names:
     def short(self, p: str) -> str:
         """A parameter in a legend, a tick or a title: its own name without its unit, else its key
         path (not its lever's name, which two keys of one lever share)."""
-        return parameter_label(p, self.lang, with_unit=False) or self.specs[p].get("label") or p
+        return short_name(p, self.lang, self.specs[p].get("label"))
 
     def kpi(self, k: str) -> str:
         return label_with_unit(k, self.lang)
