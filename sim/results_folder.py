@@ -146,10 +146,11 @@ def manifest_kind(folder: Path) -> str | None:
 
 
 def unreadable(path: Path) -> str | None:
-    """Why the file ``path`` cannot be read (a folder, no permission, ...), or None if it can."""
-    if path.is_fifo():
-        return "a named pipe"
+    """Why the file ``path`` cannot be read (a folder, no permission, ...), or None if it can. Only
+    a regular file can: a named pipe waits for a writer, and a link to /dev/zero (size 0 to a size
+    check) never ends."""
     try:
+        _check_regular(path)
         with open(path, "rb"):
             return None
     except OSError as e:

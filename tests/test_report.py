@@ -192,6 +192,28 @@ def test_a_damaged_or_hostile_report_json_is_one_line_and_nothing_is_written(cas
     assert not (results / "report_en.pdf").exists()
 
 
+def test_a_report_json_linked_to_dev_zero_is_one_line_not_an_endless_read(compared, tmp_path):
+    """/dev/zero passed the checks (not a named pipe; size 0) and was read until memory ran out. Run
+    as a user runs it, in its own process with 2 GB of memory and a minute, so that a regression
+    fails this test rather than the machine."""
+    import resource
+    import sys
+
+    results = tmp_path / "cmp"
+    shutil.copytree(compared, results)
+    (results / "report.json").symlink_to("/dev/zero")
+
+    def two_gigabytes():
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "report", str(results), "--lang", "en", "--no-figures"],
+                          capture_output=True, text=True, timeout=60, preexec_fn=two_gigabytes)  # fmt: skip
+    err = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(err) == 1, done.stderr[-500:]
+    assert err[0].startswith(f"error: {results / 'report.json'}: cannot be read (not a regular file"), err
+    assert not (results / "report_en.pdf").exists()
+
+
 def test_sweep_annex_warns_that_a_small_sobol_sample_is_rough(tmp_path):
     params = {"staffing.servers.count": {"min": 3, "max": 5, "label": "Servers (staff)"},
               "case_types.job.arrivals.per_hour": {"min": 1.5, "max": 2.5}}

@@ -544,7 +544,7 @@ def test_a_named_pipe_for_a_manifest_is_named_not_waited_on(tmp_path, capsys):
     out.mkdir()
     os.mkfifo(out / "manifest.json")
     line = _one_line_error(capsys, _staff([str(MMC), "--target", "queue_waited_share_servers<=0.3", "--roles", "servers", "--out", str(out)]))
-    assert "cannot be read (a named pipe)" in line, line
+    assert "cannot be read (not a regular file (a named pipe, device or folder))" in line, line
 
 
 @pytest.mark.parametrize("where", ["", "runs"])
