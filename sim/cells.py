@@ -64,3 +64,24 @@ def percent(x, lang: str = "en") -> str:
     if x != x:
         return missing(lang)
     return f"{x * 100:+.0f}%" if abs(x) >= 0.1 else f"{x * 100:+.1f}%"
+
+
+# A terminal column is padded by display width, not by characters as f-strings pad: a Chinese
+# character takes two columns (wcwidth), so Chinese rows line up too. On English text the two agree.
+def display_width(text: str) -> int:
+    from wcwidth import wcswidth  # only terminal summaries pad by hand; tabulate does the tables
+
+    return max(wcswidth(text), len(text))
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    """``text`` filled with spaces to ``width`` terminal columns (on the left when ``right``)."""
+    fill = " " * max(0, width - display_width(text))
+    return fill + text if right else text + fill
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` terminal columns (English: text[:width])."""
+    while display_width(text) > width:
+        text = text[:-1]
+    return text

@@ -97,3 +97,14 @@ def test_a_design_value_reads_in_the_tables_language():
     assert [value(v, "zh") for v in (True, np.bool_(False), np.float64(150.0), 2.2402846, "lognormal")] == [
         "是", "否", "150", "2.24", "lognormal"]
     assert [value(v, "en") for v in (True, np.int64(11))] == ["yes", "11"]
+
+
+def test_terminal_columns_are_padded_and_cut_by_display_width():
+    """A Chinese character takes two terminal columns: padded by characters, a Chinese header ran
+    past its column and the rows under it did not line up."""
+    from sim.cells import cut, display_width, pad
+
+    assert pad("观测量", 10) == "观测量    " and display_width(pad("观测量", 10)) == 10
+    assert pad("ok", 5, right=True) == "   ok"
+    assert cut("巡查发现占比", 5) == "巡查" and cut("quantity", 4) == "quan"
+    assert pad("过长的名称", 4) == "过长的名称"  # never cut by padding

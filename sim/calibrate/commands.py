@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sim.cells import cut, display_width, pad
 from sim.cli import positive_int
 from sim.labels import LANGS
 from sim.scenario import Interrupted
@@ -107,14 +108,14 @@ def summary_text(result, lang: str = "en") -> str:
                          ess=f"{result.posterior.ess:.0f}")]  # fmt: skip
     if not result.history.joint_fit:
         lines.append(word("calibrate_no_joint_fit", lang))
-    lines.append(f"\n{_pad(word('calibrate_quantity', lang), 44)} {_pad(word('calibrate_observed', lang), 18, True)} "
-                 f"{_pad(word('calibrate_predicted', lang), 10, True)} {_pad(word('calibrate_interval', lang), 22, True)}  "
+    lines.append(f"\n{pad(word('calibrate_quantity', lang), 44)} {pad(word('calibrate_observed', lang), 18, True)} "
+                 f"{pad(word('calibrate_predicted', lang), 10, True)} {pad(word('calibrate_interval', lang), 22, True)}  "
                  f"{word('calibrate_verdict', lang)}")  # fmt: skip
     for r in result.table.itertuples(index=False):
         obs = f"{r.observed:.4g} ± {r.observed_sd:.2g}"
         interval = f"[{r.predicted_q025:.4g}, {r.predicted_q975:.4g}]"
         verdict = "calibrate_ok" if r.reproduced else ("calibrate_irreconcilable" if r.irreconcilable else "calibrate_not_reproduced")
-        lines.append(f"{_pad(_cut(label(r.quantity, lang), 44), 44)} {obs:>18} {r.predicted_mean:>10.4g} {interval:>22}  "
+        lines.append(f"{pad(cut(label(r.quantity, lang), 44), 44)} {obs:>18} {r.predicted_mean:>10.4g} {interval:>22}  "
                      f"{word(verdict, lang)}{word('calibrate_sd', lang, z=f'{r.z:+.1f}')}")  # fmt: skip
     lines += parameter_lines(result.parameters, lang)
     for r in result.table.itertuples(index=False):
@@ -134,33 +135,12 @@ def parameter_lines(params, lang: str = "en") -> list[str]:
     from sim.labels import word
 
     names = [parameter_name(p, lang) for p in params["parameter"]]
-    width = max([58, *(_width(n) for n in names)])
-    lines = [f"\n{_pad(word('parameter', lang), width)} {_pad(word('calibrate_was', lang), 10, True)} "
-             f"{_pad(word('calibrate_calibrated', lang), 11, True)} {_pad(word('calibrate_interval', lang), 24, True)}"]
+    width = max([58, *(display_width(n) for n in names)])
+    lines = [f"\n{pad(word('parameter', lang), width)} {pad(word('calibrate_was', lang), 10, True)} "
+             f"{pad(word('calibrate_calibrated', lang), 11, True)} {pad(word('calibrate_interval', lang), 24, True)}"]
     for name, r in zip(names, params.itertuples(index=False)):
         interval = f"[{r.posterior_q025:.4g}, {r.posterior_q975:.4g}]"
-        lines.append(f"{_pad(name, width)} {r.scenario_value!s:>10} {r.calibrated_value!s:>11} {interval:>24}")
+        lines.append(f"{pad(name, width)} {r.scenario_value!s:>10} {r.calibrated_value!s:>11} {interval:>24}")
         if name != r.parameter:
             lines.append(f"  {r.parameter}")
     return lines
-
-
-# Columns are padded by terminal width, not by characters as f-strings pad: a Chinese character
-# takes two columns (wcwidth, which tabulate[widechars] brings), so Chinese rows line up too. On
-# English text the two agree, so the English summary is as it was.
-def _width(text: str) -> int:
-    from wcwidth import wcswidth
-
-    return max(wcswidth(text), len(text))
-
-
-def _pad(text: str, width: int, right: bool = False) -> str:
-    fill = " " * max(0, width - _width(text))
-    return fill + text if right else text + fill
-
-
-def _cut(text: str, width: int) -> str:
-    """``text`` cut to at most ``width`` columns (English: text[:width])."""
-    while _width(text) > width:
-        text = text[:-1]
-    return text
