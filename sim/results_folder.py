@@ -23,6 +23,8 @@ from sim.processes import alive
 from sim.scenario import ScenarioError
 
 NAME_MAX = 255  # bytes in one file name on Linux file systems (ext4, xfs, NFS)
+
+
 def suffix_room() -> int:
     """What a temporary name adds to the name it stands for: a folder's ".<name>.tmp-<pid>-<hex>"
     (AtomicFolder) 40 bytes; a file's ".<name>.<host>-<pid>-<hex8>.tmp" (write_atomic) 24 and
