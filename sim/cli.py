@@ -85,7 +85,7 @@ def _parser():
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run one scenario (or a district file): KPI table with 95%% CIs")
-    run.add_argument("scenario")
+    run.add_argument("scenario", type=given_file)
     _common_run_options(run)
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
     run.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -93,7 +93,7 @@ def _parser():
     run.set_defaults(func=cmd_run)
 
     cmp = sub.add_parser("compare", help="compare scenarios on common random numbers, with paired differences")
-    cmp.add_argument("scenarios", nargs="+")
+    cmp.add_argument("scenarios", nargs="+", type=given_file)
     _common_run_options(cmp)
     cmp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                      help="applied to every scenario")
@@ -107,7 +107,7 @@ def _parser():
     fig.set_defaults(func=cmd_figures)
 
     val = sub.add_parser("validate", help="check scenario files; one line per problem")
-    val.add_argument("files", nargs="+")
+    val.add_argument("files", nargs="+", type=given_file)
     val.add_argument("--yes", action="store_true",
                      help="check every point of an experiment design of more than 10,000 runs too (sim/limits.py; "
                           "~5 ms a point)")  # fmt: skip
@@ -139,6 +139,14 @@ def _common_run_options(p):
 
 def _figures_written(args, text: str = " figures/") -> str:
     return text if args.figures else ""
+
+
+def given_file(text):
+    """argparse type: a scenario or experiment path. An empty one became Path("."), and the
+    error named the working folder ("is a folder, not a file") instead of the argument."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty; give the path of a file")
+    return text
 
 
 def positive_int(text):

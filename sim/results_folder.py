@@ -190,6 +190,11 @@ def check_name(out, flag: str = "--out", what: str = "folder") -> Path:
         raise ScenarioError(flag, "", "empty; give a folder name such as results/my_run")
     if "\0" in text:
         raise ScenarioError(flag, "", "contains a NUL character")
+    if control := next((c for c in text if ord(c) < 0x20 or ord(c) == 0x7F), None):
+        # a line break or escape in a name breaks every listing, shell loop and log that shows it
+        raise ScenarioError(flag, "", f"contains a control character (U+{ord(control):04X}); give a plain {what} name")
+    if text == "-":  # elsewhere "-" means standard output; here it made a folder named "-"
+        raise ScenarioError(flag, "", f"'-' is not written to standard output here; give a {what} name")
     path = Path(text)
     for part in path.parts:
         size = len(os.fsencode(part))

@@ -135,6 +135,28 @@ CASES = {
     "scenario is a folder": (["run", str(BAD), *RUN[1:]], f"{BAD}: ", "is a folder, not a file"),
     "scenario is /dev/zero": (["run", "/dev/zero", *RUN[1:]], "/dev/zero: ", "larger than 1,000,000 bytes"),
     "missing scenario": (["run", str(BAD / "nowhere.yaml"), *RUN[1:]], f"{BAD / 'nowhere.yaml'}: ", "file not found"),
+    # an empty path became Path("."): "error: .: is a folder", naming neither the argument nor the fix
+    **{
+        f"{argv[0]}: empty {arg}": (argv, f"streetsim {argv[0]}: argument {arg}: ", "empty; give the path of a file")
+        for argv, arg in [
+            (["run", "", *RUN[1:]], "scenario"),
+            (["compare", MMC, " "], "scenarios"),
+            (["validate", ""], "files"),
+            (["sweep", ""], "experiment"),
+            (["calibrate", "", "--observed", "x.csv"], "scenario"),
+            (["staff", "", "--target", "x"], "scenario"),
+            (["viz", ""], "scenario"),
+        ]
+    },
+    # "-" made a folder named "-"; a line break or escape made a name every listing mangles
+    "run --out -": (["run", MMC, *RUN[1:], "--out", "-"], "--out: ", "'-' is not written to standard output"),
+    "run --out with a line break": (["run", MMC, *RUN[1:], "--out", "a\nb"], "--out: ",
+                                    "contains a control character (U+000A)"),
+    "report --out with an escape": (["report", "x", "--out", "a\x1b[31m.pdf"], "--out: ",
+                                    "contains a control character (U+001B)"),
+    # taken as plain text: written into the manifest and printed to the terminal
+    "--set with an escape": (["run", MMC, *RUN[1:], "--set", "description=a\x1b[31mred"], f"{MMC}: --set: ",
+                             "contains a control character (U+001B)"),
     "validate garbage": (["validate", str(BAD / "garbage.bin")], f"{BAD / 'garbage.bin'}: ", "not UTF-8"),
     # validate built every point of any design up to 10,000,000 runs (~5 ms each): unbounded time
     "validate 12,000 runs without --yes": (["validate", str(BAD / "exp_needs_yes.yaml")],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.cells import cut, display_width, pad
-from sim.cli import positive_int
+from sim.cli import given_file, positive_int
 from sim.labels import LANGS
 from sim.scenario import Interrupted
 from sim.sweep.commands import add_executor_arguments  # calibration runs go through the sweep executors
@@ -19,7 +19,7 @@ def add_commands(sub) -> None:
         "the remaining parameters' posterior, and check the calibrated model against every observed quantity. "
         "Runs go through the sweep executors and are reused when the command is repeated.",
     )
-    p.add_argument("scenario", help="the scenario to calibrate (scenarios/*.yaml)")
+    p.add_argument("scenario", type=given_file, help="the scenario to calibrate (scenarios/*.yaml)")
     p.add_argument("observed", help="observed quantities and the parameters allowed to move (observed/*.yaml)")
     p.add_argument("--out", type=Path, default=None, help="default: results/calibrate_<calibration name>/")
     add_executor_arguments(p, batches=True)

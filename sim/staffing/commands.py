@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from sim import limits
-from sim.cli import replication_count, seed
+from sim.cli import given_file, replication_count, seed
 from sim.sweep.commands import add_executor_arguments  # the planner's runs go through the sweep executors
 
 
@@ -17,7 +17,7 @@ def add_commands(sub) -> None:
         description="Find the least-cost staff counts for --roles such that every target holds with the stated "
         "confidence. Runs are stored in OUT/runs (a sweep store): an interrupted search resumes and reuses them.",
     )
-    p.add_argument("scenario")
+    p.add_argument("scenario", type=given_file)
     p.add_argument("--target", dest="target_texts", action="append", default=[], metavar="KPI>=VALUE",
                    help="a target on a KPI column of summary.csv, e.g. on_time_resident>=0.9 (repeatable)")  # fmt: skip
     p.add_argument("--targets", type=Path, default=None, metavar="FILE", help="a targets file (see experiments/targets/reform_2015.yaml)")

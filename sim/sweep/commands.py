@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.cli import check_local_workers, positive_int
+from sim.cli import check_local_workers, given_file, positive_int
 from sim.labels import LANGS
 from sim.scenario import Interrupted, ScenarioError
 
@@ -141,7 +141,7 @@ def add_commands(sub) -> None:
         description="Run every design point x replication of EXPERIMENT.yaml that is not yet stored in --out. "
         "Interrupt at any time; the same command resumes.",
     )
-    p.add_argument("experiment", help="experiment file (experiments/*.yaml)")
+    p.add_argument("experiment", type=given_file, help="experiment file (experiments/*.yaml)")
     add_executor_arguments(p)
     p.add_argument("--out", type=Path, default=None, help="default: results/<experiment name>/")
     p.add_argument("--chunk-size", type=positive_int, default=None, help="runs per task (default: automatic)")

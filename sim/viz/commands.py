@@ -9,6 +9,7 @@ import sys
 
 from sim import district as district_mod
 from sim import scenario as scenario_mod
+from sim.cli import given_file
 from sim.labels import LANGS
 
 DEFAULT_SCENARIO = "scenarios/reform_2015.yaml"
@@ -17,7 +18,7 @@ DEFAULT_SCENARIO = "scenarios/reform_2015.yaml"
 def add_commands(subparsers) -> None:
     """Register ``viz`` on the ``streetsim`` command line."""
     viz = subparsers.add_parser("viz", help="open the street in the browser (map, live charts, controls), offline")
-    viz.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, help=f"default: {DEFAULT_SCENARIO}")
+    viz.add_argument("scenario", nargs="?", type=given_file, default=DEFAULT_SCENARIO, help=f"default: {DEFAULT_SCENARIO}")
     viz.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     viz.add_argument("--port", type=_port, default=8765)
     viz.add_argument("--seed", "-s", type=int, default=1)
