@@ -8,8 +8,11 @@ of different code.
 
 The fingerprint is a hash of the ``sim`` package's Python source, not a git commit: it is the
 same from a clean clone, an editable install and an installed wheel, needs no git, and changes
-with any uncommitted edit. The browser view and the report writer are left out: they never
-touch a run's numbers.
+with any uncommitted edit. Code that only presents results is left out (the browser view, the
+report writer, labels, tables, figures, the commands' argument parsing and printing): editing a
+label must not make a week's stored calibration runs unusable. tests/test_provenance.py runs a
+stored run's whole path (a replication, its KPIs, calibration's measures) in a fresh process and
+checks it imports none of them, so none can change a stored run's numbers.
 """
 
 from __future__ import annotations
@@ -23,8 +26,12 @@ import sim
 from sim.results_folder import read_own_text
 from sim.scenario import ScenarioError
 
-# Subpackages that only present results; editing them must not invalidate stored runs.
-PRESENTATION_ONLY = ("viz", "report")
+# Subpackages and modules that only present results; editing them must not invalidate stored runs.
+PRESENTATION_ONLY = (
+    "viz", "report", "labels.py", "cells.py", "figures.py", "cli.py", "intervals.py", "compare.py",
+    "calibrate/commands.py", "calibrate/outputs.py", "staffing/commands.py", "staffing/output.py",
+    "sweep/commands.py", "sweep/figures.py", "sweep/analysis.py",
+)
 RECORD = "model_code.json"  # written beside the runs by the commands that resume
 
 
@@ -36,7 +43,7 @@ def source_fingerprint(package: Path, version: str = sim.__version__) -> str:
     h = hashlib.sha256(f"streetsim {version}".encode())
     for f in sorted(package.rglob("*.py")):
         rel = f.relative_to(package)
-        if rel.parts[0] in PRESENTATION_ONLY or "__pycache__" in rel.parts:
+        if rel.parts[0] in PRESENTATION_ONLY or rel.as_posix() in PRESENTATION_ONLY or "__pycache__" in rel.parts:
             continue
         text = f.read_bytes().replace(b"\r\n", b"\n")
         h.update(b"\0" + rel.as_posix().encode() + b"\0" + hashlib.sha256(text).digest())

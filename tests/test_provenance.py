@@ -2,6 +2,7 @@
 
 The commands that use it (calibrate, staff) are tested in test_calibrate.py and test_staffing.py."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,9 @@ def test_editing_model_code_changes_it_and_presentation_code_does_not(copy):
     (copy / "viz" / "new_panel.py").write_text("X = 1\n")
     (copy / "__pycache__").mkdir()
     (copy / "__pycache__" / "stale.py").write_text("junk")
+    assert provenance.source_fingerprint(copy) == before
+    for name in ("labels.py", "calibrate/outputs.py", "cli.py"):  # a label, a table, a flag's help
+        (copy / name).write_text((copy / name).read_text() + "\n# reworded\n")
     assert provenance.source_fingerprint(copy) == before
     queueing = copy / "queueing.py"
     queueing.write_bytes(queueing.read_bytes().replace(b"\n", b"\r\n"))  # a Windows checkout
@@ -81,3 +85,29 @@ def test_no_other_module_says_the_python_version_itself():
                  for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
                  if said.search(line) and "provenance.python_version()" not in line]
     assert not elsewhere, elsewhere
+
+
+# A stored run's whole path, as a sweep, calibrate or staff worker runs it: the scenario with the
+# run's overrides, one replication, its KPIs and calibration's measures.
+STORED_RUN = """
+import json, sys
+from sim import scenario
+from sim.sweep.experiment import Run
+from sim.sweep.worker import Context, run_one
+base = scenario.load_raw("scenarios/reform_2015.yaml")
+ctx = Context(out="unused", base=base, scenario_file="scenarios/reform_2015.yaml", seed=1, kpis="all",
+              timeseries=True, measures="sim.calibrate.measures:measure")
+run = Run(run_id="r", point=0, replication=0, overrides=["horizon.days=3", "horizon.warmup_days=0"])
+row, series = run_one(ctx, run)
+assert row["status"] == "ok", row["error"]
+print(json.dumps(sorted(m for m in sys.modules if m == "sim" or m.startswith("sim."))))
+"""
+
+
+def test_a_stored_run_imports_no_code_the_fingerprint_leaves_out():
+    out = subprocess.run([sys.executable, "-c", STORED_RUN], capture_output=True, text=True, cwd=PACKAGE.parent)
+    assert out.returncode == 0, out.stderr[-2000:]
+    imported = set(json.loads(out.stdout))
+    assert {"sim.street", "sim.loop", "sim.metrics", "sim.calibrate.measures"} <= imported  # the path ran
+    left_out = {"sim." + p.removesuffix(".py").replace("/", ".") for p in provenance.PRESENTATION_ONLY}
+    assert not {m for m in imported if m in left_out or m.rsplit(".", 1)[0] in left_out}
