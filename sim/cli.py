@@ -102,7 +102,7 @@ def _parser():
     cmp.set_defaults(func=cmd_compare)
 
     fig = sub.add_parser("figures", help="draw the figures (PNG, SVG, PDF) of a results folder")
-    fig.add_argument("results_dir", type=Path)
+    fig.add_argument("results_dir", type=given_path)
     fig.add_argument("--lang", choices=LANGS, default="en", help="language of the labels (zh or en)")
     fig.set_defaults(func=cmd_figures)
 
@@ -142,11 +142,17 @@ def _figures_written(args, text: str = " figures/") -> str:
 
 
 def given_file(text):
-    """argparse type: a scenario or experiment path. An empty one became Path("."), and the
-    error named the working folder ("is a folder, not a file") instead of the argument."""
+    """argparse type: a file or folder path. An empty one became Path("."): the error named the
+    working folder ("is a folder, not a file") instead of the argument, and an empty --out wrote
+    into the working folder."""
     if not text.strip():
-        raise argparse.ArgumentTypeError("empty; give the path of a file")
+        raise argparse.ArgumentTypeError("empty; give a path")
     return text
+
+
+def given_path(text):
+    """given_file, as a Path."""
+    return Path(given_file(text))
 
 
 def positive_int(text):

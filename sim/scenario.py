@@ -572,8 +572,9 @@ def parse_assignment(text: str) -> tuple[list[str], object]:
         raise ValueError(f"--set {path.strip()}: an empty part between dots")
     if len(value) > limits.MAX_FILE_BYTES:
         raise ValueError(f"--set {path}: value longer than {limits.MAX_FILE_BYTES:,} characters")
-    if control := next((c for c in text if (ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F), None):
-        # taken as plain text, it reached the manifest and the terminal; a scenario file cannot hold it
+    if control := next((c for c in text if (ord(c) < 0x20 and c not in "\t\n\r") or ord(c) == 0x7F), None):
+        # taken as plain text, it reached the manifest and the terminal. Line breaks are YAML's own
+        # (a value longer than a line, as safe_yaml.inline writes the API's and sweeps' values)
         raise ValueError(f"--set {path.strip()[:80]!r}: contains a control character (U+{ord(control):04X})")
     try:
         parsed = safe_yaml.parse(value)

@@ -52,3 +52,14 @@ def test_bad_input_raises_scenario_error_naming_the_key():
     base = api.scenario(REFORM, SHORT)
     with pytest.raises(ScenarioError, match="names must differ"):
         api.compare([base, base], replications=1)
+
+
+def test_dict_overrides_longer_than_a_line_are_applied():
+    """safe_yaml.inline writes a value past 80 characters over several lines; the line breaks
+    are YAML's, not control characters typed into --set (refused since 723c95b, then allowed)."""
+    shifts = [{"days": ["mon", "tue", "wed", "thu", "fri"], "start_hour": 8.0, "end_hour": 16.5},
+              {"days": ["sat"], "start_hour": 9.0, "end_hour": 17.5}]
+    text = "A reform street with a description longer than eighty characters, as a report title needs"
+    s = api.scenario(REFORM, {"calendars.office.shifts": shifts, "description": text})
+    assert s.description == text
+    assert [sh.model_dump() for sh in s.calendars["office"].shifts] == shifts

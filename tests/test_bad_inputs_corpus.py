@@ -135,21 +135,34 @@ CASES = {
     "scenario is a folder": (["run", str(BAD), *RUN[1:]], f"{BAD}: ", "is a folder, not a file"),
     "scenario is /dev/zero": (["run", "/dev/zero", *RUN[1:]], "/dev/zero: ", "larger than 1,000,000 bytes"),
     "missing scenario": (["run", str(BAD / "nowhere.yaml"), *RUN[1:]], f"{BAD / 'nowhere.yaml'}: ", "file not found"),
-    # an empty path became Path("."): "error: .: is a folder", naming neither the argument nor the fix
+    # an empty path became Path("."): "error: .: is a folder", naming neither the argument nor the
+    # fix, and an empty sweep/calibrate/staff --out wrote into the working folder
     **{
-        f"{argv[0]}: empty {arg}": (argv, f"streetsim {argv[0]}: argument {arg}: ", "empty; give the path of a file")
+        f"{argv[0]}: empty {arg}": (argv, f"streetsim {argv[0]}: argument {arg}: ", "empty; give a path")
         for argv, arg in [
             (["run", "", *RUN[1:]], "scenario"),
             (["compare", MMC, " "], "scenarios"),
             (["validate", ""], "files"),
             (["sweep", ""], "experiment"),
-            (["calibrate", "", "--observed", "x.csv"], "scenario"),
+            (["sweep", str(BAD / "exp_needs_yes.yaml"), "--out", ""], "--out"),
+            (["calibrate", "", "x.yaml"], "scenario"),
+            (["calibrate", MMC, ""], "observed"),
+            (["calibrate", MMC, "x.yaml", "--out", ""], "--out"),
             (["staff", "", "--target", "x"], "scenario"),
+            (["staff", MMC, "--targets", ""], "--targets"),
+            (["staff", MMC, "--target", "x", "--out", ""], "--out"),
             (["viz", ""], "scenario"),
+            (["figures", ""], "results_dir"),
+            (["report", ""], "RESULTS"),
+            (["report", "x", "--out", ""], "--out"),
+            (["sweep-results", ""], "results"),
+            (["sweep-results", "x", "--to", ""], "--to"),
         ]
     },
     # "-" made a folder named "-"; a line break or escape made a name every listing mangles
     "run --out -": (["run", MMC, *RUN[1:], "--out", "-"], "--out: ", "'-' is not written to standard output"),
+    "staff --out -": (["staff", MMC, "--target", "on_time_resident>=0.5", "--roles", "servers", "--out", "-"],
+                      "--out: ", "'-' is not written to standard output"),
     "run --out with a line break": (["run", MMC, *RUN[1:], "--out", "a\nb"], "--out: ",
                                     "contains a control character (U+000A)"),
     "report --out with an escape": (["report", "x", "--out", "a\x1b[31m.pdf"], "--out: ",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.cells import cut, display_width, pad
-from sim.cli import given_file, positive_int
+from sim.cli import given_file, given_path, positive_int
 from sim.labels import LANGS
 from sim.scenario import Interrupted
 from sim.sweep.commands import add_executor_arguments  # calibration runs go through the sweep executors
@@ -20,8 +20,8 @@ def add_commands(sub) -> None:
         "Runs go through the sweep executors and are reused when the command is repeated.",
     )
     p.add_argument("scenario", type=given_file, help="the scenario to calibrate (scenarios/*.yaml)")
-    p.add_argument("observed", help="observed quantities and the parameters allowed to move (observed/*.yaml)")
-    p.add_argument("--out", type=Path, default=None, help="default: results/calibrate_<calibration name>/")
+    p.add_argument("observed", type=given_file, help="observed quantities and the parameters allowed to move (observed/*.yaml)")
+    p.add_argument("--out", type=given_path, default=None, help="default: results/calibrate_<calibration name>/")
     add_executor_arguments(p, batches=True)
     p.add_argument("--waves", type=positive_int, default=None, help="history-matching waves (default: the observed file's method)")
     p.add_argument("--points", type=positive_int, default=None, help="parameter points per wave")

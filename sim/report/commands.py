@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sim.cli import given_path
 from sim.labels import LANGS
 
 
@@ -11,9 +12,9 @@ def add_commands(sub) -> None:
     p = sub.add_parser("report", help="a PDF annex (Chinese or English) of a run, compare, district or sweep folder",
                        description="Typeset RESULTS into RESULTS/report_<lang>.pdf offline; figures are redrawn "
                        "in the same language. A report.json in RESULTS adds sections (see README).")
-    p.add_argument("results_dir", type=Path, metavar="RESULTS")
+    p.add_argument("results_dir", type=given_path, metavar="RESULTS")
     p.add_argument("--lang", choices=LANGS, default="zh", help="language of the annex (default zh)")
-    p.add_argument("--out", type=Path, default=None, help="PDF file (default RESULTS/report_<lang>.pdf)")
+    p.add_argument("--out", type=given_path, default=None, help="PDF file (default RESULTS/report_<lang>.pdf)")
     p.add_argument("--no-figures", dest="figures", action="store_false",
                    help="use the figures already in RESULTS/figures instead of redrawing them")
     p.set_defaults(func=cmd_report)

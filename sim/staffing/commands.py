@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sim import limits
-from sim.cli import given_file, replication_count, seed
+from sim import limits, results_folder
+from sim.cli import given_file, given_path, replication_count, seed
 from sim.sweep.commands import add_executor_arguments  # the planner's runs go through the sweep executors
 
 
@@ -20,7 +20,7 @@ def add_commands(sub) -> None:
     p.add_argument("scenario", type=given_file)
     p.add_argument("--target", dest="target_texts", action="append", default=[], metavar="KPI>=VALUE",
                    help="a target on a KPI column of summary.csv, e.g. on_time_resident>=0.9 (repeatable)")  # fmt: skip
-    p.add_argument("--targets", type=Path, default=None, metavar="FILE", help="a targets file (see experiments/targets/reform_2015.yaml)")
+    p.add_argument("--targets", type=given_path, default=None, metavar="FILE", help="a targets file (see experiments/targets/reform_2015.yaml)")
     p.add_argument("--roles", default="", help="comma-separated roles to staff; the others stay as in the scenario")
     p.add_argument("--replications", "-r", type=replication_count, default=10, help="replications per staffing at the first look (default 10)")
     p.add_argument("--max-replications", type=replication_count, default=None, help="cap per staffing (default 4x --replications)")
@@ -28,7 +28,7 @@ def add_commands(sub) -> None:
     p.add_argument("--seed", "-s", type=seed, default=1, help="a whole number >= 0")
     p.add_argument("--pilot-replications", type=replication_count, default=2, help="replications of the pilot run (default 2)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
-    p.add_argument("--out", type=Path, default=None, help="default: results/staff_<scenario name>")
+    p.add_argument("--out", type=given_path, default=None, help="default: results/staff_<scenario name>")
     add_executor_arguments(p, batches=True)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_staff)
@@ -46,7 +46,7 @@ def cmd_staff(args) -> int:
         targets += targets_mod.load_file(args.targets)
     shard = executor_shard(args.executor, args.shard, args.scheduler, args.workers)
     settings = scenario_mod.load(args.scenario, args.overrides)
-    out = args.out or Path("results") / f"staff_{settings.name}"
+    out = results_folder.check_name(args.out or Path("results") / f"staff_{settings.name}")
     req = request.Request(
         scenario=Path(args.scenario), targets=targets, roles=[r.strip() for r in args.roles.split(",") if r.strip()],
         overrides=args.overrides, replications=args.replications,

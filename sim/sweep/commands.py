@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.cli import check_local_workers, given_file, positive_int
+from sim.cli import check_local_workers, given_file, given_path, positive_int
 from sim.labels import LANGS
 from sim.scenario import Interrupted, ScenarioError
 
@@ -143,7 +143,7 @@ def add_commands(sub) -> None:
     )
     p.add_argument("experiment", type=given_file, help="experiment file (experiments/*.yaml)")
     add_executor_arguments(p)
-    p.add_argument("--out", type=Path, default=None, help="default: results/<experiment name>/")
+    p.add_argument("--out", type=given_path, default=None, help="default: results/<experiment name>/")
     p.add_argument("--chunk-size", type=positive_int, default=None, help="runs per task (default: automatic)")
     p.add_argument("--retry-failed", action="store_true", help="run again the runs stored as failed")
     p.add_argument("--yes", action="store_true", help="start a design of more than 10,000 runs (sim/limits.py)")
@@ -151,9 +151,9 @@ def add_commands(sub) -> None:
     p.set_defaults(func=cmd_sweep)
 
     r = sub.add_parser("sweep-results", help="a sweep's results as one table: per-point means with 95%% CIs, or every run")
-    r.add_argument("results", type=Path, help="results/<experiment>/")
+    r.add_argument("results", type=given_path, help="results/<experiment>/")
     r.add_argument("--runs", action="store_true", help="print every run instead of per-point means")
-    r.add_argument("--to", type=Path, default=None, metavar="FILE", help="write every run as one .csv or .parquet file")
+    r.add_argument("--to", type=given_path, default=None, metavar="FILE", help="write every run as one .csv or .parquet file")
     r.add_argument("--force", action="store_true", help="replace FILE if it exists")
     r.add_argument("--lang", choices=LANGS, default="en", help="language of the parameters' names (zh or en)")
     r.set_defaults(func=cmd_results)
