@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 
 from sim.processes import alive
-from sim.scenario import ScenarioError
+from sim.scenario import ScenarioError, control_character
 
 NAME_MAX = 255  # bytes in one file name on Linux file systems (ext4, xfs, NFS)
 
@@ -190,9 +190,9 @@ def check_name(out, flag: str = "--out", what: str = "folder") -> Path:
         raise ScenarioError(flag, "", "empty; give a folder name such as results/my_run")
     if "\0" in text:
         raise ScenarioError(flag, "", "contains a NUL character")
-    if control := next((c for c in text if ord(c) < 0x20 or ord(c) == 0x7F), None):
+    if control := control_character(text):
         # a line break or escape in a name breaks every listing, shell loop and log that shows it
-        raise ScenarioError(flag, "", f"contains a control character (U+{ord(control):04X}); give a plain {what} name")
+        raise ScenarioError(flag, "", f"contains a control character ({control}); give a plain {what} name")
     if text == "-":  # elsewhere "-" means standard output; here it made a folder named "-"
         raise ScenarioError(flag, "", f"'-' is not written to standard output here; give a {what} name")
     path = Path(text)

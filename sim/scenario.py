@@ -560,6 +560,12 @@ def _regular_size(path: Path) -> int:
         return 0
 
 
+def control_character(text: str, allowed: str = "") -> str | None:
+    """The first control character in ``text`` not in ``allowed``, as "U+001B"; None if there is none."""
+    c = next((c for c in text if (ord(c) < 0x20 or ord(c) == 0x7F) and c not in allowed), None)
+    return None if c is None else f"U+{ord(c):04X}"
+
+
 def parse_assignment(text: str) -> tuple[list[str], object]:
     """``a.b.c=VALUE`` -> (['a','b','c'], VALUE read as YAML, so 12 is an int, true a bool)."""
     if "=" not in text:
@@ -572,10 +578,10 @@ def parse_assignment(text: str) -> tuple[list[str], object]:
         raise ValueError(f"--set {path.strip()}: an empty part between dots")
     if len(value) > limits.MAX_FILE_BYTES:
         raise ValueError(f"--set {path}: value longer than {limits.MAX_FILE_BYTES:,} characters")
-    if control := next((c for c in text if (ord(c) < 0x20 and c not in "\t\n\r") or ord(c) == 0x7F), None):
-        # taken as plain text, it reached the manifest and the terminal. Line breaks are YAML's own
-        # (a value longer than a line, as safe_yaml.inline writes the API's and sweeps' values)
-        raise ValueError(f"--set {path.strip()[:80]!r}: contains a control character (U+{ord(control):04X})")
+    # taken as plain text, it reached the manifest and the terminal. Line breaks are YAML's own
+    # (a value longer than a line, as safe_yaml.inline writes the API's and sweeps' values)
+    if control := control_character(text, allowed="\t\n\r"):
+        raise ValueError(f"--set {path.strip()[:80]!r}: contains a control character ({control})")
     try:
         parsed = safe_yaml.parse(value)
     except safe_yaml.YamlError as e:
