@@ -63,6 +63,7 @@ def run_replication(settings, seed_seq, index: int = 0, keep_cases: bool = True)
 # grows by a quarter) spends its time re-scanning live cases: 40% of CPU at 1M residents (issue
 # 9's profile). With these, CPU per case fell 15-23% at 78k-300k residents, same peak memory.
 RUN_GC_THRESHOLD = (50_000, 20, 1_000)
+_runs_ended = 0  # runs this process has finished: each may have left a street to collect
 
 
 @contextlib.contextmanager
@@ -74,8 +75,10 @@ def few_collections():
     workers and their lines), and freezing it with the rest would keep it until a full
     collection happened to fall between two runs — a process running street after street (a
     city, a sweep) grew by a street's memory each run."""
+    global _runs_ended
     before = gc.get_threshold()
-    gc.collect()
+    if _runs_ended:  # a fresh process has no street to free: a full collection would cost ~30 ms for nothing
+        gc.collect()
     gc.freeze()
     gc.set_threshold(*RUN_GC_THRESHOLD)
     try:
@@ -83,6 +86,7 @@ def few_collections():
     finally:
         gc.set_threshold(*before)
         gc.unfreeze()
+        _runs_ended += 1
 
 
 def default_workers() -> int:

@@ -141,9 +141,15 @@ class StreetModel(mesa.Model):
         day = self.day
         if day == self.settings.horizon.warmup_days and day > 0:
             self._end_warmup()
+        burnout = self.settings.behaviour.burnout.enabled
         for i, team in enumerate(self.teams.values()):
             team.hire_due(day)
-            team.day_u = self.stream("behaviour", day, i).random((team.slots, 2)).tolist()  # floats: read once a worker-day
+            # Read once a worker-day, by a worker on duty today (Worker.step); a keyed stream, so
+            # a day nobody reads it is skipped without shifting any other draw.
+            if burnout and any(c.hours_on_day(day) > 0 for c in team.shifts):
+                team.day_u = self.stream("behaviour", day, i).random((team.slots, 2)).tolist()
+            else:
+                team.day_u = None
         for workers in self._worker_sets():
             workers.shuffle_do("step")
         for team in self.teams.values():

@@ -129,6 +129,37 @@ def test_a_keyed_stream_is_numpys_seed_sequence_of_its_seed_spawn_key_and_purpos
         assert model.stream(purpose, *key).random(4).tolist() == expected.tolist(), (purpose, key)
 
 
+def test_a_team_draws_its_day_of_absences_only_on_days_its_staff_work():
+    """A team's absence and exit uniforms come from its own keyed stream for the day, read by
+    each worker on duty (Worker.step); a day none of its shifts works, or with burnout off,
+    builds no stream, so nothing stale or unused is drawn."""
+    def behaviour_keys(overrides):
+        model = StreetModel(scenario.load(REFORM, ["horizon.days=7", "horizon.warmup_days=0", *overrides]), 3)
+        keys, stream = [], model.stream
+
+        def spy(purpose, *key):
+            if purpose == "behaviour" and key:
+                keys.append(key)
+            return stream(purpose, *key)
+
+        model.stream = spy
+        model.run()
+        return model, keys
+
+    model, keys = behaviour_keys([])
+    names = list(model.teams)
+    office = [i for i, t in enumerate(model.teams.values()) if all(c.name == "office" for c in t.shifts)]
+    every_day = [i for i, t in enumerate(model.teams.values()) if any(c.name == "patrol" for c in t.shifts)]
+    assert office and every_day, names
+    for i in office:
+        worked = [d for d in range(7) if model.teams[names[i]].calendar.hours_on_day(d) > 0]
+        assert len(worked) == 5 and sorted(d for d, t in keys if t == i) == worked
+    for i in every_day:
+        assert sorted(d for d, t in keys if t == i) == list(range(7))
+    _, keys = behaviour_keys(["behaviour.burnout.enabled=false"])
+    assert keys == []
+
+
 def test_idle_workers_still_do_their_fixed_duties():
     """Data collection is done every working day, busy or idle (admin share must not depend on load)."""
     settings = scenario.load("scenarios/validation/mmc.yaml", [
