@@ -16,7 +16,7 @@ from pydantic import Field, ValidationError
 
 from sim import safe_yaml
 from sim import scenario as scenario_mod
-from sim.scenario import ScenarioError, Strict
+from sim.scenario import ScenarioError, Strict, Text
 
 if TYPE_CHECKING:  # pandas loads when a district runs, not when its file is checked
     import pandas as pd
@@ -35,7 +35,7 @@ class StreetEntry(Strict):
 
 class District(Strict):
     name: str = Field(min_length=1, pattern=scenario_mod.SAFE_NAME)
-    description: str = ""
+    description: Text = ""
     streets: list[StreetEntry] = Field(min_length=1, max_length=500)  # a district has ~10-20; each is loaded and run
 
     def groups(self) -> dict[str, list[str]]:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim import limits, safe_yaml
 from sim.limits import MAX_AREAS, MAX_HORIZON_DAYS, MAX_ORGS, MAX_RESIDENTS, MAX_RESPONDENTS, MAX_STAFF_PER_ROLE
@@ -413,12 +413,21 @@ class Survey(Strict):
     respondents: Annotated[int, Field(ge=0, le=MAX_RESPONDENTS)] = 0
 
 
+def _plain_text(text: str) -> str:
+    if control := control_character(text, allowed="\t\n\r"):  # a YAML escape such as "\e" makes one
+        raise ValueError(f"contains a control character ({control})")
+    return text
+
+
+# Free text (a description): it reaches manifests, reports and terminals, so no control characters.
+Text = Annotated[str, AfterValidator(_plain_text)]
+
 SAFE_NAME = r"^\w[\w.-]*$"  # a folder name under results/; \w is Unicode, so 改革方案_2015 is fine
 
 
 class Scenario(Strict):
     name: str = Field(min_length=1, max_length=limits.MAX_NAME_CHARS, pattern=SAFE_NAME)
-    description: str = ""
+    description: Text = ""
     horizon: Horizon = Horizon()
     street: Street
     calendars: dict[str, CalendarSpec]

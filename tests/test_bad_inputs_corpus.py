@@ -170,6 +170,14 @@ CASES = {
     # taken as plain text: written into the manifest and printed to the terminal
     "--set with an escape": (["run", MMC, *RUN[1:], "--set", "description=a\x1b[31mred"], f"{MMC}: --set: ",
                              "contains a control character (U+001B)"),
+    # an escape written as YAML's "\e" is a control character only once the text is read
+    "description with a YAML escape": scenario("description_escape.yaml", "description",
+                                               "contains a control character (U+001B)"),
+    "--set with a YAML escape": (["run", MMC, *RUN[1:], "--set", 'description="a\\e[31mred"'], f"{MMC}: description: ",
+                                 "contains a control character (U+001B)"),
+    "experiment description with a YAML escape": (["sweep", str(BAD / "exp_description_escape.yaml")],
+                                                  f"{BAD / 'exp_description_escape.yaml'}: description: ",
+                                                  "contains a control character (U+001B)"),
     "validate garbage": (["validate", str(BAD / "garbage.bin")], f"{BAD / 'garbage.bin'}: ", "not UTF-8"),
     # validate built every point of any design up to 10,000,000 runs (~5 ms each): unbounded time
     "validate 12,000 runs without --yes": (["validate", str(BAD / "exp_needs_yes.yaml")],

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sim import safe_yaml
 from sim import scenario as scenario_mod
 from sim.columns import kpi_names, unknown
-from sim.scenario import ScenarioError
+from sim.scenario import ScenarioError, Text
 
 TOP_KEY = "calibration"
 STARTS = f"an observed file starts with `{TOP_KEY}: <name>`"  # said of a file without it, or empty
@@ -84,7 +84,7 @@ class Method(Strict):
 
 class ObservedFile(Strict):
     calibration: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$", description="the calibration's name")
-    description: str = ""
+    description: Text = ""
     discrepancy_share: Annotated[float, Field(ge=0)] = Field(0.05, description="default model discrepancy sd / |value|")
     observed: list[Observation] = Field(min_length=1)
     parameters: dict[str, Range] = Field(min_length=1)

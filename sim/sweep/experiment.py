@@ -39,7 +39,7 @@ import sim
 from sim import limits, safe_yaml
 from sim import scenario as scenario_mod
 from sim.provenance import code_fingerprint
-from sim.scenario import ScenarioError
+from sim.scenario import ScenarioError, Text
 
 TOP_KEY = "experiment"  # a YAML file with this top-level key is an experiment, not a scenario
 STARTS = f"an experiment file starts with `{TOP_KEY}: <name>`"  # said of a file without it, or empty
@@ -134,7 +134,7 @@ class JobQueue(Strict):
 class Experiment(Strict):
     experiment: str = Field(pattern=scenario_mod.SAFE_NAME, max_length=limits.MAX_NAME_CHARS,
                             description="the experiment's name; results/<name>/ (not '..': it stays inside results/)")
-    description: str = ""
+    description: Text = ""
     scenario: str = Field(description="base scenario, relative to the experiment file")
     set: list[str] = Field(default_factory=list, description="fixed overrides, KEY.PATH=VALUE")
     parameters: dict[str, Parameter] = Field(min_length=1)
