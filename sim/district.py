@@ -16,7 +16,7 @@ from pydantic import Field, ValidationError
 
 from sim import safe_yaml
 from sim import scenario as scenario_mod
-from sim.scenario import ScenarioError, Strict, Text
+from sim.scenario import ScenarioError, Strict, Text, TextLine
 
 if TYPE_CHECKING:  # pandas loads when a district runs, not when its file is checked
     import pandas as pd
@@ -28,7 +28,7 @@ TABLE_HEADER_WIDTH = 20  # columns a KPI's label wraps within: a Chinese label b
 
 class StreetEntry(Strict):
     name: str
-    district: str = Field("", description="the district the street belongs to (a city file groups its streets so)")
+    district: TextLine = Field("", description="the district the street belongs to (a city file groups its streets so)")
     scenario: str = Field(description="scenario file, relative to the district file")
     set: dict[str, Any] = Field({}, description="key.path: value overrides, as with --set")
 

@@ -413,14 +413,16 @@ class Survey(Strict):
     respondents: Annotated[int, Field(ge=0, le=MAX_RESPONDENTS)] = 0
 
 
-def _plain_text(text: str) -> str:
-    if control := control_character(text, allowed="\t\n\r"):  # a YAML escape such as "\e" makes one
+def _plain_text(text: str, allowed: str = "\t\n") -> str:
+    if control := control_character(text, allowed):  # a YAML escape such as "\e" makes one
         raise ValueError(f"contains a control character ({control})")
     return text
 
 
-# Free text (a description): it reaches manifests, reports and terminals, so no control characters.
+# Free text reaches manifests, tables, reports and terminals, so it holds no control characters:
+# a description or note may have tabs and line breaks, a label or source is one line.
 Text = Annotated[str, AfterValidator(_plain_text)]
+TextLine = Annotated[str, AfterValidator(lambda text: _plain_text(text, allowed=""))]
 
 SAFE_NAME = r"^\w[\w.-]*$"  # a folder name under results/; \w is Unicode, so 改革方案_2015 is fine
 
@@ -570,8 +572,9 @@ def _regular_size(path: Path) -> int:
 
 
 def control_character(text: str, allowed: str = "") -> str | None:
-    """The first control character in ``text`` not in ``allowed``, as "U+001B"; None if there is none."""
-    c = next((c for c in text if (ord(c) < 0x20 or ord(c) == 0x7F) and c not in allowed), None)
+    """The first control character (C0, DEL or C1: U+009B is a terminal's escape too) in ``text``
+    not in ``allowed``, as "U+001B"; None if there is none."""
+    c = next((c for c in text if (ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F) and c not in allowed), None)
     return None if c is None else f"U+{ord(c):04X}"
 
 

@@ -178,6 +178,12 @@ CASES = {
     "experiment description with a YAML escape": (["sweep", str(BAD / "exp_description_escape.yaml")],
                                                   f"{BAD / 'exp_description_escape.yaml'}: description: ",
                                                   "contains a control character (U+001B)"),
+    "district label with a YAML escape": (["run", str(BAD / "district_label_escape.yaml"), *RUN[1:]],
+                                          f"{BAD / 'district_label_escape.yaml'}: streets.0.district: ",
+                                          "contains a control character (U+001B)"),
+    "experiment parameter label with a C1 escape": (["sweep", str(BAD / "exp_label_c1.yaml")],
+                                                    f"{BAD / 'exp_label_c1.yaml'}: parameters.staffing.servers.count.label: ",
+                                                    "contains a control character (U+009B)"),
     "validate garbage": (["validate", str(BAD / "garbage.bin")], f"{BAD / 'garbage.bin'}: ", "not UTF-8"),
     # validate built every point of any design up to 10,000,000 runs (~5 ms each): unbounded time
     "validate 12,000 runs without --yes": (["validate", str(BAD / "exp_needs_yes.yaml")],

@@ -365,6 +365,15 @@ GOOD = {
         ({"parameters": {"loop.close.fail_probability": {"min": 0.1, "max": 1.5}}}, "parameters.loop.close.fail_probability", "invalid scenario"),
         ({"method": {"cutoff": 0}}, "method.cutoff", "greater than 0"),
         ({"colour": "red"}, "colour", "unknown key"),
+        # a source is a cell of the calibration table and a line of the terminal's
+        ({"observed": [{"quantity": "patrol_discovery_share", "value": 0.97, "sd": 0.01, "source": "K\x1b[31m"}]},
+         "observed.0.source", "control character (U+001B)"),
+        ({"observed": [{"quantity": "patrol_discovery_share", "value": 0.97, "sd": 0.01, "source": "K\nline two"}]},
+         "observed.0.source", "control character (U+000A)"),
+        ({"observed": [{"quantity": "patrol_discovery_share", "value": 0.97, "sd": 0.01, "source": "K", "note": "\x9b2J"}]},
+         "observed.0.note", "control character (U+009B)"),
+        ({"parameters": {"loop.discovery.resident_report_per_day": {"min": 0.02, "max": 0.3, "source": "\x07"}}},
+         "parameters.loop.discovery.resident_report_per_day.source", "control character (U+0007)"),
     ],
 )
 def test_bad_observed_file_gives_one_line_and_exit_2(tmp_path, capsys, change, key, words):

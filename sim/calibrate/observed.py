@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sim import safe_yaml
 from sim import scenario as scenario_mod
 from sim.columns import kpi_names, unknown
-from sim.scenario import ScenarioError, Text
+from sim.scenario import ScenarioError, Text, TextLine
 
 TOP_KEY = "calibration"
 STARTS = f"an observed file starts with `{TOP_KEY}: <name>`"  # said of a file without it, or empty
@@ -47,18 +47,18 @@ class Observation(Strict):
     quantity: str = Field(description="a KPI column of summary.csv or a measure (sim.calibrate.measures)")
     value: float
     sd: Positive = Field(description="the observation's uncertainty, one standard deviation, in the quantity's unit")
-    source: str = Field(min_length=1, description="where the figure comes from")
+    source: TextLine = Field(min_length=1, description="where the figure comes from")
     discrepancy_sd: Annotated[float, Field(ge=0)] | None = Field(
         None, description="model discrepancy sd for this row (default: discrepancy_share x |value|)"
     )
-    note: str = ""
+    note: Text = ""
 
 
 class Range(Strict):
     min: float
     max: float
     scale: Literal["linear", "log"] = Field("linear", description="log: uniform in the logarithm (prior and design)")
-    source: str = ""
+    source: TextLine = ""
 
     @model_validator(mode="after")
     def _ordered(self):

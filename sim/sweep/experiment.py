@@ -39,7 +39,7 @@ import sim
 from sim import limits, safe_yaml
 from sim import scenario as scenario_mod
 from sim.provenance import code_fingerprint
-from sim.scenario import ScenarioError, Text
+from sim.scenario import ScenarioError, Text, TextLine
 
 TOP_KEY = "experiment"  # a YAML file with this top-level key is an experiment, not a scenario
 STARTS = f"an experiment file starts with `{TOP_KEY}: <name>`"  # said of a file without it, or empty
@@ -71,7 +71,7 @@ class Parameter(Strict):
     mean: float | None = None
     sd: float | None = Field(None, gt=0)
     integer: bool | None = Field(None, description="default: from the scenario schema (counts are integers)")
-    label: str | None = Field(None, description="axis label with unit, for figures")
+    label: TextLine | None = Field(None, description="axis label with unit, for figures")
 
     @model_validator(mode="after")
     def _one_kind(self):
