@@ -42,13 +42,23 @@ DUTIES = ("patrol", "investment_promotion", "data_collection")  # fixed daily du
 CHANNELS = ("patrol", "committee", "acceptance_centre", "hotline", "organisation", "direct")
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1 (see control_character)
+
+
+def printable(text: str) -> str:
+    """``text`` with each control character written as its escape (ESC as \\x1b, a line break
+    as \\n): a file name or key path quoted in an error line keeps it one line and sends the
+    terminal no command."""
+    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
 class ScenarioError(Exception):
     """Bad input: one line naming the file, the key path and what is wrong."""
 
     def __init__(self, file, key: str, message: str):
         self.file, self.key, self.message = str(file), key, message
         where = f"{self.file}: {key}: " if key else f"{self.file}: "
-        super().__init__(where + message)
+        super().__init__(printable(where + message))
 
 
 class CommandFailed(Exception):

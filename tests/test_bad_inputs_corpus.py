@@ -178,6 +178,10 @@ CASES = {
     "experiment description with a YAML escape": (["sweep", str(BAD / "exp_description_escape.yaml")],
                                                   f"{BAD / 'exp_description_escape.yaml'}: description: ",
                                                   "contains a control character (U+001B)"),
+    # an error line quotes what it names with control characters escaped: no command reaches the terminal
+    "district: street name with a YAML escape": (["run", str(BAD / "district_street_name_escape.yaml"), *RUN[1:]],
+                                                 f"{BAD / 'district_street_name_escape.yaml'} (streets.0: a\\x1b[31mb): name: ",
+                                                 "pattern"),
     "district label with a YAML escape": (["run", str(BAD / "district_label_escape.yaml"), *RUN[1:]],
                                           f"{BAD / 'district_label_escape.yaml'}: streets.0.district: ",
                                           "contains a control character (U+001B)"),
