@@ -42,7 +42,7 @@ DUTIES = ("patrol", "investment_promotion", "data_collection")  # fixed daily du
 CHANNELS = ("patrol", "committee", "acceptance_centre", "hotline", "organisation", "direct")
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1 (see control_character)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # control characters: C0, DEL and C1
 
 
 def printable(text: str) -> str:
@@ -584,7 +584,7 @@ def _regular_size(path: Path) -> int:
 def control_character(text: str, allowed: str = "") -> str | None:
     """The first control character (C0, DEL or C1: U+009B is a terminal's escape too) in ``text``
     not in ``allowed``, as "U+001B"; None if there is none."""
-    c = next((c for c in text if (ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F) and c not in allowed), None)
+    c = next((m.group() for m in _CONTROL.finditer(text) if m.group() not in allowed), None)
     return None if c is None else f"U+{ord(c):04X}"
 
 
