@@ -14,7 +14,7 @@ from sim import limits
 from sim import scenario as scenario_mod
 from sim.labels import LANGS, replications_text, word
 from sim.results_folder import AtomicFolder, check_out, check_results_folder
-from sim.scenario import CommandFailed, Interrupted, ScenarioError
+from sim.scenario import CommandFailed, Interrupted, ScenarioError, printable
 
 # The simulation, pandas and the figures are imported inside the commands that use them, so
 # `validate` and `schema` start in well under a second and `run` loads no plotting library
@@ -45,11 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except CommandFailed as e:  # not bad input; a SLURM task ends FAILED
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {printable(str(e))}", file=sys.stderr)  # it may quote a run's error or a folder
         return 1
     except KeyboardInterrupt as e:
         sig = caught[0] if caught else signal.SIGINT
-        what = str(e) if isinstance(e, Interrupted) else "workers stopped, nothing written"
+        what = printable(str(e)) if isinstance(e, Interrupted) else "workers stopped, nothing written"
         print(f"\ninterrupted ({signal.Signals(sig).name}); {what}", file=sys.stderr)
         return 128 + sig
 
@@ -339,7 +339,7 @@ def cmd_validate(args) -> int:
     bad = 0
     for f in args.files:
         try:
-            print(f"{f}: ok ({validate_file(f, args.yes)})")
+            print(f"{printable(f)}: ok ({validate_file(f, args.yes)})")  # a name from a glob may hold an escape
         except ScenarioError as e:
             print(f"error: {e}", file=sys.stderr)
             bad += 1

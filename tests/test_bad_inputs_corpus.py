@@ -173,6 +173,11 @@ CASES = {
     # an escape written as YAML's "\e" is a control character only once the text is read
     "description with a YAML escape": scenario("description_escape.yaml", "description",
                                                "contains a control character (U+001B)"),
+    # a bidirectional override reorders what a table or report shows after it ("Trojan Source")
+    "description with a bidirectional override": scenario("description_bidi.yaml", "description",
+                                                          "contains a control character (U+202E)"),
+    "--set with a bidirectional isolate": (["run", MMC, *RUN[1:], "--set", "description=a\u2067b"], f"{MMC}: --set: ",
+                                           "contains a control character (U+2067)"),
     "--set with a YAML escape": (["run", MMC, *RUN[1:], "--set", 'description="a\\e[31mred"'], f"{MMC}: description: ",
                                  "contains a control character (U+001B)"),
     "experiment description with a YAML escape": (["sweep", str(BAD / "exp_description_escape.yaml")],

@@ -48,3 +48,25 @@ def test_validate_checks_a_design_past_10000_runs_only_with_yes(capsys):
     assert "design: 12,000 runs (more than 10,000)" in capsys.readouterr().err
     assert main(["validate", "--yes", str(exp)]) == 0
     assert capsys.readouterr().out == f"{exp}: ok (experiment)\n"
+
+
+def test_validate_writes_a_file_name_with_an_escape_as_text(tmp_path, capsys):
+    """A glob such as `scenarios/*` can pick up a file whose name holds ESC or a bidirectional
+    override: its `ok` line printed the name raw, so the terminal ran the escape."""
+    shutil.copy(SCENARIOS / "validation" / "mmc.yaml", tmp_path / "a\x1b[31mb\u202ec.yaml")
+    assert main(["validate", str(tmp_path / "a\x1b[31mb\u202ec.yaml")]) == 0
+    assert capsys.readouterr().out == f"{tmp_path}/a\\x1b[31mb\\u202ec.yaml: ok (mmc)\n"
+
+
+def test_a_command_that_fails_writes_its_line_without_control_characters(monkeypatch, capsys):
+    """A failed command's line quotes a run's error or a folder (sim.sweep.run.RunsFailed): it
+    reached the terminal raw, where ScenarioError lines were escaped."""
+    from sim import cli
+    from sim.scenario import CommandFailed
+
+    def fails(args):
+        raise CommandFailed("1 of 2 simulation runs failed, e.g. r1: ValueError: area 'a\x1b[31mb'")
+
+    monkeypatch.setattr(cli, "cmd_validate", fails)
+    assert main(["validate", "x.yaml"]) == 1
+    assert capsys.readouterr().err == "error: 1 of 2 simulation runs failed, e.g. r1: ValueError: area 'a\\x1b[31mb'\n"
