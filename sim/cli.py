@@ -77,7 +77,8 @@ class OneLineParser(argparse.ArgumentParser):
     """A bad flag gives one line (not the usage block) and exit status 2."""
 
     def error(self, message):
-        self.exit(EXIT_BAD_INPUT, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+        # the message quotes what was typed (an unknown argument may be a file name from a glob)
+        self.exit(EXIT_BAD_INPUT, printable(f"error: {self.prog}: {message} (see {self.prog} --help)") + "\n")
 
 
 def _parser():
@@ -330,7 +331,7 @@ def cmd_figures(args) -> int:
         raise ScenarioError(folder, "", f"cannot draw figures from this results folder: {type(e).__name__}: "
                             f"{str(e).splitlines()[0][:200] if str(e) else ''}") from None  # fmt: skip
     for f in drawn:
-        print(f)
+        print(printable(str(f)))  # the folder's name came from the command line
     return 0
 
 

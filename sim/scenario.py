@@ -697,7 +697,7 @@ def load(path: str | Path, overrides: list[str] | None = None) -> Scenario:
 
 # A role's, case type's or calendar's name becomes part of KPI names and CSV cells: a word, and
 # none that a table reader takes for a missing value, a number or a truth value.
-ENTRY_NAME = re.compile(r"^[^\W\d]\w{0,63}$")
+ENTRY_NAME = re.compile(r"[^\W\d]\w{0,63}")  # whole name (fullmatch: "$" lets a final line break through)
 NOT_ENTRY_NAMES = frozenset({"na", "nan", "null", "none", "n_a", "inf", "infinity", "true", "false"})
 MAX_NAME_BYTES = 200  # a scenario's name is a folder name (255 bytes on Linux, less room for a suffix)
 
@@ -707,7 +707,7 @@ def check_names(s: Scenario, file) -> None:
         raise ScenarioError(file, "name", f"{len(s.name.encode())} bytes in UTF-8; a folder name allows {MAX_NAME_BYTES}")
     for section in NAMED_SECTIONS:
         for name in getattr(s, section):
-            if not ENTRY_NAME.match(name) or name.lower() in NOT_ENTRY_NAMES:
+            if not ENTRY_NAME.fullmatch(name) or name.lower() in NOT_ENTRY_NAMES:
                 raise ScenarioError(file, f"{section}.{name}", "a name must be a word of letters, digits and _ "
                                     "(up to 64, not starting with a digit, and not NA, nan, null, none, inf, true or false)")  # fmt: skip
 

@@ -489,6 +489,13 @@ def _sweep_to_loop(tmp):
     return ["sweep-results", str(tmp / "sweep"), "--to", str(tmp / "a.csv")], "--to: ", "loop"
 
 
+@generated("a role named with a final line break (a regex's $ let it through into KPI names and roles.csv)")
+def _role_line_break(tmp):
+    f = tmp / "nl.yaml"
+    f.write_text(f'extends: {MMC}\nname: nl\nstaffing: {{"servers\\n": {{kind: community_worker, count: 3, calendar: around_the_clock}}}}\n')
+    return ["run", str(f), *RUN[1:]], f"{f}: staffing.servers\\n: ", "a name must be a word"
+
+
 @generated("a role named inf (read back as a number)")
 def _role_inf(tmp):
     f = tmp / "inf.yaml"

@@ -70,3 +70,29 @@ def test_a_command_that_fails_writes_its_line_without_control_characters(monkeyp
     monkeypatch.setattr(cli, "cmd_validate", fails)
     assert main(["validate", "x.yaml"]) == 1
     assert capsys.readouterr().err == "error: 1 of 2 simulation runs failed, e.g. r1: ValueError: area 'a\\x1b[31mb'\n"
+
+
+def test_an_unknown_argument_is_quoted_without_control_characters(capsys):
+    """argparse's "unrecognized arguments" line quotes what was typed (a glob's file names too)."""
+    with pytest.raises(SystemExit) as stop:
+        main(["validate", "x.yaml", "-a\x1b[31mb\u202ec"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == ("error: streetsim: unrecognized arguments: -a\\x1b[31mb\\u202ec "
+                                       "(see streetsim --help)\n")
+
+
+def test_an_interrupted_command_writes_its_line_without_control_characters(monkeypatch, capsys):
+    """Ctrl-C's line names the store the finished runs are in (sim.scenario.Interrupted.keeping)."""
+    import signal
+
+    from sim import cli
+    from sim.scenario import Interrupted
+
+    def interrupted(args):
+        raise Interrupted.keeping("runs/a\x1b[31mb")
+
+    monkeypatch.setattr(cli, "cmd_validate", interrupted)
+    monkeypatch.setattr(cli, "_stop_on_sigterm", lambda: [])  # leave the test runner's handlers alone
+    assert main(["validate", "x.yaml"]) == 128 + signal.SIGINT
+    assert capsys.readouterr().err == ("\ninterrupted (SIGINT); finished runs are stored in runs/a\\x1b[31mb/ — run "
+                                       "the same command again to resume\n")

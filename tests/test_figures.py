@@ -304,3 +304,15 @@ def test_figures_are_written_through_results_folder_write_atomic(tmp_path, monke
     paths = figures.save(fig, tmp_path, "one")
     assert written == paths and all(p.is_file() for p in paths)
     assert not hasattr(figures, "write_atomic")
+
+
+def test_figures_lists_what_it_wrote_without_control_characters(compared, tmp_path, capsys):
+    """`figures` prints each file it wrote, under the folder named on the command line: a folder
+    whose name holds ESC sent it to the terminal raw."""
+    import shutil
+
+    folder = tmp_path / "cmp\x1b[31m"
+    shutil.copytree(compared, folder)
+    assert main(["figures", str(folder)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line.startswith(f"{tmp_path}/cmp\\x1b[31m/figures/") for line in lines)

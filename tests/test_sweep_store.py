@@ -157,6 +157,19 @@ def swept_with_series(tmp_path_factory):
     return exp, out, kpi_table(out), store.read_timeseries(out)
 
 
+def test_a_damaged_part_in_a_folder_named_with_an_escape_is_reported_without_it(swept_with_series, tmp_path, capsys):
+    """`sweep-results` reads a store named on the command line: its warning about a damaged
+    part quoted the folder (and the reader's reason) raw, ESC included."""
+    _, clean, _, _ = swept_with_series
+    out = tmp_path / "out\x1b[31m"
+    shutil.copytree(clean, out)
+    _truncate(store.part_files(out, "parts")[2])
+    capsys.readouterr()
+    assert cli.main(["sweep-results", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"warning: damaged part file {tmp_path}/out\\x1b[31m/parts/") and "\x1b" not in err, err
+
+
 @pytest.mark.parametrize("case", DAMAGE)
 def test_every_kind_of_damaged_file_is_reported_and_its_runs_run_again(case, swept_with_series, tmp_path, capsys):
     """Whatever file of the store is damaged, `sweep-results` says so in one line (no traceback,

@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sim import results_folder
-from sim.scenario import ScenarioError
+from sim.scenario import ScenarioError, printable
 
 PARTS = "parts"
 TIMESERIES = "timeseries"
@@ -138,7 +138,7 @@ def set_aside(part: Path, damage: Damaged, heal: bool) -> None:
         what = "set aside with its partner; its runs will be run again"
     else:
         what = "its runs count as not stored; `streetsim sweep` runs them again"
-    print(f"warning: damaged {kind} {damage.file} ({damage.reason}): {what}", file=sys.stderr)
+    print(printable(f"warning: damaged {kind} {damage.file} ({damage.reason}): {what}"), file=sys.stderr)
 
 
 def runs_needing_series(out: Path) -> set[str]:
