@@ -42,10 +42,11 @@ DUTIES = ("patrol", "investment_promotion", "data_collection")  # fixed daily du
 CHANNELS = ("patrol", "committee", "acceptance_centre", "hotline", "organisation", "direct")
 
 
-# Control characters: C0, DEL and C1 (U+009B is a terminal's escape too), and Unicode's
-# bidirectional controls (Bidi_Control: U+061C, U+200E-F, U+202A-E, U+2066-9), which reorder what a
-# terminal, table or report shows after them: "abc\u202edcba" reads as "abcabcd".
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Control characters: C0, DEL and C1 (U+009B is a terminal's escape too); Unicode's line and
+# paragraph separators (U+2028-9), which Python's splitlines and some readers take for line breaks;
+# and its bidirectional controls (Bidi_Control: U+061C, U+200E-F, U+202A-E, U+2066-9), which
+# reorder what a terminal, table or report shows after them: "abc\u202edcba" reads as "abcabcd".
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(text: str) -> str:
@@ -585,8 +586,8 @@ def _regular_size(path: Path) -> int:
 
 
 def control_character(text: str, allowed: str = "") -> str | None:
-    """The first control character (``_CONTROL``: C0, DEL, C1 or a bidirectional control) in
-    ``text`` not in ``allowed``, as "U+001B"; None if there is none."""
+    """The first control character (``_CONTROL``: C0, DEL, C1, a line separator or a
+    bidirectional control) in ``text`` not in ``allowed``, as "U+001B"; None if there is none."""
     c = next((m.group() for m in _CONTROL.finditer(text) if m.group() not in allowed), None)
     return None if c is None else f"U+{ord(c):04X}"
 

@@ -178,6 +178,9 @@ CASES = {
                                                           "contains a control character (U+202E)"),
     "--set with a bidirectional isolate": (["run", MMC, *RUN[1:], "--set", "description=a\u2067b"], f"{MMC}: --set: ",
                                            "contains a control character (U+2067)"),
+    # Python's splitlines (and some readers) break a line at U+2028
+    "--set with a line separator": (["run", MMC, *RUN[1:], "--set", "description=a\u2028b"], f"{MMC}: --set: ",
+                                    "contains a control character (U+2028)"),
     "--set with a YAML escape": (["run", MMC, *RUN[1:], "--set", 'description="a\\e[31mred"'], f"{MMC}: description: ",
                                  "contains a control character (U+001B)"),
     "experiment description with a YAML escape": (["sweep", str(BAD / "exp_description_escape.yaml")],
