@@ -137,6 +137,23 @@ def test_a_report_written_to_a_chosen_file_can_be_written_there_again(compared, 
     assert out.stat().st_mtime_ns >= first and out.read_bytes().startswith(b"%PDF")
 
 
+def test_a_folder_named_with_an_escape_takes_its_report_only_with_out(compared, tmp_path, capsys):
+    """The default report file goes into the results folder: with ESC in the folder's name the
+    refusal named `--out`, which the user had not given. It names the folder (escaped) now; with
+    --out the report is written, and its one line names the file."""
+    import shutil
+
+    folder = tmp_path / "cmp\x1b[31m"
+    shutil.copytree(compared, folder)
+    assert main(["report", str(folder), "--lang", "en", "--no-figures"]) == 2
+    assert capsys.readouterr().err == (f"error: {tmp_path}/cmp\\x1b[31m: its name contains a control character "
+                                       "(U+001B) and the report would be written into it; name the PDF with --out\n")
+    assert not list(folder.glob("report*"))
+    out = tmp_path / "annex.pdf"
+    assert main(["report", str(folder), "--lang", "en", "--no-figures", "--out", str(out)]) == 0
+    assert capsys.readouterr().out == f"{out}\n" and out.read_bytes().startswith(b"%PDF")
+
+
 def test_a_bad_report_json_is_one_line_and_nothing_is_written(compared, tmp_path, capsys):
     results = tmp_path / "cmp"
     shutil.copytree(compared, results)

@@ -21,8 +21,12 @@ def add_commands(sub) -> None:
 
 
 def cmd_report(args) -> int:
-    from sim.scenario import ScenarioError
+    from sim.scenario import ScenarioError, control_character
 
+    if args.out is None and (control := control_character(str(args.results_dir))):
+        # the default file goes into the folder; said of the folder, not of an --out the user did not give
+        raise ScenarioError(args.results_dir, "", f"its name contains a control character ({control}) and the report "
+                            "would be written into it; name the PDF with --out")  # fmt: skip
     if args.out is not None and args.out.suffix.lower() != ".pdf":
         raise ScenarioError("--out", "", f"{args.out}: the report is a PDF; name a .pdf file")
     if args.out is not None:  # before the plots load; build checks again (its language may fall back to English)
