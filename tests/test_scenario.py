@@ -102,3 +102,11 @@ def test_random_stream_key_parts_stay_below_2_32():
             raise AssertionError(f"{key}={2**32} accepted")
     model = StreetModel(scenario.load(mmc), np.random.SeedSequence(2**100, spawn_key=(limits.MAX_REPLICATIONS,)))
     assert 0 <= model.stream("grid", limits.MAX_HORIZON_DAYS - 1, limits.MAX_AREAS - 1).random() < 1
+
+
+def test_printable_escapes_control_characters_and_leaves_other_text_alone():
+    """Only what `_CONTROL` names is escaped: a backslash, Chinese, a zero-width joiner stay as typed."""
+    from sim.scenario import printable
+
+    assert printable("C:\\d 街道\u200d é") == "C:\\d 街道\u200d é"
+    assert printable("a\x1b[31mb\u202ec\u2028d\x9be\tf") == "a\\x1b[31mb\\u202ec\\u2028d\\x9be\\tf"

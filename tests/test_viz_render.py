@@ -319,3 +319,16 @@ def test_cli_reports_a_busy_port_in_one_line(capsys):
         assert main(["viz", SCENARIO, "--port", str(port)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: cannot listen on 127.0.0.1:{port}:")
+
+
+def test_cli_reports_a_host_name_no_resolver_can_encode_in_one_line(capsys):
+    """A bidirectional override in --host ended in a traceback (socket: "encoding of hostname
+    failed"); an escape in it reached the terminal raw."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    for host, shown in [("bad\u202e", "bad\\u202e"), ("a\x1bb", "a\\x1bb")]:
+        assert main(["viz", SCENARIO, "--host", host, "--port", str(port)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: cannot listen on {shown}:{port}: ") and err.count("\n") == 1, err

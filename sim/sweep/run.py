@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 import sim
 from sim import provenance, results_folder
-from sim.scenario import CommandFailed, ScenarioError
+from sim.scenario import CommandFailed, ScenarioError, printable
 from sim.sweep import executors, store, worker
 from sim.sweep.experiment import Plan, Run, describe
 
@@ -214,8 +214,8 @@ def _stored_manifest(out: Path) -> dict | None:
     try:
         return store.read_manifest(out)
     except (ValueError, OSError) as e:
-        print(f"warning: damaged {out / store.MANIFEST} ({str(e).splitlines()[0][:120]}): rewritten from the "
-              "experiment file", file=sys.stderr)  # fmt: skip
+        print(printable(f"warning: damaged {out / store.MANIFEST} ({str(e).splitlines()[0][:120]}): rewritten "
+                        "from the experiment file"), file=sys.stderr)  # fmt: skip
         return None
 
 
@@ -226,7 +226,7 @@ def _design_intact(out: Path, plan: Plan) -> bool:
     except FileNotFoundError:
         return False
     except store.Damaged as e:
-        print(f"warning: damaged {e.file} ({e.reason}): rewritten from the experiment file", file=sys.stderr)
+        print(printable(f"warning: damaged {e.file} ({e.reason}): rewritten from the experiment file"), file=sys.stderr)
         return False
     try:  # values, not dtypes: Parquet may give back a string column with another dtype
         pd.testing.assert_frame_equal(stored, plan.design_table(), check_dtype=False)

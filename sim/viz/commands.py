@@ -35,7 +35,7 @@ def cmd_viz(args) -> int:
         scenario_mod.load(args.scenario, args.overrides)
     busy = _cannot_listen(args.host, args.port)
     if busy:
-        print(f"error: cannot listen on {args.host}:{args.port}: {busy}", file=sys.stderr)
+        print(scenario_mod.printable(f"error: cannot listen on {args.host}:{args.port}: {busy}"), file=sys.stderr)
         return 2
     from sim.viz.server import OfflineAssetsMissing, serve
 
@@ -53,6 +53,8 @@ def _cannot_listen(host: str, port: int) -> str | None:
             return None
     except OSError as e:
         return e.strerror or str(e)
+    except (UnicodeError, TypeError):  # the name cannot be encoded for a resolver ("encoding of hostname failed")
+        return "not a host name"
 
 
 def _port(text: str) -> int:

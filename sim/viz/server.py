@@ -25,6 +25,8 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
+from sim.scenario import printable
+
 # Version ranges Solara's own components ask for -> the version solara-assets ships.
 RANGE_ALIASES = {"vega@5": "vega@5.21.0", "vega-lite@5": "vega-lite@5.2.0", "vega-embed@6": "vega-embed@6.20.2"}
 MARKER = "requirejs@2.3.6/require.js"  # a file every solara-assets release ships
@@ -148,7 +150,7 @@ def serve(scenario: str, overrides: list[str], host: str, port: int, seed: int =
 
     _serve_assets_read_only(cdn_dir)
     _fix_router_template()
-    print(f"streetsim viz: {scenario} at http://{host}:{port}  (Ctrl+C stops)", flush=True)
+    print(printable(f"streetsim viz: {scenario} at http://{host}:{port}  (Ctrl+C stops)"), flush=True)
     args = ["run", "sim.viz.app", "--host", host, "--port", str(port), "--production",
             "--no-open", "--no-check-version", "--log-level-uvicorn", "warning"]
     try:
