@@ -45,11 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except CommandFailed as e:  # not bad input; a SLURM task ends FAILED
-        print(f"error: {printable(str(e))}", file=sys.stderr)  # it may quote a run's error or a folder
+        print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as e:
         sig = caught[0] if caught else signal.SIGINT
-        what = printable(str(e)) if isinstance(e, Interrupted) else "workers stopped, nothing written"
+        what = str(e) if isinstance(e, Interrupted) else "workers stopped, nothing written"
         print(f"\ninterrupted ({signal.Signals(sig).name}); {what}", file=sys.stderr)
         return 128 + sig
 

@@ -67,7 +67,11 @@ class ScenarioError(Exception):
 
 class CommandFailed(Exception):
     """A command that could not finish, though its input was good (simulation runs failed, or
-    the executor gave up on some): one line, exit status 1."""
+    the executor gave up on some): one line, exit status 1. Like ScenarioError's, the line
+    escapes control characters (it may quote a run's error or a folder)."""
+
+    def __init__(self, message: str):
+        super().__init__(printable(message))
 
 
 class Interrupted(KeyboardInterrupt):
@@ -77,7 +81,7 @@ class Interrupted(KeyboardInterrupt):
 
     @classmethod
     def keeping(cls, store) -> Interrupted:
-        return cls(f"finished runs are stored in {store}/ — run the same command again to resume")
+        return cls(printable(f"finished runs are stored in {store}/ — run the same command again to resume"))
 
 
 class Strict(BaseModel):
