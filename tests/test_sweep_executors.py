@@ -253,9 +253,70 @@ def test_a_scheduler_name_that_does_not_resolve_in_time_is_one_line_within_the_b
                             "looking up slow.scheduler.test took more than 1 s")
 
 
-def test_a_scheduler_by_host_name_that_answers_passes():
-    """localhost may resolve to ::1 first, where nothing listens: the next address is tried."""
+class _NotDask:
+    """A local port where something listens that is no Dask scheduler: one that accepts and says
+    nothing (``silent``), or a web server (``http``)."""
+
+    def __init__(self, mode: str):
+        import threading
+
+        self.mode, self.server, self.open = mode, socket.socket(), []
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen()
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:  # closed at the end of the test
+                return
+            self.open.append(conn)
+            if self.mode == "http":
+                try:
+                    conn.recv(100)
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                except OSError:
+                    pass
+
+    def close(self):
+        for conn in self.open:
+            conn.close()
+        self.server.close()
+
+
+@pytest.mark.parametrize("mode", ["silent", "http"])
+def test_a_port_where_no_dask_scheduler_listens_is_one_line_within_the_bound(mode, tmp_path, capsys, monkeypatch):
+    """Before: the TCP connection was all that was checked, so a port that accepts and never
+    answers hung the sweep without end (Dask's Client waits for the greeting without limit),
+    after the sweep's lock, design and manifest were written."""
+    from sim.cli import main
+    from sim.sweep import commands
+
+    monkeypatch.setattr(commands, "SCHEDULER_GREETING_SECONDS", 8)
+    server = _NotDask(mode)
+    out = tmp_path / "out"
+    t0 = time.perf_counter()
+    try:
+        code = main(["sweep", str(write_experiment(tmp_path / "e.yaml", days=5, replications=1)), "--executor", "dask",
+                     "--scheduler", f"tcp://127.0.0.1:{server.port}", "--out", str(out), "--quiet"])  # fmt: skip
+    finally:
+        server.close()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith(f"error: --scheduler: no Dask scheduler answers at tcp://127.0.0.1:{server.port}: "
+                             "something listens there but "), err  # fmt: skip
+    assert time.perf_counter() - t0 < 20 and not out.exists()
+
+
+def test_a_scheduler_by_host_name_that_answers_passes(monkeypatch):
+    """localhost may resolve to ::1 first, where nothing listens: the next address is tried.
+    (The listener is a plain socket: Dask's greeting is not what this checks.)"""
+    from sim.sweep import commands
     from sim.sweep.commands import check_scheduler
+
+    monkeypatch.setattr(commands, "_not_dask", lambda address: None)
 
     with socket.socket() as listening:
         listening.bind(("127.0.0.1", 0))
@@ -267,7 +328,10 @@ def test_a_scheduler_by_host_name_that_answers_passes():
 def test_a_scheduler_is_found_on_a_host_without_ipv6(monkeypatch):
     """localhost resolving to ::1 first on a host with IPv6 disabled: making that socket fails,
     and the next address (127.0.0.1, where the scheduler listens) must still be tried."""
+    from sim.sweep import commands
     from sim.sweep.commands import check_scheduler
+
+    monkeypatch.setattr(commands, "_not_dask", lambda address: None)
 
     real_socket = socket.socket
 
@@ -285,3 +349,18 @@ def test_a_scheduler_is_found_on_a_host_without_ipv6(monkeypatch):
             (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))])
         monkeypatch.setattr(socket, "socket", no_ipv6)
         check_scheduler(f"tcp://localhost:{port}")
+
+
+@pytest.mark.parametrize("cpus", ["abc", "0", "-2", "1.5", "２", "100000"])
+def test_a_bad_slurm_cpus_per_task_is_one_line_and_nothing_written(cpus, tmp_path, capsys, monkeypatch):
+    """Before: int() raised ValueError ('abc') or 0 workers divided by zero in chunk(), as a
+    traceback, after the sweep's lock, design and manifest were written."""
+    from sim.cli import main
+
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", cpus)
+    out = tmp_path / "out"
+    code = main(["sweep", str(write_experiment(tmp_path / "e.yaml", days=5, replications=1)),
+                 "--executor", "slurm-array", "--shard", "1/2", "--out", str(out), "--quiet"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("error: SLURM_CPUS_PER_TASK: "), err
+    assert not out.exists()

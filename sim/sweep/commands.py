@@ -51,6 +51,10 @@ def executor_shard(executor: str, shard_text: str | None, scheduler: str | None,
     shard = parse_shard(shard_text)
     if executor == "slurm-array" and shard is None:
         raise ScenarioError("--shard", "", "slurm-array runs one shard: give --shard I/N (e.g. $SLURM_ARRAY_TASK_ID/N)")
+    if executor == "slurm-array" and workers is None:
+        from sim.sweep.run import slurm_cpus_per_task
+
+        slurm_cpus_per_task()  # checked before anything is written; run_sweep reads it again
     if shard is not None and executor != "slurm-array":
         raise ScenarioError("--shard", "", "--shard goes with --executor slurm-array")
     if scheduler and executor != "dask":
@@ -67,8 +71,9 @@ SCHEDULER_CONNECT_SECONDS = 10
 
 def check_scheduler(address: str) -> None:
     """--scheduler names a Dask scheduler that answers (``tcp://HOST:PORT``, or ``HOST:PORT``),
-    checked before anything runs or is written: a typo or a scheduler that is down is one
-    line, not Dask's traceback (after its 30-second connect timeout for one that is down).
+    checked before anything runs or is written: a typo, a scheduler that is down, or a port
+    where something else listens is one line, not Dask's traceback (after its 30-second connect
+    timeout for one that is down) or a wait without end (for a port that never answers).
     The lookup of the host's name and the connection together take at most
     SCHEDULER_CONNECT_SECONDS: a resolver that does not answer is a scheduler that does not."""
     from urllib.parse import urlsplit
@@ -86,6 +91,41 @@ def check_scheduler(address: str) -> None:
     except (OSError, ValueError) as e:  # refused, unknown host, no route, timed out; a..b (UnicodeError)
         why = getattr(e, "strerror", None) or str(e) or type(e).__name__
         raise ScenarioError("--scheduler", "", f"no Dask scheduler answers at {address}: {why}") from None
+    why = _not_dask(address)
+    if why:
+        raise ScenarioError("--scheduler", "", f"no Dask scheduler answers at {address}: {why}")
+
+
+# A Dask client's greeting, in a process of its own: Dask's Client waits without limit on a port
+# that accepts and says nothing (its timeout covers the connection, not the greeting), and reads
+# another protocol's first bytes as a frame length to allocate. The child is killed after
+# SCHEDULER_GREETING_SECONDS and given SCHEDULER_GREETING_BYTES of address space.
+_GREETING = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[3]), int(sys.argv[3])))
+from distributed import Client
+with Client(sys.argv[1], timeout=float(sys.argv[2]), set_as_default=False) as client:
+    client.scheduler_info()
+"""
+SCHEDULER_GREETING_SECONDS = 30  # Dask's import (~1 s, more on a cold disk) and the greeting
+SCHEDULER_GREETING_BYTES = 4 << 30
+
+
+def _not_dask(address: str) -> str | None:
+    """Why what listens at ``address`` is not a Dask scheduler that answers, or None if it is."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", _GREETING, address, str(SCHEDULER_CONNECT_SECONDS), str(SCHEDULER_GREETING_BYTES)]
+    try:
+        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              errors="replace", timeout=SCHEDULER_GREETING_SECONDS)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return f"something listens there but did not answer as a Dask scheduler within {SCHEDULER_GREETING_SECONDS} s"
+    if done.returncode == 0:
+        return None
+    last = next((ln.strip() for ln in reversed(done.stderr.splitlines()) if ln.strip()), f"exit {done.returncode}")
+    return f"something listens there but does not answer as a Dask scheduler ({last[:160]})"
 
 
 def _connect(host: str, port: int, seconds: float) -> None:

@@ -325,8 +325,23 @@ def _run_locked(plan, out, executor, workers, scheduler, shard, progress, retry_
 
 def default_workers(executor: str) -> int:
     if executor == "slurm-array":
-        return int(os.environ.get("SLURM_CPUS_PER_TASK", "1"))
+        return slurm_cpus_per_task()
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def slurm_cpus_per_task() -> int:
+    """SLURM's CPUs for this task (1 when it sets none), refused in one line when it is not a
+    whole number >= 1 or more processes than this machine takes (a job script may set it by hand)."""
+    from sim.cli import check_local_workers
+
+    text = os.environ.get("SLURM_CPUS_PER_TASK", "1").strip()
+    if not (text.isascii() and text.isdigit() and int(text) >= 1):
+        raise ScenarioError("SLURM_CPUS_PER_TASK", "", f"{printable(text[:40])!r} is not a whole number of CPUs >= 1")
+    try:
+        check_local_workers(int(text))
+    except ScenarioError as e:
+        raise ScenarioError("SLURM_CPUS_PER_TASK", "", e.message) from None
+    return int(text)
 
 
 def make_executor(kind: str, workers: int, scheduler: str | None, plan: Plan):
