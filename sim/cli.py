@@ -13,7 +13,7 @@ from pathlib import Path
 from sim import limits
 from sim import scenario as scenario_mod
 from sim.labels import LANGS, replications_text, word
-from sim.results_folder import AtomicFolder, check_out, check_results_folder
+from sim.results_folder import AtomicFolder, check_out, check_results_folder, subfolder_name_clash
 from sim.scenario import CommandFailed, Interrupted, ScenarioError, printable
 
 # The simulation, pandas and the figures are imported inside the commands that use them, so
@@ -233,8 +233,9 @@ def cmd_compare(args) -> int:
     scenarios = {}
     for path in args.scenarios:
         s = scenario_mod.load(path, args.overrides)
-        if s.name in scenarios:
-            raise ScenarioError(path, "name", f"two scenarios are named {s.name!r}; names must differ to compare")
+        clash = subfolder_name_clash(s.name, scenarios)
+        if clash:
+            raise ScenarioError(path, "name", f"compare writes each scenario into a folder of its name: {clash}")
         scenarios[s.name] = s
     if args.replications < 2:
         raise ScenarioError("--replications", "", "compare needs at least 2: differences are paired over replications")

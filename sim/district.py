@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, ValidationError
 
-from sim import safe_yaml
+from sim import results_folder, safe_yaml
 from sim import scenario as scenario_mod
 from sim.scenario import ScenarioError, Strict, Text, TextLine
 
@@ -63,8 +63,9 @@ def load(path, overrides: list[str] | None = None) -> tuple[District, dict]:
         raise ScenarioError(path, f"streets.{missing}.district", "name a district for every street or for none")
     streets, bases = {}, {}
     for i, entry in enumerate(district.streets):
-        if entry.name in streets:
-            raise ScenarioError(path, f"streets.{i}.name", f"duplicate street name {entry.name!r}")
+        clash = results_folder.subfolder_name_clash(entry.name, streets)
+        if clash:
+            raise ScenarioError(path, f"streets.{i}.name", f"each street's results go into a folder of its name: {clash}")
         sets = [f"{k}={safe_yaml.inline(v)}" for k, v in entry.set.items()] + list(overrides or [])
         # an empty name, a name past what the system allows, a missing file: one line on this key
         base_path = scenario_mod.referenced_file(path, f"streets.{i}.scenario", path.parent, entry.scenario)

@@ -323,3 +323,24 @@ def remove_dead_writers_files(out: Path) -> int:
             tmp.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+# What a compare's or a district's folder holds besides a folder per scenario or street: a
+# scenario or street of one of these names would be written over them, or they over it.
+OWN_NAMES = ("manifest.json", "comparison.csv", "summary.csv", "streets.csv", "districts.csv", "figures",
+             "report_zh.pdf", "report_en.pdf", "report.json")  # fmt: skip
+
+
+def subfolder_name_clash(name: str, earlier) -> str | None:
+    """Why ``name`` cannot be a scenario's or a street's folder beside the ``earlier`` ones in
+    one result folder, or None. Names are compared ignoring case: on a file system that ignores
+    case (macOS, a Windows share) two such folders are one."""
+    own = next((n for n in OWN_NAMES if n.casefold() == name.casefold()), None)
+    if own:
+        return f"{name!r} is the name of the result folder's own {own}; choose another name"
+    same = next((n for n in earlier if n.casefold() == name.casefold()), None)
+    if same == name:
+        return f"{name!r} is named twice; names must differ"
+    if same:
+        return f"{name!r} and {same!r} differ only in case; on a file system that ignores case their folders are one"
+    return None

@@ -111,6 +111,31 @@ def test_scenarios_with_the_same_name_are_refused(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("names, clash", [
+    (["comparison.csv"], "'comparison.csv' is the name of the result folder's own comparison.csv"),
+    (["manifest.json"], "'manifest.json' is the name of the result folder's own manifest.json"),
+    (["Figures"], "'Figures' is the name of the result folder's own figures"),
+    (["report_en.pdf"], "'report_en.pdf' is the name of the result folder's own report_en.pdf"),
+    (["plan_a", "Plan_A"], "'Plan_A' and 'plan_a' differ only in case"),
+])  # fmt: skip
+def test_a_scenario_named_as_the_folders_own_files_or_only_in_case_apart_is_refused(names, clash, tmp_path, capsys):
+    """Before: 'comparison.csv' or 'manifest.json' ended in a traceback (IsADirectoryError) after
+    every run; 'figures' mixed a scenario's tables with the figures; two names apart only in case
+    shared one folder on a file system that ignores case."""
+    reform = Path("scenarios/reform_2015.yaml").resolve()
+    files = []
+    for k, name in enumerate(names):
+        files.append(tmp_path / f"s{k}.yaml")
+        files[-1].write_text(f"extends: {reform}\nname: {name}\n", encoding="utf-8")
+    if len(files) == 1:
+        files.insert(0, reform)
+    status = main(["compare", *map(str, files), "--out", str(tmp_path / "o"), *SHORT])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1, err
+    assert f"{files[-1]}: name: compare writes each scenario into a folder of its name: {clash}" in err[0], err
+    assert not (tmp_path / "o").exists()
+
+
 def test_one_replication_is_refused_before_anything_runs(tmp_path, capsys):
     """A paired difference needs at least two replications to have a spread."""
     status = main(["compare", "scenarios/baseline_2013.yaml", "scenarios/reform_2015.yaml", "--out", str(tmp_path / "o"),

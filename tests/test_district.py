@@ -38,6 +38,28 @@ def test_a_city_names_a_district_for_every_street_or_none(tmp_path, capsys):
     assert "streets.1.district: name a district for every street or for none" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("second, clash", [
+    ("summary.csv", "'summary.csv' is the name of the result folder's own summary.csv"),
+    ("FIGURES", "'FIGURES' is the name of the result folder's own figures"),
+    ("Chongming_12", "'Chongming_12' and 'chongming_12' differ only in case"),
+    ("chongming_12", "'chongming_12' is named twice"),
+])  # fmt: skip
+def test_a_street_named_as_the_folders_own_files_or_only_in_case_apart_is_refused(second, clash, tmp_path, capsys):
+    """Before: a street named summary.csv or streets.csv ended in a traceback after every street
+    ran; two names apart only in case shared one folder on a file system that ignores case."""
+    raw = yaml.safe_load(CITY.read_text())
+    raw["streets"] = raw["streets"][:2]
+    raw["streets"][0]["name"], raw["streets"][1]["name"] = "chongming_12", second
+    for s in raw["streets"]:
+        s["scenario"] = str(CITY.parent.resolve() / s["scenario"])
+    bad = tmp_path / "bad_city.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    assert main(["run", str(bad), "--out", str(tmp_path / "o"), *SHORT]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"streets.1.name: each street's results go into a folder of its name: {clash}" in err[0], err
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.fixture(scope="module")
 def small_city(tmp_path_factory):
     """Three of the city's smallest places, in two districts (two Chongming towns, one Jinshan)."""
