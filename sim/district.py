@@ -9,12 +9,13 @@ depend on the number of workers or where they ran.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, ValidationError
 
-from sim import results_folder, safe_yaml
+from sim import results_folder
 from sim import scenario as scenario_mod
 from sim.scenario import ScenarioError, Strict, Text, TextLine
 
@@ -66,7 +67,6 @@ def load(path, overrides: list[str] | None = None) -> tuple[District, dict]:
         clash = results_folder.subfolder_name_clash(entry.name, streets)
         if clash:
             raise ScenarioError(path, f"streets.{i}.name", f"each street's results go into a folder of its name: {clash}")
-        sets = [f"{k}={safe_yaml.inline(v)}" for k, v in entry.set.items()] + list(overrides or [])
         # an empty name, a name past what the system allows, a missing file: one line on this key
         base_path = scenario_mod.referenced_file(path, f"streets.{i}.scenario", path.parent, entry.scenario)
         if base_path not in bases:  # a city's 213 streets share a few scenario files: read each once
@@ -76,13 +76,29 @@ def load(path, overrides: list[str] | None = None) -> tuple[District, dict]:
                 if e.key:
                     raise
                 raise ScenarioError(path, f"streets.{i}.scenario", f"{entry.scenario}: {e.message}") from None
-        raw = scenario_mod.apply_overrides(bases[base_path], sets, path)  # a deep copy
+            if isinstance(bases[base_path], dict) and "streets" in bases[base_path]:
+                raise ScenarioError(path, f"streets.{i}.scenario", f"{entry.scenario} is a district file "
+                                    "(it has streets:); a street names a scenario file")  # fmt: skip
+        raw = scenario_mod.apply_overrides(street_scenario(bases[base_path], entry, i, base_path, path), overrides, path)
         raw["name"] = entry.name
         streets[entry.name] = scenario_mod.build(raw, f"{path} (streets.{i}: {entry.name})")
         first = next(iter(streets.values())).horizon
         if streets[entry.name].horizon != first:
             raise ScenarioError(path, f"streets.{i}", "every street must share one horizon (days, warm-up, start weekday)")
     return district, streets
+
+
+def street_scenario(base: dict, entry: StreetEntry, i: int, base_path: Path, path: Path) -> dict:
+    """A copy of ``base`` with the street's ``set:`` applied, each key path as written (not
+    through --set's KEY=VALUE text, where a key holding "=" would split); an error names
+    ``streets.I.set.KEY`` in the district file."""
+    raw = copy.deepcopy(base)
+    for key, value in entry.set.items():
+        keys = key.split(".")
+        if "" in keys:
+            raise ScenarioError(path, f"streets.{i}.set.{key}", "an empty part between dots")
+        scenario_mod.set_key(raw, keys, value, base_path, named=(path, f"streets.{i}.set.{key}"))
+    return raw
 
 
 

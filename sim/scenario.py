@@ -627,31 +627,44 @@ NAMED_SECTIONS = ("staffing", "case_types", "calendars")
 
 
 def apply_overrides(data: dict, assignments: list[str], file) -> dict:
+    """``data`` (a copy) with each ``--set KEY.PATH=VALUE`` of ``assignments`` applied."""
     data = copy.deepcopy(data)
     for text in assignments or []:
         try:
             keys, value = parse_assignment(text)
         except ValueError as e:
             raise ScenarioError(file, "--set", str(e)) from None
-        section = data.get(keys[0])
-        if len(keys) > 2 and keys[0] in NAMED_SECTIONS and isinstance(section, dict) and keys[1] not in section:
-            raise ScenarioError("--set", ".".join(keys), f"{file} has no {keys[0]} entry {keys[1]!r} "
-                                f"(it has: {', '.join(map(str, section))})")  # fmt: skip
-        node = data
-        for i, k in enumerate(keys[:-1]):
-            nxt = node.get(k)
-            if nxt is None:
-                nxt = node[k] = {}
-            if not isinstance(nxt, dict):
-                raise ScenarioError(file, ".".join(keys[: i + 1]), "is not a mapping; cannot set below it")
-            node = nxt
-        if keys[-1] in ("count", "per") and isinstance(value, (int, float)):
-            # Setting a count replaces a ratio rule and vice versa: one staffing rule per role.
-            other = ("per", "of") if keys[-1] == "count" else ("count",)
-            for o in other:
-                node.pop(o, None)
-        node[keys[-1]] = value
+        set_key(data, keys, value, file)
     return data
+
+
+def set_key(data: dict, keys: list[str], value, file, named: tuple[str, str] | None = None) -> None:
+    """Set ``data[keys[0]][keys[1]]... = value`` in place. An error names ``--set`` and the key
+    path, or ``named`` (file, key path) where the assignment was written (a district file's
+    ``streets.N.set.KEY``)."""
+
+    def error(where_file, where_key, message):
+        return ScenarioError(*(named or (where_file, where_key)), message)
+
+    section = data.get(keys[0])
+    if len(keys) > 2 and keys[0] in NAMED_SECTIONS and isinstance(section, dict) and keys[1] not in section:
+        raise error("--set", ".".join(keys), f"{file} has no {keys[0]} entry {keys[1]!r} "
+                    f"(it has: {', '.join(map(str, section))})")  # fmt: skip
+    node = data
+    for i, k in enumerate(keys[:-1]):
+        nxt = node.get(k)
+        if nxt is None:
+            nxt = node[k] = {}
+        if not isinstance(nxt, dict):
+            raise error(file, ".".join(keys[: i + 1]), f"{'.'.join(keys[: i + 1])} is not a mapping; cannot set below it"
+                        if named else "is not a mapping; cannot set below it")  # fmt: skip
+        node = nxt
+    if keys[-1] in ("count", "per") and isinstance(value, (int, float)):
+        # Setting a count replaces a ratio rule and vice versa: one staffing rule per role.
+        other = ("per", "of") if keys[-1] == "count" else ("count",)
+        for o in other:
+            node.pop(o, None)
+    node[keys[-1]] = value
 
 
 def format_validation_error(file, err: ValidationError) -> ScenarioError:

@@ -131,7 +131,7 @@ CASES = {
         ["sweep", str(BAD / "exp_needs_yes.yaml"), "--executor", "dask", "--scheduler", "tcp://127.0.0.1:1",
          "--workers", "64"], "--scheduler: ", "no Dask scheduler answers"),
     "unknown flag": (["run", MMC, "--replicatons", "3"], "streetsim: unrecognized arguments", "--replicatons"),
-    "compare: same scenario twice": (["compare", MMC, MMC, *RUN[1:]], f"{MMC}: name: ", "named 'mmc'"),
+    "compare: same scenario twice": (["compare", MMC, MMC, *RUN[1:]], f"{MMC}: name: ", "'mmc' is named twice"),
     "scenario is a folder": (["run", str(BAD), *RUN[1:]], f"{BAD}: ", "is a folder, not a file"),
     "scenario is /dev/zero": (["run", "/dev/zero", *RUN[1:]], "/dev/zero: ", "larger than 1,000,000 bytes"),
     "missing scenario": (["run", str(BAD / "nowhere.yaml"), *RUN[1:]], f"{BAD / 'nowhere.yaml'}: ", "file not found"),

@@ -60,6 +60,51 @@ def test_a_street_named_as_the_folders_own_files_or_only_in_case_apart_is_refuse
     assert not (tmp_path / "o").exists()
 
 
+def _two_street_city(tmp_path, **first_street) -> Path:
+    raw = yaml.safe_load(CITY.read_text())
+    raw["streets"] = raw["streets"][:2]
+    for s in raw["streets"]:
+        s["scenario"] = str(CITY.parent.resolve() / s["scenario"])
+    raw["streets"][0].update(first_street)
+    path = tmp_path / "city.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("sets, where, why", [
+    ({"description=evil": 3}, "description=evil", "unknown key"),
+    ({"staffing.no_such_role.count": 3}, "streets.0.set.staffing.no_such_role.count", "has no staffing entry 'no_such_role'"),
+    ({"street.residents.x": 3}, "streets.0.set.street.residents.x", "street.residents is not a mapping"),
+    ({"horizon..days": 3}, "streets.0.set.horizon..days", "an empty part between dots"),
+])  # fmt: skip
+def test_a_streets_set_error_names_the_key_where_it_is_written(sets, where, why, tmp_path, capsys):
+    """Before: each street's set: went through --set's KEY=VALUE text, so its errors named --set,
+    and a key holding "=" split there: description=evil: 3 set the description to 'evil=3'."""
+    city = _two_street_city(tmp_path, set=sets)
+    assert main(["validate", str(city)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--set" not in err[0] and f"{where}: " in err[0] and why in err[0], err
+    assert err[0].startswith(f"error: {city}"), err
+
+
+def test_a_street_whose_scenario_is_a_district_file_is_told_so(tmp_path, capsys):
+    city = _two_street_city(tmp_path)
+    raw = yaml.safe_load(city.read_text(encoding="utf-8"))
+    raw["streets"][0]["scenario"] = city.name  # the file itself
+    city.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    assert main(["validate", str(city)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {city}: streets.0.scenario: city.yaml is a district file (it has streets:); "
+                   "a street names a scenario file"], err
+
+
+def test_a_streets_set_still_sets_its_keys(tmp_path):
+    city = _two_street_city(tmp_path, set={"street.residents": 12345, "staffing.grid_supervisors.count": 7})
+    _, streets = district.load(city)
+    first = next(iter(streets.values()))
+    assert first.street.residents == 12345 and first.staffing["grid_supervisors"].count == 7
+
+
 @pytest.fixture(scope="module")
 def small_city(tmp_path_factory):
     """Three of the city's smallest places, in two districts (two Chongming towns, one Jinshan)."""
