@@ -116,6 +116,8 @@ CASES = {
                              f"{MMC}: street.residents: ", "less than or equal to 2000000"),
     # flags
     "--seed -1": (["run", MMC, *RUN[1:], "--seed", "-1"], "streetsim run: argument --seed/-s: ", "must be >= 0, got -1"),
+    # before: viz took any int and started serving; the page's model then failed on the seed
+    "viz --seed -1": (["viz", MMC, "--seed", "-1"], "streetsim viz: argument --seed/-s: ", "must be >= 0, got -1"),
     "--seed abc": (["run", MMC, *RUN[1:], "--seed", "abc"], "streetsim run: argument --seed/-s: ", "whole number"),
     "--replications 0": (["run", MMC, "--replications", "0", "--quiet"], "streetsim run: argument --replications/-r: ", "> 0"),
     "--replications 10^9": (["run", MMC, "--replications", "1000000000", "--quiet"], "streetsim run: argument", "at most 100,000"),

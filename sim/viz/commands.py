@@ -9,7 +9,7 @@ import sys
 
 from sim import district as district_mod
 from sim import scenario as scenario_mod
-from sim.cli import given_file
+from sim.cli import given_file, seed
 from sim.labels import LANGS
 
 DEFAULT_SCENARIO = "scenarios/reform_2015.yaml"
@@ -21,7 +21,7 @@ def add_commands(subparsers) -> None:
     viz.add_argument("scenario", nargs="?", type=given_file, default=DEFAULT_SCENARIO, help=f"default: {DEFAULT_SCENARIO}")
     viz.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     viz.add_argument("--port", type=_port, default=8765)
-    viz.add_argument("--seed", "-s", type=int, default=1)
+    viz.add_argument("--seed", "-s", type=seed, default=1)
     viz.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
     viz.add_argument("--lang", choices=LANGS, default="en", help="language of the page (a switch on the page changes it)")
     viz.set_defaults(func=cmd_viz)
