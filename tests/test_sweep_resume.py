@@ -202,3 +202,22 @@ def test_dask_giving_up_on_a_killed_workers_task_ends_in_one_line_and_resumes(tm
     assert len(ids) == len(set(ids)) == RUNS
     assert (store.read_results(out)["status"] == "ok").all()
     assert again.left_running() == []
+
+
+def test_a_changed_experiment_replaces_the_design_in_one_warning_and_reuses_shared_runs(tmp_path, capsys):
+    """Before: the design was replaced without a word, so a planner who had edited the file did
+    not learn that sweep-results no longer shows the earlier design's runs."""
+    from sim.cli import main
+
+    out = tmp_path / "out"
+    exp = write_experiment(tmp_path / "e.yaml", days=5, replications=1)
+    assert main(["sweep", str(exp), "--workers", "1", "--out", str(out), "--quiet"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    write_experiment(exp, days=5, replications=2)  # the same points, a second replication each
+    assert main(["sweep", str(exp), "--workers", "1", "--out", str(out), "--quiet"]) == 0
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("warning")]
+    assert len(lines) == 1 and f"{out.resolve()} held a sweep of 'e' made " in lines[0], lines
+    assert "with another design, replications: its design is replaced by 'e''s; 6 of its 6 stored runs are reused" in lines[0]
+    assert sorted(store.finished(out).values()) == ["ok"] * 12 and len(raw_run_ids(out)) == 12  # 6 new runs, none again
+    assert main(["sweep", str(exp), "--workers", "1", "--out", str(out), "--quiet"]) == 0
+    assert "warning" not in capsys.readouterr().err  # the same experiment again: resumed, nothing said

@@ -200,11 +200,25 @@ def prepare(plan: Plan, out: Path) -> None:
     if old is not None and old.get("kind") != "sweep":
         raise ScenarioError(out, "", "holds results that are not a sweep's; choose another --out")
     keys = ("design", "replications", "seed", "kpis", "timeseries", "streetsim_version")
-    if old is not None and all(old.get(k) == new[k] for k in keys) and _design_intact(out, plan):
+    changed = [k for k in keys if old is not None and old.get(k) != new[k]]
+    if old is not None and not changed and _design_intact(out, plan):
         return
+    if changed:
+        _say_replaced(out, old, changed, plan)
     new["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     store.write_design(out, plan.design_table())
     store.write_manifest(out, new)
+
+
+def _say_replaced(out: Path, old: dict, changed: list[str], plan: Plan) -> None:
+    """One line when the folder holds another version of the experiment (its file edited, or
+    another file): its design is replaced, the stored runs the two share are reused."""
+    stored = store.finished(out)
+    shared = len(set(stored) & set(plan.design_table()["run_id"]))
+    print(printable(f"warning: {out} held a sweep of {old.get('experiment')!r} made {old.get('created', '?')} with "
+                    f"another {', '.join(changed)}: its design is replaced by {plan.name!r}'s; {shared:,} of its "
+                    f"{len(stored):,} stored runs are reused, the others stay in the store, unread"),
+          file=sys.stderr)  # fmt: skip
 
 
 def _stored_manifest(out: Path) -> dict | None:
