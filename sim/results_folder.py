@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import stat
@@ -19,8 +20,9 @@ import time
 import uuid
 from pathlib import Path
 
+from sim import limits
 from sim.processes import alive
-from sim.scenario import ScenarioError, control_character
+from sim.scenario import SAFE_NAME, ScenarioError, control_character
 
 NAME_MAX = 255  # bytes in one file name on Linux file systems (ext4, xfs, NFS)
 
@@ -88,8 +90,32 @@ def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
         except Exception as e:  # pyarrow raises several types for a damaged file
             raise ScenarioError(f, "", f"damaged Parquet file: {str(e).splitlines()[0][:120]}") from None
     if kind in ("run", "compare", "district"):  # nothing is drawn from a folder that lacks a table
+        _check_facts(manifest, facts)
         _check_scenario_tables(folder, facts, tables)
     return folder
+
+
+def _check_facts(manifest: Path, facts: dict) -> None:
+    """What figures and the report take from a run's, compare's or district's manifest, as
+    streetsim writes it. A hand-edited manifest is one line, not a name followed out of the
+    folder ("..", "/etc"), a Python error's wording, or nonsense printed as a fact."""
+    for key in ("scenario_names", "street_names"):
+        names = facts.get(key)
+        if names is None and (key == "street_names" or facts["kind"] == "run"):
+            continue  # older manifests of a run, and district manifests before street_names
+        if not (isinstance(names, list) and names and len(set(map(str, names))) == len(names)
+                and all(isinstance(n, str) and len(n) <= limits.MAX_NAME_CHARS and re.fullmatch(SAFE_NAME, n)
+                        for n in names)):  # fmt: skip
+            raise ScenarioError(manifest, key, "not a list of distinct scenario names as streetsim writes them "
+                                "(each a folder inside this one)")  # fmt: skip
+    scenarios = facts.get("scenarios")
+    if not (isinstance(scenarios, list) and all(isinstance(p, str) for p in scenarios)):
+        raise ScenarioError(manifest, "scenarios", "not a list of scenario files as streetsim writes it")
+    replications, seed = facts.get("replications"), facts.get("seed")
+    if type(replications) is not int or not 1 <= replications <= limits.MAX_REPLICATIONS:
+        raise ScenarioError(manifest, "replications", f"not a whole number from 1 to {limits.MAX_REPLICATIONS:,}")
+    if type(seed) is not int or seed < 0:
+        raise ScenarioError(manifest, "seed", "not a whole number >= 0")
 
 
 def read_own_text(path: Path) -> str:

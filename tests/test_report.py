@@ -328,6 +328,29 @@ def test_a_table_may_name_one_file_per_language_and_both_are_checked(tmp_path, c
         assert not (tmp_path / "new.pdf").exists()
 
 
+@pytest.mark.parametrize("command", ["report", "figures"])
+@pytest.mark.parametrize("key, value", [
+    ("scenario_names", ["reform_2015", ".."]), ("scenario_names", ["/etc", "reform_2015"]), ("scenario_names", "reform_2015"),
+    ("scenario_names", ["reform_2015", "reform_2015"]), ("scenarios", 5), ("replications", "lots"),
+    ("replications", True), ("replications", 0), ("seed", -1), ("seed", "seven"),
+])  # fmt: skip
+def test_a_hand_edited_manifest_is_one_line_and_nothing_is_written(command, key, value, compared, tmp_path, capsys):
+    """Before: names such as '..' or '/etc' were followed out of the folder, "scenarios": 5 ended
+    in a line worded by Python ('int' object is not iterable), and a nonsense seed or count of
+    replications was printed in the annex as a fact."""
+    folder = tmp_path / "cmp"
+    shutil.copytree(compared, folder)
+    facts = json.loads((folder / "manifest.json").read_text())
+    facts[key] = value
+    (folder / "manifest.json").write_text(json.dumps(facts))
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    args = [command, str(folder), "--lang", "en"] + (["--no-figures"] if command == "report" else [])
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {folder / 'manifest.json'}: {key}: not a "), err
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
+
+
 @pytest.mark.parametrize("data", [b"{", b"[1, 2]", b"\xff\xfe\x00garbage"])
 def test_a_damaged_manifest_is_one_line(tmp_path, capsys, data):
     folder = tmp_path / "results"
