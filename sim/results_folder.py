@@ -319,9 +319,10 @@ def clear_earlier(old: Path, out: Path) -> Path | None:
     folder, or None when nothing else was there. Never raises: a failure here is one warning line
     (the new result is in place; what is left of the earlier one is named)."""
     try:
-        for rel in own_files(old, out):
+        scenarios = _earlier_scenario_folders(old)  # read before its manifest goes
+        for rel in own_files(old, out, scenarios):
             _remove_own_file(old, rel)
-        _remove_empty_own_folders(old, out)
+        _remove_empty_own_folders(old, out, scenarios)
         if not any(old.iterdir()):
             old.rmdir()
             return None
@@ -351,15 +352,16 @@ def kept_name(out: Path) -> Path:
     return out.with_name(f"{out.name}-kept-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}")
 
 
-def own_files(old: Path, new: Path) -> set[Path]:
+def own_files(old: Path, new: Path, scenarios: list[Path] | None = None) -> set[Path]:
     """The paths (relative) in the earlier result ``old`` that streetsim wrote: every file the new
     result ``new`` holds, the reports, the figures, the top-level files of a result, and each
-    scenario's tables in the scenario folders the EARLIER manifest names. A name that would lead
-    out of ``old`` (absolute, '..') is ignored."""
+    scenario's tables in the scenario folders the EARLIER manifest names (``scenarios``, as
+    _earlier_scenario_folders reads them). A name that would lead out of ``old`` (absolute, '..')
+    is ignored."""
     rel = {Path(root, f).relative_to(new) for root, _dirs, files in os.walk(new) for f in files}
     rel |= {Path(f) for f in (*REPORTS, *RESULT_FILES)}
     rel |= {Path("figures", f"{stem}.{ext}") for stem in RUN_FIGURES for ext in FIGURE_FORMATS}
-    for folder in _earlier_scenario_folders(old):
+    for folder in _earlier_scenario_folders(old) if scenarios is None else scenarios:
         rel |= {folder / t for t in SCENARIO_TABLES}
     return rel
 
@@ -382,15 +384,15 @@ def _earlier_scenario_folders(old: Path) -> list[Path]:
     return rel
 
 
-def _own_folders(old: Path, new: Path) -> list[Path]:
+def _own_folders(new: Path, scenarios: list[Path]) -> list[Path]:
     """Folders (relative) of the earlier result that streetsim made, deepest first."""
     rel = {Path(root).relative_to(new) for root, _dirs, _files in os.walk(new)}
-    rel |= {Path("figures"), Path("streets"), *_earlier_scenario_folders(old)}
+    rel |= {Path("figures"), Path("streets"), *scenarios}
     return sorted((r for r in rel if r.parts), key=lambda r: -len(r.parts))
 
 
-def _remove_empty_own_folders(old: Path, new: Path) -> None:
-    for rel in _own_folders(old, new):
+def _remove_empty_own_folders(old: Path, new: Path, scenarios: list[Path]) -> None:
+    for rel in _own_folders(new, scenarios):
         folder = old / rel
         if _inside(old, rel) and folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
             folder.rmdir()

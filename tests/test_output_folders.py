@@ -273,6 +273,7 @@ def test_force_on_a_compare_removes_the_tables_of_the_scenarios_the_earlier_mani
     assert main(["compare", "c.yaml", "d.yaml", *opts, "--force"]) == 0
     [kept] = sorted(p for p in work.iterdir() if p.name.startswith("cmp-kept-"))
     assert tree(kept) == {"b/my_reading.txt": b"b is the 2014 staffing"}
+    assert sorted(str(p.relative_to(kept)) for p in kept.rglob("*")) == ["b", "b/my_reading.txt"]  # a/ went: empty
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
     assert sorted(p.name for p in (work / "cmp").iterdir()) == ["c", "comparison.csv", "d", "figures", "manifest.json"]
 
@@ -299,3 +300,19 @@ def test_a_failure_while_clearing_the_earlier_result_is_one_warning_and_the_new_
     [left] = [p for p in work.iterdir() if p.name != "res"]
     assert str(left) in err[0]
     assert {k: v for k, v in tree(left).items() if k in theirs} == theirs  # the user's files, whole
+
+
+def test_force_on_a_district_removes_the_streets_the_earlier_manifest_names(work, capsys):
+    """A district of streets a and b replaced by one of street c: a/ and b/ are streetsim's (the
+    earlier manifest names them) and go; a user's file in a/ is moved aside with its folder."""
+    (work / "d1.yaml").write_text(f"name: d\nstreets:\n  - {{name: a, scenario: {MMC}}}\n  - {{name: b, scenario: {MMC}}}\n")
+    (work / "d2.yaml").write_text(f"name: d\nstreets:\n  - {{name: c, scenario: {MMC}}}\n")
+    assert main(["run", "d1.yaml", *SHORT, "--out", "d"]) == 0
+    (work / "d" / "streets" / "a" / "mine.txt").write_text("street a's office moved in May")
+    capsys.readouterr()
+    assert main(["run", "d2.yaml", *SHORT, "--out", "d", "--force"]) == 0
+    [kept] = sorted(p for p in work.iterdir() if p.name.startswith("d-kept-"))
+    assert sorted(str(p.relative_to(kept)) for p in kept.rglob("*")) == ["streets", "streets/a", "streets/a/mine.txt"]
+    assert (kept / "streets" / "a" / "mine.txt").read_text() == "street a's office moved in May"
+    assert sorted(p.name for p in (work / "d" / "streets").iterdir()) == ["c"]
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
