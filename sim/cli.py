@@ -130,7 +130,8 @@ def _common_run_options(p):
     p.add_argument("--replications", "-r", type=replication_count, default=10)
     p.add_argument("--seed", "-s", type=seed, default=1, help="a whole number >= 0")
     p.add_argument("--out", default=None, help="default: results/<name>; a new folder, or an earlier result with --force")
-    p.add_argument("--force", action="store_true", help="replace the earlier result in --out (kept until the new one is complete)")
+    p.add_argument("--force", action="store_true", help="replace the earlier result in --out (kept until the new one is complete; files streetsim "
+                        "did not write are moved to <out>-kept-<time>-<hex>, not deleted)")
     p.add_argument("--workers", "-j", type=positive_int, default=None,
                    help="worker processes (default: the machine's cores, at most 8; at most 4 a CPU)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -38,7 +38,7 @@ TEXT_HEIGHT_IN = 247 * MM  # A4 (297 mm) less two 25 mm margins: the tallest a f
 FONT_PT = 8  # smallest text on the printed page
 TITLE_PT = 9
 PNG_DPI = 300
-FORMATS = ("png", "svg", "pdf")  # every figure of every command, written by save()
+FORMATS = results_folder.FIGURE_FORMATS  # every figure of every command, written by save()
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Noto Serif CJK SC")
 LATIN_FAMILY = "DejaVu Sans"
 # KPIs drawn as bars when nothing changed (or for a single run); the first ones present are used.
@@ -57,19 +57,26 @@ COLOURS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#d
 
 
 def draw(results_dir: str | Path, lang: str = "en") -> list[Path]:
-    """Draw every figure for a results folder; returns the files written."""
+    """Draw every figure for a results folder; returns the files written. All or nothing: the
+    figures are drawn into a temporary folder and moved into ``figures/`` only once every one is
+    drawn (results_folder.write_whole), so a drawing that fails midway leaves ``figures/`` as it was."""
     results_dir = Path(results_dir)
     manifest = json.loads((results_dir / "manifest.json").read_text())
-    if (results_dir / "figures").is_dir():  # a drawing killed mid-file left its temporary file
+    # a drawing killed midway left its temporary folder beside figures/, or a file in it
+    results_folder.remove_dead_writers_files(results_dir, recursive=False)
+    if (results_dir / "figures").is_dir():
         results_folder.remove_dead_writers_files(results_dir / "figures")
     if manifest.get("kind") == "sweep":
         from sim.sweep import figures as sweep_figures
 
-        return sweep_figures.draw(results_dir, lang)
+        return results_folder.write_whole(results_dir / "figures", lambda tmp: sweep_figures.draw(results_dir, lang, tmp))
+    return results_folder.write_whole(results_dir / "figures", lambda tmp: _draw_run(results_dir, manifest, lang, tmp))
+
+
+def _draw_run(results_dir: Path, manifest: dict, lang: str, out: Path) -> list[Path]:
+    """A run, compare or district folder's figures (results_folder.RUN_FIGURES), into ``out``."""
     lang = use_language(lang)
     runs = results_folder.scenario_folders(results_dir, manifest)
-    out = results_dir / "figures"
-    out.mkdir(exist_ok=True)
     summaries = {n: pd.read_csv(d / "summary.csv") for n, d in runs.items()}
     table = compare.comparison_table(summaries)
     files = []

@@ -3,9 +3,13 @@
 One rule: no command deletes anything it did not write. ``--out`` may be a new folder, an empty
 folder, or an earlier result of the same kind (a ``manifest.json`` with the same ``kind``), and
 replacing an earlier result needs ``--force``. Results are written into a temporary folder
-beside ``--out`` and moved into place only when complete; an earlier result is removed only
-after the new one is in place. Folders are created with the user's umask (not ``drwx------``),
-so colleagues on a shared cluster can read them.
+beside ``--out`` and moved into place only when complete; the earlier result is renamed aside
+first and cleared only after the new one is in place. Clearing removes streetsim's own files
+(:func:`own_files`: what the new result writes, the reports, the figures, each scenario's
+tables) and nothing else: whatever else the earlier folder held (a user's notes, figures,
+subfolders) is moved whole to ``<out>-kept-<time>-<hex>`` beside it, with one warning line. A
+failure while clearing is a warning too: the new result is already in place. Folders are
+created with the user's umask (not ``drwx------``), so colleagues on a shared cluster can read them.
 """
 
 from __future__ import annotations
@@ -16,21 +20,23 @@ import re
 import shutil
 import socket
 import stat
+import sys
 import time
 import uuid
 from pathlib import Path
 
 from sim import limits
 from sim.processes import alive
-from sim.scenario import SAFE_NAME, ScenarioError, control_character
+from sim.scenario import SAFE_NAME, ScenarioError, control_character, printable
 
 NAME_MAX = 255  # bytes in one file name on Linux file systems (ext4, xfs, NFS)
 
 
 def suffix_room() -> int:
-    """What a temporary name adds to the name it stands for: a folder's ".<name>.tmp-<pid>-<hex>"
-    (AtomicFolder) 40 bytes; a file's ".<name>.<host>-<pid>-<hex8>.tmp" (write_atomic) 24 and
-    the host's name, which on a cluster node can be long."""
+    """What a temporary name adds to the name it stands for: a folder's
+    ".<name>.tmp-<host>-<pid>-<hex8>" (temporary_name) and a file's ".<name>.<host>-<pid>-<hex8>.tmp"
+    (write_atomic) at most 23 bytes and the host's name, which on a cluster node can be long; the
+    kept folder's "<name>-kept-<time>-<hex6>" 28. At least 40, as before the host was named."""
     return max(40, 24 + len(os.fsencode(socket.gethostname())))
 
 
@@ -47,6 +53,16 @@ CALIBRATION_MANIFEST = "calibration.json"  # a calibration's manifest (sim.calib
 # of a district) that the figures read; the report reads the resolved scenario too.
 FIGURE_TABLES = ("summary.csv", "timeseries.parquet", "roles.csv")
 REPORT_TABLES = (*FIGURE_TABLES, "scenario.resolved.yaml")
+# All that sim.runner.write_tables writes (the figures and the report do not read cases.parquet).
+SCENARIO_TABLES = (*REPORT_TABLES, "cases.parquet")
+# What sim.figures draws into a run, compare or district folder's figures/, each in every format
+# (sim.figures.FORMATS is this tuple: one place).
+RUN_FIGURES = ("differences", "kpi_bars", "backlog", "staff_time")
+FIGURE_FORMATS = ("png", "svg", "pdf")
+REPORTS = ("report_zh.pdf", "report_en.pdf")  # `streetsim report`'s default files
+# What a run, compare or district command writes at the top of its folder besides the scenario
+# tables (districts.csv only for a city file, so a new result may lack it).
+RESULT_FILES = ("manifest.json", "comparison.csv", "summary.csv", "streets.csv", "districts.csv")
 
 
 def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
@@ -290,7 +306,7 @@ class AtomicFolder:
 
     def __enter__(self) -> Path:
         self.out.parent.mkdir(parents=True, exist_ok=True)  # mode 0o777 & ~umask
-        self.tmp = self.out.parent / f".{self.out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.tmp = temporary_name(self.out)
         self.tmp.mkdir()  # not tempfile.mkdtemp: that makes drwx------, unreadable to colleagues
         return self.tmp
 
@@ -318,7 +334,139 @@ class AtomicFolder:
         old = out.parent / f".{out.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         out.rename(old)  # the earlier result stays whole until the new one is in place
         self.tmp.rename(out)
-        shutil.rmtree(old)
+        clear_earlier(old, out)
+
+
+def clear_earlier(old: Path, out: Path) -> Path | None:
+    """After the new result is in ``out``: remove streetsim's own files from the earlier result
+    (renamed to ``old``) and move what is left, a user's own files and folders, to a new folder
+    ``<out>-kept-<time>-<hex>`` beside ``out``, saying so in one line on stderr. Returns that
+    folder, or None when nothing else was there. Never raises: a failure here is one warning line
+    (the new result is in place; what is left of the earlier one is named)."""
+    try:
+        scenarios = _earlier_scenario_folders(old)  # read before its manifest goes
+        for rel in own_files(old, out, scenarios):
+            _remove_own_file(old, rel)
+        _remove_empty_own_folders(old, out, scenarios)
+        if not any(old.iterdir()):
+            old.rmdir()
+            return None
+        kept = kept_name(out)
+        old.rename(kept)
+    except Exception as e:  # noqa: BLE001 - the new result is in place: a warning, never a traceback
+        why = getattr(e, "strerror", None) or str(e) or type(e).__name__
+        left = old
+        try:
+            if old.exists():
+                left = kept_name(out)
+                old.rename(left)  # visible, not a hidden ".old" folder
+        except OSError:
+            left = old
+        print(printable(f"warning: --out: the new result is in {out}; clearing the earlier one failed ({why}): "
+                        f"what is left of it is in {left}"), file=sys.stderr)  # fmt: skip
+        return left
+    files = sum(1 for p in kept.rglob("*") if p.is_symlink() or not p.is_dir())
+    what = f"{files} file{'s' if files != 1 else ''}" if files else "folders"
+    print(printable(f"warning: --out: what streetsim did not write in the earlier result ({what}) was moved, "
+                    f"not deleted, to {kept}"), file=sys.stderr)  # fmt: skip
+    return kept
+
+
+def kept_name(out: Path) -> Path:
+    """Where what a user put into an earlier result goes: ``<out>-kept-<YYYYmmdd-HHMMSS>-<hex6>``."""
+    return out.with_name(f"{out.name}-kept-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}")
+
+
+def own_files(old: Path, new: Path, scenarios: list[Path] | None = None) -> set[Path]:
+    """The paths (relative) in the earlier result ``old`` that streetsim wrote: every file the new
+    result ``new`` holds, the reports, the figures, the top-level files of a result, and each
+    scenario's tables in the scenario folders the EARLIER manifest names (``scenarios``, as
+    _earlier_scenario_folders reads them). A name that would lead out of ``old`` (absolute, '..')
+    is ignored."""
+    rel = {Path(root, f).relative_to(new) for root, _dirs, files in os.walk(new) for f in files}
+    rel |= {Path(f) for f in (*REPORTS, *RESULT_FILES)}
+    rel |= {Path("figures", f"{stem}.{ext}") for stem in RUN_FIGURES for ext in FIGURE_FORMATS}
+    for folder in _earlier_scenario_folders(old) if scenarios is None else scenarios:
+        rel |= {folder / t for t in SCENARIO_TABLES}
+    return rel
+
+
+def _earlier_scenario_folders(old: Path) -> list[Path]:
+    """The scenario folders (relative to ``old``) its manifest names; none if it cannot be read."""
+    try:
+        manifest = json.loads(read_own_text(old / "manifest.json"))
+        folders = scenario_folders(old, manifest) if isinstance(manifest, dict) else {}
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return []
+    rel = []
+    for folder in folders.values():
+        try:
+            r = Path(folder).relative_to(old)
+        except (ValueError, TypeError):
+            continue
+        if ".." not in r.parts:
+            rel.append(r)
+    return rel
+
+
+def _own_folders(new: Path, scenarios: list[Path]) -> list[Path]:
+    """Folders (relative) of the earlier result that streetsim made, deepest first."""
+    rel = {Path(root).relative_to(new) for root, _dirs, _files in os.walk(new)}
+    rel |= {Path("figures"), Path("streets"), *scenarios}
+    return sorted((r for r in rel if r.parts), key=lambda r: -len(r.parts))
+
+
+def _remove_empty_own_folders(old: Path, new: Path, scenarios: list[Path]) -> None:
+    for rel in _own_folders(new, scenarios):
+        folder = old / rel
+        if _inside(old, rel) and folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def _inside(old: Path, rel: Path) -> bool:
+    """Every folder on the way from ``old`` to ``old/rel`` is a real folder (no link that leads
+    elsewhere: a file there is not the earlier result's)."""
+    here = old
+    for part in rel.parts[:-1]:
+        here = here / part
+        if here.is_symlink() or not here.is_dir():
+            return False
+    return True
+
+
+def _remove_own_file(old: Path, rel: Path) -> None:
+    """Remove ``old/rel`` if it is a regular file inside ``old`` (streetsim writes nothing else)."""
+    path = old / rel
+    if _inside(old, rel) and not path.is_symlink() and path.is_file():
+        path.unlink()
+
+
+def temporary_name(final: Path) -> Path:
+    """Where a folder is written before it is moved to ``final``: beside it, as
+    ``.<name>.tmp-<host>-<pid>-<hex8>``, so remove_dead_writers_files can tell a dead writer's."""
+    final = Path(final)
+    return final.parent / f".{final.name}.tmp-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def write_whole(final: Path, write) -> list[Path]:
+    """Call ``write(tmp)`` with a new temporary folder beside ``final``; it returns the files it
+    wrote there. Only when it returns are they moved into ``final`` (the folder renamed when
+    ``final`` is new, else file by file, each replacing the file of that name); on any failure
+    the temporary folder is removed and ``final`` is as it was. Returns the files in ``final``."""
+    final = Path(final)
+    tmp = temporary_name(final)
+    tmp.mkdir()  # the user's umask, as AtomicFolder's
+    try:
+        rel = [Path(p).relative_to(tmp) for p in write(tmp)]
+        if not final.exists() and not final.is_symlink():
+            tmp.rename(final)
+        else:
+            for r in rel:
+                (final / r).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp / r, final / r)
+        return [final / r for r in rel]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_atomic(path: Path, write) -> None:
@@ -333,14 +481,30 @@ def write_atomic(path: Path, write) -> None:
         raise
 
 
-def remove_dead_writers_files(out: Path) -> int:
+TEMPORARY_FOLDER = re.compile(r"\..+\.tmp-(?P<host>.+)-(?P<pid>[0-9]+)-[0-9a-f]{8}")  # temporary_name's
+
+
+def remove_dead_writers_files(out: Path, recursive: bool = True) -> int:
     """Remove the temporary files write_atomic left under ``out`` when its process was killed
-    mid-write (never read: a sweep runs their runs again, a figure is drawn again). Only this
-    host's, and only those whose writer is gone: a shard writing now on this or another host
-    keeps its file."""
+    mid-write (never read: a sweep runs their runs again, a figure is drawn again), and the
+    temporary folders (temporary_name: a drawing of figures killed before its files were moved
+    into place). Only this host's, and only those whose writer is gone: a shard writing now on
+    this or another host keeps its file. A folder only if it is a real folder (not a link) named
+    as temporary_name names one. ``recursive=False``: only what is directly in ``out``."""
     host = socket.gethostname()
+    found = list(Path(out).rglob(".*") if recursive else Path(out).glob(".*"))  # listed before removing
     removed = 0
-    for tmp in Path(out).rglob(".*.tmp"):
+    for tmp in sorted(found, key=lambda p: len(p.parts)):  # a folder before what is in it
+        if tmp.is_symlink() or not tmp.exists():  # gone with a dead writer's folder
+            continue
+        if tmp.is_dir():
+            m = TEMPORARY_FOLDER.fullmatch(tmp.name)
+            if m and m["host"] == host and not alive(int(m["pid"])):
+                shutil.rmtree(tmp)
+                removed += 1
+            continue
+        if not tmp.name.endswith(".tmp"):
+            continue
         name = tmp.name.removesuffix(".tmp").rsplit("-", 2)  # .<file>.<host>-<pid>-<tag>.tmp
         if len(name) != 3:
             continue
@@ -353,8 +517,7 @@ def remove_dead_writers_files(out: Path) -> int:
 
 # What a compare's or a district's folder holds besides a folder per scenario or street: a
 # scenario or street of one of these names would be written over them, or they over it.
-OWN_NAMES = ("manifest.json", "comparison.csv", "summary.csv", "streets.csv", "districts.csv", "figures",
-             "report_zh.pdf", "report_en.pdf", "report.json")  # fmt: skip
+OWN_NAMES = (*RESULT_FILES, "figures", *REPORTS, "report.json")
 
 
 def subfolder_name_clash(name: str, earlier) -> str | None:

@@ -316,3 +316,80 @@ def test_figures_lists_what_it_wrote_without_control_characters(compared, tmp_pa
     assert main(["figures", str(folder)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines and all(line.startswith(f"{tmp_path}/cmp\\x1b[31m/figures/") for line in lines)
+
+
+@pytest.mark.parametrize("earlier", [False, True])
+def test_a_drawing_that_fails_midway_leaves_no_half_drawn_set(earlier, compared, tmp_path, monkeypatch, capsys):
+    """`figures` drew into figures/ one figure at a time: a failure at the staff-time figure left
+    the new differences, KPI bars and backlog beside the earlier staff-time figure (or alone). Now
+    all are drawn into a temporary folder and moved into figures/ only when all are drawn."""
+    import shutil
+
+    folder = tmp_path / "cmp"
+    shutil.copytree(compared, folder, ignore=shutil.ignore_patterns("figures", "report_*.pdf"))
+    if earlier:
+        figures.draw(folder, "en")
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    drawn = []
+    save = figures.save
+
+    def counted(fig, out, stem):
+        drawn.append(stem)
+        return save(fig, out, stem)
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("disk quota exceeded while drawing")
+
+    monkeypatch.setattr(figures, "save", counted)
+    monkeypatch.setattr(figures, "staff_time", broken)
+    assert main(["figures", str(folder), "--lang", "zh"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "disk quota exceeded" in err[0], err
+    assert drawn == ["differences", "kpi_bars", "backlog"]  # three were drawn before the failure...
+    after = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert after == before  # ...and none of them reached figures/
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]  # nor is their temporary folder left
+
+
+def test_redrawing_removes_a_dead_drawings_temporary_folder_and_only_that(compared, tmp_path):
+    """A drawing killed before its figures were moved into place leaves its temporary folder
+    (.figures.tmp-<host>-<pid>-<hex8>) beside figures/. Drawing again removes it when its writer is
+    gone; a live writer's, another host's, one not named so, a link, and the earlier scheme's
+    (no host: not proven this host's) are kept."""
+    import shutil
+    import socket
+
+    from sim import results_folder
+
+    folder = tmp_path / "cmp"
+    shutil.copytree(compared, folder, ignore=shutil.ignore_patterns("figures", "report_*.pdf"))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    host = socket.gethostname()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "precious.txt").write_text("not streetsim's")
+    names = {"dead": f".figures.tmp-{host}-{dead.pid}-0123abcd", "live": f".figures.tmp-{host}-{os.getpid()}-0123abcd",
+             "other host": f".figures.tmp-not-{host}-{dead.pid}-0123abcd",
+             "not a tag": f".figures.tmp-{host}-{dead.pid}-notmine1", "no host": f".figures.tmp-{dead.pid}-0123abcd"}
+    for name in names.values():
+        (folder / name).mkdir()
+        (folder / name / "kpi_bars.png").write_bytes(b"half a figure")
+    link = folder / f".figures.tmp-{host}-{dead.pid}-4567abcd"
+    link.symlink_to(elsewhere)
+    figures.draw(folder, "en")
+    left = {p.name for p in folder.iterdir() if p.name.startswith(".")}
+    assert left == {n for k, n in names.items() if k != "dead"} | {link.name}
+    assert (elsewhere / "precious.txt").read_text() == "not streetsim's"
+    assert {p.stem for p in (folder / "figures").iterdir()} == set(results_folder.RUN_FIGURES)
+    # the name the drawing's own temporary folder gets, which the test names stand for
+    assert results_folder.temporary_name(folder / "figures").name.startswith(f".figures.tmp-{host}-{os.getpid()}-")
+
+
+def test_the_figure_formats_and_names_are_results_folders(drawn):
+    """One place: what --force recognises as streetsim's figures is what is drawn."""
+    from sim import results_folder
+
+    _lang, files = drawn
+    assert figures.FORMATS is results_folder.FIGURE_FORMATS
+    assert {f.name for f in files} == {f"{s}.{e}" for s in results_folder.RUN_FIGURES for e in results_folder.FIGURE_FORMATS}

@@ -212,3 +212,107 @@ def test_the_longest_file_name_allowed_can_be_written_on_a_host_with_a_long_name
     assert longest.read_text() == "a,b\n"
     with pytest.raises(ScenarioError, match="the limit is"):
         results_folder.check_regular_file(longest.with_name("y" + longest.name), "--to")
+
+
+def users_own_files(out: Path) -> dict:
+    """What a user put into an earlier result: notes, a subfolder, a figure of their own in figures/."""
+    (out / "notes.txt").write_text("meeting 3 March: compare with 2014", encoding="utf-8")
+    (out / "mine" / "sub").mkdir(parents=True)
+    (out / "mine" / "sub" / "budget.csv").write_text("a,b\n1,2\n")
+    (out / "figures" / "my_own_plot.png").write_bytes(b"\x89PNG\r\n\x1a\nmine")
+    return {"notes.txt": (out / "notes.txt").read_bytes(), "mine/sub/budget.csv": b"a,b\n1,2\n",
+            "figures/my_own_plot.png": b"\x89PNG\r\n\x1a\nmine"}  # fmt: skip
+
+
+def kept_folders(work: Path) -> list[Path]:
+    return sorted(p for p in work.iterdir() if p.name.startswith("res-kept-"))
+
+
+def test_force_moves_a_users_own_files_aside_whole_and_writes_the_new_result(earlier, work, capsys):
+    """--force replaced the whole folder: the user's notes and subfolder in it were deleted. Now
+    only streetsim's files go; the user's are moved to <out>-kept-<time>-<hex>, with one line."""
+    import re
+
+    out = copy_of(earlier, work / "res")
+    assert (out / "figures" / "kpi_bars.png").exists()  # the earlier result has its figures
+    theirs = users_own_files(out)
+    capsys.readouterr()
+    assert run(out, "--force", "--seed", "2") == 0
+    [kept] = kept_folders(work)
+    assert re.fullmatch(r"res-kept-\d{8}-\d{6}-[0-9a-f]{6}", kept.name), kept.name
+    assert tree(kept) == theirs  # theirs, whole, and nothing of streetsim's
+    assert sorted(p.name for p in work.iterdir()) == ["res", kept.name]  # no hidden .old or .tmp folder
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("warning: --out: ") and str(kept) in err[0] and "3 files" in err[0], err
+    # the new result is complete: the files the earlier one had, none of the user's, the new seed
+    assert set(tree(out)) == set(tree(earlier))
+    assert '"seed": 2' in (out / "manifest.json").read_text()
+
+
+def test_force_with_nothing_foreign_keeps_no_folder_and_says_nothing(earlier, work, capsys):
+    """Streetsim's own files only (its reports too): all removed, no kept folder, no warning."""
+    out = copy_of(earlier, work / "res")
+    for report in ("report_zh.pdf", "report_en.pdf"):
+        (out / report).write_bytes(b"%PDF-1.7 an earlier report")
+    capsys.readouterr()
+    assert run(out, "--force", "--seed", "2") == 0
+    assert sorted(p.name for p in work.iterdir()) == ["res"]
+    assert capsys.readouterr().err == ""
+    assert set(tree(out)) == set(tree(earlier))
+
+
+def test_force_on_a_compare_removes_the_tables_of_the_scenarios_the_earlier_manifest_names(work, capsys):
+    """The earlier compare's scenarios (a, b) are not the new one's (c, d): their folders are
+    streetsim's because the EARLIER manifest names them; a user's file among them is kept."""
+    for name in "abcd":
+        (work / f"{name}.yaml").write_text(f"extends: {MMC}\nname: {name}\n", encoding="utf-8")
+    opts = [*SHORT, "--replications", "2", "--out", "cmp"]
+    assert main(["compare", "a.yaml", "b.yaml", *opts]) == 0
+    (work / "cmp" / "b" / "my_reading.txt").write_text("b is the 2014 staffing")
+    capsys.readouterr()
+    assert main(["compare", "c.yaml", "d.yaml", *opts, "--force"]) == 0
+    [kept] = sorted(p for p in work.iterdir() if p.name.startswith("cmp-kept-"))
+    assert tree(kept) == {"b/my_reading.txt": b"b is the 2014 staffing"}
+    assert sorted(str(p.relative_to(kept)) for p in kept.rglob("*")) == ["b", "b/my_reading.txt"]  # a/ went: empty
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert sorted(p.name for p in (work / "cmp").iterdir()) == ["c", "comparison.csv", "d", "figures", "manifest.json"]
+
+
+def test_a_failure_while_clearing_the_earlier_result_is_one_warning_and_the_new_result_stays(earlier, work, monkeypatch,
+                                                                                           capsys):
+    """Clearing the earlier result comes after the new one is in place: an error there (here every
+    removal fails) is a warning naming where the earlier result's remains are, never a traceback,
+    and the new result stays. (Before, the rmtree of the earlier result took the user's files.)"""
+    from sim import results_folder
+
+    out = copy_of(earlier, work / "res")
+    theirs = users_own_files(out)
+
+    def failing(*_args, **_kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(results_folder, "_remove_own_file", failing, raising=False)
+    capsys.readouterr()
+    assert run(out, "--force", "--seed", "2") == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("warning: --out: ") and "Input/output error" in err[0], err
+    assert set(tree(out)) == set(tree(earlier)) and '"seed": 2' in (out / "manifest.json").read_text()
+    [left] = [p for p in work.iterdir() if p.name != "res"]
+    assert str(left) in err[0]
+    assert {k: v for k, v in tree(left).items() if k in theirs} == theirs  # the user's files, whole
+
+
+def test_force_on_a_district_removes_the_streets_the_earlier_manifest_names(work, capsys):
+    """A district of streets a and b replaced by one of street c: a/ and b/ are streetsim's (the
+    earlier manifest names them) and go; a user's file in a/ is moved aside with its folder."""
+    (work / "d1.yaml").write_text(f"name: d\nstreets:\n  - {{name: a, scenario: {MMC}}}\n  - {{name: b, scenario: {MMC}}}\n")
+    (work / "d2.yaml").write_text(f"name: d\nstreets:\n  - {{name: c, scenario: {MMC}}}\n")
+    assert main(["run", "d1.yaml", *SHORT, "--out", "d"]) == 0
+    (work / "d" / "streets" / "a" / "mine.txt").write_text("street a's office moved in May")
+    capsys.readouterr()
+    assert main(["run", "d2.yaml", *SHORT, "--out", "d", "--force"]) == 0
+    [kept] = sorted(p for p in work.iterdir() if p.name.startswith("d-kept-"))
+    assert sorted(str(p.relative_to(kept)) for p in kept.rglob("*")) == ["streets", "streets/a", "streets/a/mine.txt"]
+    assert (kept / "streets" / "a" / "mine.txt").read_text() == "street a's office moved in May"
+    assert sorted(p.name for p in (work / "d" / "streets").iterdir()) == ["c"]
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

@@ -66,8 +66,9 @@ class Names:
         return word(key, self.lang, **fields)
 
 
-def draw(results_dir: str | Path, lang: str = "en") -> list[Path]:
-    """Draw every figure that fits the sweep's design into ``<results_dir>/figures/`` in ``lang``
+def draw(results_dir: str | Path, lang: str = "en", into: Path | None = None) -> list[Path]:
+    """Draw every figure that fits the sweep's design into ``<results_dir>/figures/`` (or ``into``:
+    sim.figures.draw gives a temporary folder, moved into place once all are drawn) in ``lang``
     (English, with a warning, when no CJK font is installed); returns the files written (each figure
     in sim.figures.FORMATS). Only successful runs are drawn."""
     results_dir = Path(results_dir)
@@ -80,7 +81,7 @@ def draw(results_dir: str | Path, lang: str = "en") -> list[Path]:
     specs = manifest["design"]["parameters"]
     names = Names(specs, lang)
     params = list(specs)
-    outdir = results_dir / "figures"
+    outdir = Path(into) if into is not None else results_dir / "figures"
     outdir.mkdir(exist_ok=True)
     kind = manifest["design"]["type"]
     summary = analysis.point_summary(results_dir, table)
