@@ -38,11 +38,26 @@ def test_a_case_keeps_its_first_handling_start_and_its_total_handling_time():
     assert len(reopened) > 20
     # the first start came before the last dispatch (which a reopen repeats)
     assert (reopened["handle_started"] < reopened["dispatched"]).all()
-    # three units in turn, each spending the case's handling time: hours add up
-    seq = cases[(cases["type"] == "illegal_construction") & cases["closed"].notna() & (cases["reopens"] == 0)]
-    assert len(seq) > 0 and (seq["handling_hours"] > 0).all()
-    one = cases[(cases["type"] == "street_order") & cases["closed"].notna() & (cases["reopens"] == 0) & ~cases["on_spot"]]
-    assert seq["handling_hours"].mean() > 2 * one["handling_hours"].mean()
+
+
+@pytest.mark.parametrize("joint", ["false", "true"])
+def test_a_class_b_case_adds_every_units_hours_and_the_departments(joint):
+    """Illegal construction (class B, roles city_management, police, housing_office) with fixed
+    times: each of the 3 units spends 2.5 h on it, in turn or jointly, and the district department,
+    working alongside, 1.25 h, so every closed case took exactly 3 x 2.5 + 1.25 = 8.75 h of handling.
+    No reopens, gaming or rationing (a reopen repeats the work; rationing cuts it to 0.7)."""
+    sets = ["case_types.illegal_construction.handle.dist=fixed", "case_types.illegal_construction.handle.mean_hours=2.5",
+            "case_types.illegal_construction.arrivals.per_resident_per_year=0.05",  # ~40 cases in 60 days
+            "loop.departments.work.dist=fixed", "loop.departments.work.mean_hours=1.25",
+            "behaviour.rationing.enabled=false", "loop.close.fail_probability=0", "behaviour.gaming.enabled=false",
+            f"levers.joint_enforcement.enabled={joint}"]
+    ctype = scenario.load(SMALL, sets).case_types["illegal_construction"]
+    assert list(ctype.roles) == ["city_management", "police", "housing_office"] and ctype.handling_class == "B"
+    c = _run(sets).cases
+    done = c[(c["type"] == "illegal_construction") & c["closed"].notna()]
+    assert len(done) >= 20 and not done["on_spot"].any() and (done["reopens"] == 0).all()
+    assert (done["handler_role"] == "city_management+police+housing_office").all()
+    assert (done["handling_hours"] == 3 * 2.5 + 1.25).all(), done["handling_hours"].value_counts().to_dict()
 
 
 def test_dispatch_is_platform_officers_work_and_a_bounce_costs_the_wrong_unit_time():
