@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from sim import scenario
+from sim import metrics, scenario
 from sim.intervals import mean_t
 from sim.runner import replication_seeds, run_many, run_replication
+from sim.street import StreetModel
 
 SMALL = "tests/scenarios/small_street.yaml"
 
@@ -92,14 +93,33 @@ def test_district_departments_are_a_queue_with_finite_capacity():
 
 
 def test_12345_escalations_come_back_as_work_orders():
-    rep = _run(["behaviour.trust.hotline_escalation_at_zero_trust=1.0", "behaviour.trust.initial=0.1",
-                "staffing.committee_workers.each=1"])
-    hotline_requests = int((rep.cases.query("discovered >= 168")["channel"] == "hotline").sum())
-    escalated = int(rep.cases.query("evaluated >= 168")["escalated"].sum())  # an order is raised at evaluation
+    """An escalation raises a 12345 order that a unit must answer: its reply (fixed 1.0 working
+    hour here; rationing off, as it would cut the reply short) comes at least 1.0 h after the order,
+    or the reply is still waiting in a team's line or in a worker's hands: no order is dropped."""
+    sets = ["behaviour.trust.hotline_escalation_at_zero_trust=1.0", "behaviour.trust.initial=0.1",
+            "staffing.committee_workers.each=1", "behaviour.rationing.enabled=false"]
+    settings = scenario.load(SMALL, sets)
+    reply = settings.loop.hotline.reply
+    assert (reply.dist, reply.mean_hours) == ("fixed", 1.0)
+    model = StreetModel(settings, replication_seeds(1, 1)[0])
+    model.run()
+    cases = metrics.case_table(model)
+    k = metrics.kpis(model, cases, metrics.roles_table(model))
+    hotline_requests = int((cases.query("discovered >= 168")["channel"] == "hotline").sum())
+    escalated = int(cases.query("evaluated >= 168")["escalated"].sum())  # an order is raised at evaluation
     assert escalated > 0
-    assert rep.kpis["hotline_orders"] == hotline_requests + escalated
-    replies = rep.roles.set_index("role")["casework"]
-    assert replies.sum() > 0
+    assert k["hotline_orders"] == hotline_requests + escalated
+    assert len(model.orders) == int(cases["escalated"].sum())  # one order for each escalation, warm-up included
+    answered = [(created, replied) for created, replied, _ in model.orders if not np.isnan(replied)]
+    waiting = len(model.orders) - len(answered)
+    assert all(replied - created >= 1.0 for created, replied in answered), min(r - c for c, r in answered)
+    # A reply job is the one piece of casework whose case has already been evaluated.
+    queued = sum(1 for t in model.teams.values() for line in t.lines for _, job in line.jobs
+                 if job.case is not None and job.case.step == "evaluate")
+    in_hand = sum(1 for t in model.teams.values() for w in t.workers
+                  if w.job is not None and w.job.case is not None and w.job.case.step == "evaluate")
+    assert waiting == queued + in_hand
+    assert len(answered) >= 20 and waiting >= 1, (len(answered), waiting)  # both kinds are there to check
 
 
 def test_closure_gaming_reports_more_than_was_done():
