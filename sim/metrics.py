@@ -14,7 +14,7 @@ from sim.teams import ACTIVITIES as ACTIVITY_KPIS  # one list of what staff time
 
 
 class ConservationError(AssertionError):
-    """Cases were lost: arrived != closed + open at end."""
+    """Cases were lost or made up: arrived != closed + the cases counted in the loop."""
 
 
 def case_table(model) -> pd.DataFrame:
@@ -30,16 +30,19 @@ def case_table(model) -> pd.DataFrame:
     return df
 
 
-def check_conservation(arrived: int, closed: int, open_at_end: int) -> None:
-    if arrived != closed + open_at_end:
-        raise ConservationError(f"cases lost: arrived {arrived} != closed {closed} + open {open_at_end}")
+def check_conservation(arrived: int, closed: int, in_loop: int) -> None:
+    """Three counts kept apart must agree: cases that arrived, cases closed (evaluated), and cases
+    the live counts place in the loop (in a stage, or waiting at discovery)."""
+    if arrived != closed + in_loop:
+        raise ConservationError(f"cases lost: arrived {arrived} != closed {closed} + in the loop {in_loop}")
 
 
 def kpis(model, cases: pd.DataFrame, roles: pd.DataFrame) -> dict[str, float]:
     """The replication's KPIs (stable snake_case names), over cases surfacing after warm-up."""
     s = model.settings
-    check_conservation(len(cases), int(cases["closed_flag"].sum()), model.open_cases())
-    check_conservation(len(cases), model.closed_count, model.open_cases())
+    in_loop = model.cases_in_loop()
+    check_conservation(len(cases), int(cases["closed_flag"].sum()), in_loop)  # the case table's records
+    check_conservation(len(model.cases), model.closed_count, in_loop)  # arrivals and evaluations as counted
     warmup = s.horizon.warmup_days * 24.0
     out = case_kpis(cases, warmup, model.env.now, list(s.case_types))
     out.update(hotline_kpis(model, cases, warmup))

@@ -77,6 +77,7 @@ class StreetModel(mesa.Model):
         self.cases = CaseLog()
         self.orders: list = []  # 12345 work orders raised by escalations: (created, replied, deadline)
         self.closed_count = 0
+        self.at_discovery = 0  # surfaced, not yet registering: due later today, or being fixed on the spot
         self.in_stage = dict.fromkeys(STAGES, 0)
         self.stage_area = dict.fromkeys(STAGES, 0.0)  # integral of the count in each stage over time
         self._last_move = 0.0
@@ -195,6 +196,7 @@ class StreetModel(mesa.Model):
     def surface(self, case):
         """A case enters the loop (now or later today, at ``case.discovered``)."""
         self.cases.arrive(case)
+        self.at_discovery += 1
         Flow(case_flow(self, case, self.settings.case_types[case.type]))
 
     def evaluated(self, case):
@@ -326,6 +328,8 @@ class StreetModel(mesa.Model):
         if old in STAGE_INDEX:
             self.in_stage[old] -= 1
             case.time_in[STAGE_INDEX[old]] += now - case.entered
+        elif old == "discover":
+            self.at_discovery -= 1
         if step in STAGE_INDEX:
             self.in_stage[step] += 1
         elif step == "evaluate":
@@ -344,7 +348,14 @@ class StreetModel(mesa.Model):
 
     # -- observation --------------------------------------------------------------------------
     def open_cases(self) -> int:
+        """Cases arrived and not yet evaluated, by subtraction (see cases_in_loop for a count)."""
         return len(self.cases) - self.closed_count
+
+    def cases_in_loop(self) -> int:
+        """Cases in the loop now, counted where they are: in a stage (the live counts), or waiting
+        at discovery. Kept apart from ``len(self.cases)`` and ``closed_count``, so that arrivals
+        = evaluations + this is a check (metrics.check_conservation) and not an identity."""
+        return self.at_discovery + sum(self.in_stage.values())
 
     def _sample_stages_hourly(self):
         while True:

@@ -43,20 +43,29 @@ def test_two_on_time_measures_and_the_reported_ones():
 
 
 def test_resident_satisfaction_averages_over_residents_not_cases():
-    k = metrics.case_kpis(_table(ROWS), warmup_hours=10, end=200)
-    # one resident (area 0, resident 5) had two cases: 0.5 and 0.7 -> 0.6; grid cases have no resident
-    assert k["resident_satisfaction"] == pytest.approx(0.6)
+    # Resident 5 of area 0 had two cases (0.5 and 0.7: their mean 0.6); resident 5 of area 1, another
+    # person with the same number, one (0.9). Over residents (0.6 + 0.9) / 2 = 0.75; over cases, or
+    # over resident numbers without their area, (0.5 + 0.7 + 0.9) / 3 = 0.70. Grid cases have no resident.
+    other = ("b", "residents", "committee", 1, 5, 70, 70, 80, 80, 80, 100, 100, 0.9, 0, 0, False, False, 80)
+    k = metrics.case_kpis(_table([*ROWS, other]), warmup_hours=10, end=200)
+    assert k["resident_satisfaction"] == pytest.approx(0.75, abs=1e-12)
 
 
 def test_cost_is_per_year_whatever_the_horizon():
+    # Every activity staff time goes on, its hours written out here (not read from the code's list):
+    # 30 + 5 + 12 + 8 + 4 + 6 = 65 h worked, 5 of them overtime (not counted against the 100 h available).
+    hours = {"casework": 30.0, "travel": 5.0, "patrol": 12.0, "devolved_tasks": 8.0, "investment_promotion": 4.0,
+             "data_collection": 6.0}
     roles = pd.DataFrame([{"role": "x", "posts": 3, "exits": 0, "cost_per_year": 80000.0, "available": 100.0, "absent": 0.0,
-                           "overtime": 0.0, **{a: 10.0 for a in metrics.ACTIVITY_KPIS}}])
+                           "overtime": 5.0, **hours}])
 
     k = metrics.role_kpis(roles, {"x": [0.0, 1.0, 3.0]})
     assert k["staff_cost_per_year"] == 240000.0
     assert k["queue_wait_hours_x"] == pytest.approx(4 / 3)
     assert k["queue_waited_share_x"] == pytest.approx(2 / 3)
-    assert k["utilisation_x"] == pytest.approx(10 * len(metrics.ACTIVITY_KPIS) / 100)
+    assert k["utilisation_x"] == pytest.approx((65 - 5) / 100, abs=1e-12)
+    assert k["casework_share_x"] == pytest.approx((30 + 5) / 100, abs=1e-12)  # casework and its travel
+    assert k["admin_share_x"] == pytest.approx((8 + 6) / 100, abs=1e-12)  # devolved tasks and data collection
 
 
 def test_a_table_already_without_the_warm_up_is_read_as_it_is():
