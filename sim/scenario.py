@@ -615,8 +615,8 @@ def parse_assignment(text: str) -> tuple[list[str], object]:
     try:
         parsed = safe_yaml.parse(value)
     except safe_yaml.YamlError as e:
-        if "invalid YAML" not in e.message:
-            raise ValueError(f"--set {path}: {e.message}") from None
+        if "invalid YAML" not in e.message:  # the key path inside the value too (description.1)
+            raise ValueError(f"--set {'.'.join(filter(None, (path.strip(), e.key)))}: {e.message}") from None
         parsed = value  # not YAML: the text itself, as before
     return keys, parsed
 

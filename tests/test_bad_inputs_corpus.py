@@ -48,6 +48,9 @@ CASES = {
     "duplicate top-level key": scenario("duplicate_top_key.yaml", "horizon", "given twice (lines 2 and 3)"),
     "python tag": scenario("python_tag.yaml", "", "could not determine a constructor"),
     "undefined alias": scenario("undefined_alias.yaml", "", "undefined alias"),
+    # an alias inside the value its anchor names: the walk over the expanded values never ended
+    "alias in its own list": scenario("recursive_alias_list.yaml", "description.1", "refers to the value that contains it"),
+    "mapping merging itself": scenario("recursive_alias_mapping.yaml", "street.<<", "refers to the value that contains it"),
     "unhashable key": scenario("unhashable_key.yaml", "", "unhashable key"),
     "top-level list": scenario("top_level_list.yaml", "", "must be a mapping of keys, got list"),
     "key on (read as true: named 1 or calendars.1.[key])": scenario("bool_key.yaml", "calendars.on",
@@ -110,6 +113,8 @@ CASES = {
                           "&c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b], &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c], [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d], "
                           "[*d,*d,*d,*d,*d,*d,*d,*d,*d,*d], [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]]"],
                          f"{MMC}: --set: ", "alias bomb"),
+    "--set alias in its own list": (["run", MMC, *RUN[1:], "--set", "description=&d [a, *d]"],
+                                    f"{MMC}: --set: --set description.1: ", "refers to the value that contains it"),
     "--set without =": (["run", MMC, *RUN[1:], "--set", "staffing.servers.count"], f"{MMC}: --set: ", "expected KEY.PATH=VALUE"),
     "--set below a number": (["run", MMC, *RUN[1:], "--set", "horizon.days.x=1"], f"{MMC}: horizon.days: ", "not a mapping"),
     "--set residents=10^9": (["run", MMC, *RUN[1:], "--set", "street.residents=1000000000"],
@@ -574,6 +579,13 @@ def _obs_text_value(tmp):
 @generated("--set with an empty part between dots (taken as the key without it)")
 def _set_double_dot(tmp):
     return ["run", MMC, *RUN[1:], "--set", "horizon..days=3"], f"{MMC}: --set: ", "an empty part between dots"
+
+
+@generated("a chain of 30,000 aliases (8 s: its key path was copied at every value)")
+def _alias_chain(tmp):
+    f = tmp / "chain.yaml"
+    f.write_text("name: chain\na0: &a0 [1]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 30_000)))
+    return ["validate", str(f)], f"{f}: a29993: ", "more than 200,000 values once aliases are expanded"
 
 
 def _case_types(tmp, types: int, extra: str = "") -> Path:
