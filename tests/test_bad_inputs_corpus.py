@@ -233,6 +233,8 @@ CASES = {
             ("experiment alias bomb", "exp_alias_bomb.yaml", "parameters.staffing.servers.count.values", "alias bomb"),
             ("design point over a limit", "exp_point_over_limit.yaml", "parameters", "street.residents: Input should be less"),
             ("experiment kpis: typo", "exp_kpi_typo.yaml", "kpis", "unknown KPI 'on_time_rte' (did you mean on_time_reported or"),
+            # every run was kept without a KPI; its figures ended in a ZeroDivisionError
+            ("experiment kpis: []", "exp_kpis_empty.yaml", "kpis", "empty; name the KPIs to keep"),
             ("experiment scenario: '' (taken for the folder)", "exp_scenario_empty.yaml", "scenario", "empty; give the path"),
             ("experiment scenario: a 305-character name (traceback)", "exp_scenario_long_name.yaml", "scenario", "File name too long"),
         ]
