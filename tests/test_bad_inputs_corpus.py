@@ -578,6 +578,57 @@ def _obs_text_value(tmp):
     return ["validate", str(f)], f"{f}: observed.0.value: ", "valid number"
 
 
+def _observed_range(tmp, rng: str, top: str = "") -> Path:
+    f = tmp / "obs.yaml"
+    f.write_text(f"calibration: c\n{top}observed:\n  - {{quantity: on_time_resident, value: 0.9, sd: 0.05, source: x}}\n"
+                 f"parameters:\n  case_types.job.handle.mean_hours: {rng}\n")  # fmt: skip
+    return f
+
+
+# observed values, sds and range bounds past limits.MAX_OBSERVED_MAGNITUDE (1e15), either sign: accepted, and
+# an sd of 1e200 overflowed when squared after a wave's runs
+@generated("observed file: a value of 1e16")
+def _obs_huge_value(tmp):
+    f = _observed(tmp, "{quantity: on_time_resident, value: 1.0e16, sd: 0.05, source: x}")
+    return ["validate", str(f)], f"{f}: observed.0.value: ", "less than or equal to 1000000000000000"
+
+
+@generated("observed file: a value of -1e16")
+def _obs_huge_negative_value(tmp):
+    f = _observed(tmp, "{quantity: on_time_resident, value: -1.0e16, sd: 0.05, source: x}")
+    return ["validate", str(f)], f"{f}: observed.0.value: ", "greater than or equal to -1000000000000000"
+
+
+@generated("observed file: an sd of 1e200")
+def _obs_huge_sd(tmp):
+    f = _observed(tmp, "{quantity: on_time_resident, value: 0.9, sd: 1.0e200, source: x}")
+    return ["validate", str(f)], f"{f}: observed.0.sd: ", "less than or equal to 1000000000000000"
+
+
+@generated("observed file: a discrepancy sd of 1e16")
+def _obs_huge_discrepancy_sd(tmp):
+    f = _observed(tmp, "{quantity: on_time_resident, value: 0.9, sd: 0.05, discrepancy_sd: 1.0e16, source: x}")
+    return ["validate", str(f)], f"{f}: observed.0.discrepancy_sd: ", "less than or equal to 1000000000000000"
+
+
+@generated("observed file: a range's max of 1e16")
+def _obs_huge_range_max(tmp):
+    f = _observed_range(tmp, "{min: 0.5, max: 1.0e16}")
+    return ["validate", str(f)], f"{f}: parameters.case_types.job.handle.mean_hours.max: ", "less than or equal to 1000000000000000"
+
+
+@generated("observed file: a range's min of -1e16")
+def _obs_huge_range_min(tmp):
+    f = _observed_range(tmp, "{min: -1.0e16, max: 1.5}")
+    return ["validate", str(f)], f"{f}: parameters.case_types.job.handle.mean_hours.min: ", "greater than or equal to -1000000000000000"
+
+
+@generated("observed file: a discrepancy share of 11 (limits.MAX_DISCREPANCY_SHARE is 10)")
+def _obs_discrepancy_share(tmp):
+    f = _observed_range(tmp, "{min: 0.5, max: 1.5}", top="discrepancy_share: 11\n")
+    return ["validate", str(f)], f"{f}: discrepancy_share: ", "less than or equal to 10"
+
+
 @generated("--set with an empty part between dots (taken as the key without it)")
 def _set_double_dot(tmp):
     return ["run", MMC, *RUN[1:], "--set", "horizon..days=3"], f"{MMC}: --set: ", "an empty part between dots"
