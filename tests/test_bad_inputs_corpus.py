@@ -181,6 +181,11 @@ CASES = {
     # a bidirectional override reorders what a table or report shows after it ("Trojan Source")
     "description with a bidirectional override": scenario("description_bidi.yaml", "description",
                                                           "contains a control character (U+202E)"),
+    # a place name is shown on the map and in its tooltips: reordered by an override there
+    "grid name with a bidirectional override": scenario("grid_name_bidi.yaml", "street.grid_names.0",
+                                                        "contains a control character (U+202E)"),
+    "--set an area name with a YAML-escaped isolate": (["run", MMC, *RUN[1:], "--set", 'street.area_names=["a\\u2066b"]'],
+                                                       f"{MMC}: street.area_names.0: ", "contains a control character (U+2066)"),
     "--set with a bidirectional isolate": (["run", MMC, *RUN[1:], "--set", "description=a\u2067b"], f"{MMC}: --set: ",
                                            "contains a control character (U+2067)"),
     # Python's splitlines (and some readers) break a line at U+2028
