@@ -98,6 +98,19 @@ MAX_COST_PER_YEAR = 1e12
 street's projects a few million; 10^12 is about Shanghai's whole yearly budget. 1e308 was accepted
 and made staff_cost_per_year infinite in summary.csv."""
 
+# --------------------------------------------------------------------------- observed files (calibration)
+MAX_OBSERVED_MAGNITUDE = 1e15
+"""An observed value, its sd (and discrepancy sd), and a parameter range's bounds, either sign. A
+street's quantities are shares, days, hours and counts below 10^8. The calibration squares each sd
+(sim/calibrate/history.py: sd**2 + discrepancy sd**2, the discrepancy sd a share of the value): an
+sd of 1e200, or a value of 1e160, overflows there (OverflowError) after the runs of a wave."""
+
+MAX_DISCREPANCY_SHARE = 10
+"""Model discrepancy sd as a share of the observed value's magnitude (0.05 by default): a share of
+10 is a model allowed to be off by ten times what it is matched to, which matches nothing; a
+larger one is a typo (5 for 0.05, or a percentage written for a share)."""
+
+
 # --------------------------------------------------------------------------- sweeps and runs
 MAX_REPLICATIONS = 100_000
 """Replications of one run or compare; results of every replication are held in memory."""

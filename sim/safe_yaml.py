@@ -204,6 +204,7 @@ def parse(text: str):
             node = loader.get_single_node()
             if node is None:
                 return None
+            _check_not_endless(node)
             _check_graph(node)
             return loader.construct_document(node)
         finally:
@@ -234,15 +235,75 @@ def _check_nesting(text: str) -> None:
             depth -= 1
 
 
+# A key path while a document is walked: (parent, key) pairs, joined into "a.b.0" only when an
+# error names it. Each step of the walk adds one pair; a tuple or string per node would copy the
+# whole path at every step, and a chain of 30,000 aliases (each list holding the one before) took
+# ~8 s to walk so, quadratic in its length.
+_Path = tuple["_Path", str] | None
+
+
+def _parts(path: _Path) -> tuple[str, ...]:
+    parts = []
+    while path is not None:
+        path, key = path
+        parts.append(key)
+    return tuple(reversed(parts))
+
+
+def _joined(path: _Path) -> str:
+    return ".".join(_parts(path))
+
+
+def _children(node: yaml.Node, path: _Path):
+    """(child, its key path) of a mapping or list: a merged mapping (``<<: *x``) at ``<<`` of
+    its mapping's path, a complex key at ``<complex key>``."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.tag == _MERGE_TAG:
+                yield value, (path, "<<")
+                continue
+            if not isinstance(key, yaml.ScalarNode):
+                yield key, (path, "<complex key>")
+            yield value, (path, str(key.value) if isinstance(key, yaml.ScalarNode) else "<complex key>")
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            yield item, (path, str(i))
+
+
+def _check_not_endless(root: yaml.Node) -> None:
+    """Refuse a document that contains itself: an alias inside the value its anchor names
+    (``a: &x [*x]``, a mapping merging itself with ``<<: *x``). PyYAML composes it as a node
+    graph with a cycle; walking it as data (below, and the constructor) would never end. Each
+    node is visited once (depth first, without recursion), so this costs the file's size."""
+    walking, done = 1, 2
+    state = {id(root): walking}
+    stack = [(root, _children(root, None))]
+    while stack:
+        node, children = stack[-1]
+        for child, path in children:
+            seen = state.get(id(child))
+            if seen == walking:
+                line = child.start_mark.line + 1
+                raise YamlError(_joined(path), f"an alias here refers to the value that contains it (its anchor is on line "
+                                f"{line}); a value that holds itself never ends")  # fmt: skip
+            if seen is None and isinstance(child, (yaml.MappingNode, yaml.SequenceNode)):
+                state[id(child)] = walking
+                stack.append((child, _children(child, path)))
+                break
+        else:
+            state[id(node)] = done
+            stack.pop()
+
+
 def _check_graph(root: yaml.Node) -> None:
     """Walk the node graph as the loaded data would be (aliases expanded), within a budget."""
     budget = limits.MAX_YAML_VALUES
-    stack = [(root, ())]
+    stack: list[tuple[yaml.Node, _Path]] = [(root, None)]
     while stack:
         node, path = stack.pop()
         budget -= 1
         if budget < 0:
-            raise _too_many_values(root, path)
+            raise _too_many_values(root, _parts(path))
         if isinstance(node, yaml.MappingNode):
             seen = {}
             for key, value in node.value:
@@ -251,15 +312,15 @@ def _check_graph(root: yaml.Node) -> None:
                     continue
                 name = str(key.value) if isinstance(key, yaml.ScalarNode) else "<complex key>"
                 if isinstance(key, yaml.ScalarNode) and key.tag != _STR_TAG:
-                    raise _not_a_name(key, (*path, name))
+                    raise _not_a_name(key, (*_parts(path), name))
                 ident = (key.tag, key.value) if isinstance(key, yaml.ScalarNode) else id(key)
                 if ident in seen:
-                    raise YamlError(".".join((*path, name)), f"given twice (lines {seen[ident]} and "
+                    raise YamlError(_joined((path, name)), f"given twice (lines {seen[ident]} and "
                                     f"{key.start_mark.line + 1}); keep one")  # fmt: skip
                 seen[ident] = key.start_mark.line + 1
-                stack.append((value, (*path, name)))
+                stack.append((value, (path, name)))
         elif isinstance(node, yaml.SequenceNode):
-            stack.extend((item, (*path, str(i))) for i, item in enumerate(node.value))
+            stack.extend((item, (path, str(i))) for i, item in enumerate(node.value))
 
 
 _STR_TAG = "tag:yaml.org,2002:str"

@@ -133,6 +133,18 @@ class Horizon(Strict):
     start_weekday: Weekday = "mon"
 
 
+def _plain_text(text: str, allowed: str = "\t\n") -> str:
+    if control := control_character(text, allowed):  # a YAML escape such as "\e" makes one
+        raise ValueError(f"contains a control character ({control})")
+    return text
+
+
+# Free text reaches manifests, tables, reports and terminals, so it holds no control characters:
+# a description or note may have tabs and line breaks, a label, source or place name is one line.
+Text = Annotated[str, AfterValidator(_plain_text)]
+TextLine = Annotated[str, AfterValidator(lambda text: _plain_text(text, allowed=""))]
+
+
 class Street(Strict):
     """What the street holds; the names here are what ratio rules may count (``of:``)."""
 
@@ -141,10 +153,11 @@ class Street(Strict):
     grids: Annotated[int, Field(gt=0, le=MAX_AREAS)]
     two_new_orgs: Annotated[int, Field(ge=0, le=MAX_ORGS)] = 0
     area_km2: Positive = 4.0
-    grid_names: list[Annotated[str, Field(max_length=40)]] | None = Field(
+    # shown on the map and in its tooltips: one line, no control or bidirectional character
+    grid_names: list[Annotated[TextLine, Field(max_length=40)]] | None = Field(
         None, description="names of the grids for the map (default: numbered)"
     )
-    area_names: list[Annotated[str, Field(max_length=40)]] | None = Field(
+    area_names: list[Annotated[TextLine, Field(max_length=40)]] | None = Field(
         None, description="names of the residential areas for the map (default: numbered)"
     )
 
@@ -431,17 +444,6 @@ class Survey(Strict):
     respondents: Annotated[int, Field(ge=0, le=MAX_RESPONDENTS)] = 0
 
 
-def _plain_text(text: str, allowed: str = "\t\n") -> str:
-    if control := control_character(text, allowed):  # a YAML escape such as "\e" makes one
-        raise ValueError(f"contains a control character ({control})")
-    return text
-
-
-# Free text reaches manifests, tables, reports and terminals, so it holds no control characters:
-# a description or note may have tabs and line breaks, a label or source is one line.
-Text = Annotated[str, AfterValidator(_plain_text)]
-TextLine = Annotated[str, AfterValidator(lambda text: _plain_text(text, allowed=""))]
-
 SAFE_NAME = r"^\w[\w.-]*$"  # a folder name under results/; \w is Unicode, so 改革方案_2015 is fine
 
 
@@ -615,8 +617,8 @@ def parse_assignment(text: str) -> tuple[list[str], object]:
     try:
         parsed = safe_yaml.parse(value)
     except safe_yaml.YamlError as e:
-        if "invalid YAML" not in e.message:
-            raise ValueError(f"--set {path}: {e.message}") from None
+        if "invalid YAML" not in e.message:  # the key path inside the value too (description.1)
+            raise ValueError(f"--set {'.'.join(filter(None, (path.strip(), e.key)))}: {e.message}") from None
         parsed = value  # not YAML: the text itself, as before
     return keys, parsed
 

@@ -255,6 +255,59 @@ def test_assumptions_and_sources_are_read_with_their_key_paths():
     assert any("Sources:" in line for line in notes.header)
 
 
+@pytest.fixture
+def within_20_s():
+    """Fails a test that has not finished in 20 s (a read waiting on a pipe), rather than hanging."""
+    import signal
+
+    def stop(*_):
+        raise TimeoutError("did not end within 20 s")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+def _not_a_source(tmp_path, kind: str) -> Path:
+    if kind == "named pipe":
+        os.mkfifo(tmp_path / "s.yaml")  # nobody writes to it
+        return tmp_path / "s.yaml"
+    if kind == "device":
+        return Path("/dev/null")
+    big = tmp_path / "s.yaml"
+    big.write_text("name: big  # assumption: one line of many\n" + "# 001: a source\n" * 70_000, encoding="utf-8")  # 1.1 MB
+    return big
+
+
+@pytest.mark.parametrize("kind", ["named pipe", "device", "file over 1 MB"])
+def test_a_scenario_file_that_is_a_pipe_a_device_or_over_1_mb_is_named_as_not_read(kind, tmp_path, within_20_s):
+    """The annex read every scenario file its manifest named: a named pipe waited for a writer
+    forever, a device (/dev/zero) never ended, a large file was read whole."""
+    from sim.report import annex
+
+    path = _not_a_source(tmp_path, kind)
+    for lang in ("en", "zh"):
+        blocks = annex.assumption_blocks({"scenario_file": str(path)}, lang)
+        assert blocks == annex.assumption_blocks({"scenarios": [str(path)]}, lang)
+        assert [b["text"] for b in blocks] == [word("file_not_read", lang, file=str(path))], blocks
+    assert "was not read" in word("file_not_read", "en", file="x") and "未读取" in word("file_not_read", "zh", file="x")
+
+
+def test_the_report_of_a_folder_whose_scenario_file_is_a_named_pipe_names_it_not_read(compared, tmp_path, within_20_s):
+    """`streetsim report` waited forever on a scenario file that was a named pipe nobody writes to."""
+    folder = tmp_path / "cmp"
+    shutil.copytree(compared, folder)
+    os.mkfifo(tmp_path / "variant.yaml")
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["scenarios"] = [manifest["scenarios"][0], str(tmp_path / "variant.yaml")]
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    whole = _squash("".join(_pdf_text(_build(folder, "en"))))
+    assert _squash(word("file_not_read", "en", file=str(tmp_path / "variant.yaml"))) in whole
+    assert _squash("scenarios/reform_2015.yaml") in whole  # the other file's assumptions are still listed
+
+
 @pytest.mark.parametrize("changed", [0, 2])
 def test_the_headline_counts_only_the_kpis_that_changed(compared, changed):
     """The headline table always shows the lead KPIs: they must not be counted as changed."""

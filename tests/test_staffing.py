@@ -220,6 +220,13 @@ def test_an_unknown_kpi_is_one_line_and_writes_nothing(tmp_path, capsys):
 
 @pytest.mark.parametrize("args,needle", [
     (["--target", "on_time_resident>=1.2", "--roles", "servers"], "share lies between 0 and 1"),
+    # a score (0-1) was told from a share by the unit's English word, "score 0–1", so it ran the search
+    (["--target", "resident_satisfaction>=1.5", "--roles", "servers"], "a score lies between 0 and 1"),
+    (["--target", "resident_trust_end<=-0.1", "--roles", "servers"], "a score lies between 0 and 1"),
+    # below zero for a KPI that is never negative: the search ran to its ceiling to find that out
+    (["--target", "wait_mean_days<=-1", "--roles", "servers"], "a KPI in days is never negative"),
+    (["--target", "queue_wait_hours_servers<=-0.5", "--roles", "servers"], "a KPI in hours is never negative"),
+    (["--target", "staff_cost_per_year<=-1", "--roles", "servers"], "a KPI in yuan per year is never negative"),
     (["--target", "on_time_resident=>0.9", "--roles", "servers"], "expected KPI>=VALUE"),
     (["--target", "on_time_resident>=0.9", "--roles", "clerks"], "no role 'clerks'"),
     (["--target", "on_time_resident>=0.9"], "name the roles"),
@@ -244,6 +251,25 @@ def test_a_bad_seed_or_replication_count_is_refused_before_the_pilot(tmp_path, c
         _staff([str(MMC), "--target", "on_time_resident>=0.9", "--roles", "servers", flag, value, "--out", str(out)])
     assert needle in _one_line_error(capsys, exit_.value.code)
     assert not out.exists()
+
+
+def test_a_targets_file_with_a_bound_its_kpi_cannot_reach_is_one_line(tmp_path, capsys):
+    f = tmp_path / "t.yaml"
+    f.write_text("targets: [on_time_resident>=0.9]\nroles: {servers: [queue_wait_hours<=-4]}\n")
+    out = tmp_path / "plan"
+    line = _one_line_error(capsys, _staff([str(MMC), "--targets", str(f), "--roles", "servers", "--out", str(out)]))
+    assert "queue_wait_hours_servers<=-4: a KPI in hours is never negative" in line, line
+    assert not out.exists()
+
+
+def test_every_kpi_unit_is_known_to_be_never_negative_and_shares_and_scores_lie_in_0_1():
+    from sim.labels import UNITS
+
+    assert targets_mod.NONNEGATIVE_UNITS == set(UNITS)  # a new unit is placed on purpose
+    assert targets_mod.UNIT_INTERVAL_UNITS <= targets_mod.NONNEGATIVE_UNITS
+    targets_mod.check([targets_mod.Target("wait_mean_days", "<=", 0.0), targets_mod.Target("on_time_resident", ">=", 1.0),
+                       targets_mod.Target("resident_satisfaction", "<=", 0.0)], ["wait_mean_days", "on_time_resident",
+                                                                                 "resident_satisfaction"])  # fmt: skip
 
 
 def test_targets_file_expands_roles_and_case_types(tmp_path):

@@ -180,6 +180,25 @@ def test_figures_for_one_parameter_name_it_from_the_label_table_in_their_languag
         assert "staffing.servers.count" in svg and "(staff)" not in svg  # the key path under its name
 
 
+def test_figures_of_a_sweep_that_kept_no_kpis_are_refused_in_one_line(tmp_path, capsys):
+    """A sweep run with `kpis: []` (refused since; a folder from before it was) kept every run
+    without a KPI: `streetsim figures` ended in a ZeroDivisionError traceback (a grid of no panels)."""
+    import json
+
+    out = tmp_path / "out"
+    exp = write_experiment(tmp_path / "none.yaml", days=5, replications=1, kpis=["on_time_resident"],
+                           parameters={"staffing.servers.count": {"values": [3, 4]}})  # fmt: skip
+    run_sweep(experiment.load(exp), out, "local", workers=1, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**manifest, "kpis": []}))
+    before = sorted(p.name for p in out.iterdir())
+    assert cli.main(["figures", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith(f"error: {out}: ") and "the sweep kept no KPIs" in err, err
+    assert sorted(p.name for p in out.iterdir()) == before  # no figures/ folder
+
+
 SHIPPED = sorted((ROOT / "experiments").glob("*.yaml"))
 
 

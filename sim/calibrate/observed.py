@@ -25,7 +25,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim import safe_yaml
+from sim import limits, safe_yaml
 from sim import scenario as scenario_mod
 from sim.columns import kpi_names, unknown
 from sim.scenario import ScenarioError, Text, TextLine
@@ -41,22 +41,24 @@ class Strict(BaseModel):
 
 
 Positive = Annotated[float, Field(gt=0)]
+# an observed value, sd or range bound past this is a typo, and squared it overflows (sim.limits)
+Magnitude = Annotated[float, Field(ge=-limits.MAX_OBSERVED_MAGNITUDE, le=limits.MAX_OBSERVED_MAGNITUDE)]
 
 
 class Observation(Strict):
     quantity: str = Field(description="a KPI column of summary.csv or a measure (sim.calibrate.measures)")
-    value: float
-    sd: Positive = Field(description="the observation's uncertainty, one standard deviation, in the quantity's unit")
+    value: Magnitude
+    sd: Annotated[float, Field(gt=0, le=limits.MAX_OBSERVED_MAGNITUDE)] = Field(description="the observation's uncertainty, one standard deviation, in the quantity's unit")
     source: TextLine = Field(min_length=1, description="where the figure comes from")
-    discrepancy_sd: Annotated[float, Field(ge=0)] | None = Field(
+    discrepancy_sd: Annotated[float, Field(ge=0, le=limits.MAX_OBSERVED_MAGNITUDE)] | None = Field(
         None, description="model discrepancy sd for this row (default: discrepancy_share x |value|)"
     )
     note: Text = ""
 
 
 class Range(Strict):
-    min: float
-    max: float
+    min: Magnitude
+    max: Magnitude
     scale: Literal["linear", "log"] = Field("linear", description="log: uniform in the logarithm (prior and design)")
     source: TextLine = ""
 
@@ -85,7 +87,7 @@ class Method(Strict):
 class ObservedFile(Strict):
     calibration: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$", description="the calibration's name")
     description: Text = ""
-    discrepancy_share: Annotated[float, Field(ge=0)] = Field(0.05, description="default model discrepancy sd / |value|")
+    discrepancy_share: Annotated[float, Field(ge=0, le=limits.MAX_DISCREPANCY_SHARE)] = Field(0.05, description="default model discrepancy sd / |value|")
     observed: list[Observation] = Field(min_length=1)
     parameters: dict[str, Range] = Field(min_length=1)
     method: Method = Method()

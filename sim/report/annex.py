@@ -302,6 +302,9 @@ def assumption_blocks(manifest: dict, lang: str) -> list[dict]:
             blocks.append(note(word("file_missing", lang, file=str(path))))
             continue
         notes = sources.read_notes(path)
+        if notes is None:  # a pipe, a device or a file over 1 MB: named, not read
+            blocks.append(note(word("file_not_read", lang, file=str(path))))
+            continue
         blocks.append(heading(str(path), 2))
         if notes.header:
             blocks.append(para(" ".join(notes.header)))

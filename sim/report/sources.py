@@ -4,15 +4,25 @@ Scenario files mark every number that has no source with ``# assumption: ...`` a
 others with a source id (``# 001: 782,000 residents / 10``, ``# 12345: ...``, ``# CJ/T 315 ...``).
 YAML loaders drop comments, so they are read here line by line, each with the key path it
 stands beside; files named by ``extends:`` are followed.
+
+A file named in a manifest is read only if it is a regular file of at most MAX_SOURCE_BYTES: a
+named pipe there waited for a writer forever, and a device (/dev/zero) never ended. Such a file
+is named as not read (``read_notes`` gives None) instead.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from sim import limits
+
+MAX_SOURCE_BYTES = limits.MAX_FILE_BYTES  # a scenario file's own limit: 1 MB
 
 KEY_LINE = re.compile(r"^(?P<indent>\s*)(?:-\s+)?(?P<key>[^\s#:][^#:]*?):(?:\s|$)")
 COMMENT = re.compile(r"(?:^|\s)#\s?(?P<text>.*)$")
@@ -27,11 +37,33 @@ class Notes:
     sources: list[tuple[str, str]] = field(default_factory=list)
 
 
-def read_notes(path: str | Path) -> Notes:
+def read_text(path: str | Path) -> str | None:
+    """The text of a regular file of at most MAX_SOURCE_BYTES; None for anything else (a pipe,
+    a device, a larger file, one that cannot be opened). Opened without waiting, so that a named
+    pipe nobody writes to is found out rather than waited on."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SOURCE_BYTES:
+            return None
+        data = f.read(MAX_SOURCE_BYTES + 1)  # a file growing meanwhile is still read within the limit
+    if len(data) > MAX_SOURCE_BYTES:
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
+def read_notes(path: str | Path) -> Notes | None:
+    """The file's notes; None if it was not read (``read_text``)."""
+    text = read_text(path)
+    if text is None:
+        return None
     notes = Notes()
     stack: list[tuple[int, str]] = []  # (indent, key) of the keys enclosing the current line
     seen_key = False
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         key = KEY_LINE.match(line)
         if key:
             indent = len(key["indent"])
@@ -77,9 +109,12 @@ def scenario_files(manifest: dict) -> list[Path]:
 
 
 def _extends(path: Path) -> Path | None:
+    text = read_text(path)
+    if text is None:
+        return None
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        raw = yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError):
         return None
     if isinstance(raw, dict) and isinstance(raw.get("extends"), str):
         return Path(_relative(path.parent / raw["extends"]))

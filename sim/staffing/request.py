@@ -13,7 +13,6 @@ from pathlib import Path
 from sim import provenance
 from sim import scenario as scenario_mod
 from sim.columns import kpi_names
-from sim.labels import unit
 from sim.results_folder import manifest_kind, unreadable
 from sim.scenario import ScenarioError
 from sim.staffing import targets as targets_mod
@@ -54,10 +53,7 @@ def check_request(req: Request, settings: scenario_mod.Scenario) -> None:
             raise ScenarioError(req.scenario, "--roles", f"the scenario has no role {r!r} (it has: {', '.join(settings.staffing)})")
     if len(set(req.roles)) != len(req.roles):
         raise ScenarioError(req.scenario, "--roles", "a role is named twice")
-    targets_mod.check(req.targets, kpi_names(settings))
-    for t in req.targets:
-        if unit(t.kpi) == "share" and ((t.op == ">=" and t.bound > 1) or (t.op == "<=" and t.bound < 0)):
-            raise ScenarioError("--target", str(t), "a share lies between 0 and 1: no staffing can meet this target")
+    targets_mod.check(req.targets, kpi_names(settings))  # names, and bounds the KPI's unit allows
     if not 0.5 <= req.confidence < 1:
         raise ScenarioError("--confidence", "", f"must be in [0.5, 1), got {req.confidence}")
     if req.max_replications < req.replications:

@@ -22,11 +22,20 @@ from pathlib import Path
 
 from sim import scenario as scenario_mod
 from sim.columns import unknown
+from sim.labels import unit_key
 from sim.scenario import ScenarioError
 
 _PATTERN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=)\s*([-+0-9.eE]+)\s*$")
 TARGET_FILE_KEYS = ("targets", "roles", "case_types")
 HAS = f"a targets file has {', '.join(TARGET_FILE_KEYS)}"  # said of a key it has not, or an empty file
+
+# Units (sim.labels.UNITS keys) of KPIs that lie between 0 and 1, and of KPIs that are never
+# negative: a target past them is one no staffing meets, and the search would only find that out
+# after running the ceiling's staffing. Every KPI unit is never negative (counts, durations, money).
+UNIT_INTERVAL_UNITS = frozenset({"share", "score"})
+NONNEGATIVE_UNITS = frozenset({"share", "score", "days", "hours", "cases", "count", "people", "yuan", "yuan_per_year",
+                               "per_resident_per_year", "per_org_per_year", "cases_per_day", "cases_per_month",
+                               "cases_per_hour"})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -97,3 +106,14 @@ def check(targets: list[Target], known: list[str], file="--target") -> None:
         if (t.kpi, t.op) in seen:
             raise ScenarioError(file, t.kpi, f"two targets of the form {t.kpi}{t.op}; give one")
         seen.add((t.kpi, t.op))
+        _check_reachable(t, file)
+
+
+def _check_reachable(t: Target, file) -> None:
+    """A bound on the far side of what the KPI's unit allows (by its unit key, not the unit's
+    word in a language: "score 0–1" is a score's word)."""
+    u = unit_key(t.kpi)
+    if u in UNIT_INTERVAL_UNITS and ((t.op == ">=" and t.bound > 1) or (t.op == "<=" and t.bound < 0)):
+        raise ScenarioError(file, str(t), f"a {u} lies between 0 and 1: no staffing can meet this target")
+    if u in NONNEGATIVE_UNITS and t.op == "<=" and t.bound < 0:
+        raise ScenarioError(file, str(t), f"a KPI in {u.replace('_', ' ')} is never negative: no staffing can meet this target")

@@ -289,6 +289,8 @@ def _check_kpis(spec: Experiment, path: Path, settings) -> None:
                 raise ScenarioError(path, "timeseries", unknown("daily column", c, series, "timeseries.parquet of any run has them all"))
     if spec.kpis == "all":
         return
+    if not spec.kpis:  # every run would be kept without a KPI: nothing to compare, nothing to draw
+        raise ScenarioError(path, "kpis", "empty; name the KPIs to keep, or leave kpis out to keep them all")
     known = set(kpi_names(settings))
     for k in spec.kpis:
         if k not in known:

@@ -78,6 +78,8 @@ def draw(results_dir: str | Path, lang: str = "en", into: Path | None = None) ->
     if not (table["status"] == "ok").any():
         raise ValueError(f"{results_dir}: no successful runs to draw")
     kpis = analysis.kpi_names(manifest, table)[:MAX_PANELS]
+    if not kpis:  # a folder from before `kpis: []` was refused: a grid of no panels divided by zero
+        raise ValueError(f"the sweep kept no KPIs (its manifest's kpis: {manifest['kpis']!r}); there is nothing to draw")
     specs = manifest["design"]["parameters"]
     names = Names(specs, lang)
     params = list(specs)
