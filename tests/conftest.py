@@ -1,3 +1,4 @@
+import signal
 import time
 from pathlib import Path
 
@@ -26,3 +27,27 @@ def slurm(tmp_path_factory):
     yield c
     c.stop()
     assert all(p.poll() is not None for p in c.procs.values())
+
+
+def _fail_after(seconds: int):
+    """Fails the test that has not finished in ``seconds`` (a read waiting on a pipe, a walk that
+    never ends) with TimeoutError, rather than letting it hang the suite."""
+
+    def stop(*_):
+        raise TimeoutError(f"did not end within {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+@pytest.fixture
+def within_10_s():
+    yield from _fail_after(10)
+
+
+@pytest.fixture
+def within_20_s():
+    yield from _fail_after(20)

@@ -255,21 +255,6 @@ def test_assumptions_and_sources_are_read_with_their_key_paths():
     assert any("Sources:" in line for line in notes.header)
 
 
-@pytest.fixture
-def within_20_s():
-    """Fails a test that has not finished in 20 s (a read waiting on a pipe), rather than hanging."""
-    import signal
-
-    def stop(*_):
-        raise TimeoutError("did not end within 20 s")
-
-    old = signal.signal(signal.SIGALRM, stop)
-    signal.alarm(20)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
-
-
 def _not_a_source(tmp_path, kind: str) -> Path:
     if kind == "named pipe":
         os.mkfifo(tmp_path / "s.yaml")  # nobody writes to it

@@ -83,21 +83,6 @@ def test_what_is_dumped_reads_back_as_it_was(value):
         assert back == value and type(back) is type(value), text
 
 
-@pytest.fixture
-def within_10_s():
-    """Fails a test that has not finished in 10 s (a walk that never ends), rather than hanging."""
-    import signal
-
-    def stop(*_):
-        raise TimeoutError("did not end within 10 s")
-
-    old = signal.signal(signal.SIGALRM, stop)
-    signal.alarm(10)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
-
-
 @pytest.mark.parametrize("text, key, line", [
     ("a: &x [*x]\n", "a.0", 1),
     ("a: {b: &x [1, [2, {c: *x}]]}\n", "a.b.1.1.c", 1),
