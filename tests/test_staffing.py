@@ -9,6 +9,7 @@ import json
 import math
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -460,6 +461,22 @@ def _same_search(out, local, runs_this_call=None):
     if runs_this_call is not None:
         assert got["simulation_runs_this_call"] == runs_this_call
 
+
+
+def test_a_plan_folder_of_another_request_is_said_in_one_line_and_its_runs_reused(tiny_local, tmp_path, capsys):
+    """Before: the earlier plan's answer was replaced without a word when --out held the plan of
+    another target (or seed, or scenario); the same request again says nothing."""
+    out = tmp_path / "plan"
+    shutil.copytree(tiny_local, out)
+    capsys.readouterr()
+    assert main(["staff", *TINY, "--out", str(out), "--workers", "1"]) == 0
+    assert "warning" not in capsys.readouterr().err  # the same request: resumed, nothing to say
+    other = [a.replace("<=0.3", "<=0.35") for a in TINY] + ["--seed", "2"]
+    assert main(["staff", *other, "--out", str(out), "--workers", "1"]) == 0
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("warning")]
+    assert len(lines) == 1 and lines[0].startswith(f"warning: {out} holds the plan of another request (other "
+                                                   "targets, seed; made "), lines  # fmt: skip
+    assert json.loads((out / "manifest.json").read_text())["targets"][0].endswith("0.35")
 
 
 def test_the_search_figure_comes_as_png_svg_and_pdf_with_its_text(tiny_local):

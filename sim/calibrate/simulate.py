@@ -47,7 +47,7 @@ def run_batch(cal: Calibration, space: Space, values: np.ndarray, folder: Path, 
     plan = _plan(cal, space, values, name, replications, seed)
     # retry_failed: a run that failed before (a crash, a full disk) is run again on resume
     res = run_sweep(plan, folder, how.executor, how.workers, how.scheduler, how.shard, progress=how.progress,
-                    retry_failed=True)  # fmt: skip
+                    retry_failed=True, batches=True)  # fmt: skip
     if how.shard is not None:  # the next batch needs every run of this one
         wait_for_other_shards(folder, {r.run_id for r in plan.runs()}, how.shard_wait, name)
     table = store.read_results(folder)

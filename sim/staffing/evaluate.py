@@ -152,7 +152,7 @@ class Evaluator:
         plan = self._plan(staffings, n)
         # retry_failed: a run that failed before (a crash, a full disk) is run again on resume
         res = sweep_run.run_sweep(plan, self.store_dir, self.executor, self.workers, self.scheduler, self.shard,
-                                  progress=self.progress, retry_failed=True)  # fmt: skip
+                                  progress=self.progress, retry_failed=True, batches=True)  # fmt: skip
         self.runs_new += res.ran
         if self.shard is not None:  # the next step needs every run of this batch (sim.sweep.shards)
             shards.wait_for_other_shards(self.store_dir, {r.run_id for r in plan.runs()}, self.shard_wait)

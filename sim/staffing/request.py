@@ -7,14 +7,16 @@ results) before the model, pandas and the executors load.
 
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sim import provenance
 from sim import scenario as scenario_mod
 from sim.columns import kpi_names
-from sim.results_folder import manifest_kind, unreadable
-from sim.scenario import ScenarioError
+from sim.results_folder import manifest_kind, read_own_text, unreadable
+from sim.scenario import ScenarioError, printable
 from sim.staffing import targets as targets_mod
 
 STORE = "runs"  # the sweep store of every run, inside --out
@@ -72,11 +74,30 @@ def check_request(req: Request, settings: scenario_mod.Scenario) -> None:
     if (req.out / "manifest.json").exists():
         if manifest_kind(req.out) != "staffing":
             raise ScenarioError(req.out, "--out", "holds other results (its manifest.json is not the planner's); choose another folder")
+        _say_if_another_request(req)
     elif req.out.exists() and any(not _planner_file(p.name) for p in req.out.iterdir()):
         raise ScenarioError(req.out, "--out", "is a folder with other files in it; choose an empty or new folder")
     if store.exists() and any(store.iterdir()):
         # run ids name the scenario, seed and replication, not the model code that ran them
         provenance.check_same_code(provenance.read_recorded(req.out / provenance.RECORD), req.out, "staffing")
+
+
+# What a plan answers to: another value of any of these in the earlier plan's manifest makes its
+# answer another request's (the replications only say how precisely it was answered).
+REQUEST_KEYS = ("scenario", "overrides", "roles", "targets", "seed", "confidence")
+
+
+def _say_if_another_request(req: Request) -> None:
+    """One line when ``--out`` holds the plan of another request: its answer files are replaced
+    by this one's, and the stored runs that this search needs again are reused."""
+    earlier = json.loads(read_own_text(req.out / "manifest.json"))
+    now = {"scenario": str(req.scenario), "overrides": req.overrides, "roles": req.roles,
+           "targets": [str(t) for t in req.targets], "seed": req.seed, "confidence": req.confidence}  # fmt: skip
+    changed = [k for k in REQUEST_KEYS if earlier.get(k) != now[k]]
+    if changed:
+        print(printable(f"warning: {req.out} holds the plan of another request (other {', '.join(changed)}; made "
+                        f"{earlier.get('started', '?')}): its answer is replaced by this one's; the stored runs this "
+                        "search needs again are reused"), file=sys.stderr)  # fmt: skip
 
 
 def _planner_file(name: str) -> bool:

@@ -192,9 +192,10 @@ def _take_shard(f, shard: tuple[int, int]) -> None:
     _claim(f, "")
 
 
-def prepare(plan: Plan, out: Path) -> None:
+def prepare(plan: Plan, out: Path, say_replaced: bool = True) -> None:
     """Write manifest.json and design.parquet unless the folder already holds this design, both
-    readable. Shards may race here; both writes are atomic and carry the same design."""
+    readable. Shards may race here; both writes are atomic and carry the same design.
+    ``say_replaced``: one line when another design is replaced (_say_replaced)."""
     new = manifest(plan)
     old = _stored_manifest(out)
     if old is not None and old.get("kind") != "sweep":
@@ -203,7 +204,7 @@ def prepare(plan: Plan, out: Path) -> None:
     changed = [k for k in keys if old is not None and old.get(k) != new[k]]
     if old is not None and not changed and _design_intact(out, plan):
         return
-    if changed:
+    if changed and say_replaced:
         _say_replaced(out, old, changed, plan)
     new["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     store.write_design(out, plan.design_table())
@@ -261,17 +262,20 @@ def run_sweep(
     progress: bool = True,
     retry_failed: bool = False,
     chunk_size: int | None = None,
+    batches: bool = False,
 ) -> Outcome:
-    """Run every run of ``plan`` not yet stored in ``out``. Safe to interrupt and call again."""
+    """Run every run of ``plan`` not yet stored in ``out``. Safe to interrupt and call again.
+    ``batches``: the caller runs one search batch by batch into ``out`` (staff, calibrate), each
+    batch's design replacing the last as meant, so that is not said."""
     out = Path(out).resolve()
     workers = workers or default_workers(executor)
     executors.warm_up(executor, workers)
     with sweep_lock(out, shard):
-        return _run_locked(plan, out, executor, workers, scheduler, shard, progress, retry_failed, chunk_size)
+        return _run_locked(plan, out, executor, workers, scheduler, shard, progress, retry_failed, chunk_size, batches)
 
 
-def _run_locked(plan, out, executor, workers, scheduler, shard, progress, retry_failed, chunk_size) -> Outcome:
-    prepare(plan, out)
+def _run_locked(plan, out, executor, workers, scheduler, shard, progress, retry_failed, chunk_size, batches) -> Outcome:
+    prepare(plan, out, say_replaced=not batches)
     results_folder.remove_dead_writers_files(out)
     runs = shard_runs(plan.runs(), shard)
     done = store.finished(out)
