@@ -260,6 +260,33 @@ def test_a_targets_file_with_a_bound_its_kpi_cannot_reach_is_one_line(tmp_path, 
     out = tmp_path / "plan"
     line = _one_line_error(capsys, _staff([str(MMC), "--targets", str(f), "--roles", "servers", "--out", str(out)]))
     assert "queue_wait_hours_servers<=-4: a KPI in hours is never negative" in line, line
+    # before: the line named --target, not the file and key where the target is written
+    assert line.startswith(f"error: {f}: roles.servers[0]: queue_wait_hours_servers<=-4: "), line
+
+
+@pytest.mark.parametrize("targets, where, needle", [
+    ("targets: [wait_mean_days<=2, wait_mean_days>=3]", "targets[1]",
+     "wait_mean_days>=3: contradicts wait_mean_days<=2: no value of wait_mean_days meets both"),
+    ("targets: [no_such_kpi>=1]", "targets[0]", "no_such_kpi>=1: unknown KPI"),
+    ("targets: [on_time_resident>=0.9, on_time_resident>=0.8]", "targets[1]", "on_time_resident>=0.8: two targets of the form"),
+])  # fmt: skip
+def test_a_targets_file_error_names_the_file_and_key(targets, where, needle, tmp_path, capsys):
+    f = tmp_path / "t.yaml"
+    f.write_text(targets + "\n")
+    out = tmp_path / "plan"
+    line = _one_line_error(capsys, _staff([str(MMC), "--targets", str(f), "--roles", "servers", "--out", str(out)]))
+    assert line.startswith(f"error: {f}: {where}: {needle}"), line
+    assert not out.exists()
+
+
+def test_contradictory_targets_on_the_command_line_are_refused_before_the_pilot(tmp_path, capsys):
+    """Before: the search ran to its ceiling (~15 s here) and then said it could not meet them."""
+    out = tmp_path / "plan"
+    line = _one_line_error(capsys, _staff([str(MMC), "--target", "queue_wait_hours_servers<=0.5", "--target",
+                                           "queue_wait_hours_servers>=1", "--roles", "servers", "--out", str(out)]))  # fmt: skip
+    assert line == ("error: --target: queue_wait_hours_servers>=1: contradicts queue_wait_hours_servers<=0.5: "
+                    "no value of queue_wait_hours_servers meets both"), line
+    assert not out.exists()
     assert not out.exists()
 
 

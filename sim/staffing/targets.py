@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sim import scenario as scenario_mod
@@ -43,6 +43,8 @@ class Target:
     kpi: str
     op: str  # ">=" or "<="
     bound: float
+    # where it was written, for an error: ("--target", "") or (targets file, key path)
+    origin: tuple[str, str] = field(default=("--target", ""), compare=False)
 
     def __str__(self) -> str:
         return f"{self.kpi}{self.op}{self.bound:g}"
@@ -63,7 +65,7 @@ def parse(text: str, file="--target", key="") -> Target:
         raise ScenarioError(file, key, f"{text!r}: {value!r} is not a number") from None
     if not math.isfinite(bound):
         raise ScenarioError(file, key, f"{text!r}: the bound must be a finite number")
-    return Target(kpi, op, bound)
+    return Target(kpi, op, bound, (str(file), key))
 
 
 def load_file(path: str | Path) -> list[Target]:
@@ -81,7 +83,7 @@ def load_file(path: str | Path) -> list[Target]:
         for name, items in entries.items():
             for i, t in enumerate(_list(items, path, f"{group}.{name}")):
                 base = parse(t, path, f"{group}.{name}[{i}]")
-                out.append(Target(f"{base.kpi}_{name}", base.op, base.bound))
+                out.append(Target(f"{base.kpi}_{name}", base.op, base.bound, base.origin))
     if not out:
         raise ScenarioError(path, "targets", "no targets given")
     return out
@@ -96,24 +98,35 @@ def _list(value, path, key) -> list:
 
 
 def check(targets: list[Target], known: list[str], file="--target") -> None:
-    """Every target names a KPI the scenario reports, and each KPI has one target."""
+    """Every target names a KPI the scenario reports, each KPI has one target of each form, two
+    bounds on one KPI leave room between them, and each bound is one the KPI's unit allows.
+    An error names where the target was written (--target, or its targets file and key path)."""
     if not targets:
         raise ScenarioError(file, "", "give at least one --target KPI>=VALUE (or --targets FILE)")
-    seen = set()
+    seen: dict[tuple[str, str], Target] = {}
     for t in targets:
         if t.kpi not in known:
-            raise ScenarioError(file, t.kpi, unknown("KPI", t.kpi, known))
+            raise _error(t, t.kpi, unknown("KPI", t.kpi, known))
         if (t.kpi, t.op) in seen:
-            raise ScenarioError(file, t.kpi, f"two targets of the form {t.kpi}{t.op}; give one")
-        seen.add((t.kpi, t.op))
-        _check_reachable(t, file)
+            raise _error(t, t.kpi, f"two targets of the form {t.kpi}{t.op}; give one")
+        seen[t.kpi, t.op] = t
+        other = seen.get((t.kpi, "<=" if t.op == ">=" else ">="))
+        lower, upper = (t, other) if t.op == ">=" else (other, t)
+        if other is not None and lower.bound > upper.bound:
+            raise _error(t, str(t), f"contradicts {other}: no value of {t.kpi} meets both")
+        _check_reachable(t)
 
 
-def _check_reachable(t: Target, file) -> None:
+def _error(t: Target, key: str, message: str) -> ScenarioError:
+    file, where = t.origin
+    return ScenarioError(file, where, f"{t}: {message}") if where else ScenarioError(file, key, message)
+
+
+def _check_reachable(t: Target) -> None:
     """A bound on the far side of what the KPI's unit allows (by its unit key, not the unit's
     word in a language: "score 0–1" is a score's word)."""
     u = unit_key(t.kpi)
     if u in UNIT_INTERVAL_UNITS and ((t.op == ">=" and t.bound > 1) or (t.op == "<=" and t.bound < 0)):
-        raise ScenarioError(file, str(t), f"a {u} lies between 0 and 1: no staffing can meet this target")
+        raise _error(t, str(t), f"a {u} lies between 0 and 1: no staffing can meet this target")
     if u in NONNEGATIVE_UNITS and t.op == "<=" and t.bound < 0:
-        raise ScenarioError(file, str(t), f"a KPI in {u.replace('_', ' ')} is never negative: no staffing can meet this target")
+        raise _error(t, str(t), f"a KPI in {u.replace('_', ' ')} is never negative: no staffing can meet this target")
