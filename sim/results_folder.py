@@ -112,26 +112,22 @@ def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
 
 
 def _check_facts(manifest: Path, facts: dict) -> None:
-    """What figures and the report take from a run's, compare's or district's manifest, as
-    streetsim writes it. A hand-edited manifest is one line, not a name followed out of the
-    folder ("..", "/etc"), a Python error's wording, or nonsense printed as a fact."""
+    """The names and files that figures and the report follow from a run's, compare's or
+    district's manifest, as streetsim writes them: a hand-edited one is one line, not a name
+    followed out of the folder ("..", "/etc") or a line worded by Python. (What the report states
+    as facts, the replications and the seed, sim.report.commands checks.)"""
     for key in ("scenario_names", "street_names"):
         names = facts.get(key)
-        if names is None and (key == "street_names" or facts["kind"] == "run"):
-            continue  # older manifests of a run, and district manifests before street_names
+        if names is None:
+            continue  # a compare's are missed by _check_scenario_tables; a run's and district's are optional
         if not (isinstance(names, list) and names and len(set(map(str, names))) == len(names)
                 and all(isinstance(n, str) and len(n) <= limits.MAX_NAME_CHARS and re.fullmatch(SAFE_NAME, n)
                         for n in names)):  # fmt: skip
             raise ScenarioError(manifest, key, "not a list of distinct scenario names as streetsim writes them "
                                 "(each a folder inside this one)")  # fmt: skip
-    scenarios = facts.get("scenarios")
+    scenarios = facts.get("scenarios", [])
     if not (isinstance(scenarios, list) and all(isinstance(p, str) for p in scenarios)):
         raise ScenarioError(manifest, "scenarios", "not a list of scenario files as streetsim writes it")
-    replications, seed = facts.get("replications"), facts.get("seed")
-    if type(replications) is not int or not 1 <= replications <= limits.MAX_REPLICATIONS:
-        raise ScenarioError(manifest, "replications", f"not a whole number from 1 to {limits.MAX_REPLICATIONS:,}")
-    if type(seed) is not int or seed < 0:
-        raise ScenarioError(manifest, "seed", "not a whole number >= 0")
 
 
 def read_own_text(path: Path) -> str:

@@ -55,7 +55,7 @@ def cmd_report(args) -> int:
 
 
 # What the annex states of how a simulation's results were made (its method section).
-FACTS = ("replications", "seed")
+FACTS = {"replications": 1, "seed": 0}  # each with the least value streetsim writes
 
 
 def _check_facts(manifest_file: Path) -> None:
@@ -66,6 +66,8 @@ def _check_facts(manifest_file: Path) -> None:
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     if manifest.get("kind") == "staffing":  # its report.json says how it was made
         return
-    for key in FACTS:
-        if not isinstance(manifest.get(key), int) or isinstance(manifest.get(key), bool):
-            raise ScenarioError(manifest_file, key, "missing or not a whole number: not a manifest streetsim wrote")
+    for key, least in FACTS.items():
+        value = manifest.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise ScenarioError(manifest_file, key, f"missing or not a whole number >= {least}: not a manifest "
+                                "streetsim wrote")  # fmt: skip
