@@ -64,7 +64,7 @@ def load(path, overrides: list[str] | None = None) -> tuple[District, dict]:
         raise ScenarioError(path, f"streets.{missing}.district", "name a district for every street or for none")
     streets, bases = {}, {}
     for i, entry in enumerate(district.streets):
-        clash = results_folder.subfolder_name_clash(entry.name, streets)
+        clash = results_folder.subfolder_name_clash(entry.name, streets, beside_own_files=False)
         if clash:
             raise ScenarioError(path, f"streets.{i}.name", f"each street's results go into a folder of its name: {clash}")
         # an empty name, a name past what the system allows, a missing file: one line on this key

@@ -74,19 +74,14 @@ def draw(results_dir: str | Path, lang: str = "en") -> list[Path]:
 
 
 def _draw_run(results_dir: Path, manifest: dict, lang: str, out: Path) -> list[Path]:
-    """A run, compare or district folder's figures (results_folder.RUN_FIGURES), into ``out``."""
+    """A run, compare or district folder's figures (results_folder.KIND_FIGURES), into ``out``."""
     lang = use_language(lang)
     runs = results_folder.scenario_folders(results_dir, manifest)
     summaries = {n: pd.read_csv(d / "summary.csv") for n, d in runs.items()}
     table = compare.comparison_table(summaries)
-    files = []
-    if manifest.get("kind") == "compare":
-        files += forest(table, out, lang)
-    files += kpi_bars(table, out, lang)
-    files += backlog(runs, out, lang)
-    if manifest.get("kind") != "district":  # ten streets side by side would not be readable
-        files += staff_time(runs, out, lang)
-    return files
+    drawers = {"differences": lambda: forest(table, out, lang), "kpi_bars": lambda: kpi_bars(table, out, lang),
+               "backlog": lambda: backlog(runs, out, lang), "staff_time": lambda: staff_time(runs, out, lang)}  # fmt: skip
+    return [f for name in results_folder.KIND_FIGURES[manifest["kind"]] for f in drawers[name]()]
 
 
 # --- fonts ---------------------------------------------------------------------------------

@@ -25,9 +25,8 @@ import time
 import uuid
 from pathlib import Path
 
-from sim import limits
 from sim.processes import alive
-from sim.scenario import SAFE_NAME, ScenarioError, control_character, printable
+from sim.scenario import ScenarioError, control_character, printable
 
 NAME_MAX = 255  # bytes in one file name on Linux file systems (ext4, xfs, NFS)
 
@@ -55,14 +54,18 @@ FIGURE_TABLES = ("summary.csv", "timeseries.parquet", "roles.csv")
 REPORT_TABLES = (*FIGURE_TABLES, "scenario.resolved.yaml")
 # All that sim.runner.write_tables writes (the figures and the report do not read cases.parquet).
 SCENARIO_TABLES = (*REPORT_TABLES, "cases.parquet")
-# What sim.figures draws into a run, compare or district folder's figures/, each in every format
-# (sim.figures.FORMATS is this tuple: one place).
-RUN_FIGURES = ("differences", "kpi_bars", "backlog", "staff_time")
+# What sim.figures draws into each kind's figures/, each in every format (sim.figures.FORMATS is
+# this tuple: one place). Differences need a compare; a district's streets side by side in
+# staff_time would not be readable.
+KIND_FIGURES = {"run": ("kpi_bars", "backlog", "staff_time"),
+                "compare": ("differences", "kpi_bars", "backlog", "staff_time"),
+                "district": ("kpi_bars", "backlog")}  # fmt: skip
 FIGURE_FORMATS = ("png", "svg", "pdf")
 REPORTS = ("report_zh.pdf", "report_en.pdf")  # `streetsim report`'s default files
-# What a run, compare or district command writes at the top of its folder besides the scenario
-# tables (districts.csv only for a city file, so a new result may lack it).
-RESULT_FILES = ("manifest.json", "comparison.csv", "summary.csv", "streets.csv", "districts.csv")
+# What each kind's command writes at the top of its folder besides the scenario tables (a run's
+# scenario folder is the top; districts.csv only for a city file, so a new result may lack it).
+RESULT_FILES = {"run": ("manifest.json",), "compare": ("manifest.json", "comparison.csv"),
+                "district": ("manifest.json", "summary.csv", "streets.csv", "districts.csv")}  # fmt: skip
 
 
 def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
@@ -120,9 +123,10 @@ def _check_facts(manifest: Path, facts: dict) -> None:
         names = facts.get(key)
         if names is None:
             continue  # a compare's are missed by _check_scenario_tables; a run's and district's are optional
+        # what keeps a name inside this folder: one path component (the scenario's name rule
+        # itself is checked where a scenario is read, by pydantic; not a second copy here)
         if not (isinstance(names, list) and names and len(set(map(str, names))) == len(names)
-                and all(isinstance(n, str) and len(n) <= limits.MAX_NAME_CHARS and re.fullmatch(SAFE_NAME, n)
-                        for n in names)):  # fmt: skip
+                and all(isinstance(n, str) and n not in ("", ".", "..") and not {"/", "\0"} & set(n) for n in names)):  # fmt: skip
             raise ScenarioError(manifest, key, "not a list of distinct scenario names as streetsim writes them "
                                 "(each a folder inside this one)")  # fmt: skip
     scenarios = facts.get("scenarios", [])
@@ -340,8 +344,8 @@ def clear_earlier(old: Path, out: Path) -> Path | None:
     folder, or None when nothing else was there. Never raises: a failure here is one warning line
     (the new result is in place; what is left of the earlier one is named)."""
     try:
-        scenarios = _earlier_scenario_folders(old)  # read before its manifest goes
-        for rel in own_files(old, out, scenarios):
+        kind, scenarios = _earlier_result(old)  # read before its manifest goes
+        for rel in own_files(old, out, kind, scenarios):
             _remove_own_file(old, rel)
         _remove_empty_own_folders(old, out, scenarios)
         if not any(old.iterdir()):
@@ -373,27 +377,28 @@ def kept_name(out: Path) -> Path:
     return out.with_name(f"{out.name}-kept-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}")
 
 
-def own_files(old: Path, new: Path, scenarios: list[Path] | None = None) -> set[Path]:
-    """The paths (relative) in the earlier result ``old`` that streetsim wrote: every file the new
-    result ``new`` holds, the reports, the figures, the top-level files of a result, and each
-    scenario's tables in the scenario folders the EARLIER manifest names (``scenarios``, as
-    _earlier_scenario_folders reads them). A name that would lead out of ``old`` (absolute, '..')
-    is ignored."""
+def own_files(old: Path, new: Path, kind: str | None, scenarios: list[Path]) -> set[Path]:
+    """The paths (relative) in the earlier result ``old``, of ``kind``, that streetsim wrote:
+    every file the new result ``new`` holds, the reports, what that kind's command writes at the
+    top and in figures/ (not another kind's: a user's comparison.csv in a run's folder is theirs),
+    and each scenario's tables in the folders the EARLIER manifest names (``scenarios``)."""
     rel = {Path(root, f).relative_to(new) for root, _dirs, files in os.walk(new) for f in files}
-    rel |= {Path(f) for f in (*REPORTS, *RESULT_FILES)}
-    rel |= {Path("figures", f"{stem}.{ext}") for stem in RUN_FIGURES for ext in FIGURE_FORMATS}
-    for folder in _earlier_scenario_folders(old) if scenarios is None else scenarios:
+    rel |= {Path(f) for f in (*REPORTS, *RESULT_FILES.get(kind, ()))}
+    rel |= {Path("figures", f"{stem}.{ext}") for stem in KIND_FIGURES.get(kind, ()) for ext in FIGURE_FORMATS}
+    for folder in scenarios:
         rel |= {folder / t for t in SCENARIO_TABLES}
     return rel
 
 
-def _earlier_scenario_folders(old: Path) -> list[Path]:
-    """The scenario folders (relative to ``old``) its manifest names; none if it cannot be read."""
+def _earlier_result(old: Path) -> tuple[str | None, list[Path]]:
+    """The earlier result's kind and the scenario folders (relative to ``old``) its manifest
+    names; (None, []) if it cannot be read. A name that leads out of ``old`` is left out."""
     try:
         manifest = json.loads(read_own_text(old / "manifest.json"))
-        folders = scenario_folders(old, manifest) if isinstance(manifest, dict) else {}
+        kind = manifest.get("kind") if isinstance(manifest, dict) else None
+        folders = scenario_folders(old, manifest) if kind in RESULT_FILES else {}
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
-        return []
+        return None, []
     rel = []
     for folder in folders.values():
         try:
@@ -402,7 +407,7 @@ def _earlier_scenario_folders(old: Path) -> list[Path]:
             continue
         if ".." not in r.parts:
             rel.append(r)
-    return rel
+    return kind, rel
 
 
 def _own_folders(new: Path, scenarios: list[Path]) -> list[Path]:
@@ -450,6 +455,8 @@ def write_whole(final: Path, write) -> list[Path]:
     ``final`` is new, else file by file, each replacing the file of that name); on any failure
     the temporary folder is removed and ``final`` is as it was. Returns the files in ``final``."""
     final = Path(final)
+    if final.is_symlink() or (final.exists() and not final.is_dir()):  # checked before anything is drawn
+        raise ScenarioError(final, "", "is not a folder (a file or a link); move it away to write here")
     tmp = temporary_name(final)
     tmp.mkdir()  # the user's umask, as AtomicFolder's
     try:
@@ -477,7 +484,7 @@ def write_atomic(path: Path, write) -> None:
         raise
 
 
-TEMPORARY_FOLDER = re.compile(r"\..+\.tmp-(?P<host>.+)-(?P<pid>[0-9]+)-[0-9a-f]{8}")  # temporary_name's
+TEMPORARY_FOLDER = re.compile(r"\..+\.tmp-(?P<host>.+)-(?P<pid>[0-9]{1,10})-[0-9a-f]{8}")  # temporary_name's
 
 
 def remove_dead_writers_files(out: Path, recursive: bool = True) -> int:
@@ -505,7 +512,7 @@ def remove_dead_writers_files(out: Path, recursive: bool = True) -> int:
         if len(name) != 3:
             continue
         head, pid, tag = name
-        if head.endswith(f".{host}") and pid.isdigit() and len(tag) == 8 and not alive(int(pid)):
+        if head.endswith(f".{host}") and pid.isdigit() and len(pid) <= 10 and len(tag) == 8 and not alive(int(pid)):
             tmp.unlink(missing_ok=True)
             removed += 1
     return removed
@@ -513,14 +520,15 @@ def remove_dead_writers_files(out: Path, recursive: bool = True) -> int:
 
 # What a compare's or a district's folder holds besides a folder per scenario or street: a
 # scenario or street of one of these names would be written over them, or they over it.
-OWN_NAMES = (*RESULT_FILES, "figures", *REPORTS, "report.json")
+OWN_NAMES = (*dict.fromkeys(f for files in RESULT_FILES.values() for f in files), "figures", *REPORTS, "report.json")
 
 
-def subfolder_name_clash(name: str, earlier) -> str | None:
+def subfolder_name_clash(name: str, earlier, beside_own_files: bool = True) -> str | None:
     """Why ``name`` cannot be a scenario's or a street's folder beside the ``earlier`` ones in
     one result folder, or None. Names are compared ignoring case: on a file system that ignores
-    case (macOS, a Windows share) two such folders are one."""
-    own = next((n for n in OWN_NAMES if n.casefold() == name.casefold()), None)
+    case (macOS, a Windows share) two such folders are one. ``beside_own_files``: the folders sit
+    beside the result's own files (a compare's; a district's streets are under streets/)."""
+    own = next((n for n in OWN_NAMES if n.casefold() == name.casefold()), None) if beside_own_files else None
     if own:
         return f"{name!r} is the name of the result folder's own {own}; choose another name"
     same = next((n for n in earlier if n.casefold() == name.casefold()), None)

@@ -371,7 +371,8 @@ def test_redrawing_removes_a_dead_drawings_temporary_folder_and_only_that(compar
     (elsewhere / "precious.txt").write_text("not streetsim's")
     names = {"dead": f".figures.tmp-{host}-{dead.pid}-0123abcd", "live": f".figures.tmp-{host}-{os.getpid()}-0123abcd",
              "other host": f".figures.tmp-not-{host}-{dead.pid}-0123abcd",
-             "not a tag": f".figures.tmp-{host}-{dead.pid}-notmine1", "no host": f".figures.tmp-{dead.pid}-0123abcd"}
+             "not a tag": f".figures.tmp-{host}-{dead.pid}-notmine1", "no host": f".figures.tmp-{dead.pid}-0123abcd",
+             "no pid": f".figures.tmp-{host}-{'9' * 20}-0123abcd"}  # before: OverflowError in os.kill
     for name in names.values():
         (folder / name).mkdir()
         (folder / name / "kpi_bars.png").write_bytes(b"half a figure")
@@ -381,9 +382,30 @@ def test_redrawing_removes_a_dead_drawings_temporary_folder_and_only_that(compar
     left = {p.name for p in folder.iterdir() if p.name.startswith(".")}
     assert left == {n for k, n in names.items() if k != "dead"} | {link.name}
     assert (elsewhere / "precious.txt").read_text() == "not streetsim's"
-    assert {p.stem for p in (folder / "figures").iterdir()} == set(results_folder.RUN_FIGURES)
+    assert {p.stem for p in (folder / "figures").iterdir()} == set(results_folder.KIND_FIGURES["compare"])
     # the name the drawing's own temporary folder gets, which the test names stand for
     assert results_folder.temporary_name(folder / "figures").name.startswith(f".figures.tmp-{host}-{os.getpid()}-")
+
+
+@pytest.mark.parametrize("what", ["file", "dangling link"])
+def test_a_figures_that_is_no_folder_is_one_line_before_anything_is_drawn(what, compared, tmp_path, capsys, monkeypatch):
+    """Before: every figure was drawn, then Python's FileExistsError was the line."""
+    import shutil
+
+    def drawn_anyway(*_):
+        raise AssertionError("drawn although figures/ cannot take them")
+
+    monkeypatch.setattr(figures, "_draw_run", drawn_anyway)
+    folder = tmp_path / "cmp"
+    shutil.copytree(compared, folder, ignore=shutil.ignore_patterns("figures", "report_*.pdf"))
+    if what == "file":
+        (folder / "figures").write_text("mine")
+    else:
+        (folder / "figures").symlink_to(tmp_path / "nowhere")
+    assert main(["figures", str(folder)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {folder / 'figures'}: is not a folder (a file or a link); move it away to write here"], err
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []  # no temporary folder left
 
 
 def test_the_figure_formats_and_names_are_results_folders(drawn):
@@ -392,4 +414,4 @@ def test_the_figure_formats_and_names_are_results_folders(drawn):
 
     _lang, files = drawn
     assert figures.FORMATS is results_folder.FIGURE_FORMATS
-    assert {f.name for f in files} == {f"{s}.{e}" for s in results_folder.RUN_FIGURES for e in results_folder.FIGURE_FORMATS}
+    assert {f.name for f in files} == {f"{s}.{e}" for s in results_folder.KIND_FIGURES["compare"] for e in results_folder.FIGURE_FORMATS}

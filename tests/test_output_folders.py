@@ -249,6 +249,18 @@ def test_force_moves_a_users_own_files_aside_whole_and_writes_the_new_result(ear
     assert '"seed": 2' in (out / "manifest.json").read_text()
 
 
+def test_force_keeps_a_users_files_named_as_another_kinds_results(earlier, work, capsys):
+    """A run writes no comparison.csv, streets.csv or differences figure: in a run's folder those
+    are the user's. Before: they were taken for streetsim's (any kind's names) and deleted."""
+    out = copy_of(earlier, work / "res")
+    theirs = {"comparison.csv": b"user,data\n", "streets.csv": b"my,streets\n", "figures/differences.png": b"mine"}
+    for name, data in theirs.items():
+        (out / name).write_bytes(data)
+    assert run(out, "--force", "--seed", "2") == 0
+    [kept] = kept_folders(work)
+    assert tree(kept) == theirs
+
+
 def test_force_with_nothing_foreign_keeps_no_folder_and_says_nothing(earlier, work, capsys):
     """Streetsim's own files only (its reports too): all removed, no kept folder, no warning."""
     out = copy_of(earlier, work / "res")

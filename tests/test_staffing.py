@@ -291,9 +291,16 @@ def test_contradictory_targets_on_the_command_line_are_refused_before_the_pilot(
 
 
 def test_every_kpi_unit_is_known_to_be_never_negative_and_shares_and_scores_lie_in_0_1():
-    from sim.labels import UNITS
+    """What the planner takes for never negative (or within 0-1) is so in a run of every KPI."""
+    from sim.labels import unit_key
 
-    assert targets_mod.NONNEGATIVE_UNITS == set(UNITS)  # a new unit is placed on purpose
+    settings = scenario.load(ROOT / "scenarios/reform_2015.yaml", ["horizon.days=20", "horizon.warmup_days=2"])
+    kpis = {k: v for k, v in run_replication(settings, seed_sequence(3, 0), 0, keep_cases=False).kpis.items() if k != "replication"}
+    units = {k: unit_key(k) for k in kpis}
+    assert all(units.values()) and len(kpis) > 100, [k for k, u in units.items() if not u]
+    negative = [k for k, v in kpis.items() if units[k] in targets_mod.NONNEGATIVE_UNITS and v < 0]
+    outside = [k for k, v in kpis.items() if units[k] in targets_mod.UNIT_INTERVAL_UNITS and not 0 <= v <= 1]
+    assert negative == [] and outside == [], (negative, outside)
     assert targets_mod.UNIT_INTERVAL_UNITS <= targets_mod.NONNEGATIVE_UNITS
     targets_mod.check([targets_mod.Target("wait_mean_days", "<=", 0.0), targets_mod.Target("on_time_resident", ">=", 1.0),
                        targets_mod.Target("resident_satisfaction", "<=", 0.0)], ["wait_mean_days", "on_time_resident",

@@ -310,6 +310,42 @@ def test_a_port_where_no_dask_scheduler_listens_is_one_line_within_the_bound(mod
     assert time.perf_counter() - t0 < 20 and not out.exists()
 
 
+def test_a_live_scheduler_passes_the_greeting_from_a_folder_holding_modules_of_dasks_names(tmp_path, monkeypatch):
+    """The greeting's child process ran with the current folder first on its path, so a
+    distributed.py or resource.py there was run and a live scheduler was said not to answer."""
+    import subprocess
+    import sys
+
+    from sim.sweep.commands import check_scheduler
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for name in ("distributed.py", "resource.py", "numpy.py"):
+        (tmp_path / name).write_text('raise SystemExit("not the real one")\n')
+    dask = str(Path(sys.executable).parent / "dask")
+    proc = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        _wait_for_listening(port, proc)
+        monkeypatch.chdir(tmp_path)
+        check_scheduler(f"tcp://127.0.0.1:{port}")  # no ScenarioError
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def _wait_for_listening(port: int, proc, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the scheduler ended"
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"nothing listens on {port} after {seconds} s")
+
+
 def test_a_scheduler_by_host_name_that_answers_passes(monkeypatch):
     """localhost may resolve to ::1 first, where nothing listens: the next address is tried.
     (The listener is a plain socket: Dask's greeting is not what this checks.)"""
@@ -351,7 +387,7 @@ def test_a_scheduler_is_found_on_a_host_without_ipv6(monkeypatch):
         check_scheduler(f"tcp://localhost:{port}")
 
 
-@pytest.mark.parametrize("cpus", ["abc", "0", "-2", "1.5", "２", "100000"])
+@pytest.mark.parametrize("cpus", ["abc", "0", "-2", "1.5", "２", "100000", "9" * 5000])
 def test_a_bad_slurm_cpus_per_task_is_one_line_and_nothing_written(cpus, tmp_path, capsys, monkeypatch):
     """Before: int() raised ValueError ('abc') or 0 workers divided by zero in chunk(), as a
     traceback, after the sweep's lock, design and manifest were written."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sim import scenario as scenario_mod
 from sim.columns import unknown
-from sim.labels import unit_key
+from sim.labels import UNITS, unit_key
 from sim.scenario import ScenarioError
 
 _PATTERN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=)\s*([-+0-9.eE]+)\s*$")
@@ -33,9 +33,8 @@ HAS = f"a targets file has {', '.join(TARGET_FILE_KEYS)}"  # said of a key it ha
 # negative: a target past them is one no staffing meets, and the search would only find that out
 # after running the ceiling's staffing. Every KPI unit is never negative (counts, durations, money).
 UNIT_INTERVAL_UNITS = frozenset({"share", "score"})
-NONNEGATIVE_UNITS = frozenset({"share", "score", "days", "hours", "cases", "count", "people", "yuan", "yuan_per_year",
-                               "per_resident_per_year", "per_org_per_year", "cases_per_day", "cases_per_month",
-                               "cases_per_hour"})  # fmt: skip
+SIGNED_UNITS: frozenset[str] = frozenset()  # a unit of KPIs that may be negative goes here (none yet)
+NONNEGATIVE_UNITS = frozenset(UNITS) - SIGNED_UNITS
 
 
 @dataclass(frozen=True)

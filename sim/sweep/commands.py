@@ -96,19 +96,19 @@ def check_scheduler(address: str) -> None:
         raise ScenarioError("--scheduler", "", f"no Dask scheduler answers at {address}: {why}")
 
 
-# A Dask client's greeting, in a process of its own: Dask's Client waits without limit on a port
-# that accepts and says nothing (its timeout covers the connection, not the greeting), and reads
-# another protocol's first bytes as a frame length to allocate. The child is killed after
-# SCHEDULER_GREETING_SECONDS and given SCHEDULER_GREETING_BYTES of address space.
+# A Dask client's greeting, in a process of its own that is killed after SCHEDULER_GREETING_SECONDS:
+# Dask's Client waits without limit on a port that accepts and says nothing (its timeout covers
+# the connection, not the greeting). Isolated (-I): the current folder is not on its path, so a
+# resource.py or numpy.py there is not run. Memory needs no limit of its own: another protocol's
+# first bytes read as a frame length give an allocation too large to make (MemoryError), or one
+# filled only by what the peer sends before the child is killed.
 _GREETING = """
-import resource, sys
-resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[3]), int(sys.argv[3])))
+import sys
 from distributed import Client
 with Client(sys.argv[1], timeout=float(sys.argv[2]), set_as_default=False) as client:
     client.scheduler_info()
 """
 SCHEDULER_GREETING_SECONDS = 30  # Dask's import (~1 s, more on a cold disk) and the greeting
-SCHEDULER_GREETING_BYTES = 4 << 30
 
 
 def _not_dask(address: str) -> str | None:
@@ -116,7 +116,7 @@ def _not_dask(address: str) -> str | None:
     import subprocess
     import sys
 
-    command = [sys.executable, "-c", _GREETING, address, str(SCHEDULER_CONNECT_SECONDS), str(SCHEDULER_GREETING_BYTES)]
+    command = [sys.executable, "-I", "-c", _GREETING, address, str(SCHEDULER_CONNECT_SECONDS)]
     try:
         done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               errors="replace", timeout=SCHEDULER_GREETING_SECONDS)  # fmt: skip

@@ -353,7 +353,7 @@ def slurm_cpus_per_task() -> int:
     from sim.cli import check_local_workers
 
     text = os.environ.get("SLURM_CPUS_PER_TASK", "1").strip()
-    if not (text.isascii() and text.isdigit() and int(text) >= 1):
+    if not (text.isascii() and text.isdigit() and len(text) <= 9 and int(text) >= 1):
         raise ScenarioError("SLURM_CPUS_PER_TASK", "", f"{printable(text[:40])!r} is not a whole number of CPUs >= 1")
     try:
         check_local_workers(int(text))
