@@ -599,26 +599,27 @@ def control_character(text: str, allowed: str = "") -> str | None:
 
 
 def parse_assignment(text: str) -> tuple[list[str], object]:
-    """``a.b.c=VALUE`` -> (['a','b','c'], VALUE read as YAML, so 12 is an int, true a bool)."""
+    """``a.b.c=VALUE`` -> (['a','b','c'], VALUE read as YAML, so 12 is an int, true a bool).
+    ValueError's message names the key path; the caller says it is --set's."""
     if "=" not in text:
-        raise ValueError(f"--set {text!r}: expected KEY.PATH=VALUE")
+        raise ValueError(f"{text!r}: expected KEY.PATH=VALUE")
     path, value = text.split("=", 1)
     keys = path.strip().split(".")
     if not path.strip():
-        raise ValueError(f"--set {text!r}: empty key path")
+        raise ValueError(f"{text!r}: empty key path")
     if "" in keys:  # `horizon..days` is a typo, not horizon.days
-        raise ValueError(f"--set {path.strip()}: an empty part between dots")
+        raise ValueError(f"{path.strip()}: an empty part between dots")
     if len(value) > limits.MAX_FILE_BYTES:
-        raise ValueError(f"--set {path}: value longer than {limits.MAX_FILE_BYTES:,} characters")
+        raise ValueError(f"{path}: value longer than {limits.MAX_FILE_BYTES:,} characters")
     # taken as plain text, it reached the manifest and the terminal. Line breaks are YAML's own
     # (a value longer than a line, as safe_yaml.inline writes the API's and sweeps' values)
     if control := control_character(text, allowed="\t\n\r"):
-        raise ValueError(f"--set {path.strip()[:80]!r}: contains a control character ({control})")
+        raise ValueError(f"{path.strip()[:80]!r}: contains a control character ({control})")
     try:
         parsed = safe_yaml.parse(value)
     except safe_yaml.YamlError as e:
         if "invalid YAML" not in e.message:  # the key path inside the value too (description.1)
-            raise ValueError(f"--set {'.'.join(filter(None, (path.strip(), e.key)))}: {e.message}") from None
+            raise ValueError(f"{'.'.join(filter(None, (path.strip(), e.key)))}: {e.message}") from None
         parsed = value  # not YAML: the text itself, as before
     return keys, parsed
 

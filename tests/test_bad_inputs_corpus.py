@@ -114,7 +114,7 @@ CASES = {
                           "[*d,*d,*d,*d,*d,*d,*d,*d,*d,*d], [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]]"],
                          f"{MMC}: --set: ", "alias bomb"),
     "--set alias in its own list": (["run", MMC, *RUN[1:], "--set", "description=&d [a, *d]"],
-                                    f"{MMC}: --set: --set description.1: ", "refers to the value that contains it"),
+                                    f"{MMC}: --set: description.1: ", "refers to the value that contains it"),
     "--set without =": (["run", MMC, *RUN[1:], "--set", "staffing.servers.count"], f"{MMC}: --set: ", "expected KEY.PATH=VALUE"),
     "--set below a number": (["run", MMC, *RUN[1:], "--set", "horizon.days.x=1"], f"{MMC}: horizon.days: ", "not a mapping"),
     "--set residents=10^9": (["run", MMC, *RUN[1:], "--set", "street.residents=1000000000"],
