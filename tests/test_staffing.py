@@ -497,7 +497,7 @@ def _same_search(out, local, runs_this_call=None):
 
 
 
-def test_a_plan_folder_of_another_request_is_said_in_one_line_and_its_runs_reused(tiny_local, tmp_path, capsys):
+def test_a_plan_folder_of_another_request_is_said_in_one_line_and_its_runs_reused(tiny_local, tmp_path, capsys, monkeypatch):
     """Before: the earlier plan's answer was replaced without a word when --out held the plan of
     another target (or seed, or scenario); the same request again says nothing."""
     out = tmp_path / "plan"
@@ -505,6 +505,9 @@ def test_a_plan_folder_of_another_request_is_said_in_one_line_and_its_runs_reuse
     capsys.readouterr()
     assert main(["staff", *TINY, "--out", str(out), "--workers", "1"]) == 0
     assert "warning" not in capsys.readouterr().err  # the same request: resumed, nothing to say
+    monkeypatch.chdir(MMC.parent)  # the same file named another way
+    assert main(["staff", *([f"./{MMC.name}"] + TINY[1:]), "--out", str(out), "--workers", "1"]) == 0
+    assert "warning" not in capsys.readouterr().err
     other = [a.replace("<=0.3", "<=0.35") for a in TINY] + ["--seed", "2"]
     assert main(["staff", *other, "--out", str(out), "--workers", "1"]) == 0
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("warning")]
