@@ -47,12 +47,15 @@ def test_a_case_keeps_its_first_handling_start_and_its_total_handling_time():
     assert (reopened["handle_started"] < reopened["dispatched"]).all()
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 7, 8])
 @pytest.mark.parametrize("joint", ["false", "true"])
-def test_a_class_b_case_adds_every_units_hours_and_the_departments(joint):
+def test_a_class_b_case_adds_every_units_hours_and_the_departments(joint, seed):
     """Illegal construction (class B, roles city_management, police, housing_office) with fixed
     times: each of the 3 units spends 2.5 h on it, in turn or jointly, and the district department,
     working alongside, 1.25 h, so every closed case took exactly 3 x 2.5 + 1.25 = 8.75 h of handling.
-    No reopens, gaming or rationing (a reopen repeats the work; rationing cuts it to 0.7)."""
+    No reopens, gaming or rationing (a reopen repeats the work; rationing cuts it to 0.7). In turn,
+    seeds 2, 4, 5, 7 and 8 have a unit called away mid-case (absence): the rest of its job, handed
+    back, was counted a second time when taken up again (9.81 h, 11.25 h) until hand_back took it off."""
     sets = ["case_types.illegal_construction.handle.dist=fixed", "case_types.illegal_construction.handle.mean_hours=2.5",
             "case_types.illegal_construction.arrivals.per_resident_per_year=0.05",  # ~40 cases in 60 days
             "loop.departments.work.dist=fixed", "loop.departments.work.mean_hours=1.25",
@@ -60,11 +63,12 @@ def test_a_class_b_case_adds_every_units_hours_and_the_departments(joint):
             f"levers.joint_enforcement.enabled={joint}"]
     ctype = scenario.load(SMALL, sets).case_types["illegal_construction"]
     assert list(ctype.roles) == ["city_management", "police", "housing_office"] and ctype.handling_class == "B"
-    c = _run(sets).cases
+    c = _run(sets, seed=seed).cases
     done = c[(c["type"] == "illegal_construction") & c["closed"].notna()]
     assert len(done) >= 20 and not done["on_spot"].any() and (done["reopens"] == 0).all()
     assert (done["handler_role"] == "city_management+police+housing_office").all()
-    assert (done["handling_hours"] == 3 * 2.5 + 1.25).all(), done["handling_hours"].value_counts().to_dict()
+    hours = done["handling_hours"].to_numpy()
+    assert np.allclose(hours, 3 * 2.5 + 1.25, rtol=0, atol=1e-9), done["handling_hours"].value_counts().to_dict()
 
 
 def test_dispatch_is_platform_officers_work_and_a_bounce_costs_the_wrong_unit_time():
@@ -112,14 +116,15 @@ def test_12345_escalations_come_back_as_work_orders():
     assert len(model.orders) == int(cases["escalated"].sum())  # one order for each escalation, warm-up included
     answered = [(created, replied) for created, replied, _ in model.orders if not np.isnan(replied)]
     waiting = len(model.orders) - len(answered)
-    assert all(replied - created >= 1.0 for created, replied in answered), min(r - c for c, r in answered)
+    assert all(replied - created >= 1.0 - 1e-9 for created, replied in answered), min(r - c for c, r in answered)
     # A reply job is the one piece of casework whose case has already been evaluated.
     queued = sum(1 for t in model.teams.values() for line in t.lines for _, job in line.jobs
                  if job.case is not None and job.case.step == "evaluate")
     in_hand = sum(1 for t in model.teams.values() for w in t.workers
                   if w.job is not None and w.job.case is not None and w.job.case.step == "evaluate")
     assert waiting == queued + in_hand
-    assert len(answered) >= 20 and waiting >= 1, (len(answered), waiting)  # both kinds are there to check
+    # both kinds are there to check (seeds 1-20 answer 14-30 orders and leave some waiting)
+    assert len(answered) >= 10 and waiting >= 1, (len(answered), waiting)
 
 
 def test_closure_gaming_reports_more_than_was_done():

@@ -177,6 +177,9 @@ class Worker(Agent):
         self.book(until=now)
         self.working = None
         self.job = None
+        case = job.case
+        if case is not None and case.step == "handle":  # do() counted it all; the rest is counted when taken up
+            case.handling_hours -= job.hours * rest
         job.hours *= rest
         job.travel *= rest
         job.patrol = None  # what the pass had found is filed; the rest is walking time
