@@ -25,17 +25,21 @@ def _paired(a_sets, b_sets, reps=4, file=SMALL, days=60):
 
 def test_cases_nobody_checks_are_never_reopened_by_a_failed_check():
     """Bug 6: a failed check reopened service cases that got no on-site check."""
-    # A checked case is reopened at least once when its first check fails: probability 0.5 exactly
-    # (no gaming, no rationing's extra 0.15). Within 3 binomial SEs, sqrt(0.25 / n): n ~ 220, SE ~ 0.034.
+    # A checked case is reopened when its first check fails: probability 0.5 exactly (no gaming,
+    # no rationing's extra 0.15). Counted over the cases whose first check has happened by the end
+    # (closed, or reopened): which cases those are does not depend on the check's outcome, as
+    # "closed" alone would (a reopened case is less likely to have closed by then). Four seeds
+    # pooled, n ~ 900: within 3 binomial SEs, sqrt(0.25 / n) ~ 0.017.
     sets = ["loop.close.fail_probability=0.5", "behaviour.gaming.enabled=false", "behaviour.rationing.enabled=false"]
-    cases = _run(sets).cases
-    checked = cases["type"].isin(["street_environment", "street_order", "advertising"]) & ~cases["on_spot"]
-    unchecked = cases["category"] == "service"
-    reopened = cases.loc[checked & cases["closed"].notna(), "reopens"].gt(0)
-    se = (0.25 / len(reopened)) ** 0.5
-    assert len(reopened) >= 200 and not cases.loc[checked, "closed"].isna().any()  # none left open to bias it
-    assert abs(reopened.mean() - 0.5) <= 3 * se, f"{reopened.mean():.3f} reopened, 0.5 +- {3 * se:.3f}"
-    assert cases.loc[unchecked, "reopens"].sum() == 0
+    reopened = []
+    for seed in (1, 2, 3, 4):
+        cases = _run(sets, seed=seed).cases
+        checked = cases["type"].isin(["street_environment", "street_order", "advertising"]) & ~cases["on_spot"]
+        first_check_done = checked & (cases["closed"].notna() | cases["reopens"].gt(0))
+        reopened += cases.loc[first_check_done, "reopens"].gt(0).tolist()
+        assert cases.loc[cases["category"] == "service", "reopens"].sum() == 0
+    share, se = np.mean(reopened), (0.25 / len(reopened)) ** 0.5
+    assert len(reopened) >= 800 and abs(share - 0.5) <= 3 * se, f"{share:.3f} reopened of {len(reopened)}, 0.5 +- {3 * se:.3f}"
 
 
 def test_a_case_keeps_its_first_handling_start_and_its_total_handling_time():
