@@ -91,10 +91,12 @@ def test_conservation_holds_under_overload_with_every_behaviour_on():
     assert k["utilisation_greening_office"] > 0.9
 
 
-def test_conservation_check_catches_a_lost_case():
+def test_conservation_check_catches_a_lost_case_and_one_counted_twice():
     metrics.check_conservation(10, 8, 2)
-    with pytest.raises(metrics.ConservationError):
+    with pytest.raises(metrics.ConservationError, match="cases lost: arrived 10 != closed 8 "):
         metrics.check_conservation(10, 8, 1)
+    with pytest.raises(metrics.ConservationError, match="cases counted twice: arrived 10 != closed 8 "):
+        metrics.check_conservation(10, 8, 3)
 
 
 def _run_cli(tmp_path, name, seed, reps=2, extra=()):
