@@ -7,6 +7,7 @@ measuring waits from the case table.
 
 import json
 import math
+import os
 import re
 import shlex
 import shutil
@@ -268,6 +269,9 @@ def test_a_targets_file_with_a_bound_its_kpi_cannot_reach_is_one_line(tmp_path, 
     ("targets: [wait_mean_days<=2, wait_mean_days>=3]", "targets[1]",
      "wait_mean_days>=3: contradicts wait_mean_days<=2: no value of wait_mean_days meets both"),
     ("targets: [no_such_kpi>=1]", "targets[0]", "no_such_kpi>=1: unknown KPI"),
+    # every digit of a bound is shown (6 significant ones showed 'on_time_resident>=0.5' here)
+    ("targets: [on_time_resident<=0.5, on_time_resident>=0.5000001]", "targets[1]",
+     "on_time_resident>=0.5000001: contradicts on_time_resident<=0.5: no value"),
     ("targets: [on_time_resident>=0.9, on_time_resident>=0.8]", "targets[1]", "on_time_resident>=0.8: two targets of the form"),
 ])  # fmt: skip
 def test_a_targets_file_error_names_the_file_and_key(targets, where, needle, tmp_path, capsys):
@@ -505,9 +509,11 @@ def test_a_plan_folder_of_another_request_is_said_in_one_line_and_its_runs_reuse
     capsys.readouterr()
     assert main(["staff", *TINY, "--out", str(out), "--workers", "1"]) == 0
     assert "warning" not in capsys.readouterr().err  # the same request: resumed, nothing to say
-    monkeypatch.chdir(MMC.parent)  # the same file named another way
-    assert main(["staff", *([f"./{MMC.name}"] + TINY[1:]), "--out", str(out), "--workers", "1"]) == 0
-    assert "warning" not in capsys.readouterr().err
+    for folder in (MMC.parent, tmp_path):  # the same file named another way, from another folder
+        monkeypatch.chdir(folder)
+        typed = f"./{MMC.name}" if folder == MMC.parent else os.path.relpath(MMC, folder)
+        assert main(["staff", typed, *TINY[1:], "--out", str(out), "--workers", "1"]) == 0
+        assert "warning" not in capsys.readouterr().err
     other = [a.replace("<=0.3", "<=0.35") for a in TINY] + ["--seed", "2"]
     assert main(["staff", *other, "--out", str(out), "--workers", "1"]) == 0
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("warning")]

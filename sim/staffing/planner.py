@@ -73,7 +73,7 @@ class StaffingPlan:
             "python": provenance.python_version(),
             "started": self.started,
             "command": self.req.command,
-            "scenario": str(self.req.scenario),
+            "scenario": str(self.req.scenario.resolve()),  # a later call from another folder compares it
             "overrides": self.req.overrides,
             "roles": self.roles,
             "targets": [str(t) for t in self.targets],

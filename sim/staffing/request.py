@@ -91,8 +91,8 @@ def _say_if_another_request(req: Request) -> None:
     """One line when ``--out`` holds the plan of another request: its answer files are replaced
     by this one's, and the stored runs that this search needs again are reused."""
     earlier = json.loads(read_own_text(req.out / "manifest.json"))
-    if isinstance(earlier.get("scenario"), str):  # as typed then: ./mmc.yaml and mmc.yaml are one file
-        earlier["scenario"] = str(Path(earlier["scenario"]).resolve())
+    # the manifest holds the scenario's resolved path (planner.manifest): ./mmc.yaml and mmc.yaml,
+    # typed in any folder, are one file; this one was read already, so it resolves
     now = {"scenario": str(req.scenario.resolve()), "overrides": req.overrides, "roles": req.roles,
            "targets": [str(t) for t in req.targets], "seed": req.seed, "confidence": req.confidence}  # fmt: skip
     changed = [k for k in REQUEST_KEYS if earlier.get(k) != now[k]]

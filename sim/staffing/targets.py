@@ -46,7 +46,10 @@ class Target:
     origin: tuple[str, str] = field(default=("--target", ""), compare=False)
 
     def __str__(self) -> str:
-        return f"{self.kpi}{self.op}{self.bound:g}"
+        """As written: every digit of the bound (not 6 significant ones, which showed 0.5000001 as
+        0.5), a whole number without ".0"."""
+        bound = repr(self.bound)
+        return f"{self.kpi}{self.op}{bound.removesuffix('.0')}"
 
     def margin(self, value: float) -> float:
         """How far ``value`` is on the good side of the bound (negative: the target fails)."""
