@@ -34,8 +34,8 @@ def check_conservation(arrived: int, closed: int, in_loop: int) -> None:
     """Three counts kept apart must agree: cases that arrived, cases closed (evaluated), and cases
     the live counts place in the loop (in a stage, or waiting at discovery)."""
     if arrived != closed + in_loop:
-        what = "lost" if arrived > closed + in_loop else "counted twice"
-        raise ConservationError(f"cases {what}: arrived {arrived} != closed {closed} + in the loop {in_loop}")
+        what = "cases lost" if arrived > closed + in_loop else "more cases closed or in the loop than arrived"
+        raise ConservationError(f"{what}: arrived {arrived} != closed {closed} + in the loop {in_loop}")
 
 
 def kpis(model, cases: pd.DataFrame, roles: pd.DataFrame) -> dict[str, float]:
