@@ -94,9 +94,10 @@ def street_scenario(base: dict, entry: StreetEntry, i: int, base_path: Path, pat
     ``streets.I.set.KEY`` in the district file."""
     raw = copy.deepcopy(base)
     for key, value in entry.set.items():
-        keys = key.split(".")
-        if "" in keys:
-            raise ScenarioError(path, f"streets.{i}.set.{key}", "an empty part between dots")
+        try:
+            keys = scenario_mod.key_path(key)
+        except ValueError:
+            raise ScenarioError(path, f"streets.{i}.set.{key}", "an empty part between dots") from None
         scenario_mod.set_key(raw, keys, value, base_path, named=(path, f"streets.{i}.set.{key}"))
     return raw
 

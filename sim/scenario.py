@@ -598,17 +598,24 @@ def control_character(text: str, allowed: str = "") -> str | None:
     return None if c is None else f"U+{ord(c):04X}"
 
 
+def key_path(path: str) -> list[str]:
+    """``a.b.c`` -> ['a', 'b', 'c']; ValueError for an empty part (``horizon..days`` is a typo,
+    not horizon.days). A --set's and a district street's ``set:`` keys."""
+    keys = path.split(".")
+    if "" in keys:
+        raise ValueError(f"{path}: an empty part between dots")
+    return keys
+
+
 def parse_assignment(text: str) -> tuple[list[str], object]:
     """``a.b.c=VALUE`` -> (['a','b','c'], VALUE read as YAML, so 12 is an int, true a bool).
     ValueError's message names the key path; the caller says it is --set's."""
     if "=" not in text:
         raise ValueError(f"{text!r}: expected KEY.PATH=VALUE")
     path, value = text.split("=", 1)
-    keys = path.strip().split(".")
     if not path.strip():
         raise ValueError(f"{text!r}: empty key path")
-    if "" in keys:  # `horizon..days` is a typo, not horizon.days
-        raise ValueError(f"{path.strip()}: an empty part between dots")
+    keys = key_path(path.strip())
     if len(value) > limits.MAX_FILE_BYTES:
         raise ValueError(f"{path}: value longer than {limits.MAX_FILE_BYTES:,} characters")
     # taken as plain text, it reached the manifest and the terminal. Line breaks are YAML's own
