@@ -19,7 +19,8 @@ ACTIVITIES = ("casework", "travel", "patrol", "devolved_tasks", "investment_prom
 class Job:
     """A piece of work for one worker: a case step, a devolved task, ..."""
 
-    __slots__ = ("case", "hours", "travel", "activity", "done", "joint", "deadline", "priority", "patrol", "queued")
+    __slots__ = ("case", "hours", "travel", "activity", "done", "joint", "deadline", "priority", "patrol", "queued",
+                 "wait_at")
 
     def __init__(self, hours, activity="casework", case=None, done=None, travel=0.0,
                  deadline=float("inf"), priority=1):
@@ -33,6 +34,7 @@ class Job:
         self.priority = priority
         self.patrol = None  # (grid, route share) for a patrol pass: its hours depend on what it finds
         self.queued = math.nan  # when it joined the line
+        self.wait_at = None  # where its queue wait is in its team's ``waits`` (-1: not measured)
 
 
 class Line:
@@ -202,8 +204,19 @@ class Team:
 
     # -- bookkeeping --------------------------------------------------------------------------
     def record_wait(self, job, start):
-        if job.case is not None and job.queued >= self.measure_from and job.activity == "casework":
-            self.waits.append(start - job.queued)
+        """A case job's wait in the line: one figure a job, measured if it first joined the line
+        after the warm-up. A job handed back mid-way (absence, exit) waits again, and that wait
+        adds to its figure rather than counting as another job's."""
+        if job.case is None or job.activity != "casework":
+            return
+        if job.wait_at is None:
+            if job.queued >= self.measure_from:
+                job.wait_at = len(self.waits)
+                self.waits.append(start - job.queued)
+            else:
+                job.wait_at = -1
+        elif job.wait_at >= 0:
+            self.waits[job.wait_at] += start - job.queued
 
     def book(self, by_activity, overtime, share):
         """Book ``share`` of a piece of work (its hours by activity and its overtime)."""

@@ -87,3 +87,51 @@ def test_absent_workers_serve_nothing():
         Worker.do = original
     assert rep.roles["absent"].sum() > 0
     assert served_while_away == []
+
+
+def test_a_handed_back_job_has_one_queue_wait_that_adds_both_its_waits():
+    """A unit called away mid-job (absence) puts the rest back in the line; taken up again, the
+    job's second wait was recorded as another job's wait. Watched from outside: every time a case
+    job joins a line and every time a worker starts it; the team's waits must be one figure per
+    job that first joined after the warm-up, the sum of that job's waits."""
+    joined, started = {}, {}
+    put, do = Line.put, Worker.do
+
+    def watched_put(self, key, job):
+        if job.case is not None and job.activity == "casework":
+            joined.setdefault(id(job), []).append(self.env.now)
+        return put(self, key, job)
+
+    def watched_do(self, job, start=None):
+        if job.case is not None and job.activity == "casework":
+            first = start if start is not None else self.calendar.next_on_duty(self.env.now)
+            started.setdefault(id(job), []).append((self.team.name, first))
+            jobs.setdefault(id(job), job)  # kept alive, so an id is never reused
+        return do(self, job, start)
+
+    jobs = {}
+    settings = scenario.load(SMALL, [
+        "behaviour.burnout.absence_probability_base=0.2", "behaviour.burnout.absence_probability_at_full_stress=0.2",
+        "levers.joint_enforcement.enabled=false", "horizon.days=60",
+    ])
+    Line.put, Worker.do = watched_put, watched_do
+    try:
+        model = StreetModel(settings, 1)
+        model.run()
+    finally:
+        Line.put, Worker.do = put, do
+    measure_from = settings.horizon.warmup_days * 24.0
+    expected = {}
+    handed_back = 0
+    for key, starts in started.items():
+        queued = joined[key][: len(starts)]
+        if queued[0] < measure_from:
+            continue
+        handed_back += len(starts) > 1
+        team = starts[0][0]
+        expected.setdefault(team, []).append(sum(s - q for (_, s), q in zip(starts, queued)))
+    assert handed_back >= 5, handed_back
+    for name, team in model.teams.items():
+        want = expected.get(name, [])
+        assert len(team.waits) == len(want), (name, len(team.waits), len(want))
+        assert sorted(team.waits) == pytest.approx(sorted(want), abs=1e-9), name
