@@ -16,7 +16,6 @@ with one line on stderr when there is none.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -61,7 +60,7 @@ def draw(results_dir: str | Path, lang: str = "en") -> list[Path]:
     figures are drawn into a temporary folder and moved into ``figures/`` only once every one is
     drawn (results_folder.write_whole), so a drawing that fails midway leaves ``figures/`` as it was."""
     results_dir = Path(results_dir)
-    manifest = json.loads((results_dir / "manifest.json").read_text())
+    manifest = results_folder.read_json(results_dir / "manifest.json")
     # a drawing killed midway left its temporary folder beside figures/, or a file in it
     results_folder.remove_dead_writers_files(results_dir, recursive=False)
     if (results_dir / "figures").is_dir():

@@ -18,12 +18,11 @@ checks it imports none of them, so none can change a stored run's numbers.
 from __future__ import annotations
 
 import functools
-import json
 import platform
 from pathlib import Path
 
 import sim
-from sim.results_folder import read_own_text
+from sim.results_folder import read_json
 from sim.scenario import ScenarioError
 
 # Subpackages and modules that only present results; editing them must not invalidate stored runs.
@@ -79,7 +78,7 @@ def check_same_code(recorded: str | None, folder: Path, what: str) -> None:
 def read_recorded(path: Path) -> str | None:
     """The fingerprint a RECORD (or a manifest with a ``code`` key) holds, or None."""
     try:
-        data = json.loads(read_own_text(Path(path)))  # not waited on, should it be a named pipe
+        data = read_json(Path(path))  # not waited on, should it be a named pipe
     except (OSError, ValueError):
         return None
     return data.get("code") if isinstance(data, dict) else None

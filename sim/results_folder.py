@@ -82,7 +82,7 @@ def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
     if not manifest.exists():
         raise ScenarioError(folder, "", "not a results folder (no manifest.json)")
     try:
-        facts = json.loads(read_own_text(manifest))
+        facts = read_json(manifest)
         kind = facts.get("kind")
     except (ValueError, AttributeError, OSError) as e:
         raise ScenarioError(manifest, "", f"not a readable manifest: {str(e).splitlines()[0][:120]}") from None
@@ -144,6 +144,17 @@ def read_own_text(path: Path) -> str:
         return f.read().decode("utf-8")
 
 
+def read_json(path: Path):
+    """A JSON file streetsim wrote (a manifest), parsed. ValueError for text that is not JSON, and
+    for nesting too deep to be one of ours (the parser's RecursionError, a traceback otherwise);
+    OSError as :func:`read_own_text`."""
+    text = read_own_text(path)
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deep to be a streetsim file") from None
+
+
 def _check_regular(path: Path, mode: int | None = None) -> None:
     """OSError unless ``path`` is a regular file (what a results folder's files all are)."""
     if not stat.S_ISREG(path.stat().st_mode if mode is None else mode):
@@ -183,7 +194,7 @@ def _check_scenario_tables(folder: Path, manifest: dict, tables: tuple[str, ...]
 def manifest_kind(folder: Path) -> str | None:
     """The ``kind`` a streetsim manifest names, or None if there is no readable manifest."""
     try:  # a named pipe is not waited on
-        m = json.loads(read_own_text(folder / "manifest.json"))
+        m = read_json(folder / "manifest.json")
     except (OSError, ValueError):
         return None
     return m.get("kind") if isinstance(m, dict) else None
@@ -394,7 +405,7 @@ def _earlier_result(old: Path) -> tuple[str | None, list[Path]]:
     """The earlier result's kind and the scenario folders (relative to ``old``) its manifest
     names; (None, []) if it cannot be read. A name that leads out of ``old`` is left out."""
     try:
-        manifest = json.loads(read_own_text(old / "manifest.json"))
+        manifest = read_json(old / "manifest.json")
         kind = manifest.get("kind") if isinstance(manifest, dict) else None
         folders = scenario_folders(old, manifest) if kind in RESULT_FILES else {}
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):

@@ -288,6 +288,24 @@ def _odd_manifest(tmp):
     return ["figures", str(folder)], f"{folder / 'manifest.json'}: ", "not a readable manifest"
 
 
+# A manifest nested 200,000 lists deep: the JSON parser's RecursionError was a traceback from
+# every command that reads a results folder's manifest, until results_folder.read_json.
+DEEP_MANIFEST = '{"kind": "%s", "x": ' + "[" * 200_000 + "]" * 200_000 + "}"
+for _argv, _kind, _text in [
+    (["figures", "{res}"], "run", "nested too deep"),
+    (["report", "{res}", "--no-figures"], "run", "nested too deep"),
+    (["sweep-results", "{res}"], "sweep", "nested too deep"),
+    (["run", MMC, *RUN[1:], "--out", "{res}"], "run", "not a streetsim run result"),
+]:
+    def _deep_manifest(tmp, argv=_argv, kind=_kind, text=_text):
+        folder = _results(tmp, manifest=DEEP_MANIFEST % kind)
+        at_manifest = text == "nested too deep"
+        return ([a.replace("{res}", str(folder)) for a in argv],
+                f"{folder / 'manifest.json'}: " if at_manifest else "--out: ", text)
+
+    generated(f"{_argv[0]}: a manifest nested 200,000 deep")(_deep_manifest)
+
+
 @generated("figures: empty summary.csv")
 def _empty_summary(tmp):
     folder = _results(tmp, summary="")

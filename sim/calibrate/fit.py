@@ -53,7 +53,7 @@ def claim_folder(cal: Calibration, out: Path) -> None:
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
         _write_first(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     try:  # not waited on: a named pipe in its place blocked the read forever
-        old = json.loads(results_folder.read_own_text(out / MANIFEST))
+        old = results_folder.read_json(out / MANIFEST)
     except (OSError, ValueError) as e:
         raise ScenarioError(out, "--out", f"its {MANIFEST} cannot be read ({e}); choose another --out") from None
     if not isinstance(old, dict) or old.get("digest") != cal.digest():

@@ -63,7 +63,7 @@ def _manifest(results_dir: Path) -> dict:
     if path is None:
         raise ScenarioError(results_dir, "", "not a results folder (no manifest.json)")
     try:
-        manifest = json.loads(results_folder.read_own_text(path))
+        manifest = results_folder.read_json(path)
     except (ValueError, OSError) as e:  # truncated, not JSON, not UTF-8, unreadable, a pipe
         raise ScenarioError(path, "", f"not a readable manifest: {str(e).splitlines()[0][:120]}") from None
     if not isinstance(manifest, dict):

@@ -59,11 +59,10 @@ FACTS = {"replications": 1, "seed": 0}  # each with the least value streetsim wr
 
 
 def _check_facts(manifest_file: Path) -> None:
-    import json
-
+    from sim.results_folder import read_json
     from sim.scenario import ScenarioError
 
-    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    manifest = read_json(manifest_file)
     if manifest.get("kind") == "staffing":  # its report.json says how it was made
         return
     for key, least in FACTS.items():

@@ -7,7 +7,6 @@ results) before the model, pandas and the executors load.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 from sim import provenance
 from sim import scenario as scenario_mod
 from sim.columns import kpi_names
-from sim.results_folder import manifest_kind, read_own_text, unreadable
+from sim.results_folder import manifest_kind, read_json, unreadable
 from sim.scenario import ScenarioError, printable
 from sim.staffing import targets as targets_mod
 
@@ -90,7 +89,7 @@ REQUEST_KEYS = ("scenario", "overrides", "roles", "targets", "seed", "confidence
 def _say_if_another_request(req: Request) -> None:
     """One line when ``--out`` holds the plan of another request: its answer files are replaced
     by this one's, and the stored runs that this search needs again are reused."""
-    earlier = json.loads(read_own_text(req.out / "manifest.json"))
+    earlier = read_json(req.out / "manifest.json")
     # the manifest holds the scenario's resolved path (planner.manifest): ./mmc.yaml and mmc.yaml,
     # typed in any folder, are one file; this one was read already, so it resolves
     now = {"scenario": str(req.scenario.resolve()), "overrides": req.overrides, "roles": req.roles,

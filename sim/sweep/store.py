@@ -200,7 +200,7 @@ def drop_failed(out: Path, run_ids: set[str]) -> int:
 
 def read_manifest(out: Path) -> dict:
     """The manifest; ValueError if it is not a JSON object (damaged)."""
-    manifest = json.loads(results_folder.read_own_text(Path(out) / MANIFEST))
+    manifest = results_folder.read_json(Path(out) / MANIFEST)
     if not isinstance(manifest, dict):
         raise ValueError(f"a JSON {type(manifest).__name__}, not an object")
     return manifest
