@@ -25,7 +25,7 @@ import time
 import uuid
 from pathlib import Path
 
-from sim.processes import alive
+from sim.processes import alive, interrupts_deferred
 from sim.scenario import ScenarioError, control_character, printable
 
 NAME_MAX = 255  # bytes in one file name on Linux file systems (ext4, xfs, NFS)
@@ -343,17 +343,21 @@ class AtomicFolder:
             raise ScenarioError("--out", "", f"{out} changed while running and is not a streetsim result; "
                                 f"the new results are in {beside}")  # fmt: skip
         old = out.parent / f".{out.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        out.rename(old)  # the earlier result stays whole until the new one is in place
-        self.tmp.rename(out)
-        clear_earlier(old, out)
+        # Ctrl-C here waits until the earlier result is cleared (a second one stops at once, and
+        # clear_earlier still leaves what is left under a name the user sees, not hidden)
+        with interrupts_deferred():
+            out.rename(old)  # the earlier result stays whole until the new one is in place
+            self.tmp.rename(out)
+            clear_earlier(old, out)
 
 
 def clear_earlier(old: Path, out: Path) -> Path | None:
     """After the new result is in ``out``: remove streetsim's own files from the earlier result
     (renamed to ``old``) and move what is left, a user's own files and folders, to a new folder
     ``<out>-kept-<time>-<hex>`` beside ``out``, saying so in one line on stderr. Returns that
-    folder, or None when nothing else was there. Never raises: a failure here is one warning line
-    (the new result is in place; what is left of the earlier one is named)."""
+    folder, or None when nothing else was there. Never raises but to stop (Ctrl-C): a failure here
+    is one warning line (the new result is in place; what is left of the earlier one is named),
+    and so is a stop, before it goes on."""
     try:
         kind, scenarios = _earlier_result(old)  # read before its manifest goes
         for rel in own_files(old, out, kind, scenarios):
@@ -364,8 +368,9 @@ def clear_earlier(old: Path, out: Path) -> Path | None:
             return None
         kept = kept_name(out)
         old.rename(kept)
-    except Exception as e:  # noqa: BLE001 - the new result is in place: a warning, never a traceback
-        why = getattr(e, "strerror", None) or str(e) or type(e).__name__
+    except BaseException as e:  # noqa: BLE001 - the new result is in place: a warning, never a traceback
+        stopped = not isinstance(e, Exception)  # Ctrl-C, SIGTERM: say where the rest is, then stop
+        why = "stopped" if stopped else getattr(e, "strerror", None) or str(e) or type(e).__name__
         left = old
         try:
             if old.exists():
@@ -375,6 +380,8 @@ def clear_earlier(old: Path, out: Path) -> Path | None:
             left = old
         print(printable(f"warning: --out: the new result is in {out}; clearing the earlier one failed ({why}): "
                         f"what is left of it is in {left}"), file=sys.stderr)  # fmt: skip
+        if stopped:
+            raise
         return left
     files = sum(1 for p in kept.rglob("*") if p.is_symlink() or not p.is_dir())
     what = f"{files} file{'s' if files != 1 else ''}" if files else "folders"

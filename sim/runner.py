@@ -22,7 +22,7 @@ from tqdm import tqdm
 import sim
 from sim import metrics, provenance
 from sim import scenario as scenario_mod
-from sim.processes import alive
+from sim.processes import alive, interrupts_deferred
 from sim.results_folder import AtomicFolder  # noqa: F401  (its home; kept importable from here)
 from sim.street import StreetModel
 
@@ -151,53 +151,6 @@ def worker_setup(main_pid: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="main-process-watch", daemon=True).start()
-
-
-@contextlib.contextmanager
-def interrupts_deferred():
-    """Ctrl-C and SIGTERM wait until the block is over (a pool's workers are starting); a second
-    one acts at once (a start that hangs can still be stopped).
-
-    A worker interrupted half-started is not yet in the pool's list, so stop_pool cannot end it;
-    it lives on after the main process and fails alone, with a traceback, reading a semaphore the
-    main process has removed (a forkserver's first workers wait ~2 s for its imports). Deferred,
-    the signal lands once every worker is listed, and stop_pool ends them all. It lands even if
-    the block fails.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread receives signals
-        return
-    pending: list[int] = []
-    before: dict[int, object] = {}
-
-    def defer(signum, _frame):
-        pending.append(signum)
-        if len(pending) > 1:  # asked again: stop now
-            _restore(before)
-            _act(before[signum], signum)
-
-    try:
-        for s in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(s) is not None:  # None: set outside Python, and could not be put back
-                before[s] = signal.signal(s, defer)
-        yield
-    finally:
-        _restore(before)
-        if len(pending) == 1:
-            _act(before[pending[0]], pending[0])
-
-
-def _restore(handlers: dict) -> None:
-    for s, handler in handlers.items():
-        signal.signal(s, handler)
-
-
-def _act(handler, signum: int) -> None:
-    """Do what the handler in place before would have done with the signal."""
-    if callable(handler):
-        handler(signum, None)  # the command's own handler: KeyboardInterrupt
-    elif handler == signal.SIG_DFL:
-        os.kill(os.getpid(), signum)
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:

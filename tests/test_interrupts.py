@@ -80,7 +80,7 @@ def test_signal_stops_compare_mid_run(sig, status, name, two_scenarios, tmp_path
 def test_sigterm_while_run_starts_its_workers_stops_them_all_quietly(tmp_path):
     """`run -j 2` spawns fresh interpreters as its workers (each imports the model, ~1 s): a signal
     while they import stops them with the command, in one line. (The pool's submit calls, where
-    `runner.interrupts_deferred` holds a signal, last milliseconds: this test lands after them, and
+    `processes.interrupts_deferred` holds a signal, last milliseconds: this test lands after them, and
     passes on 8c81b89 too.) stderr is read to its end, so a worker that outlived the command and
     failed would show."""
     for k, delay in enumerate((0.0, 0.3, 0.7, 1.2)):

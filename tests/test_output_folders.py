@@ -314,6 +314,42 @@ def test_a_failure_while_clearing_the_earlier_result_is_one_warning_and_the_new_
     assert {k: v for k, v in tree(left).items() if k in theirs} == theirs  # the user's files, whole
 
 
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_while_clearing_the_earlier_result_leaves_nothing_hidden(earlier, work, monkeypatch, capsys, presses):
+    """Ctrl-C while --force clears the earlier result (set aside as a hidden ``.res.old-*``): it
+    stopped there, and the user's files were left in that hidden folder, named nowhere. Now one
+    press waits until clearing is done (the user's files moved to res-kept-*); a second stops at
+    once, and what is left is moved to a res-kept-* folder the warning names."""
+    import os
+    import signal
+
+    from sim import results_folder
+
+    out = copy_of(earlier, work / "res")
+    theirs = users_own_files(out)
+    remove = results_folder._remove_own_file
+    pressed = []
+
+    def press_then_remove(old, rel):
+        if len(pressed) < presses:
+            pressed.append(rel)
+            os.kill(os.getpid(), signal.SIGINT)
+        return remove(old, rel)
+
+    monkeypatch.setattr(results_folder, "_remove_own_file", press_then_remove)
+    capsys.readouterr()
+    assert run(out, "--force", "--seed", "2") == 128 + signal.SIGINT
+    assert len(pressed) == presses
+    assert [p.name for p in work.iterdir() if p.name.startswith(".")] == []  # nothing hidden
+    [kept] = kept_folders(work)
+    assert {k: v for k, v in tree(kept).items() if k in theirs} == theirs  # the user's files, whole
+    err = capsys.readouterr().err
+    assert str(kept) in err, err
+    if presses == 1:  # cleared in full: only the user's files are kept
+        assert tree(kept) == theirs
+    assert set(tree(out)) == set(tree(earlier)) and '"seed": 2' in (out / "manifest.json").read_text()
+
+
 def test_force_on_a_district_removes_the_streets_the_earlier_manifest_names(work, capsys):
     """A district of streets a and b replaced by one of street c: a/ and b/ are streetsim's (the
     earlier manifest names them) and go; a user's file in a/ is moved aside with its folder."""

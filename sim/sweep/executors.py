@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
-from sim import runner
+from sim import processes, runner
 from sim.scenario import ScenarioError
 from sim.sweep import worker
 from sim.sweep.experiment import Run
@@ -46,7 +46,7 @@ class LocalExecutor:
             return
         pool = _pool(self.workers, ctx)
         try:
-            with runner.interrupts_deferred():  # submit starts the workers
+            with processes.interrupts_deferred():  # submit starts the workers
                 futures = [pool.submit(_run_chunk_in_worker, c) for c in chunks]
             for f in as_completed(futures):
                 on_result(f.result())
