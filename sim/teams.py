@@ -218,16 +218,15 @@ class Team:
         elif job.wait_at >= 0:
             self.waits[job.wait_at] += start - job.queued
 
-    def book(self, by_activity, overtime, share):
-        """Book ``share`` of a piece of work (its hours by activity and its overtime)."""
-        if share <= 0.0:
-            return
-        hours = self.hours
-        for activity, h in by_activity.items():
-            if h:
-                hours[activity] += h * share
+    def book(self, activity, hours, travel, overtime):
+        """Book worked hours: on an activity, travelling to it, and the overtime among them."""
+        booked = self.hours
+        if hours:
+            booked[activity] += hours
+        if travel:
+            booked["travel"] += travel
         if overtime:
-            hours["overtime"] += overtime * share
+            booked["overtime"] += overtime
 
     def duties_for_today(self, day_hours):
         return {a: share * day_hours for a, share in self.duties.items() if share > 0}
@@ -267,7 +266,7 @@ class JointHandling:
     def _begin(self, worker, job):
         start = self.calendar.next_on_duty(self.env.now)
         end = self.calendar.add_working_hours(start, self.hours + self.travel)
-        worker.working = (start, end, {job.activity: self.hours, "travel": self.travel}, 0.0)
+        worker.working = (start, end, job.activity, self.hours, self.travel, 0.0)
         case = job.case
         if case is not None:
             case.handling_hours += self.hours

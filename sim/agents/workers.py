@@ -47,7 +47,7 @@ class Worker(Agent):
         self.duties_due: dict[str, float] = {}  # fixed duties left today, hours by activity
         self.overtime_today = 0.0
         self.job = None  # what the worker is doing now (for the map and the charts)
-        self.working = None  # (start, end, {activity: hours}, overtime) of the work in hand
+        self.working = None  # (start, end, activity, hours, travel, overtime) of the work in hand
         self.hours = {"available": 0.0, "overtime": 0.0}
         self._worked_today = 0.0
         self.idle = False  # waiting in the line's idle queue
@@ -80,7 +80,7 @@ class Worker(Agent):
             self.at(wake, self.next)
         elif self.duties_due:
             activity, hours = self.duties_due.popitem()
-            self.work({activity: hours}, now)
+            self.work(activity, hours, 0.0, now)
         else:
             job = self.line.take()
             if job is None:
@@ -120,7 +120,9 @@ class Worker(Agent):
         self.job = job
         if start is None:
             start = self.calendar.next_on_duty(self.env.now)
-        self.team.record_wait(job, start)
+        case = job.case
+        if case is not None:
+            self.team.record_wait(job, start)
         if job.patrol is not None:
             grid, share = job.patrol
             job.hours = grid.patrol(self, start, share)
@@ -128,20 +130,17 @@ class Worker(Agent):
             self.timer += 1
             job.joint.join(self, job)
             return
-        case = job.case
         if case is not None and case.step == "handle":
             case.handling_hours += job.hours
             if case.handle_started != case.handle_started:  # nan: the first unit to start
                 case.handle_started = start
-        self.work({job.activity: job.hours, "travel": job.travel}, start)
+        self.work(job.activity, job.hours, job.travel, start)
 
-    def work(self, hours_by_activity, start=None):
-        """Spend the hours of working time; overtime if the line has been overloaded."""
-        if start is None:
-            start = self.calendar.next_on_duty(self.env.now)
-        total = sum(hours_by_activity.values())
-        end, overtime = self.finish_time(start, total)
-        self.working = (start, end, hours_by_activity, overtime)
+    def work(self, activity, hours, travel, start):
+        """Spend ``hours`` on ``activity`` and ``travel`` hours getting there, from ``start``;
+        overtime if the line has been overloaded."""
+        end, overtime = self.finish_time(start, hours + travel)
+        self.working = (start, end, activity, hours, travel, overtime)
         self.at(end, self.finished)
 
     def finished(self):
@@ -172,7 +171,7 @@ class Worker(Agent):
     def hand_back(self, job):
         """Called away mid-job (absence, exit): book what was done and put the rest back in the line."""
         now = self.env.now
-        start, end, _, _ = self.working
+        start, end = self.working[:2]
         rest = 1.0 - self._share_done(start, end, now)
         self.book(until=now)
         self.working = None
@@ -188,19 +187,19 @@ class Worker(Agent):
     def book(self, until=None):
         """Book the work in hand: all of it, or (``until``) the part done by then, keeping the
         rest in hand — so hours fall in the period they were worked (warm-up, horizon)."""
-        start, end, by_activity, overtime = self.working
+        start, end, activity, hours, travel, overtime = self.working
         if until is None or until >= end:
             self.working = None
-            self.team.book(by_activity, overtime, 1.0)
-            total = sum(by_activity.values())
+            self.team.book(activity, hours, travel, overtime)
             self.overtime_today += overtime
             self.hours["overtime"] += overtime
-            self._worked_today += total - overtime
+            self._worked_today += hours + travel - overtime
             return
         share = self._share_done(start, end, until)
-        self.team.book(by_activity, overtime, share)
+        if share > 0.0:
+            self.team.book(activity, hours * share, travel * share, overtime * share)
         rest = 1.0 - share
-        self.working = (until, end, {a: h * rest for a, h in by_activity.items()}, overtime * rest)
+        self.working = (until, end, activity, hours * rest, travel * rest, overtime * rest)
 
     def _share_done(self, start, end, until):
         """Share of a piece of work (``start`` to ``end``) done by ``until``, in working time:
