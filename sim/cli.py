@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from sim import limits
+from sim import limits, notes
 from sim import scenario as scenario_mod
 from sim.labels import LANGS, replications_text, word
 from sim.results_folder import AtomicFolder, check_out, check_results_folder, subfolder_name_clash
@@ -208,6 +208,7 @@ def cmd_run(args) -> int:
         raise ScenarioError(args.scenario, "--scheduler", "only district and city files run on a Dask cluster "
                             "(replications of one scenario: streetsim sweep --executor dask)")
     settings = scenario_mod.load(args.scenario, args.overrides)
+    scenario_notes = notes.recorded([args.scenario])  # as read now: the file may be edited while it runs
     out = check_out(args.out if args.out is not None else Path("results") / settings.name, "run", args.force)
     import pandas as pd  # the simulation and its tables load once the input is known to be good
 
@@ -217,7 +218,7 @@ def cmd_run(args) -> int:
     summary = pd.DataFrame([r.kpis for r in results])
     print(f"\n{settings.name}: {replications_text(args.replications)}, seed {args.seed}, {settings.horizon.days} days")
     print(compare.format_comparison(compare.comparison_table({settings.name: summary}), lang=args.lang))
-    m = runner.manifest("run", args.command, args.seed, args.replications, [args.scenario])
+    m = runner.manifest("run", args.command, args.seed, args.replications, [args.scenario], scenario_notes)
     m["scenario_names"] = [settings.name]
     with AtomicFolder(out, "run") as tmp:
         runner.write_tables(tmp, settings, results)
@@ -238,6 +239,7 @@ def cmd_compare(args) -> int:
         if clash:
             raise ScenarioError(path, "name", f"compare writes each scenario into a folder of its name: {clash}")
         scenarios[s.name] = s
+    scenario_notes = notes.recorded(args.scenarios)
     if args.replications < 2:
         raise ScenarioError("--replications", "", "compare needs at least 2: differences are paired over replications")
     out = check_out(args.out if args.out is not None else Path("results") / "compare", "compare", args.force)
@@ -254,7 +256,7 @@ def cmd_compare(args) -> int:
     table = compare.comparison_table(summaries)
     print(f"\n{len(scenarios)} scenarios, {args.replications} replications each, seed {args.seed}")
     print(compare.format_comparison(table, args.show_all, args.lang))
-    m = runner.manifest("compare", args.command, args.seed, args.replications, args.scenarios)
+    m = runner.manifest("compare", args.command, args.seed, args.replications, args.scenarios, scenario_notes)
     m["scenario_names"] = list(scenarios)
     with AtomicFolder(out, "compare") as tmp:
         table.to_csv(tmp / "comparison.csv", index=False, float_format="%.10g")
@@ -273,6 +275,7 @@ def run_district(args) -> int:
     from sim import district
 
     dist, streets = district.load(args.scenario, args.overrides)
+    scenario_notes = notes.recorded([args.scenario])
     out = check_out(args.out if args.out is not None else Path("results") / dist.name, "district", args.force)
     if args.scheduler:
         from sim.sweep.commands import check_scheduler
@@ -282,7 +285,7 @@ def run_district(args) -> int:
 
     jobs = district.street_jobs(streets, args.seed, args.replications)
     names = list(streets)
-    m = runner.manifest("district", args.command, args.seed, args.replications, [args.scenario])
+    m = runner.manifest("district", args.command, args.seed, args.replications, [args.scenario], scenario_notes)
     m["scenario_names"] = [dist.name]
     m["street_names"] = names
     with AtomicFolder(out, "district") as tmp:  # each street's tables are written as it finishes

@@ -194,7 +194,10 @@ def write_manifest(folder: Path, manifest: dict) -> None:
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
-def manifest(kind: str, command: list[str], seed: int, replications: int, scenarios: list[str]) -> dict:
+def manifest(kind: str, command: list[str], seed: int, replications: int, scenarios: list[str],
+             scenario_notes: list[dict]) -> dict:
+    """What a results folder was made from; ``scenario_notes``: sim.notes.recorded of the scenario
+    files, read when they were (the report's annex lists them as run)."""
     return {
         "kind": kind,
         "streetsim_version": sim.__version__,
@@ -202,6 +205,7 @@ def manifest(kind: str, command: list[str], seed: int, replications: int, scenar
         "seed": seed,
         "replications": replications,
         "scenarios": scenarios,
+        "scenario_notes": scenario_notes,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "python": provenance.python_version(),
     }

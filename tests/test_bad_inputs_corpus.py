@@ -462,6 +462,23 @@ def _report_manifest_bare(tmp):
     return ["report", str(folder), "--no-figures"], f"{folder / 'manifest.json'}: replications: ", "missing or not a whole"
 
 
+# A hand-edited scenario_notes (what the annex lists as the run's assumptions): a KeyError or
+# TypeError traceback from the annex until report checked it (sim.notes.is_recorded).
+for _name, _notes in [("a number", "5"), ("an entry without its file", '[{"header": []}]'),
+                      ("an assumption that is not a pair", '[{"file": "s.yaml", "header": [], "assumptions": [["k"]], "sources": []}]')]:
+    def _report_odd_notes(tmp, notes=_notes):
+        import pandas as pd
+
+        folder = _results(tmp, manifest='{"kind": "run", "replications": 1, "seed": 1, "scenario_names": ["res"], '
+                          f'"scenarios": ["s.yaml"], "scenario_notes": {notes}}}')
+        pd.DataFrame({"replication": [0], "day": [0], "open_cases": [1]}).to_parquet(folder / "timeseries.parquet")
+        (folder / "roles.csv").write_text("replication,role,available\n0,servers,8\n")
+        (folder / "scenario.resolved.yaml").write_text("name: res\n")
+        return ["report", str(folder), "--no-figures"], f"{folder / 'manifest.json'}: scenario_notes: ", "not a list"
+
+    generated(f"report: scenario_notes that is {_name}")(_report_odd_notes)
+
+
 @generated("report: a run folder without its daily table")
 def _report_without_timeseries(tmp):
     folder = _results(tmp)

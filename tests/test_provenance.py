@@ -69,7 +69,7 @@ def test_the_python_version_is_said_in_one_place(monkeypatch):
 
     assert provenance.python_version() == platform.python_version()
     monkeypatch.setattr(provenance, "python_version", lambda: "9.9.9")
-    assert runner.manifest("run", ["streetsim"], 1, 2, ["s.yaml"])["python"] == "9.9.9"
+    assert runner.manifest("run", ["streetsim"], 1, 2, ["s.yaml"], [])["python"] == "9.9.9"
 
 
 def test_no_other_module_says_the_python_version_itself():

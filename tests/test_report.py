@@ -13,9 +13,9 @@ import pytest
 from test_sweep_helpers import write_experiment
 
 from sim import figures, report
+from sim import notes as scenario_notes
 from sim.cli import main
 from sim.labels import label, word
-from sim.report import sources
 from sim.sweep import experiment
 from sim.sweep.run import run_sweep
 
@@ -247,7 +247,7 @@ def test_sweep_annex_warns_that_a_small_sobol_sample_is_rough(tmp_path):
 
 
 def test_assumptions_and_sources_are_read_with_their_key_paths():
-    notes = sources.read_notes(ROOT / "scenarios" / "reform_2015.yaml")
+    notes = scenario_notes.read_notes(ROOT / "scenarios" / "reform_2015.yaml")
     assumptions, cited = dict(notes.assumptions), dict(notes.sources)
     assert "two weeks" in assumptions["horizon.warmup_days"]
     assert cited["street.residents"].startswith("001:")
@@ -274,18 +274,19 @@ def test_a_scenario_file_that_is_a_pipe_a_device_or_over_1_mb_is_named_as_not_re
 
     path = _not_a_source(tmp_path, kind)
     for lang in ("en", "zh"):
-        blocks = annex.assumption_blocks({"scenario_file": str(path)}, lang)
-        assert blocks == annex.assumption_blocks({"scenarios": [str(path)]}, lang)
+        blocks = annex.assumption_blocks({"scenarios": [str(path)]}, lang)
         assert [b["text"] for b in blocks] == [word("file_not_read", lang, file=str(path))], blocks
     assert "was not read" in word("file_not_read", "en", file="x") and "未读取" in word("file_not_read", "zh", file="x")
 
 
 def test_the_report_of_a_folder_whose_scenario_file_is_a_named_pipe_names_it_not_read(compared, tmp_path, within_20_s):
-    """`streetsim report` waited forever on a scenario file that was a named pipe nobody writes to."""
+    """`streetsim report` waited forever on a scenario file that was a named pipe nobody writes to
+    (a folder from before manifests kept the files' notes: the report reads the files)."""
     folder = tmp_path / "cmp"
     shutil.copytree(compared, folder)
     os.mkfifo(tmp_path / "variant.yaml")
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["scenario_notes"]
     manifest["scenarios"] = [manifest["scenarios"][0], str(tmp_path / "variant.yaml")]
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     whole = _squash("".join(_pdf_text(_build(folder, "en"))))
@@ -317,7 +318,7 @@ def test_quoted_words_in_a_comment_are_kept_and_a_hash_in_a_string_is_not_a_comm
     path = tmp_path / "s.yaml"
     path.write_text('name: "a #1 street"\nstaffing:\n  police:   # 001: 11 lines merged into "four rooms"\n'
                     "    count: 19   # assumption: the area's residents' own 'beat'\n", encoding="utf-8")
-    notes = sources.read_notes(path)
+    notes = scenario_notes.read_notes(path)
     assert dict(notes.sources) == {"staffing.police": '001: 11 lines merged into "four rooms"'}
     assert dict(notes.assumptions) == {"staffing.police.count": "assumption: the area's residents' own 'beat'"}
 
@@ -636,3 +637,28 @@ def test_a_key_path_in_a_table_header_breaks_at_its_dots_and_copies_as_itself(tm
         assert any(line.startswith("levers.") and line != key for line in text.splitlines()), lang  # broken in the header
         assert _squash(text).count(key) == 2, lang  # whole, in the parameters swept and in the point table's header
         assert not _words_run_together(pdf), lang
+
+
+def test_the_annex_lists_the_assumptions_as_run_even_if_the_file_was_edited_or_moved_since(tmp_path, monkeypatch):
+    """The annex read the scenario files when the report was built: a file edited after the run
+    gave the annex its new assumptions beside the old results, and a report built from another
+    folder (or after the file moved) found no file and listed none. The run's manifest now keeps
+    the notes as the run read them."""
+    from sim.report import annex
+
+    monkeypatch.chdir(tmp_path)
+    mmc = ROOT / "scenarios" / "validation" / "mmc.yaml"
+    Path("s.yaml").write_text(f"extends: {mmc}\nname: s\nstaffing:\n  servers: {{count: 5}}   "
+                              "# assumption: five servers, as run\n", encoding="utf-8")
+    assert main(["run", "s.yaml", "--out", "r", "--set", "horizon.days=3", "--set", "horizon.warmup_days=1",
+                 "--replications", "1", "--quiet", "--no-figures"]) == 0
+    Path("s.yaml").write_text(f"extends: {mmc}\nname: s\nstaffing:\n  servers: {{count: 5}}   "
+                              "# assumption: EDITED LATER\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text(encoding="utf-8"))
+    texts = json.dumps(annex.assumption_blocks(manifest, "en"), ensure_ascii=False)
+    assert "five servers, as run" in texts and "EDITED LATER" not in texts
+    assert "s.yaml" in texts and str(mmc) in texts  # and the file it extends
+    assert word("file_missing", "en", file="s.yaml") not in texts

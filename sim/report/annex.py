@@ -12,9 +12,10 @@ import pandas as pd
 import yaml
 
 from sim import compare, figures, intervals, results_folder
+from sim import notes as notes_mod
 from sim.cells import ci_cell, missing, number, percent, value
 from sim.labels import LANGS, WORDS, join_list, label, label_with_unit, named_key_path, replications_text, word
-from sim.report import sources, typeset
+from sim.report import typeset
 from sim.report.typeset import check_out_file
 from sim.scenario import ScenarioError
 
@@ -296,25 +297,26 @@ def staffing_blocks(runs: dict[str, Path], lang: str) -> list[dict]:
 
 
 def assumption_blocks(manifest: dict, lang: str) -> list[dict]:
+    """Each scenario file's assumptions and sources, as the run read them (its manifest keeps
+    them); a results folder from before runs kept them has its files read as they are now."""
+    kept = manifest.get("scenario_notes")
+    if kept is None:
+        kept = notes_mod.recorded(manifest.get("scenarios", []))
     blocks = []
-    for path in sources.scenario_files(manifest):
-        if not path.exists():
-            blocks.append(note(word("file_missing", lang, file=str(path))))
+    for entry in kept:
+        file = entry["file"]
+        if entry.get("not_read"):  # missing, or a pipe, a device or a file over 1 MB: named, not read
+            blocks.append(note(word("file_missing" if entry["not_read"] == "missing" else "file_not_read", lang, file=file)))
             continue
-        notes = sources.read_notes(path)
-        if notes is None:  # a pipe, a device or a file over 1 MB: named, not read
-            blocks.append(note(word("file_not_read", lang, file=str(path))))
-            continue
-        blocks.append(heading(str(path), 2))
-        if notes.header:
-            blocks.append(para(" ".join(notes.header)))
-        if notes.assumptions:
-            blocks.append(table([word("key_path", lang), word("assumption", lang)],
-                                [[k, t] for k, t in notes.assumptions], word("assumptions_caption", lang),
-                                ["left", "left"]))
-        if notes.sources:
-            blocks.append(table([word("key_path", lang), word("source", lang)],
-                                [[k, t] for k, t in notes.sources], word("sources_caption", lang), ["left", "left"]))
+        blocks.append(heading(file, 2))
+        if entry["header"]:
+            blocks.append(para(" ".join(entry["header"])))
+        if entry["assumptions"]:
+            blocks.append(table([word("key_path", lang), word("assumption", lang)], entry["assumptions"],
+                                word("assumptions_caption", lang), ["left", "left"]))
+        if entry["sources"]:
+            blocks.append(table([word("key_path", lang), word("source", lang)], entry["sources"],
+                                word("sources_caption", lang), ["left", "left"]))
     return blocks
 
 

@@ -59,6 +59,7 @@ FACTS = {"replications": 1, "seed": 0}  # each with the least value streetsim wr
 
 
 def _check_facts(manifest_file: Path) -> None:
+    from sim import notes
     from sim.results_folder import read_json
     from sim.scenario import ScenarioError
 
@@ -70,3 +71,6 @@ def _check_facts(manifest_file: Path) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
             raise ScenarioError(manifest_file, key, f"missing or not a whole number >= {least}: not a manifest "
                                 "streetsim wrote")  # fmt: skip
+    if "scenario_notes" in manifest and not notes.is_recorded(manifest["scenario_notes"]):
+        raise ScenarioError(manifest_file, "scenario_notes", "not a list of each scenario file's notes as streetsim "
+                            "writes it")  # fmt: skip

@@ -3,7 +3,9 @@
 Scenario files mark every number that has no source with ``# assumption: ...`` and cite the
 others with a source id (``# 001: 782,000 residents / 10``, ``# 12345: ...``, ``# CJ/T 315 ...``).
 YAML loaders drop comments, so they are read here line by line, each with the key path it
-stands beside; files named by ``extends:`` are followed.
+stands beside; files named by ``extends:`` are followed. A run reads them when it reads its
+scenario files and keeps them in its manifest (:func:`recorded`), so the report's annex lists
+them as they were run, built from any folder, even if a file was edited or moved since.
 
 A file named in a manifest is read only if it is a regular file of at most MAX_SOURCE_BYTES: a
 named pipe there waited for a writer forever, and a device (/dev/zero) never ended. Such a file
@@ -90,12 +92,40 @@ def _without_strings(line: str) -> str:
     return re.sub(r'"[^"]*"|\'[^\']*\'', lambda m: " " * len(m.group()), line)
 
 
-def scenario_files(manifest: dict) -> list[Path]:
-    """The scenario files of a run or comparison and the files they extend, each once."""
+def recorded(paths: list[str | Path]) -> list[dict]:
+    """What the manifest keeps of each scenario file (and each file it extends): its name and
+    its notes, or why they were not read (``not_read``: ``missing``, or ``not_regular`` for a
+    pipe, a device or a file over 1 MB)."""
+    kept = []
+    for path in scenario_files(paths):
+        notes = read_notes(path)
+        if notes is None:
+            kept.append({"file": str(path), "not_read": "not_regular" if path.exists() else "missing"})
+        else:
+            kept.append({"file": str(path), "header": notes.header, "assumptions": [list(a) for a in notes.assumptions],
+                         "sources": [list(s) for s in notes.sources]})  # fmt: skip
+    return kept
+
+
+def is_recorded(value) -> bool:
+    """``value`` is as :func:`recorded` writes it (a manifest may have been edited by hand)."""
+    def texts(v):
+        return isinstance(v, list) and all(isinstance(t, str) for t in v)
+
+    def pairs(v):
+        return isinstance(v, list) and all(isinstance(p, list) and len(p) == 2 and texts(p) for p in v)
+
+    return isinstance(value, list) and all(
+        isinstance(e, dict) and isinstance(e.get("file"), str)
+        and (e.get("not_read") in ("missing", "not_regular")
+             or (texts(e.get("header")) and pairs(e.get("assumptions")) and pairs(e.get("sources"))))
+        for e in value)  # fmt: skip
+
+
+def scenario_files(paths: list[str | Path]) -> list[Path]:
+    """The scenario files ``paths`` and the files they extend, each once."""
     files: list[Path] = []
-    todo = [Path(p) for p in manifest.get("scenarios", [])]
-    if manifest.get("scenario_file"):
-        todo.append(Path(manifest["scenario_file"]))
+    todo = [Path(p) for p in paths]
     while todo:
         path = todo.pop(0)
         if path in files:
