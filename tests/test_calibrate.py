@@ -469,6 +469,25 @@ def tiny(tmp_path_factory):
     return obs_file, local
 
 
+
+def test_a_sweep_into_a_calibrations_run_store_is_refused(tiny, tmp_path, capsys):
+    """`streetsim sweep EXP --out CAL/waves/wave-K` (or CAL/predict) mixed the sweep's design and
+    runs into the calibration's own store."""
+    from test_sweep_helpers import write_experiment
+
+    _, local = tiny
+    stores = sorted((local / "waves").iterdir()) + [local / "predict"]
+    assert len(stores) >= 2 and all((s / "manifest.json").exists() for s in stores)
+    exp = write_experiment(tmp_path / "exp.yaml", days=5, replications=1)
+    capsys.readouterr()
+    for store_dir in stores:
+        before = {p: p.read_bytes() for p in store_dir.rglob("*") if p.is_file()}
+        assert main(["sweep", str(exp), "--out", str(store_dir), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert f"is inside {local.resolve()}, a calibration folder whose runs are its own" in err, err
+        assert {p: p.read_bytes() for p in store_dir.rglob("*") if p.is_file()} == before
+
+
 def _same_calibration(out, local):
     """Every batch's stored runs (KPIs and measures, by run_id) and the written results are equal."""
     for batch in BATCHES:

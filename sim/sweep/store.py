@@ -289,9 +289,20 @@ def check_store(out: Path) -> None:
         raise ScenarioError(out / MANIFEST, "design", "missing or damaged; run `streetsim sweep` again to rewrite it")
 
 
+# Commands whose runs are a sweep store inside their own --out (staff: runs/; calibrate:
+# predict/ and waves/wave-K/), by the manifest each writes at the top of that folder
+PLANNERS = {"manifest.json": "staffing", "calibration.json": "calibration"}
+
+
 def check_out(out) -> Path:
-    """A sweep's --out: new, empty, or a sweep's store (resumed, never replaced). One line otherwise."""
+    """A sweep's --out: new, empty, or a sweep's store (resumed, never replaced), and not the run
+    store of a staffing plan or a calibration. One line otherwise."""
     out = results_folder.check_name(out)
+    planner = _planner_above(out)
+    if planner is not None:
+        folder, kind = planner
+        raise ScenarioError("--out", "", f"{out} is inside {folder}, a {kind} folder whose runs are its own; give the "
+                            "sweep a folder of its own (nothing was changed)")  # fmt: skip
     if out.exists():
         if not out.is_dir():
             raise ScenarioError("--out", "", f"{out} is a file, not a folder")
@@ -305,6 +316,21 @@ def check_out(out) -> Path:
             raise ScenarioError("--out", "", f"{out} holds {kind} results, not a sweep's; choose another folder")
     results_folder.check_writable(out)
     return out
+
+
+def _planner_above(out: Path) -> tuple[Path, str] | None:
+    """The staffing plan or calibration folder ``out`` is inside (up to two levels up), if any:
+    a sweep written there mixed its runs and design into the planner's store."""
+    resolved = results_folder.resolve(out, "--out")
+    for folder in list(resolved.parents)[:2]:
+        for name, kind in PLANNERS.items():
+            try:
+                found = results_folder.read_json(folder / name)
+            except (OSError, ValueError):
+                continue
+            if isinstance(found, dict) and found.get("kind") == kind:
+                return folder, kind
+    return None
 
 
 def _being_started(out: Path) -> bool:
