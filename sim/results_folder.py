@@ -172,7 +172,9 @@ def scenario_folders(results_dir: Path, manifest: dict) -> dict[str, Path]:
     if manifest.get("kind") == "compare":
         return {n: results_dir / n for n in manifest["scenario_names"]}
     if manifest.get("kind") == "district":
-        names = manifest.get("street_names") or sorted(p.name for p in (results_dir / "streets").iterdir())
+        # a manifest without street_names (before 2026-11-25, or edited): each folder a street's run wrote
+        names = manifest.get("street_names") or sorted(p.name for p in (results_dir / "streets").iterdir()
+                                                       if (p / "scenario.resolved.yaml").is_file())
         return {n: results_dir / "streets" / n for n in names}
     name = manifest.get("scenario_names", [results_dir.name])[0]
     return {name: results_dir}

@@ -350,6 +350,26 @@ def test_ctrl_c_while_clearing_the_earlier_result_leaves_nothing_hidden(earlier,
     assert set(tree(out)) == set(tree(earlier)) and '"seed": 2' in (out / "manifest.json").read_text()
 
 
+def test_force_on_a_district_whose_manifest_names_no_streets_keeps_a_users_folder_in_streets(work, capsys):
+    """A district manifest without street_names (written before they were kept, or edited): every
+    folder under streets/ was taken for a street's, and a user's summary.csv there was deleted.
+    Now only folders a street's run wrote (its scenario.resolved.yaml) are."""
+    import json
+
+    (work / "d1.yaml").write_text(f"name: d\nstreets:\n  - {{name: a, scenario: {MMC}}}\n")
+    assert main(["run", "d1.yaml", *SHORT, "--out", "d"]) == 0
+    manifest = json.loads((work / "d" / "manifest.json").read_text())
+    del manifest["street_names"]
+    (work / "d" / "manifest.json").write_text(json.dumps(manifest))
+    (work / "d" / "streets" / "mine").mkdir()
+    (work / "d" / "streets" / "mine" / "summary.csv").write_text("my,own\n")
+    capsys.readouterr()
+    assert main(["run", "d1.yaml", *SHORT, "--out", "d", "--force"]) == 0
+    [kept] = sorted(p for p in work.iterdir() if p.name.startswith("d-kept-"))
+    assert tree(kept) == {"streets/mine/summary.csv": b"my,own\n"}
+    assert sorted(p.name for p in (work / "d" / "streets").iterdir()) == ["a"]
+
+
 def test_force_on_a_district_removes_the_streets_the_earlier_manifest_names(work, capsys):
     """A district of streets a and b replaced by one of street c: a/ and b/ are streetsim's (the
     earlier manifest names them) and go; a user's file in a/ is moved aside with its folder."""

@@ -291,7 +291,7 @@ def check_store(out: Path) -> None:
 
 # Commands whose runs are a sweep store inside their own --out (staff: runs/; calibrate:
 # predict/ and waves/wave-K/), by the manifest each writes at the top of that folder
-PLANNERS = {"manifest.json": "staffing", "calibration.json": "calibration"}
+PLANNERS = {"manifest.json": "staffing", results_folder.CALIBRATION_MANIFEST: "calibration"}
 
 
 def check_out(out) -> Path:
