@@ -595,80 +595,45 @@ def _exp_huge_sd(tmp):
     return ["validate", str(f)], f"{f}: parameters.case_types.job.handle.mean_hours: ", "sd must be within"
 
 
-def _observed(tmp, row: str = "{quantity: on_time_resident, value: 0.9, sd: 0.05, source: x}", method: str = "{}") -> Path:
+ROW = "{{quantity: on_time_resident, value: {value}, sd: {sd}, source: x{extra}}}"
+BIG = "less than or equal to 1000000000000000"
+# name: (the observed row's value and sd, more of the row, parameter range, method, top-level
+# lines; the key path; the message). Values, sds and range bounds past
+# limits.MAX_OBSERVED_MAGNITUDE (1e15), either sign, were accepted, and an sd of 1e200 overflowed
+# when squared after a wave's runs.
+OBSERVED_CASES = {
+    "a NaN observed value (accepted; NaN results)": ((".nan", 0.05, ""), None, "{}", "", "observed.0.value", "finite number"),
+    "a billion points a wave (ran out of memory)": (None, None, "{points: 1000000000}", "", "method.points",
+                                                     "less than or equal to 1000"),
+    "a value written as text": (('"0.9"', 0.05, ""), None, "{}", "", "observed.0.value", "valid number"),
+    "a value of 1e16": (("1.0e16", 0.05, ""), None, "{}", "", "observed.0.value", BIG),
+    "a value of -1e16": (("-1.0e16", 0.05, ""), None, "{}", "", "observed.0.value",
+                         "greater than or equal to -1000000000000000"),
+    "an sd of 1e200": ((0.9, "1.0e200", ""), None, "{}", "", "observed.0.sd", BIG),
+    "a discrepancy sd of 1e16": ((0.9, 0.05, ", discrepancy_sd: 1.0e16"), None, "{}", "", "observed.0.discrepancy_sd", BIG),
+    "a range's max of 1e16": (None, "{min: 0.5, max: 1.0e16}", "{}", "", "parameters.case_types.job.handle.mean_hours.max", BIG),
+    "a range's min of -1e16": (None, "{min: -1.0e16, max: 1.5}", "{}", "", "parameters.case_types.job.handle.mean_hours.min",
+                               "greater than or equal to -1000000000000000"),
+    "a discrepancy share of 11 (limits.MAX_DISCREPANCY_SHARE is 10)": (None, None, "{}", "discrepancy_share: 11\n",
+                                                                        "discrepancy_share", "less than or equal to 10"),
+}
+
+
+def _observed_file(tmp, row=None, rng=None, method="{}", top="") -> Path:
+    """A calibration's observed file: one observed row, one parameter range, its method."""
+    value, sd, extra = row or (0.9, 0.05, "")
     f = tmp / "obs.yaml"
-    f.write_text(f"calibration: c\nobserved:\n  - {row}\nparameters:\n  case_types.job.handle.mean_hours: "
-                 f"{{min: 0.5, max: 1.5}}\nmethod: {method}\n")
+    f.write_text(f"calibration: c\n{top}observed:\n  - {ROW.format(value=value, sd=sd, extra=extra)}\n"
+                 f"parameters:\n  case_types.job.handle.mean_hours: {rng or '{min: 0.5, max: 1.5}'}\nmethod: {method}\n")
     return f
 
 
-@generated("observed file: a NaN observed value (accepted; NaN results)")
-def _obs_nan(tmp):
-    f = _observed(tmp, "{quantity: on_time_resident, value: .nan, sd: 0.05, source: x}")
-    return ["validate", str(f)], f"{f}: observed.0.value: ", "finite number"
+for _name, (_row, _rng, _method, _top, _where, _what) in OBSERVED_CASES.items():
+    def _bad_observed(tmp, row=_row, rng=_rng, method=_method, top=_top, where=_where, what=_what):
+        f = _observed_file(tmp, row, rng, method, top)
+        return ["validate", str(f)], f"{f}: {where}: ", what
 
-
-@generated("observed file: a billion points a wave (ran out of memory)")
-def _obs_points(tmp):
-    f = _observed(tmp, method="{points: 1000000000}")
-    return ["validate", str(f)], f"{f}: method.points: ", "less than or equal to 1000"
-
-
-@generated("observed file: a value written as text")
-def _obs_text_value(tmp):
-    f = _observed(tmp, '{quantity: on_time_resident, value: "0.9", sd: 0.05, source: x}')
-    return ["validate", str(f)], f"{f}: observed.0.value: ", "valid number"
-
-
-def _observed_range(tmp, rng: str, top: str = "") -> Path:
-    f = tmp / "obs.yaml"
-    f.write_text(f"calibration: c\n{top}observed:\n  - {{quantity: on_time_resident, value: 0.9, sd: 0.05, source: x}}\n"
-                 f"parameters:\n  case_types.job.handle.mean_hours: {rng}\n")  # fmt: skip
-    return f
-
-
-# observed values, sds and range bounds past limits.MAX_OBSERVED_MAGNITUDE (1e15), either sign: accepted, and
-# an sd of 1e200 overflowed when squared after a wave's runs
-@generated("observed file: a value of 1e16")
-def _obs_huge_value(tmp):
-    f = _observed(tmp, "{quantity: on_time_resident, value: 1.0e16, sd: 0.05, source: x}")
-    return ["validate", str(f)], f"{f}: observed.0.value: ", "less than or equal to 1000000000000000"
-
-
-@generated("observed file: a value of -1e16")
-def _obs_huge_negative_value(tmp):
-    f = _observed(tmp, "{quantity: on_time_resident, value: -1.0e16, sd: 0.05, source: x}")
-    return ["validate", str(f)], f"{f}: observed.0.value: ", "greater than or equal to -1000000000000000"
-
-
-@generated("observed file: an sd of 1e200")
-def _obs_huge_sd(tmp):
-    f = _observed(tmp, "{quantity: on_time_resident, value: 0.9, sd: 1.0e200, source: x}")
-    return ["validate", str(f)], f"{f}: observed.0.sd: ", "less than or equal to 1000000000000000"
-
-
-@generated("observed file: a discrepancy sd of 1e16")
-def _obs_huge_discrepancy_sd(tmp):
-    f = _observed(tmp, "{quantity: on_time_resident, value: 0.9, sd: 0.05, discrepancy_sd: 1.0e16, source: x}")
-    return ["validate", str(f)], f"{f}: observed.0.discrepancy_sd: ", "less than or equal to 1000000000000000"
-
-
-@generated("observed file: a range's max of 1e16")
-def _obs_huge_range_max(tmp):
-    f = _observed_range(tmp, "{min: 0.5, max: 1.0e16}")
-    return ["validate", str(f)], f"{f}: parameters.case_types.job.handle.mean_hours.max: ", "less than or equal to 1000000000000000"
-
-
-@generated("observed file: a range's min of -1e16")
-def _obs_huge_range_min(tmp):
-    f = _observed_range(tmp, "{min: -1.0e16, max: 1.5}")
-    return ["validate", str(f)], f"{f}: parameters.case_types.job.handle.mean_hours.min: ", "greater than or equal to -1000000000000000"
-
-
-@generated("observed file: a discrepancy share of 11 (limits.MAX_DISCREPANCY_SHARE is 10)")
-def _obs_discrepancy_share(tmp):
-    f = _observed_range(tmp, "{min: 0.5, max: 1.5}", top="discrepancy_share: 11\n")
-    return ["validate", str(f)], f"{f}: discrepancy_share: ", "less than or equal to 10"
+    generated(f"observed file: {_name}")(_bad_observed)
 
 
 @generated("--set with an empty part between dots (taken as the key without it)")
