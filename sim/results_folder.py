@@ -22,6 +22,7 @@ import socket
 import stat
 import sys
 import time
+import unicodedata
 import uuid
 from pathlib import Path
 
@@ -545,15 +546,24 @@ OWN_NAMES = (*dict.fromkeys(f for files in RESULT_FILES.values() for f in files)
 
 def subfolder_name_clash(name: str, earlier, beside_own_files: bool = True) -> str | None:
     """Why ``name`` cannot be a scenario's or a street's folder beside the ``earlier`` ones in
-    one result folder, or None. Names are compared ignoring case: on a file system that ignores
-    case (macOS, a Windows share) two such folders are one. ``beside_own_files``: the folders sit
-    beside the result's own files (a compare's; a district's streets are under streets/)."""
-    own = next((n for n in OWN_NAMES if n.casefold() == name.casefold()), None) if beside_own_files else None
+    one result folder, or None. Names are compared ignoring case and Unicode's two spellings of
+    one letter (é as one character or as e and an accent): on a file system that ignores case
+    (macOS, a Windows share) two such folders are one, and two names that look the same on screen
+    would be two folders elsewhere. ``beside_own_files``: the folders sit beside the result's own
+    files (a compare's; a district's streets are under streets/)."""
+    key = _folder_key(name)
+    own = next((n for n in OWN_NAMES if _folder_key(n) == key), None) if beside_own_files else None
     if own:
         return f"{name!r} is the name of the result folder's own {own}; choose another name"
-    same = next((n for n in earlier if n.casefold() == name.casefold()), None)
+    same = next((n for n in earlier if _folder_key(n) == key), None)
     if same == name:
         return f"{name!r} is named twice; names must differ"
     if same:
-        return f"{name!r} and {same!r} differ only in case; on a file system that ignores case their folders are one"
+        return (f"{name!r} and {same!r} differ only in case or in how a letter is encoded; on some file systems "
+                "their folders are one")  # fmt: skip
     return None
+
+
+def _folder_key(name: str) -> str:
+    """What makes two folder names one: the same letters in NFC, ignoring case."""
+    return unicodedata.normalize("NFC", name).casefold()

@@ -117,11 +117,14 @@ def test_scenarios_with_the_same_name_are_refused(tmp_path, capsys):
     (["Figures"], "'Figures' is the name of the result folder's own figures"),
     (["report_en.pdf"], "'report_en.pdf' is the name of the result folder's own report_en.pdf"),
     (["plan_a", "Plan_A"], "'Plan_A' and 'plan_a' differ only in case"),
+    # é as one character (NFC) and as e + a combining accent (NFD): one name on screen, two folders
+    (["caf\u00e9", "cafe\u0301"], "'cafe\u0301' and 'caf\u00e9' differ only in case or in how a letter is encoded"),
 ])  # fmt: skip
 def test_a_scenario_named_as_the_folders_own_files_or_only_in_case_apart_is_refused(names, clash, tmp_path, capsys):
     """Before: 'comparison.csv' or 'manifest.json' ended in a traceback (IsADirectoryError) after
     every run; 'figures' mixed a scenario's tables with the figures; two names apart only in case
-    shared one folder on a file system that ignores case."""
+    shared one folder on a file system that ignores case, and two spellings of é were two folders
+    of one name on screen."""
     reform = Path("scenarios/reform_2015.yaml").resolve()
     files = []
     for k, name in enumerate(names):

@@ -38,16 +38,19 @@ def test_a_city_names_a_district_for_every_street_or_none(tmp_path, capsys):
     assert "streets.1.district: name a district for every street or for none" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("second, clash", [
-    ("Chongming_12", "'Chongming_12' and 'chongming_12' differ only in case"),
-    ("chongming_12", "'chongming_12' is named twice"),
+@pytest.mark.parametrize("first, second, clash", [
+    ("chongming_12", "Chongming_12", "'Chongming_12' and 'chongming_12' differ only in case"),
+    ("chongming_12", "chongming_12", "'chongming_12' is named twice"),
+    # é as one character (NFC) and as e + a combining accent (NFD): one name on screen, two folders
+    ("caf\u00e9_12", "cafe\u0301_12", "'cafe\u0301_12' and 'caf\u00e9_12' differ only in case or in how a letter is"),
 ])  # fmt: skip
-def test_two_streets_named_only_in_case_apart_are_refused(second, clash, tmp_path, capsys):
-    """Before: two names apart only in case shared one folder on a file system that ignores case.
-    (A street named summary.csv or figures is fine: the streets' folders are under streets/.)"""
+def test_two_streets_named_only_in_case_apart_are_refused(first, second, clash, tmp_path, capsys):
+    """Before: two names apart only in case shared one folder on a file system that ignores case,
+    and two spellings of é were two folders of one name on screen. (A street named summary.csv
+    or figures is fine: the streets' folders are under streets/.)"""
     raw = yaml.safe_load(CITY.read_text())
     raw["streets"] = raw["streets"][:2]
-    raw["streets"][0]["name"], raw["streets"][1]["name"] = "chongming_12", second
+    raw["streets"][0]["name"], raw["streets"][1]["name"] = first, second
     for s in raw["streets"]:
         s["scenario"] = str(CITY.parent.resolve() / s["scenario"])
     bad = tmp_path / "bad_city.yaml"
