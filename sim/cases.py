@@ -186,6 +186,7 @@ class CaseLog:
 
 _NORMAL = NormalDist()
 _U_MIN = 1e-12
+_U_MAX = 1.0 - _U_MIN
 
 
 def duration(d, u: float) -> float:
@@ -196,7 +197,8 @@ def duration(d, u: float) -> float:
     mean = d.mean_hours
     if mean == 0.0 or d.dist == "fixed":
         return mean
-    u = min(max(u, _U_MIN), 1.0 - _U_MIN)
+    if not _U_MIN <= u <= _U_MAX:  # a case's every step asks: not min(max(...)), two calls
+        u = _U_MIN if u < _U_MIN else _U_MAX
     if d.dist == "exponential":
         return -mean * math.log1p(-u)
     if d.dist == "lognormal":
