@@ -27,7 +27,7 @@ from sim.scenario import ScenarioError
 
 # Subpackages and modules that only present results; editing them must not invalidate stored runs.
 PRESENTATION_ONLY = (
-    "viz", "report", "labels.py", "cells.py", "figures.py", "cli.py", "intervals.py", "compare.py",
+    "viz", "report", "labels.py", "cells.py", "figures.py", "cli.py", "intervals.py", "compare.py", "notes.py",
     "calibrate/commands.py", "calibrate/outputs.py", "staffing/commands.py", "staffing/output.py",
     "sweep/commands.py", "sweep/figures.py", "sweep/analysis.py",
 )

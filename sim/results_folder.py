@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 
 from sim.processes import alive, interrupts_deferred
-from sim.scenario import ScenarioError, control_character, printable
+from sim.scenario import Interrupted, ScenarioError, control_character, printable
 
 NAME_MAX = 255  # bytes in one file name on Linux file systems (ext4, xfs, NFS)
 
@@ -348,10 +348,17 @@ class AtomicFolder:
         old = out.parent / f".{out.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         # Ctrl-C here waits until the earlier result is cleared (a second one stops at once, and
         # clear_earlier still leaves what is left under a name the user sees, not hidden)
-        with interrupts_deferred():
-            out.rename(old)  # the earlier result stays whole until the new one is in place
-            self.tmp.rename(out)
-            clear_earlier(old, out)
+        try:
+            with interrupts_deferred():
+                out.rename(old)  # the earlier result stays whole until the new one is in place
+                self.tmp.rename(out)
+                clear_earlier(old, out)
+        except KeyboardInterrupt:
+            if not out.exists() and old.exists():  # stopped between the two renames: as it was
+                old.rename(out)
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                raise
+            raise Interrupted(printable(f"the new result is in {out}")) from None
 
 
 def clear_earlier(old: Path, out: Path) -> Path | None:

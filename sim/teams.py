@@ -204,10 +204,11 @@ class Team:
 
     # -- bookkeeping --------------------------------------------------------------------------
     def record_wait(self, job, start):
-        """A case job's wait in the line: one figure a job, measured if it first joined the line
-        after the warm-up. A job handed back mid-way (absence, exit) waits again, and that wait
-        adds to its figure rather than counting as another job's."""
-        if job.case is None or job.activity != "casework":
+        """A case job's wait in the line (the worker asks for jobs with a case only): one figure a
+        job, measured if it first joined the line after the warm-up. A job handed back mid-way
+        (absence, exit) waits again, and that wait adds to its figure rather than counting as
+        another job's."""
+        if job.activity != "casework":  # the KPI is the wait of casework
             return
         if job.wait_at is None:
             if job.queued >= self.measure_from:

@@ -319,7 +319,8 @@ def test_ctrl_c_while_clearing_the_earlier_result_leaves_nothing_hidden(earlier,
     """Ctrl-C while --force clears the earlier result (set aside as a hidden ``.res.old-*``): it
     stopped there, and the user's files were left in that hidden folder, named nowhere. Now one
     press waits until clearing is done (the user's files moved to res-kept-*); a second stops at
-    once, and what is left is moved to a res-kept-* folder the warning names."""
+    once, and what is left is moved to a res-kept-* folder the warning names. Either way the last
+    line says where the new result is (it said "nothing written")."""
     import os
     import signal
 
@@ -339,12 +340,13 @@ def test_ctrl_c_while_clearing_the_earlier_result_leaves_nothing_hidden(earlier,
     monkeypatch.setattr(results_folder, "_remove_own_file", press_then_remove)
     capsys.readouterr()
     assert run(out, "--force", "--seed", "2") == 128 + signal.SIGINT
+    err = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert len(err) == 2 and err[-1] == f"interrupted (SIGINT); the new result is in {out}", err
     assert len(pressed) == presses
     assert [p.name for p in work.iterdir() if p.name.startswith(".")] == []  # nothing hidden
     [kept] = kept_folders(work)
+    assert str(kept) in err[-2], err  # the warning before it names where the user's files are
     assert {k: v for k, v in tree(kept).items() if k in theirs} == theirs  # the user's files, whole
-    err = capsys.readouterr().err
-    assert str(kept) in err, err
     if presses == 1:  # cleared in full: only the user's files are kept
         assert tree(kept) == theirs
     assert set(tree(out)) == set(tree(earlier)) and '"seed": 2' in (out / "manifest.json").read_text()

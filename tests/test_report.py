@@ -173,8 +173,8 @@ def _one_section(**item) -> dict:
 # Each was a traceback (RecursionError, typst's image errors), a file from outside the folder
 # typeset into the PDF, or minutes of typesetting before these checks.
 BAD_EXTRA = {
-    "nested too deep": ("[" * 100_000 + "]" * 100_000, "not a readable report.json: RecursionError"),
-    "not UTF-8": ('{"title": {"zh": "\xe9", "en": "x"}}'.encode("latin-1"), "not a readable report.json: UnicodeDecodeError"),
+    "nested too deep": ("[" * 100_000 + "]" * 100_000, "not a readable report.json: nested too deep to be a streetsim file"),
+    "not UTF-8": ('{"title": {"zh": "\xe9", "en": "x"}}'.encode("latin-1"), "not a readable report.json: 'utf-8' codec can't decode byte 0xe9"),
     "tables not a list": (_one_section(tables=5), "sections.0.tables: must be a list of tables"),
     "absolute path": (_one_section(tables=[{"caption": {"zh": "表", "en": "t"}, "csv": "/etc/hostname"}]),
                       "sections.0.tables.0.csv: must be a file's path inside"),

@@ -527,17 +527,20 @@ def test_a_sweep_into_a_plans_run_store_is_refused_and_the_store_is_left_as_it_w
     design with its own and put its runs among the plan's (one warning line, then it ran)."""
     from test_sweep_helpers import write_experiment
 
-    out = tmp_path / "plan"
-    shutil.copytree(tiny_local, out)
-    before = {p: p.read_bytes() for p in (out / "runs").rglob("*") if p.is_file()}
     exp = write_experiment(tmp_path / "exp.yaml", days=5, replications=1)
-    capsys.readouterr()
-    for target in (out / "runs", out / "runs" / "mine"):
-        assert main(["sweep", str(exp), "--out", str(target), "--quiet"]) == 2
-        err = capsys.readouterr().err.strip()
-        assert err == (f"error: --out: {target} is inside {out.resolve()}, a staffing folder whose runs are its own; "
-                       "give the sweep a folder of its own (nothing was changed)"), err
-    assert {p: p.read_bytes() for p in (out / "runs").rglob("*") if p.is_file()} == before
+    for finished in (True, False):  # a plan still searching (or stopped) has no manifest.json yet
+        out = tmp_path / f"plan-{finished}"
+        shutil.copytree(tiny_local, out)
+        if not finished:
+            (out / "manifest.json").unlink()
+        before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+        capsys.readouterr()
+        for target in (out / "runs", out / "runs" / "mine"):
+            assert main(["sweep", str(exp), "--out", str(target), "--quiet"]) == 2
+            err = capsys.readouterr().err.strip()
+            assert err == (f"error: --out: {target} is inside {out.resolve()}, a staffing folder whose runs are its "
+                           "own; give the sweep a folder of its own (nothing was changed)"), err
+        assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 def test_the_search_figure_comes_as_png_svg_and_pdf_with_its_text(tiny_local):

@@ -35,7 +35,7 @@ from sim import scenario as scenario_mod  # noqa: E402
 from sim.cells import ci_cell, number  # noqa: E402
 from sim.labels import LANGS, join_clauses, join_list, label, label_with_unit, parameter_label, unit, word  # noqa: E402
 from sim.report import per_language  # noqa: E402
-from sim.results_folder import write_atomic  # noqa: E402
+from sim.results_folder import CALIBRATION_MANIFEST, read_json, write_atomic  # noqa: E402
 
 # one drawing per language: matplotlib text is not translated later
 FIGURE_FIT = "figures/observed_vs_predicted_{lang}"
@@ -71,8 +71,8 @@ def write(result, out: Path, command: list[str] | None = None) -> list[str]:
 def record_command(out: Path, command: list[str]) -> None:
     """Into calibration.json (written by sim.calibrate.fit when the folder was claimed): the
     command of the calibration whose results are written now; a later one replaces it."""
-    path = out / "calibration.json"
-    manifest = {**json.loads(path.read_text(encoding="utf-8")), "command": command}
+    path = out / CALIBRATION_MANIFEST
+    manifest = {**read_json(path), "command": command}
     write_atomic(path, lambda p: p.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8"))
 
 

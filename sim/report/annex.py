@@ -440,11 +440,11 @@ def read_extra_sections(results_dir: Path) -> dict | None:
     if path.stat().st_size > MAX_EXTRA_BYTES:
         raise ScenarioError(path, "", f"larger than {MAX_EXTRA_BYTES:,} bytes: not a streetsim report.json")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = results_folder.read_json(path)
     except json.JSONDecodeError as e:
         raise ScenarioError(path, "", f"not valid JSON: {e.msg} (line {e.lineno})") from None
-    except (ValueError, RecursionError) as e:  # not UTF-8; nested too deep to be a report.json
-        raise ScenarioError(path, "", f"not a readable report.json: {type(e).__name__}") from None
+    except (ValueError, OSError) as e:  # not UTF-8; nested too deep to be a report.json; not a regular file
+        raise ScenarioError(path, "", f"not a readable report.json: {e}") from None
     _check_texts(path, data, "title")
     if not isinstance(data.get("sections"), list):
         raise ScenarioError(path, "sections", "must be a list of sections")

@@ -323,13 +323,27 @@ def _planner_above(out: Path) -> tuple[Path, str] | None:
     a sweep written there mixed its runs and design into the planner's store."""
     resolved = results_folder.resolve(out, "--out")
     for folder in list(resolved.parents)[:2]:
-        for name, kind in PLANNERS.items():
-            try:
-                found = results_folder.read_json(folder / name)
-            except (OSError, ValueError):
-                continue
-            if isinstance(found, dict) and found.get("kind") == kind:
-                return folder, kind
+        kind = _planner_kind(folder)
+        if kind is not None:
+            return folder, kind
+    return None
+
+
+def _planner_kind(folder: Path) -> str | None:
+    """``staffing`` or ``calibration`` if ``folder`` is that command's --out, finished or not."""
+    from sim import provenance
+    from sim.staffing.request import STORE
+
+    for name, kind in PLANNERS.items():
+        try:
+            found = results_folder.read_json(folder / name)
+        except (OSError, ValueError):
+            continue
+        if isinstance(found, dict) and found.get("kind") == kind:
+            return kind
+    # a plan still searching, or stopped: its manifest.json comes at the end, its code record first
+    if (folder / provenance.RECORD).is_file() and (folder / STORE).is_dir():
+        return "staffing"
     return None
 
 
