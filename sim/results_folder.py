@@ -46,13 +46,14 @@ REPORT_KINDS = (*FIGURE_KINDS, "staffing")
 # Folders whose command draws their figures itself, in both languages, from what only it holds
 # (the staffings searched, the posterior draws): `figures` says where they are, draws nothing.
 DRAWN_BY_THEIR_COMMAND = {"staffing": "streetsim staff", "calibration": "streetsim calibrate"}
-CALIBRATION_MANIFEST = "calibration.json"  # a calibration's manifest (sim.calibrate.fit.MANIFEST)
+CALIBRATION_MANIFEST = "calibration.json"  # a calibration's manifest (sim.calibrate.fit writes it)
 
 
 # What sim.runner.write_tables writes for each scenario (a run, each of a compare's, each street
 # of a district) that the figures read; the report reads the resolved scenario too.
 FIGURE_TABLES = ("summary.csv", "timeseries.parquet", "roles.csv")
-REPORT_TABLES = (*FIGURE_TABLES, "scenario.resolved.yaml")
+RESOLVED_SCENARIO = "scenario.resolved.yaml"  # the scenario as run, every default filled in
+REPORT_TABLES = (*FIGURE_TABLES, RESOLVED_SCENARIO)
 # All that sim.runner.write_tables writes (the figures and the report do not read cases.parquet).
 SCENARIO_TABLES = (*REPORT_TABLES, "cases.parquet")
 # What sim.figures draws into each kind's figures/, each in every format (sim.figures.FORMATS is
@@ -175,7 +176,7 @@ def scenario_folders(results_dir: Path, manifest: dict) -> dict[str, Path]:
     if manifest.get("kind") == "district":
         # a manifest without street_names (before 2026-11-25, or edited): each folder a street's run wrote
         names = manifest.get("street_names") or sorted(p.name for p in (results_dir / "streets").iterdir()
-                                                       if (p / "scenario.resolved.yaml").is_file())
+                                                       if (p / RESOLVED_SCENARIO).is_file())
         return {n: results_dir / "streets" / n for n in names}
     name = manifest.get("scenario_names", [results_dir.name])[0]
     return {name: results_dir}
@@ -353,12 +354,21 @@ class AtomicFolder:
                 out.rename(old)  # the earlier result stays whole until the new one is in place
                 self.tmp.rename(out)
                 clear_earlier(old, out)
-        except KeyboardInterrupt:
-            if not out.exists() and old.exists():  # stopped between the two renames: as it was
-                old.rename(out)
-                shutil.rmtree(self.tmp, ignore_errors=True)
+        except (KeyboardInterrupt, OSError) as e:
+            if self.tmp.exists():  # the new result is not in place: the earlier one goes back
+                self._put_back(old, keep_new=isinstance(e, OSError))
                 raise
             raise Interrupted(printable(f"the new result is in {out}")) from None
+
+    def _put_back(self, old: Path, keep_new: bool) -> None:
+        """A rename failed or was stopped before the new result was in place: the earlier result
+        goes back in ``out`` (not left hidden). The new one stays in its temporary folder if a
+        rename failed (the error names it), and is removed if the user stopped the command."""
+        with interrupts_deferred():
+            if old.exists() and not self.out.exists():
+                old.rename(self.out)
+            if not keep_new:
+                shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def clear_earlier(old: Path, out: Path) -> Path | None:
@@ -368,6 +378,7 @@ def clear_earlier(old: Path, out: Path) -> Path | None:
     folder, or None when nothing else was there. Never raises but to stop (Ctrl-C): a failure here
     is one warning line (the new result is in place; what is left of the earlier one is named),
     and so is a stop, before it goes on."""
+    kept = None
     try:
         kind, scenarios = _earlier_result(old)  # read before its manifest goes
         for rel in own_files(old, out, kind, scenarios):
@@ -378,12 +389,13 @@ def clear_earlier(old: Path, out: Path) -> Path | None:
             return None
         kept = kept_name(out)
         old.rename(kept)
+        files = sum(1 for p in kept.rglob("*") if p.is_symlink() or not p.is_dir())
     except BaseException as e:  # noqa: BLE001 - the new result is in place: a warning, never a traceback
         stopped = not isinstance(e, Exception)  # Ctrl-C, SIGTERM: say where the rest is, then stop
         why = "stopped" if stopped else getattr(e, "strerror", None) or str(e) or type(e).__name__
-        left = old
+        left = kept if kept is not None and kept.exists() else old
         try:
-            if old.exists():
+            if left == old and old.exists():
                 left = kept_name(out)
                 old.rename(left)  # visible, not a hidden ".old" folder
         except OSError:
@@ -393,7 +405,6 @@ def clear_earlier(old: Path, out: Path) -> Path | None:
         if stopped:
             raise
         return left
-    files = sum(1 for p in kept.rglob("*") if p.is_symlink() or not p.is_dir())
     what = f"{files} file{'s' if files != 1 else ''}" if files else "folders"
     print(printable(f"warning: --out: what streetsim did not write in the earlier result ({what}) was moved, "
                     f"not deleted, to {kept}"), file=sys.stderr)  # fmt: skip

@@ -23,7 +23,7 @@ import sim
 from sim import metrics, provenance
 from sim import scenario as scenario_mod
 from sim.processes import alive, interrupts_deferred
-from sim.results_folder import AtomicFolder  # noqa: F401  (its home; kept importable from here)
+from sim.results_folder import RESOLVED_SCENARIO, AtomicFolder  # noqa: F401  (AtomicFolder: its home; kept importable from here)
 from sim.street import StreetModel
 
 
@@ -179,7 +179,7 @@ def write_tables(folder: Path, settings, results: list[Replication]) -> pd.DataF
     pd.concat([r.cases for r in results], ignore_index=True).to_parquet(folder / "cases.parquet", index=False)
     pd.concat([r.timeseries for r in results], ignore_index=True).to_parquet(folder / "timeseries.parquet", index=False)
     pd.concat([r.roles for r in results], ignore_index=True).to_csv(folder / "roles.csv", index=False, float_format="%.10g")
-    (folder / "scenario.resolved.yaml").write_text(scenario_mod.dump(settings), encoding="utf-8")
+    (folder / RESOLVED_SCENARIO).write_text(scenario_mod.dump(settings), encoding="utf-8")
     return summary
 
 

@@ -352,6 +352,32 @@ def test_ctrl_c_while_clearing_the_earlier_result_leaves_nothing_hidden(earlier,
     assert set(tree(out)) == set(tree(earlier)) and '"seed": 2' in (out / "manifest.json").read_text()
 
 
+def test_a_failed_move_into_place_puts_the_earlier_result_back_and_names_the_new_one(earlier, work, monkeypatch, capsys):
+    """The earlier result is set aside (hidden) before the new one is moved in: when that move
+    failed, the earlier result stayed hidden under .res.old-*, named nowhere. Now it goes back to
+    res and the error names where the new result is."""
+    from pathlib import Path
+
+    out = copy_of(earlier, work / "res")
+    before = tree(out)
+    rename = Path.rename
+
+    def failing_move_in(self, target):
+        if Path(target) == out and ".tmp-" in self.name:
+            raise OSError(5, "Input/output error")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", failing_move_in)
+    capsys.readouterr()
+    assert run(out, "--force", "--seed", "2") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    [new] = [p for p in work.iterdir() if ".tmp-" in p.name]
+    assert len(err) == 1 and "Input/output error" in err[0] and str(new) in err[0], err
+    assert tree(out) == before  # the earlier result, back where it was
+    assert sorted(p.name for p in work.iterdir()) == sorted(["res", new.name])  # no hidden .old folder
+    assert '"seed": 2' in (new / "manifest.json").read_text()
+
+
 def test_force_on_a_district_whose_manifest_names_no_streets_keeps_a_users_folder_in_streets(work, capsys):
     """A district manifest without street_names (written before they were kept, or edited): every
     folder under streets/ was taken for a street's, and a user's summary.csv there was deleted.

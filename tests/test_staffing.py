@@ -528,11 +528,14 @@ def test_a_sweep_into_a_plans_run_store_is_refused_and_the_store_is_left_as_it_w
     from test_sweep_helpers import write_experiment
 
     exp = write_experiment(tmp_path / "exp.yaml", days=5, replications=1)
-    for finished in (True, False):  # a plan still searching (or stopped) has no manifest.json yet
-        out = tmp_path / f"plan-{finished}"
+    # a plan still searching (or stopped) has no manifest.json yet, and before its first run no runs/
+    for stage in ("finished", "searching", "before its first run"):
+        out = tmp_path / stage.replace(" ", "_")
         shutil.copytree(tiny_local, out)
-        if not finished:
+        if stage != "finished":
             (out / "manifest.json").unlink()
+        if stage == "before its first run":
+            shutil.rmtree(out / "runs")
         before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
         capsys.readouterr()
         for target in (out / "runs", out / "runs" / "mine"):

@@ -21,7 +21,7 @@ from sim.calibrate.simulate import Execution, run_batch
 from sim.calibrate.space import Space
 from sim.scenario import ScenarioError
 
-MANIFEST = "calibration.json"
+MANIFEST = results_folder.CALIBRATION_MANIFEST
 
 
 @dataclass

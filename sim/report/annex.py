@@ -56,7 +56,7 @@ def build(results_dir: str | Path, lang: str = "en", out: str | Path | None = No
 
 
 # A calibration keeps its manifest under its own name (kind "calibration"; see sim.calibrate.fit).
-MANIFEST_NAMES = ("manifest.json", "calibration.json")
+MANIFEST_NAMES = ("manifest.json", results_folder.CALIBRATION_MANIFEST)
 
 
 def _manifest(results_dir: Path) -> dict:
@@ -117,7 +117,7 @@ def run_blocks(results_dir: Path, manifest: dict, lang: str) -> list[dict]:
     if manifest["kind"] == "district":  # the district as a whole; streets in their own table
         summaries = {manifest["scenario_names"][0]: pd.read_csv(results_dir / "summary.csv")}
     cmp = compare.comparison_table(summaries)
-    resolved = {n: yaml.safe_load((d / "scenario.resolved.yaml").read_text(encoding="utf-8")) for n, d in runs.items()}
+    resolved = {n: yaml.safe_load((d / results_folder.RESOLVED_SCENARIO).read_text(encoding="utf-8")) for n, d in runs.items()}
     blocks = [heading(word("sec_method", lang))]
     blocks += method_blocks(manifest, resolved, lang)
     blocks += [heading(word("sec_headline", lang))]
@@ -444,7 +444,7 @@ def read_extra_sections(results_dir: Path) -> dict | None:
     except json.JSONDecodeError as e:
         raise ScenarioError(path, "", f"not valid JSON: {e.msg} (line {e.lineno})") from None
     except (ValueError, OSError) as e:  # not UTF-8; nested too deep to be a report.json; not a regular file
-        raise ScenarioError(path, "", f"not a readable report.json: {e}") from None
+        raise ScenarioError(path, "", f"not a readable report.json: {getattr(e, 'strerror', None) or e}") from None
     _check_texts(path, data, "title")
     if not isinstance(data.get("sections"), list):
         raise ScenarioError(path, "sections", "must be a list of sections")

@@ -332,7 +332,6 @@ def _planner_above(out: Path) -> tuple[Path, str] | None:
 def _planner_kind(folder: Path) -> str | None:
     """``staffing`` or ``calibration`` if ``folder`` is that command's --out, finished or not."""
     from sim import provenance
-    from sim.staffing.request import STORE
 
     for name, kind in PLANNERS.items():
         try:
@@ -341,8 +340,9 @@ def _planner_kind(folder: Path) -> str | None:
             continue
         if isinstance(found, dict) and found.get("kind") == kind:
             return kind
-    # a plan still searching, or stopped: its manifest.json comes at the end, its code record first
-    if (folder / provenance.RECORD).is_file() and (folder / STORE).is_dir():
+    # a plan still searching, or stopped: its manifest.json comes at the end, its code record
+    # first (before runs/); only the planner writes one there
+    if (folder / provenance.RECORD).is_file():
         return "staffing"
     return None
 
