@@ -14,15 +14,13 @@ is named as not read (``read_notes`` gives None) instead.
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from sim import limits
+from sim import files, limits
 
 MAX_SOURCE_BYTES = limits.MAX_FILE_BYTES  # a scenario file's own limit: 1 MB
 
@@ -41,18 +39,11 @@ class Notes:
 
 def read_text(path: str | Path) -> str | None:
     """The text of a regular file of at most MAX_SOURCE_BYTES; None for anything else (a pipe,
-    a device, a larger file, one that cannot be opened). Opened without waiting, so that a named
-    pipe nobody writes to is found out rather than waited on."""
+    a device, a larger file, one that cannot be opened): sim.files opens it without waiting, so
+    that a named pipe nobody writes to is found out rather than waited on."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SOURCE_BYTES:
-            return None
-        data = f.read(MAX_SOURCE_BYTES + 1)  # a file growing meanwhile is still read within the limit
-    if len(data) > MAX_SOURCE_BYTES:
+        data = files.read_regular(path, MAX_SOURCE_BYTES, "scenario files")
+    except (OSError, files.TooLarge):
         return None
     return data.decode("utf-8", errors="replace")
 

@@ -19,13 +19,14 @@ import os
 import re
 import shutil
 import socket
-import stat
 import sys
 import time
 import unicodedata
 import uuid
 from pathlib import Path
 
+from sim import limits
+from sim.files import check_regular, read_regular
 from sim.processes import alive, interrupts_deferred
 from sim.scenario import Interrupted, ScenarioError, control_character, printable
 
@@ -97,7 +98,7 @@ def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
 
     for f in sorted(folder.rglob("*.csv")):
         try:
-            _check_regular(f)
+            check_regular(f)
             if pd.read_csv(f, nrows=2).empty:
                 raise ValueError("no rows")
         except (ValueError, OSError, pd.errors.ParserError) as e:
@@ -106,7 +107,7 @@ def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
     store_parts = {"sweep": {"parts", "timeseries"}, "staffing": {"runs"}}.get(kind, set())
     for f in sorted(p for p in folder.rglob("*.parquet") if not store_parts & set(p.relative_to(folder).parts[:1])):
         try:
-            _check_regular(f)
+            check_regular(f)
             pq.read_metadata(f)
         except Exception as e:  # pyarrow raises several types for a damaged file
             raise ScenarioError(f, "", f"damaged Parquet file: {str(e).splitlines()[0][:120]}") from None
@@ -137,30 +138,22 @@ def _check_facts(manifest: Path, facts: dict) -> None:
 
 
 def read_own_text(path: Path) -> str:
-    """A file streetsim wrote into a results folder (a manifest), as text. Opened without waiting
-    and read only if it is a regular file: a named pipe in its place blocked the read forever,
-    a device never ended. OSError otherwise (callers say the file is not readable)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as f:
-        _check_regular(path, os.fstat(fd).st_mode)
-        return f.read().decode("utf-8")
+    """A file streetsim wrote into a results folder (a manifest), as text: a regular file of at most
+    MAX_RESULTS_JSON_BYTES (sim.files: a named pipe in its place blocked the read forever, a device
+    or a sparse file of gigabytes filled memory). OSError if it cannot be opened or is not a
+    regular file (callers say the file is not readable), ValueError if it is too large."""
+    return read_regular(path, limits.MAX_RESULTS_JSON_BYTES, "a results folder's JSON").decode("utf-8")
 
 
 def read_json(path: Path):
     """A JSON file streetsim wrote (a manifest), parsed. ValueError for text that is not JSON, and
     for nesting too deep to be one of ours (the parser's RecursionError, a traceback otherwise);
-    OSError as :func:`read_own_text`."""
+    OSError and ValueError as :func:`read_own_text`."""
     text = read_own_text(path)
     try:
         return json.loads(text)
     except RecursionError:
         raise ValueError("nested too deep to be a streetsim file") from None
-
-
-def _check_regular(path: Path, mode: int | None = None) -> None:
-    """OSError unless ``path`` is a regular file (what a results folder's files all are)."""
-    if not stat.S_ISREG(path.stat().st_mode if mode is None else mode):
-        raise OSError("not a regular file (a named pipe, device or folder)")
 
 
 def _drawn_by_their_command(folder: Path, kind: str) -> ScenarioError:
@@ -209,7 +202,7 @@ def unreadable(path: Path) -> str | None:
     a regular file can: a named pipe waits for a writer, and a link to /dev/zero (size 0 to a size
     check) never ends."""
     try:
-        _check_regular(path)
+        check_regular(path)
         with open(path, "rb"):
             return None
     except OSError as e:

@@ -23,7 +23,7 @@ import sim
 from sim import metrics, provenance
 from sim import scenario as scenario_mod
 from sim.processes import alive, interrupts_deferred
-from sim.results_folder import RESOLVED_SCENARIO, AtomicFolder  # noqa: F401  (AtomicFolder: its home; kept importable from here)
+from sim.results_folder import RESOLVED_SCENARIO
 from sim.street import StreetModel
 
 
@@ -181,13 +181,6 @@ def write_tables(folder: Path, settings, results: list[Replication]) -> pd.DataF
     pd.concat([r.roles for r in results], ignore_index=True).to_csv(folder / "roles.csv", index=False, float_format="%.10g")
     (folder / RESOLVED_SCENARIO).write_text(scenario_mod.dump(settings), encoding="utf-8")
     return summary
-
-
-def write_run(out: Path, settings, results: list[Replication], manifest: dict) -> None:
-    """Every output of ``streetsim run``, moved into place in one rename."""
-    with AtomicFolder(out, "run") as tmp:
-        write_tables(tmp, settings, results)
-        write_manifest(tmp, manifest)
 
 
 def write_manifest(folder: Path, manifest: dict) -> None:

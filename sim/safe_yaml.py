@@ -34,7 +34,7 @@ from pathlib import Path
 
 import yaml
 
-from sim import limits
+from sim import files, limits
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
@@ -51,24 +51,22 @@ def read_text(path: Path, max_bytes: int = limits.MAX_FILE_BYTES) -> str:
     (/dev/stdin, a named pipe) is read to its end once; reading it again gives the same text."""
     if path.is_dir():
         raise YamlError("", "is a folder, not a file")
-    # Opened without waiting: a named pipe would otherwise block until something writes to it.
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # OSError is the caller's: it knows how to name the file
-    with os.fdopen(fd, "rb") as f:
-        mode = os.fstat(fd).st_mode
+    f, mode = files.opened(path)  # OSError is the caller's: it knows how to name the file
+    with f:
         if stat.S_ISSOCK(mode):
             raise YamlError("", "is a socket, not a file")
         if stat.S_ISFIFO(mode):
             return decode(_read_pipe_once(f, max_bytes))
-        data = f.read(max_bytes + 1)
+        try:
+            data = files.read_within(f, max_bytes, SCENARIO_FILES)
+        except files.TooLarge as e:
+            raise YamlError("", str(e)) from None
     if data is None:  # a terminal (or device) with nothing to read yet: not waited on
         raise YamlError("", "is a terminal or device with nothing to read, not a file")
-    if len(data) > max_bytes:
-        raise YamlError("", _too_large(max_bytes))
     return decode(data)
 
 
-def _too_large(max_bytes: int) -> str:
-    return f"larger than {max_bytes:,} bytes, the limit for scenario and experiment files"
+SCENARIO_FILES = "scenario and experiment files"  # what the limit is for, in the error
 
 
 # A pipe's bytes can be read only once, but a command reads its input file more than once (what
@@ -117,7 +115,7 @@ def _read_pipe(fd: int, max_bytes: int, seconds: float) -> bytes:
         chunks.append(chunk)
         size += len(chunk)
         if size > max_bytes:
-            raise YamlError("", _too_large(max_bytes))
+            raise YamlError("", str(files.TooLarge(max_bytes, SCENARIO_FILES)))
     if not size:
         raise YamlError("", "is a pipe with nothing written to it (a named pipe's writer must start first)")
     return b"".join(chunks)

@@ -288,22 +288,35 @@ def _odd_manifest(tmp):
     return ["figures", str(folder)], f"{folder / 'manifest.json'}: ", "not a readable manifest"
 
 
-# A manifest nested 200,000 lists deep: the JSON parser's RecursionError was a traceback from
-# every command that reads a results folder's manifest, until results_folder.read_json.
-DEEP_MANIFEST = '{"kind": "%s", "x": ' + "[" * 200_000 + "]" * 200_000 + "}"
-for _argv, _kind, _text in [
-    (["figures", "{res}"], "run", "nested too deep"),
-    (["report", "{res}", "--no-figures"], "run", "nested too deep"),
-    (["sweep-results", "{res}"], "sweep", "nested too deep"),
-    (["run", MMC, *RUN[1:], "--out", "{res}"], "run", "not a streetsim run result"),
-]:
-    def _deep_manifest(tmp, argv=_argv, kind=_kind, text=_text):
-        folder = _results(tmp, manifest=DEEP_MANIFEST % kind)
-        at_manifest = text == "nested too deep"
-        return ([a.replace("{res}", str(folder)) for a in argv],
-                f"{folder / 'manifest.json'}: " if at_manifest else "--out: ", text)
+# Manifests no streetsim command writes, which every command that reads a results folder's
+# manifest took in whole: one nested 200,000 lists deep (the JSON parser's RecursionError was a
+# traceback, until results_folder.read_json), and one of 8 GB (a sparse file: it takes no disk;
+# it was read into memory, until results_folder.read_own_text held it to
+# limits.MAX_RESULTS_JSON_BYTES). `run --out` only says the folder is not a run's result.
+def _deep_manifest(path: Path, kind: str) -> None:
+    path.write_text(f'{{"kind": "{kind}", "x": ' + "[" * 200_000 + "]" * 200_000 + "}")
 
-    generated(f"{_argv[0]}: a manifest nested 200,000 deep")(_deep_manifest)
+
+def _sparse_manifest(path: Path, kind: str) -> None:
+    path.write_text(f'{{"kind": "{kind}", "x": "')
+    with open(path, "r+b") as f:
+        f.truncate(8 * 2**30)
+
+
+for _what, _write, _text in [("nested 200,000 deep", _deep_manifest, "nested too deep"),
+                             ("sparse, of 8 GB", _sparse_manifest, "larger than 64,000,000 bytes")]:
+    for _argv, _kind in [(["figures", "{res}"], "run"), (["report", "{res}", "--no-figures"], "run"),
+                         (["sweep-results", "{res}"], "sweep"), (["run", MMC, *RUN[1:], "--out", "{res}"], "run")]:
+        def _odd_size_manifest(tmp, argv=_argv, kind=_kind, write=_write, text=_text):
+            folder = _results(tmp)
+            write(folder / "manifest.json", kind)
+            if argv[0] == "run":
+                text, where = "not a streetsim run result", "--out: "
+            else:
+                where = f"{folder / 'manifest.json'}: "
+            return [a.replace("{res}", str(folder)) for a in argv], where, text
+
+        generated(f"{_argv[0]}: a manifest {_what}")(_odd_size_manifest)
 
 
 @generated("figures: empty summary.csv")
@@ -687,7 +700,8 @@ def _negative_duration(tmp):
 
 
 # run as a user runs them (test_heaviest_cases_as_a_user_runs_them), not in-process
-HEAVY = ["alias bomb", "scenario is /dev/zero", "ratio 1/1e-300", "LHS with 10^12 samples", ALIAS_CHAIN]
+HEAVY = ["alias bomb", "scenario is /dev/zero", "ratio 1/1e-300", "LHS with 10^12 samples", ALIAS_CHAIN,
+         "figures: a manifest sparse, of 8 GB"]
 
 
 def snapshot(folder: Path) -> dict:
