@@ -15,10 +15,11 @@ MAX_FILE_BYTES = 1_000_000
 """Scenario, district and experiment files. The shipped ones are 1-8 kB; a megabyte of YAML is a
 mistake (a data file, /dev/zero), and reading it whole must stay cheap."""
 
-MAX_RESULTS_JSON_BYTES = 64_000_000
-"""A JSON file in a results folder (a manifest, report.json). streetsim's are a few kB, plus the
-notes of each scenario file a command ran (at most MAX_FILE_BYTES a file); a larger one is not
-streetsim's (a sparse file or a device in its place), and was read whole into memory."""
+MAX_RESULTS_FILE_BYTES = 64_000_000
+"""A file streetsim reads whole from a results folder: a manifest, report.json, a scenario's
+scenario.resolved.yaml. streetsim's are a few kB, a manifest plus the notes of each scenario file
+a command ran (at most MAX_FILE_BYTES a file); a larger one is not streetsim's (a sparse file or a
+device in its place), and was read whole into memory."""
 
 PIPE_SECONDS = 30
 """A scenario read from a pipe (``streetsim validate /dev/stdin < f``, ``generate | streetsim run

@@ -25,7 +25,7 @@ import unicodedata
 import uuid
 from pathlib import Path
 
-from sim import limits
+from sim import limits, safe_yaml
 from sim.files import check_regular, read_regular
 from sim.processes import alive, interrupts_deferred
 from sim.scenario import Interrupted, ScenarioError, control_character, printable
@@ -139,10 +139,10 @@ def _check_facts(manifest: Path, facts: dict) -> None:
 
 def read_own_text(path: Path) -> str:
     """A file streetsim wrote into a results folder (a manifest), as text: a regular file of at most
-    MAX_RESULTS_JSON_BYTES (sim.files: a named pipe in its place blocked the read forever, a device
+    MAX_RESULTS_FILE_BYTES (sim.files: a named pipe in its place blocked the read forever, a device
     or a sparse file of gigabytes filled memory). OSError if it cannot be opened or is not a
     regular file (callers say the file is not readable), ValueError if it is too large."""
-    return read_regular(path, limits.MAX_RESULTS_JSON_BYTES, "a results folder's JSON").decode("utf-8")
+    return read_regular(path, limits.MAX_RESULTS_FILE_BYTES, "a file streetsim writes").decode("utf-8")
 
 
 def read_json(path: Path):
@@ -186,6 +186,26 @@ def _check_scenario_tables(folder: Path, manifest: dict, tables: tuple[str, ...]
     for f in needed:
         if not f.is_file():
             raise ScenarioError(f, "", f"missing: a {manifest['kind']} folder holds it (run the command that made it again)")
+    if RESOLVED_SCENARIO in tables:
+        for d in folders.values():
+            read_resolved_scenario(d)
+
+
+def read_resolved_scenario(folder: Path) -> dict:
+    """A scenario folder's scenario.resolved.yaml, read as any user's YAML is (sim.safe_yaml:
+    nesting, aliases and values held to their limits) within MAX_RESULTS_FILE_BYTES: a damaged
+    or hostile one was a YAML error, a RecursionError or a MemoryError traceback from `report`.
+    One line naming the file otherwise."""
+    path = folder / RESOLVED_SCENARIO
+    try:
+        data = safe_yaml.parse(read_own_text(path))
+    except safe_yaml.YamlError as e:
+        raise ScenarioError(path, e.key, e.message) from None
+    except (OSError, ValueError) as e:  # not a regular file, too large, not UTF-8
+        raise ScenarioError(path, "", f"not readable: {getattr(e, 'strerror', None) or e}") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(path, "", "not a scenario as streetsim writes it (a mapping of keys)")
+    return data
 
 
 def manifest_kind(folder: Path) -> str | None:

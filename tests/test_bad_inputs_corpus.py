@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -292,7 +294,7 @@ def _odd_manifest(tmp):
 # manifest took in whole: one nested 200,000 lists deep (the JSON parser's RecursionError was a
 # traceback, until results_folder.read_json), and one of 8 GB (a sparse file: it takes no disk;
 # it was read into memory, until results_folder.read_own_text held it to
-# limits.MAX_RESULTS_JSON_BYTES). `run --out` only says the folder is not a run's result.
+# limits.MAX_RESULTS_FILE_BYTES). `run --out` only says the folder is not a run's result.
 def _deep_manifest(path: Path, kind: str) -> None:
     path.write_text(f'{{"kind": "{kind}", "x": ' + "[" * 200_000 + "]" * 200_000 + "}")
 
@@ -490,6 +492,46 @@ for _name, _notes in [("a number", "5"), ("an entry without its file", '[{"heade
         return ["report", str(folder), "--no-figures"], f"{folder / 'manifest.json'}: scenario_notes: ", "not a list"
 
     generated(f"report: scenario_notes that is {_name}")(_report_odd_notes)
+
+
+_MADE_RUN: list[Path] = []
+
+
+def _run_folder(tmp: Path) -> Path:
+    """A copy of a whole run folder (the M/M/c scenario, one replication), made once a session."""
+    if not _MADE_RUN:
+        made = Path(tempfile.mkdtemp(prefix="streetsim-corpus-")) / "res"
+        subprocess.run([sys.executable, "-m", "sim.cli", *RUN, MMC, "--no-figures", "--out", str(made)], check=True,
+                       capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+        _MADE_RUN.append(made)
+    return Path(shutil.copytree(_MADE_RUN[0], tmp / "res"))
+
+
+# A run's scenario.resolved.yaml that streetsim did not write: `report` read it with PyYAML's
+# safe_load, unbounded, and its YAML error, RecursionError or MemoryError was a traceback, until
+# results_folder.read_resolved_scenario read it as a user's YAML is read.
+def _resolved_not_yaml(path: Path) -> None:
+    path.write_text("staffing: [\n")
+
+
+def _resolved_deep(path: Path) -> None:
+    path.write_text("[" * 5000 + "]" * 5000 + "\n")
+
+
+def _resolved_sparse(path: Path) -> None:
+    with open(path, "r+b") as f:
+        f.truncate(3 * 2**30)
+
+
+for _what, _write, _text in [("that is not YAML", _resolved_not_yaml, "invalid YAML: line 2"),
+                             ("nested 5,000 deep", _resolved_deep, "nested more than 40 levels deep"),
+                             ("sparse, of 3 GB", _resolved_sparse, "larger than 64,000,000 bytes")]:
+    def _odd_resolved(tmp, write=_write, text=_text):
+        folder = _run_folder(tmp)
+        write(folder / "scenario.resolved.yaml")
+        return ["report", str(folder), "--no-figures"], f"{folder / 'scenario.resolved.yaml'}: ", text
+
+    generated(f"report: a scenario.resolved.yaml {_what}")(_odd_resolved)
 
 
 @generated("report: a run folder without its daily table")

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from sim import compare, figures, intervals, results_folder
 from sim import notes as notes_mod
@@ -117,7 +116,7 @@ def run_blocks(results_dir: Path, manifest: dict, lang: str) -> list[dict]:
     if manifest["kind"] == "district":  # the district as a whole; streets in their own table
         summaries = {manifest["scenario_names"][0]: pd.read_csv(results_dir / "summary.csv")}
     cmp = compare.comparison_table(summaries)
-    resolved = {n: yaml.safe_load((d / results_folder.RESOLVED_SCENARIO).read_text(encoding="utf-8")) for n, d in runs.items()}
+    resolved = {n: results_folder.read_resolved_scenario(d) for n, d in runs.items()}
     blocks = [heading(word("sec_method", lang))]
     blocks += method_blocks(manifest, resolved, lang)
     blocks += [heading(word("sec_headline", lang))]
