@@ -198,17 +198,18 @@ def seed(text):
 
 
 def cmd_run(args) -> int:
-    from sim import district
 
     if not args.scheduler:  # a district's streets on a Dask cluster run elsewhere
         check_local_workers(args.workers)
-    if district.is_district_file(args.scenario):
+    read: list = []  # each file read, with its text: the notes kept are of what ran
+    raw = scenario_mod.load_raw(args.scenario, read=read)
+    if "streets" in raw:  # a district or city file
         return run_district(args)
     if args.scheduler:
         raise ScenarioError(args.scenario, "--scheduler", "only district and city files run on a Dask cluster "
                             "(replications of one scenario: streetsim sweep --executor dask)")
-    settings = scenario_mod.load(args.scenario, args.overrides)
-    scenario_notes = notes.recorded([args.scenario])  # as read now: the file may be edited while it runs
+    settings = scenario_mod.from_raw(raw, args.scenario, args.overrides)
+    scenario_notes = notes.recorded_from(read)
     out = check_out(args.out if args.out is not None else Path("results") / settings.name, "run", args.force)
     import pandas as pd  # the simulation and its tables load once the input is known to be good
 
@@ -232,14 +233,14 @@ def cmd_run(args) -> int:
 
 def cmd_compare(args) -> int:
     check_local_workers(args.workers)
-    scenarios = {}
+    scenarios, read = {}, []
     for path in args.scenarios:
-        s = scenario_mod.load(path, args.overrides)
+        s = scenario_mod.load(path, args.overrides, read)
         clash = subfolder_name_clash(s.name, scenarios)
         if clash:
             raise ScenarioError(path, "name", f"compare writes each scenario into a folder of its name: {clash}")
         scenarios[s.name] = s
-    scenario_notes = notes.recorded(args.scenarios)
+    scenario_notes = notes.recorded_from(read)
     if args.replications < 2:
         raise ScenarioError("--replications", "", "compare needs at least 2: differences are paired over replications")
     out = check_out(args.out if args.out is not None else Path("results") / "compare", "compare", args.force)
@@ -274,8 +275,9 @@ def run_district(args) -> int:
     """A district or city file: every street, then totals per district (city files) and overall."""
     from sim import district
 
-    dist, streets = district.load(args.scenario, args.overrides)
-    scenario_notes = notes.recorded([args.scenario])
+    read: list = []
+    dist, streets = district.load(args.scenario, args.overrides, read)
+    scenario_notes = notes.recorded_from(read)  # the district file's and each street scenario file's
     out = check_out(args.out if args.out is not None else Path("results") / dist.name, "district", args.force)
     if args.scheduler:
         from sim.sweep.commands import check_scheduler

@@ -52,11 +52,12 @@ def is_district_file(path) -> bool:
     return "streets" in scenario_mod.load_raw(path)
 
 
-def load(path, overrides: list[str] | None = None) -> tuple[District, dict]:
-    """The district and each street's scenario (street name -> Scenario)."""
+def load(path, overrides: list[str] | None = None, read: list | None = None) -> tuple[District, dict]:
+    """The district and each street's scenario (street name -> Scenario); ``read`` as
+    sim.scenario.load_raw's: the district file, then each street's scenario file once."""
     path = Path(path)
     try:
-        district = District.model_validate(scenario_mod.load_raw(path))
+        district = District.model_validate(scenario_mod.load_raw(path, read=read))
     except ValidationError as e:
         raise scenario_mod.format_validation_error(path, e) from None
     if district.groups() and not all(e.district for e in district.streets):
@@ -71,7 +72,7 @@ def load(path, overrides: list[str] | None = None) -> tuple[District, dict]:
         base_path = scenario_mod.referenced_file(path, f"streets.{i}.scenario", path.parent, entry.scenario)
         if base_path not in bases:  # a city's 213 streets share a few scenario files: read each once
             try:
-                bases[base_path] = scenario_mod.load_raw(base_path)
+                bases[base_path] = scenario_mod.load_raw(base_path, read=read)
             except ScenarioError as e:
                 if e.key:
                     raise

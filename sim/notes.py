@@ -3,13 +3,15 @@
 Scenario files mark every number that has no source with ``# assumption: ...`` and cite the
 others with a source id (``# 001: 782,000 residents / 10``, ``# 12345: ...``, ``# CJ/T 315 ...``).
 YAML loaders drop comments, so they are read here line by line, each with the key path it
-stands beside; files named by ``extends:`` are followed. A run reads them when it reads its
-scenario files and keeps them in its manifest (:func:`recorded`), so the report's annex lists
-them as they were run, built from any folder, even if a file was edited or moved since.
+stands beside. A run, compare or district takes them from the text of every file it read (the
+scenario files, the files they extend, a district's street scenario files) and keeps them in its
+manifest (:func:`recorded_from`), so the report's annex lists them as they were run, built from
+any folder, even if a file was edited or moved since.
 
-A file named in a manifest is read only if it is a regular file of at most MAX_SOURCE_BYTES: a
-named pipe there waited for a writer forever, and a device (/dev/zero) never ended. Such a file
-is named as not read (``read_notes`` gives None) instead.
+A folder made before manifests kept the notes has its files read again (:func:`recorded`,
+following ``extends:``), each only if it is a regular file of at most MAX_SOURCE_BYTES: a named
+pipe there waited for a writer forever, and a device (/dev/zero) never ended. Such a file is
+named as not read (``read_notes`` gives None) instead.
 """
 
 from __future__ import annotations
@@ -51,8 +53,11 @@ def read_text(path: str | Path) -> str | None:
 def read_notes(path: str | Path) -> Notes | None:
     """The file's notes; None if it was not read (``read_text``)."""
     text = read_text(path)
-    if text is None:
-        return None
+    return None if text is None else notes_of(text)
+
+
+def notes_of(text: str) -> Notes:
+    """The notes of a scenario file's text."""
     notes = Notes()
     stack: list[tuple[int, str]] = []  # (indent, key) of the keys enclosing the current line
     seen_key = False
@@ -83,19 +88,45 @@ def _without_strings(line: str) -> str:
     return re.sub(r'"[^"]*"|\'[^\']*\'', lambda m: " " * len(m.group()), line)
 
 
+def recorded_from(read: list[tuple[Path, str]]) -> list[dict]:
+    """What a manifest keeps of each file a command read (``read`` as sim.scenario.load_raw fills
+    it: each scenario, district or street file and each file it extends, with its text as read),
+    each once: its name and its notes. Taken from the text the command ran, not read again, so a
+    file edited meanwhile cannot pair one text's numbers with another's notes, and a scenario read
+    from a pipe has its notes too."""
+    kept, seen = [], set()
+    for path, text in read:
+        key = _same_file(path)
+        if key not in seen:
+            seen.add(key)
+            kept.append(_entry(path, notes_of(text)))
+    return kept
+
+
+def _same_file(path: Path):
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a loop of symbolic links: its text was read all the same
+        return path
+
+
 def recorded(paths: list[str | Path]) -> list[dict]:
-    """What the manifest keeps of each scenario file (and each file it extends): its name and
-    its notes, or why they were not read (``not_read``: ``missing``, or ``not_regular`` for a
-    pipe, a device or a file over 1 MB)."""
+    """:func:`recorded_from` for a results folder made before manifests kept the notes: each
+    scenario file (and each file it extends) read as it is now, or why it was not read
+    (``not_read``: ``missing``, or ``not_regular`` for a pipe, a device or a file over 1 MB)."""
     kept = []
     for path in scenario_files(paths):
         notes = read_notes(path)
         if notes is None:
             kept.append({"file": str(path), "not_read": "not_regular" if path.exists() else "missing"})
         else:
-            kept.append({"file": str(path), "header": notes.header, "assumptions": [list(a) for a in notes.assumptions],
-                         "sources": [list(s) for s in notes.sources]})  # fmt: skip
+            kept.append(_entry(path, notes))
     return kept
+
+
+def _entry(path: Path, notes: Notes) -> dict:
+    return {"file": str(path), "header": notes.header, "assumptions": [list(a) for a in notes.assumptions],
+            "sources": [list(s) for s in notes.sources]}
 
 
 def is_recorded(value) -> bool:

@@ -189,8 +189,8 @@ def write_manifest(folder: Path, manifest: dict) -> None:
 
 def manifest(kind: str, command: list[str], seed: int, replications: int, scenarios: list[str],
              scenario_notes: list[dict]) -> dict:
-    """What a results folder was made from; ``scenario_notes``: sim.notes.recorded of the scenario
-    files, read when they were (the report's annex lists them as run)."""
+    """What a results folder was made from; ``scenario_notes``: sim.notes.recorded_from of the
+    files the command read, as it read them (the report's annex lists them as run)."""
     return {
         "kind": kind,
         "streetsim_version": sim.__version__,

@@ -474,12 +474,14 @@ def staff_count(role: Role, street: Street) -> int:
 SCENARIO_START = "a scenario file starts with `name: <name>`"
 
 
-def read_yaml(path: Path, starts: str = SCENARIO_START) -> dict:
+def read_yaml(path: Path, starts: str = SCENARIO_START, read: list | None = None) -> dict:
     """A YAML file as a mapping; size, encoding, nesting, aliases and duplicate keys checked
     (``sim/safe_yaml.py``) before anything is built from it. ``starts`` says what a file of the
-    kind read starts with, for an empty one."""
+    kind read starts with, for an empty one. ``read``, if given, gets ``(path, text)`` appended:
+    the text as read, for the notes a command keeps of it (sim.notes.recorded_from)."""
     try:
-        data = safe_yaml.parse(safe_yaml.read_text(path))
+        text = safe_yaml.read_text(path)
+        data = safe_yaml.parse(text)
     except safe_yaml.YamlError as e:
         raise ScenarioError(path, e.key, e.message) from None
     except FileNotFoundError:
@@ -490,6 +492,8 @@ def read_yaml(path: Path, starts: str = SCENARIO_START) -> dict:
         raise ScenarioError(path, "", f"is empty; {starts}")
     if not isinstance(data, dict):
         raise ScenarioError(path, "", f"must be a mapping of keys, got {type(data).__name__}")
+    if read is not None:
+        read.append((path, text))
     return data
 
 
@@ -504,14 +508,15 @@ def deep_merge(base: dict, changes: dict) -> dict:
     return out
 
 
-def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
-    """Read a YAML file and resolve its ``extends:`` chain (paths relative to the file)."""
+def load_raw(path: str | Path, _chain: tuple = (), read: list | None = None) -> dict:
+    """Read a YAML file and resolve its ``extends:`` chain (paths relative to the file); ``read``
+    as :func:`read_yaml`'s, the file first, then the files it extends."""
     path = Path(path)
     try:
         key = path.resolve()
     except (OSError, RuntimeError) as e:  # RuntimeError: a loop of symbolic links
         raise ScenarioError(path, "", f"cannot read: {getattr(e, 'strerror', None) or e}") from None
-    data = read_yaml(path)
+    data = read_yaml(path, read=read)
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -521,7 +526,7 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
     _check_cycle(path, (*_chain, key), parent, parent_path)
     _check_chain(path, (*_chain, key), parent)
     try:
-        parent_data = load_raw(parent_path, (*_chain, key))
+        parent_data = load_raw(parent_path, (*_chain, key), read)
     except ScenarioError as e:
         if e.key or e.file != str(parent_path):
             raise
@@ -715,10 +720,15 @@ def build(data: dict, file="<scenario>") -> Scenario:
     return scenario
 
 
-def load(path: str | Path, overrides: list[str] | None = None) -> Scenario:
-    """Load a scenario file, resolving ``extends:`` and applying ``--set`` overrides."""
-    data = load_raw(path)  # a fresh dict: copied (by apply_overrides) only when something is set in it
-    if overrides:
+def load(path: str | Path, overrides: list[str] | None = None, read: list | None = None) -> Scenario:
+    """Load a scenario file, resolving ``extends:`` and applying ``--set`` overrides; ``read`` as
+    :func:`load_raw`'s."""
+    return from_raw(load_raw(path, read=read), path, overrides)
+
+
+def from_raw(data: dict, path: str | Path, overrides: list[str] | None = None) -> Scenario:
+    """The scenario ``path``'s :func:`load_raw` gave (``data``), with ``--set`` overrides."""
+    if overrides:  # data is a fresh dict: copied (by apply_overrides) only when something is set in it
         data = apply_overrides(data, overrides, path)
     return build(data, path)
 

@@ -1,6 +1,7 @@
 """District and city runs (sim.district): the Shanghai city file, totals per district and for the
 city, and the same results on one worker, two workers or a Dask cluster."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -193,3 +194,11 @@ def test_city_satisfaction_is_the_mean_over_residents_of_every_street(runs):
     shared = set.intersection(*({(a, r) for a, r in zip(*pd.read_parquet(f / "cases.parquet")[["area", "resident"]]
                                  .to_numpy().T)} for f in (runs["one"] / "streets").iterdir()))  # fmt: skip
     assert shared, "no resident number is used in every street: the test would not tell the two apart"
+
+
+def test_a_district_keeps_the_notes_of_its_streets_scenario_files(runs, small_city):
+    """Only the district file's notes were kept: the report's annex of a city listed none of the
+    assumptions of the scenario its streets run (shanghai_street.yaml and reform_2015.yaml)."""
+    kept = json.loads((runs["one"] / "manifest.json").read_text(encoding="utf-8"))["scenario_notes"]
+    assert [Path(k["file"]).name for k in kept] == [small_city.name, "shanghai_street.yaml", "reform_2015.yaml"]
+    assert all(k["assumptions"] for k in kept[1:]), [k["file"] for k in kept if not k["assumptions"]]
