@@ -1,12 +1,15 @@
 """Opening a file that anyone may have put in place, without waiting and within a limit.
 
 A named pipe opened the usual way blocks until something writes to it, and a device such as
-/dev/zero (or a sparse file of gigabytes) never ends or fills memory. Every reader of a user's
-file or of a results folder opens it here: without waiting, and reading at most its limit.
+/dev/zero (or a sparse file of gigabytes) never ends or fills memory. Scenario, district,
+experiment and observed files, the notes read from them, and what streetsim reads whole from a
+results folder (manifests, report.json, resolved scenarios) are opened here: without waiting, and
+read within a limit. (Tables are checked to be regular files here, then read by pandas and pyarrow.)
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -22,13 +25,16 @@ class TooLarge(ValueError):
 
 def opened(path: str | Path) -> tuple[BinaryIO, int]:
     """The file, open for reading without waiting on a pipe's writer, and its mode (``st_mode``).
-    OSError is the caller's: it knows how to name the file."""
+    OSError is the caller's: it knows how to name the file (IsADirectoryError for a folder, whose
+    descriptor is closed here: Python's file object refuses it and left it open)."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    f = os.fdopen(fd, "rb")
     try:
-        return f, os.fstat(fd).st_mode
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        return os.fdopen(fd, "rb"), mode
     except BaseException:
-        f.close()
+        os.close(fd)
         raise
 
 
@@ -44,7 +50,10 @@ def read_within(f: BinaryIO, max_bytes: int, what: str) -> bytes:
 def read_regular(path: str | Path, max_bytes: int, what: str) -> bytes:
     """The bytes of a regular file of at most ``max_bytes``. OSError if it cannot be opened or is
     not a regular file (a named pipe, a device, a folder); TooLarge if it is larger."""
-    f, mode = opened(path)
+    try:
+        f, mode = opened(path)
+    except IsADirectoryError:
+        raise OSError(NOT_REGULAR) from None
     with f:
         check_regular(path, mode)
         return read_within(f, max_bytes, what)

@@ -317,6 +317,9 @@ WORDS = {  # words of tables, figures and the report
     "file_not_read": ("情景文件{file}不是普通文件或大于1 MB（如命名管道、设备），未读取；假设无法列出。",
                       "Scenario file {file} was not read (not a regular file, such as a named pipe or a device, or larger "
                       "than 1 MB); its assumptions are not listed."),
+    "notes_cut": ("以上为部分注释：所有情景文件的注释合计超过{mb} MB，其余未列出（完整注释见{file}本身）。",
+                  "Only part of the notes is listed: all scenario files' notes together exceed {mb} MB, and the "
+                  "rest are not listed (the full notes are in {file} itself)."),
     "key_path": ("键路径", "key path"),
     "assumption": ("假设", "assumption"),
     "source": ("来源", "source"),

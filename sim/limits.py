@@ -16,10 +16,11 @@ MAX_FILE_BYTES = 1_000_000
 mistake (a data file, /dev/zero), and reading it whole must stay cheap."""
 
 MAX_RESULTS_FILE_BYTES = 64_000_000
-"""A file streetsim reads whole from a results folder: a manifest, report.json, a scenario's
-scenario.resolved.yaml. streetsim's are a few kB, a manifest plus the notes of each scenario file
-a command ran (at most MAX_FILE_BYTES a file); a larger one is not streetsim's (a sparse file or a
-device in its place), and was read whole into memory."""
+"""A file streetsim reads whole from a results folder: a manifest, a scenario's
+scenario.resolved.yaml (report.json is held to 1 MB by the report's annex). streetsim's are a
+few kB: a manifest holds at most sim.notes.NOTES_BYTES of scenario files' notes, and a sweep's at
+most sim.sweep.experiment.LISTED_SKIPS skipped points. A larger one is not streetsim's (a sparse
+file or a device in its place), and was read whole into memory."""
 
 PIPE_SECONDS = 30
 """A scenario read from a pipe (``streetsim validate /dev/stdin < f``, ``generate | streetsim run

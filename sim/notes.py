@@ -16,6 +16,7 @@ named as not read (``read_notes`` gives None) instead.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,12 @@ from sim import files, limits
 MAX_SOURCE_BYTES = limits.MAX_FILE_BYTES  # a scenario file's own limit: 1 MB
 
 KEY_LINE = re.compile(r"^(?P<indent>\s*)(?:-\s+)?(?P<key>[^\s#:][^#:]*?):(?:\s|$)")
+BLOCK_START = re.compile(r"\s*[|>][-+0-9]*\s*(?:#.*)?$")  # what follows ``key:`` when a block of text starts
+NOTES_BYTES = 16_000_000
+"""What one manifest keeps of all its files' notes, as JSON. A shipped file's are ~5-20 kB; a file
+of a megabyte of comment lines, each kept with its key path, came to megabytes (and an unbounded
+number of files in a compare to any size), past what a results folder's reader takes
+(limits.MAX_RESULTS_FILE_BYTES). Notes past it are cut, and the annex says so."""
 COMMENT = re.compile(r"(?:^|\s)#\s?(?P<text>.*)$")
 ASSUMPTION = re.compile(r"\bassumption\b:?\s*", re.IGNORECASE)
 SOURCE = re.compile(r"^(?:\d{3}(?:\s*,\s*\d{3})*|12345|CJ/T\s*315|domain\.md|seeds/)\b", re.IGNORECASE)
@@ -57,11 +64,18 @@ def read_notes(path: str | Path) -> Notes | None:
 
 
 def notes_of(text: str) -> Notes:
-    """The notes of a scenario file's text."""
+    """The notes of a scenario file's text. Lines inside a block of text (``description: |``)
+    are text, not keys or comments."""
     notes = Notes()
     stack: list[tuple[int, str]] = []  # (indent, key) of the keys enclosing the current line
     seen_key = False
+    block_over = None  # inside a block of text: the indent its lines are deeper than
     for line in text.splitlines():
+        indent = len(line) - len(line.lstrip())
+        if block_over is not None:
+            if not line.strip() or indent > block_over:
+                continue
+            block_over = None
         key = KEY_LINE.match(line)
         if key:
             indent = len(key["indent"])
@@ -69,11 +83,15 @@ def notes_of(text: str) -> Notes:
                 stack.pop()
             stack.append((indent, key["key"].strip()))
             seen_key = True
+            if BLOCK_START.match(line, key.end()):
+                block_over = key.start("key")
         comment = COMMENT.search(_without_strings(line))
         if not comment:
             continue
         text = line[comment.start("text"):].strip()  # as written: quotes inside the comment are kept
         where = ".".join(k for _, k in stack)  # the key on this line, or the one above a comment line
+        if not text:
+            continue
         if not seen_key:
             notes.header.append(text)
         elif ASSUMPTION.search(text):
@@ -91,15 +109,15 @@ def _without_strings(line: str) -> str:
 def recorded_from(read: list[tuple[Path, str]]) -> list[dict]:
     """What a manifest keeps of each file a command read (``read`` as sim.scenario.load_raw fills
     it: each scenario, district or street file and each file it extends, with its text as read),
-    each once: its name and its notes. Taken from the text the command ran, not read again, so a
-    file edited meanwhile cannot pair one text's numbers with another's notes, and a scenario read
-    from a pipe has its notes too."""
-    kept, seen = [], set()
+    each once: its name and its notes, within NOTES_BYTES. Taken from the text the command ran,
+    not read again, so a file edited meanwhile cannot pair one text's numbers with another's
+    notes, and a scenario read from a pipe has its notes too."""
+    kept, seen, budget = [], set(), [NOTES_BYTES]
     for path, text in read:
         key = _same_file(path)
         if key not in seen:
             seen.add(key)
-            kept.append(_entry(path, notes_of(text)))
+            kept.append(_entry(path, notes_of(text), budget))
     return kept
 
 
@@ -114,19 +132,30 @@ def recorded(paths: list[str | Path]) -> list[dict]:
     """:func:`recorded_from` for a results folder made before manifests kept the notes: each
     scenario file (and each file it extends) read as it is now, or why it was not read
     (``not_read``: ``missing``, or ``not_regular`` for a pipe, a device or a file over 1 MB)."""
-    kept = []
+    kept, budget = [], [NOTES_BYTES]
     for path in scenario_files(paths):
         notes = read_notes(path)
         if notes is None:
             kept.append({"file": str(path), "not_read": "not_regular" if path.exists() else "missing"})
         else:
-            kept.append(_entry(path, notes))
+            kept.append(_entry(path, notes, budget))
     return kept
 
 
-def _entry(path: Path, notes: Notes) -> dict:
-    return {"file": str(path), "header": notes.header, "assumptions": [list(a) for a in notes.assumptions],
-            "sources": [list(s) for s in notes.sources]}
+def _entry(path: Path, notes: Notes, budget: list[int]) -> dict:
+    """A file's notes as a manifest keeps them, each item counted against what is left of the
+    manifest's ``budget`` (its JSON size); ``cut`` if some did not fit."""
+    entry = {"file": str(path), "header": [], "assumptions": [], "sources": []}
+    budget[0] -= len(json.dumps(entry)) + 60  # the entry's own keys, line breaks and indents
+    items = [("header", t) for t in notes.header] + [("assumptions", list(a)) for a in notes.assumptions] + [
+        ("sources", list(s)) for s in notes.sources]  # fmt: skip
+    for name, item in items:
+        budget[0] -= len(json.dumps(item)) + 40  # the line breaks and indents a manifest adds (indent=2)
+        if budget[0] < 0:
+            entry["cut"] = True
+            break
+        entry[name].append(item)
+    return entry
 
 
 def is_recorded(value) -> bool:
@@ -140,7 +169,8 @@ def is_recorded(value) -> bool:
     return isinstance(value, list) and all(
         isinstance(e, dict) and isinstance(e.get("file"), str)
         and (e.get("not_read") in ("missing", "not_regular")
-             or (texts(e.get("header")) and pairs(e.get("assumptions")) and pairs(e.get("sources"))))
+             or (texts(e.get("header")) and pairs(e.get("assumptions")) and pairs(e.get("sources"))
+                 and isinstance(e.get("cut", False), bool)))
         for e in value)  # fmt: skip
 
 

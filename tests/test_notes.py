@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from sim import files
+from sim import files, notes
 from sim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,3 +69,39 @@ def test_a_compare_keeps_each_file_once(tmp_path):
     second.write_text(f"extends: {MMC}\nname: second\n", encoding="utf-8")
     assert main(["compare", str(first), str(second), *RUN[:1], "2", *RUN[2:], "--out", str(tmp_path / "cmp")]) == 0
     assert [k["file"] for k in _kept(tmp_path / "cmp")] == [str(first), MMC, str(second)]
+
+
+def test_lines_in_a_block_of_text_are_neither_keys_nor_comments():
+    """A description written as a block (``|``) had its lines read as keys and its '#'s as
+    comments: a long line in it became the key path of every note below it."""
+    text = ("name: x\ndescription: |\n  kkk: x   # assumption: part of the text\n\n  # 001: text too\n"
+            "street:  # 001: a source\n  residents: 5  # assumption: a guess\n  notes: >-\n    a: b # 002\n"
+            "  grids: 1 # 003: after the block\n")
+    n = notes.notes_of(text)
+    assert n.assumptions == [("street.residents", "assumption: a guess")]
+    assert n.sources == [("street", "001: a source"), ("street.grids", "003: after the block")]
+
+
+def test_a_manifest_keeps_at_most_its_budget_of_notes_and_says_what_it_cut(tmp_path):
+    """Each note is kept with its key path: a file of 100,000 one-word source lines under a long
+    key path made 13.6 MB of JSON, and a compare of several such files a manifest past what
+    streetsim reads back (limits.MAX_RESULTS_FILE_BYTES). Every file is still named, as the
+    manifest's ``scenarios`` names it: ~150 bytes a file past the budget."""
+    key = "case_types:\n  " + "t" * 64 + ":\n    arrivals:\n"
+    text = "name: x\n" + key + "      #001\n" * 100_000
+    read = [(tmp_path / f"s{i}.yaml", text) for i in range(3)]
+    kept = notes.recorded_from(read)
+    size = len(json.dumps({"scenario_notes": kept}, indent=2))  # as sim.runner.write_manifest writes it
+    assert 0.99 * notes.NOTES_BYTES < size <= notes.NOTES_BYTES + 200 * len(read), size
+    assert [k.get("cut", False) for k in kept] == [False, True, True]
+    assert len(kept[0]["sources"]) == 100_000 and notes.is_recorded(kept)
+
+
+def test_the_annex_says_when_notes_were_cut():
+    from sim.labels import word
+    from sim.report import annex
+
+    entry = {"file": "s.yaml", "header": [], "assumptions": [["a", "assumption: b"]], "sources": [], "cut": True}
+    for lang in ("en", "zh"):
+        texts = [b.get("text") for b in annex.assumption_blocks({"scenario_notes": [entry]}, lang)]
+        assert word("notes_cut", lang, mb=f"{notes.NOTES_BYTES / 1e6:g}", file="s.yaml") in texts

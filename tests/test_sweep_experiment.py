@@ -283,3 +283,16 @@ def test_two_keys_of_one_lever_keep_apart_and_an_experiments_label_names_a_key_i
     manifest = {"design": {"parameters": specs}}
     assert _swept_name("case_types.job.handle.cv", manifest, "zh") == "Spread of handling times\ncase_types.job.handle.cv"
     assert _swept_name("case_types.job.handle.cv", manifest, "zh") == zh.axis("case_types.job.handle.cv")
+
+
+def test_the_manifest_lists_a_bounded_number_of_skipped_points_and_counts_them_all(tmp_path, monkeypatch):
+    """Each skipped point was listed (~260 bytes): a large grid of mostly invalid points made a
+    manifest past what streetsim reads back (limits.MAX_RESULTS_FILE_BYTES)."""
+    monkeypatch.setattr(experiment, "LISTED_SKIPS", 2)
+    exp = write_experiment(tmp_path / "skips.yaml", invalid_points="skip",
+                           parameters={"staffing.servers.count": {"values": [-3, -2, -1, 3, 4]}})  # fmt: skip
+    plan = experiment.load(exp)
+    design = experiment.describe(plan)
+    assert design["skipped_count"] == 3 and len(plan.skipped) == 3
+    assert [p["values"]["staffing.servers.count"] for p in design["skipped_points"]] == [-3, -2]
+    assert design["points"] == 2

@@ -316,6 +316,8 @@ def assumption_blocks(manifest: dict, lang: str) -> list[dict]:
         if entry["sources"]:
             blocks.append(table([word("key_path", lang), word("source", lang)], entry["sources"],
                                 word("sources_caption", lang), ["left", "left"]))
+        if entry.get("cut"):
+            blocks.append(note(word("notes_cut", lang, mb=f"{notes_mod.NOTES_BYTES / 1e6:g}", file=file)))
     return blocks
 
 

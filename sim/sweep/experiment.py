@@ -540,6 +540,9 @@ def from_unit(p: Parameter, integer: bool, x: np.ndarray) -> list:
     return [float(v) for v in x]
 
 
+LISTED_SKIPS = 1_000  # skipped points the manifest lists (~260 bytes each); all are counted
+
+
 def describe(plan: Plan) -> dict:
     """The design as the manifest records it."""
     return {
@@ -549,6 +552,7 @@ def describe(plan: Plan) -> dict:
         "settings": plan.spec.design.model_dump(),
         "points": len(plan.points),
         "runs": len(plan.points) * plan.spec.replications,
-        "skipped_points": plan.skipped,
+        "skipped_points": plan.skipped[:LISTED_SKIPS],
+        "skipped_count": len(plan.skipped),
     }
 
