@@ -16,6 +16,7 @@ named as not read (``read_notes`` gives None) instead.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from dataclasses import dataclass, field
@@ -23,18 +24,17 @@ from pathlib import Path
 
 import yaml
 
-from sim import files, limits
+from sim import files, limits, safe_yaml
 
 MAX_SOURCE_BYTES = limits.MAX_FILE_BYTES  # a scenario file's own limit: 1 MB
 
-KEY_LINE = re.compile(r"^(?P<indent>\s*)(?:-\s+)?(?P<key>[^\s#:][^#:]*?):(?:\s|$)")
-BLOCK_START = re.compile(r"\s*[|>][-+0-9]*\s*(?:#.*)?$")  # what follows ``key:`` when a block of text starts
 NOTES_BYTES = 16_000_000
 """What one manifest keeps of all its files' notes, as JSON. A shipped file's are ~5-20 kB; a file
 of a megabyte of comment lines, each kept with its key path, came to megabytes (and an unbounded
 number of files in a compare to any size), past what a results folder's reader takes
 (limits.MAX_RESULTS_FILE_BYTES). Notes past it are cut, and the annex says so."""
-COMMENT = re.compile(r"(?:^|\s)#\s?(?P<text>.*)$")
+COMMENT = re.compile(r"(?:^|(?<=\s))#[^\S\n]?(?P<text>[^\n]*)")  # '#' at a line's start or after a space, to its end
+KEY_CHARS = 100  # a key longer than this is shown cut in a key path (a scenario's are names of at most 64)
 ASSUMPTION = re.compile(r"\bassumption\b:?\s*", re.IGNORECASE)
 SOURCE = re.compile(r"^(?:\d{3}(?:\s*,\s*\d{3})*|12345|CJ/T\s*315|domain\.md|seeds/)\b", re.IGNORECASE)
 
@@ -44,6 +44,7 @@ class Notes:
     header: list[str] = field(default_factory=list)  # comment lines before the first key
     assumptions: list[tuple[str, str]] = field(default_factory=list)  # (key path, text)
     sources: list[tuple[str, str]] = field(default_factory=list)
+    cut: bool = False  # some were left out: the budget they were read with ran out
 
 
 def read_text(path: str | Path) -> str | None:
@@ -63,47 +64,86 @@ def read_notes(path: str | Path) -> Notes | None:
     return None if text is None else notes_of(text)
 
 
-def notes_of(text: str) -> Notes:
-    """The notes of a scenario file's text. Lines inside a block of text (``description: |``)
-    are text, not keys or comments."""
+def notes_of(text: str, budget: list[int] | None = None) -> Notes:
+    """The notes of a scenario file's text: its comments, each with the key path of the last key
+    before it. Where the keys, and text that merely holds a '#', are comes from the YAML parser
+    (sim.safe_yaml, with its limits), so a block of text (``description: |``) or a quoted string
+    over several lines is text, not keys and comments. ``budget`` (JSON bytes, as a manifest
+    writes them) is spent as notes are kept; past it they are left out (``cut``). Text that is not
+    YAML streetsim reads has no notes."""
     notes = Notes()
-    stack: list[tuple[int, str]] = []  # (indent, key) of the keys enclosing the current line
-    seen_key = False
-    block_over = None  # inside a block of text: the indent its lines are deeper than
-    for line in text.splitlines():
-        indent = len(line) - len(line.lstrip())
-        if block_over is not None:
-            if not line.strip() or indent > block_over:
-                continue
-            block_over = None
-        key = KEY_LINE.match(line)
-        if key:
-            indent = len(key["indent"])
-            while stack and stack[-1][0] >= indent:
-                stack.pop()
-            stack.append((indent, key["key"].strip()))
-            seen_key = True
-            if BLOCK_START.match(line, key.end()):
-                block_over = key.start("key")
-        comment = COMMENT.search(_without_strings(line))
-        if not comment:
+    try:
+        root = safe_yaml.checked_node(text)
+    except safe_yaml.YamlError:
+        return notes
+    names, anchors, texts = _keys_and_texts(root)
+    starts = [a[0] for a in anchors]
+    text_starts = [t[0] for t in texts]
+    paths: dict[int, str] = {}  # made only for keys a note stands beside
+    for comment in COMMENT.finditer(text):
+        at = comment.start()
+        inside = bisect.bisect_right(text_starts, at) - 1
+        if inside >= 0 and at < texts[inside][1]:
+            continue  # a '#' in a key's or a value's text
+        said = comment["text"].strip()
+        if not said:
             continue
-        text = line[comment.start("text"):].strip()  # as written: quotes inside the comment are kept
-        where = ".".join(k for _, k in stack)  # the key on this line, or the one above a comment line
-        if not text:
+        anchor = bisect.bisect_left(starts, at) - 1  # the last line's first key before the comment
+        if anchor < 0:
+            kind, item = "header", said
+        elif ASSUMPTION.search(said) or SOURCE.match(said):
+            kind = "assumptions" if ASSUMPTION.search(said) else "sources"
+            item = (_path(names, anchors[anchor][1], paths), said)
+        else:
             continue
-        if not seen_key:
-            notes.header.append(text)
-        elif ASSUMPTION.search(text):
-            notes.assumptions.append((where, text))
-        elif SOURCE.match(text):
-            notes.sources.append((where, text))
+        if budget is not None:
+            budget[0] -= len(json.dumps(item)) + 40  # the line breaks and indents a manifest adds (indent=2)
+            if budget[0] < 0:
+                notes.cut = True
+                break
+        getattr(notes, kind).append(item)
     return notes
 
 
-def _without_strings(line: str) -> str:
-    """Blank out quoted strings so a '#' inside a description is not taken for a comment."""
-    return re.sub(r'"[^"]*"|\'[^\']*\'', lambda m: " " * len(m.group()), line)
+def _keys_and_texts(root):
+    """The document's key names, each as (name, its parent's number or -1), a list's items by
+    their index (``observed.3.sd``, as errors name them); the keys a comment can stand beside,
+    as (where it starts in the text, its number), the first key of each line only (``levers:
+    {enabled: false}  # why`` is about ``levers``), in the text's order; and every scalar's
+    (start, end) in the text, in order. Each node is visited once: an alias's keys are where its
+    anchor is."""
+    names: list[tuple[str, int]] = []
+    firsts: dict[int, tuple[int, int]] = {}  # line -> (start, number) of its first key
+    texts, seen = [], set()
+    stack = [(root, -1)]
+    while stack:
+        node, parent = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            texts.append((node.start_mark.index, node.end_mark.index))
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                name = str(key.value) if isinstance(key, yaml.ScalarNode) else "<complex key>"
+                names.append((name if len(name) <= KEY_CHARS else name[:KEY_CHARS] + "…", parent))
+                mark = key.start_mark
+                if mark.index < firsts.get(mark.line, (mark.index + 1,))[0]:
+                    firsts[mark.line] = (mark.index, len(names) - 1)
+                stack += [(key, parent), (value, len(names) - 1)]
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                names.append((str(i), parent))
+                stack.append((item, len(names) - 1))
+    texts.sort()
+    return names, sorted(firsts.values()), texts
+
+
+def _path(names: list[tuple[str, int]], key: int, paths: dict[int, str]) -> str:
+    if key not in paths:
+        name, parent = names[key]
+        paths[key] = name if parent < 0 else f"{_path(names, parent, paths)}.{name}"
+    return paths[key]
 
 
 def recorded_from(read: list[tuple[Path, str]]) -> list[dict]:
@@ -117,7 +157,7 @@ def recorded_from(read: list[tuple[Path, str]]) -> list[dict]:
         key = _same_file(path)
         if key not in seen:
             seen.add(key)
-            kept.append(_entry(path, notes_of(text), budget))
+            kept.append(_entry(path, text, budget))
     return kept
 
 
@@ -134,27 +174,23 @@ def recorded(paths: list[str | Path]) -> list[dict]:
     (``not_read``: ``missing``, or ``not_regular`` for a pipe, a device or a file over 1 MB)."""
     kept, budget = [], [NOTES_BYTES]
     for path in scenario_files(paths):
-        notes = read_notes(path)
-        if notes is None:
+        text = read_text(path)
+        if text is None:
             kept.append({"file": str(path), "not_read": "not_regular" if path.exists() else "missing"})
         else:
-            kept.append(_entry(path, notes, budget))
+            kept.append(_entry(path, text, budget))
     return kept
 
 
-def _entry(path: Path, notes: Notes, budget: list[int]) -> dict:
-    """A file's notes as a manifest keeps them, each item counted against what is left of the
-    manifest's ``budget`` (its JSON size); ``cut`` if some did not fit."""
-    entry = {"file": str(path), "header": [], "assumptions": [], "sources": []}
-    budget[0] -= len(json.dumps(entry)) + 60  # the entry's own keys, line breaks and indents
-    items = [("header", t) for t in notes.header] + [("assumptions", list(a)) for a in notes.assumptions] + [
-        ("sources", list(s)) for s in notes.sources]  # fmt: skip
-    for name, item in items:
-        budget[0] -= len(json.dumps(item)) + 40  # the line breaks and indents a manifest adds (indent=2)
-        if budget[0] < 0:
-            entry["cut"] = True
-            break
-        entry[name].append(item)
+def _entry(path: Path, text: str, budget: list[int]) -> dict:
+    """A file's notes as a manifest keeps them, counted against what is left of the manifest's
+    ``budget`` (its JSON size); ``cut`` if some did not fit."""
+    budget[0] -= len(json.dumps(str(path))) + 120  # the entry's keys, lists, line breaks and indents
+    notes = notes_of(text, budget)
+    entry = {"file": str(path), "header": notes.header, "assumptions": [list(a) for a in notes.assumptions],
+             "sources": [list(s) for s in notes.sources]}  # fmt: skip
+    if notes.cut:
+        entry["cut"] = True
     return entry
 
 
@@ -195,8 +231,8 @@ def _extends(path: Path) -> Path | None:
     if text is None:
         return None
     try:
-        raw = yaml.safe_load(text)
-    except (yaml.YAMLError, RecursionError):
+        raw = safe_yaml.parse(text)
+    except safe_yaml.YamlError:
         return None
     if isinstance(raw, dict) and isinstance(raw.get("extends"), str):
         return Path(_relative(path.parent / raw["extends"]))

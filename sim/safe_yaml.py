@@ -195,6 +195,16 @@ def inline(value) -> str:
 
 def parse(text: str):
     """YAML text -> Python objects, refusing deep nesting, alias bombs and duplicate keys."""
+    return _checked(text, construct=True)
+
+
+def checked_node(text: str) -> yaml.Node | None:
+    """The document's node graph (each node with its place in the text), checked as :func:`parse`
+    checks it, without building the objects."""
+    return _checked(text, construct=False)
+
+
+def _checked(text: str, construct: bool):
     try:
         _check_nesting(text)
         loader = Loader(text)
@@ -204,7 +214,7 @@ def parse(text: str):
                 return None
             _check_not_endless(node)
             _check_graph(node)
-            return loader.construct_document(node)
+            return loader.construct_document(node) if construct else node
         finally:
             loader.dispose()
     except yaml.YAMLError as e:

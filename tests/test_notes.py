@@ -7,8 +7,11 @@ import json
 import os
 import subprocess
 import sys
+import tracemalloc
 from collections import Counter
 from pathlib import Path
+
+import pytest
 
 from sim import files, notes
 from sim.cli import main
@@ -71,15 +74,46 @@ def test_a_compare_keeps_each_file_once(tmp_path):
     assert [k["file"] for k in _kept(tmp_path / "cmp")] == [str(first), MMC, str(second)]
 
 
-def test_lines_in_a_block_of_text_are_neither_keys_nor_comments():
-    """A description written as a block (``|``) had its lines read as keys and its '#'s as
-    comments: a long line in it became the key path of every note below it."""
-    text = ("name: x\ndescription: |\n  kkk: x   # assumption: part of the text\n\n  # 001: text too\n"
-            "street:  # 001: a source\n  residents: 5  # assumption: a guess\n  notes: >-\n    a: b # 002\n"
-            "  grids: 1 # 003: after the block\n")
-    n = notes.notes_of(text)
-    assert n.assumptions == [("street.residents", "assumption: a guess")]
-    assert n.sources == [("street", "001: a source"), ("street.grids", "003: after the block")]
+# What the YAML parser reads as text is not keys and comments; a comment after a block of text
+# is one. (Lines were matched one by one: a block's or a quoted string's lines were taken for keys
+# and comments, and a comment less indented than the block's text was dropped.)
+NOT_KEYS_NOR_COMMENTS = {
+    "a block of text": ("description: |\n  kkk: x   # assumption: text\n\n  # 001: text too\n"
+                        "street:  # 001: a source\n  residents: 5  # assumption: a guess\n",
+                        [("street.residents", "assumption: a guess")], [("street", "001: a source")]),
+    "a folded block, then a key": ("street:\n  notes: >-\n    a: b # 002\n  grids: 1 # 003: after the block\n",
+                                   [], [("street.grids", "003: after the block")]),
+    "a quoted string over lines": ('description: "a\n  Note: b\n  # assumption: text"\nstreet:\n  residents: 5\n', [], []),
+    "a comment less indented than the block": ("a:\n  description: |\n      text\n    # assumption: kept\n  b: 1\n",
+                                               [("a.description", "assumption: kept")], []),
+    "tagged, anchored and list blocks": ("a: !!str |\n  # 001: text\nb: &x |\n  # 002: text\nc:\n  - |\n    # 003\n"
+                                         "  - 2  # 004: the list's second item\n", [], [("c", "004: the list's second item")]),
+    "a flow mapping's comment is its line's first key's": ("levers:\n  data_sharing: {enabled: false}  # assumption: none\n",
+                                                           [("levers.data_sharing", "assumption: none")], []),
+    "a list item's keys": ("observed:\n  - quantity: a\n    sd: 1  # assumption: one\n  - quantity: b\n"
+                           "    sd: 2  # assumption: two\n", [("observed.0.sd", "assumption: one"), ("observed.1.sd", "assumption: two")], []),
+}
+
+
+@pytest.mark.parametrize("case", NOT_KEYS_NOR_COMMENTS)
+def test_keys_and_comments_are_where_the_yaml_parser_puts_them(case):
+    text, assumptions, sources = NOT_KEYS_NOR_COMMENTS[case]
+    n = notes.notes_of("name: x\n" + text)
+    assert (n.assumptions, n.sources) == (assumptions, sources)
+
+
+def test_key_like_lines_in_a_quoted_description_cost_no_memory():
+    """A quoted description of 200 lines like keys of 1,000 characters, then 2,000 comment lines:
+    each comment was kept with a 'key path' of 200 kB, 400 MB in all (a 1 MB file: ~15 GB)."""
+    lines = [" " * (i + 1) + "k" * 1000 + ": x" for i in range(200)] + ["  #assumption"] * 2000
+    text = 'name: x\ndescription: "\n' + "\n".join(lines) + '\n  end"\n'
+    tracemalloc.start()
+    try:
+        n = notes.notes_of(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert n.assumptions == [] and peak < 20e6, peak
 
 
 def test_a_manifest_keeps_at_most_its_budget_of_notes_and_says_what_it_cut(tmp_path):

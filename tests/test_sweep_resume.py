@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -221,3 +222,23 @@ def test_a_changed_experiment_replaces_the_design_in_one_warning_and_reuses_shar
     assert sorted(store.finished(out).values()) == ["ok"] * 12 and len(raw_run_ids(out)) == 12  # 6 new runs, none again
     assert main(["sweep", str(exp), "--workers", "1", "--out", str(out), "--quiet"]) == 0
     assert "warning" not in capsys.readouterr().err  # the same experiment again: resumed, nothing said
+
+
+def test_a_folder_whose_manifest_lists_its_skipped_points_otherwise_is_resumed_as_the_same_design(tmp_path, capsys):
+    """The manifest now lists at most experiment.LISTED_SKIPS skipped points and counts them all:
+    a folder made before (every skipped point listed, none counted) was taken for another design,
+    with a warning, and its manifest rewritten."""
+    from sim.cli import main
+
+    out = tmp_path / "out"
+    exp = write_experiment(tmp_path / "e.yaml", days=5, replications=1, invalid_points="skip",
+                           parameters={"staffing.servers.count": {"values": [-1, 3]}})  # fmt: skip
+    assert main(["sweep", str(exp), "--workers", "1", "--out", str(out), "--quiet"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["design"]["skipped_count"] == 1
+    del manifest["design"]["skipped_count"]  # as the manifest was written before
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["sweep", str(exp), "--workers", "1", "--out", str(out), "--quiet"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["created"] == manifest["created"]

@@ -201,7 +201,7 @@ def prepare(plan: Plan, out: Path, say_replaced: bool = True) -> None:
     if old is not None and old.get("kind") != "sweep":
         raise ScenarioError(out, "", "holds results that are not a sweep's; choose another --out")
     keys = ("design", "replications", "seed", "kpis", "timeseries", "streetsim_version")
-    changed = [k for k in keys if old is not None and old.get(k) != new[k]]
+    changed = [k for k in keys if old is not None and _compared(k, old.get(k)) != _compared(k, new[k])]
     if old is not None and not changed and _design_intact(out, plan):
         return
     if changed and say_replaced:
@@ -209,6 +209,16 @@ def prepare(plan: Plan, out: Path, say_replaced: bool = True) -> None:
     new["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     store.write_design(out, plan.design_table())
     store.write_manifest(out, new)
+
+
+def _compared(key: str, value):
+    """What tells two designs apart: not the skipped points they list, which follow from the
+    design and the scenario (a changed scenario changes every run_id, which _design_intact sees).
+    A folder made before the manifest listed at most experiment.LISTED_SKIPS of them and counted
+    them all would otherwise be taken for another design, its manifest rewritten."""
+    if key == "design" and isinstance(value, dict):
+        return {k: v for k, v in value.items() if k not in ("skipped_points", "skipped_count")}
+    return value
 
 
 def _say_replaced(out: Path, old: dict, changed: list[str], plan: Plan) -> None:
