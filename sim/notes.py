@@ -33,7 +33,8 @@ NOTES_BYTES = 16_000_000
 of a megabyte of comment lines, each kept with its key path, came to megabytes (and an unbounded
 number of files in a compare to any size), past what a results folder's reader takes
 (limits.MAX_RESULTS_FILE_BYTES). Notes past it are cut, and the annex says so."""
-COMMENT = re.compile(r"(?:^|(?<=\s))#[^\S\n]?(?P<text>[^\n]*)")  # '#' at a line's start or after a space, to its end
+COMMENT_MARK = re.compile(r"(?:^|(?<=\s))#", re.MULTILINE)  # a '#' at a line's start or after a space
+LINE_REST = re.compile(r"[^\n\r\x85\u2028\u2029]*")  # to the end of the line, at any break YAML knows
 KEY_CHARS = 100  # a key longer than this is shown cut in a key path (a scenario's are names of at most 64)
 ASSUMPTION = re.compile(r"\bassumption\b:?\s*", re.IGNORECASE)
 SOURCE = re.compile(r"^(?:\d{3}(?:\s*,\s*\d{3})*|12345|CJ/T\s*315|domain\.md|seeds/)\b", re.IGNORECASE)
@@ -80,12 +81,15 @@ def notes_of(text: str, budget: list[int] | None = None) -> Notes:
     starts = [a[0] for a in anchors]
     text_starts = [t[0] for t in texts]
     paths: dict[int, str] = {}  # made only for keys a note stands beside
-    for comment in COMMENT.finditer(text):
-        at = comment.start()
+    taken_to = -1  # the end of the last comment: a '#' in a comment is part of it
+    for mark in COMMENT_MARK.finditer(text):
+        at = mark.start()
         inside = bisect.bisect_right(text_starts, at) - 1
-        if inside >= 0 and at < texts[inside][1]:
-            continue  # a '#' in a key's or a value's text
-        said = comment["text"].strip()
+        if at < taken_to or (inside >= 0 and at < texts[inside][1]):
+            continue  # a '#' in a comment, or in a key's or a value's text
+        rest = LINE_REST.match(text, at + 1)
+        taken_to = rest.end()
+        said = rest.group().strip()
         if not said:
             continue
         anchor = bisect.bisect_left(starts, at) - 1  # the last line's first key before the comment
@@ -124,19 +128,25 @@ def _keys_and_texts(root):
         if isinstance(node, yaml.ScalarNode):
             texts.append((node.start_mark.index, node.end_mark.index))
         elif isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
+            for key, value in reversed(node.value):  # popped in the text's order: an anchor before its aliases
                 name = str(key.value) if isinstance(key, yaml.ScalarNode) else "<complex key>"
                 names.append((name if len(name) <= KEY_CHARS else name[:KEY_CHARS] + "…", parent))
-                mark = key.start_mark
-                if mark.index < firsts.get(mark.line, (mark.index + 1,))[0]:
-                    firsts[mark.line] = (mark.index, len(names) - 1)
-                stack += [(key, parent), (value, len(names) - 1)]
+                _first_on_its_line(firsts, key, len(names) - 1)
+                stack += [(value, len(names) - 1), (key, parent)]
         elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
+            for i in reversed(range(len(node.value))):
                 names.append((str(i), parent))
-                stack.append((item, len(names) - 1))
+                if isinstance(node.value[i], yaml.ScalarNode):  # `- 2  # why`: about item i
+                    _first_on_its_line(firsts, node.value[i], len(names) - 1)
+                stack.append((node.value[i], len(names) - 1))
     texts.sort()
     return names, sorted(firsts.values()), texts
+
+
+def _first_on_its_line(firsts: dict[int, tuple[int, int]], node, number: int) -> None:
+    mark = node.start_mark
+    if mark.index < firsts.get(mark.line, (mark.index + 1,))[0]:
+        firsts[mark.line] = (mark.index, number)
 
 
 def _path(names: list[tuple[str, int]], key: int, paths: dict[int, str]) -> str:

@@ -87,9 +87,14 @@ NOT_KEYS_NOR_COMMENTS = {
     "a comment less indented than the block": ("a:\n  description: |\n      text\n    # assumption: kept\n  b: 1\n",
                                                [("a.description", "assumption: kept")], []),
     "tagged, anchored and list blocks": ("a: !!str |\n  # 001: text\nb: &x |\n  # 002: text\nc:\n  - |\n    # 003\n"
-                                         "  - 2  # 004: the list's second item\n", [], [("c", "004: the list's second item")]),
+                                         "  - 2  # 004: the list's second item\n", [], [("c.1", "004: the list's second item")]),
     "a flow mapping's comment is its line's first key's": ("levers:\n  data_sharing: {enabled: false}  # assumption: none\n",
                                                            [("levers.data_sharing", "assumption: none")], []),
+    "a '#' in a quoted value before the comment": ('description: "Road #2"  # 001: survey\nlevers: {a: "#4"}  # assumption: b\n',
+                                                   [("levers", "assumption: b")], [("description", "001: survey")]),
+    "an anchor's keys are where it is written": ("base: &b\n  speed: 1  # assumption: s\nother: *b\nmore:\n  <<: *b\n",
+                                                 [("base.speed", "assumption: s")], []),
+    "lines ended by a carriage return": ("a: 1  # 001: x\rb: 2  # assumption: y\r", [("b", "assumption: y")], [("a", "001: x")]),
     "a list item's keys": ("observed:\n  - quantity: a\n    sd: 1  # assumption: one\n  - quantity: b\n"
                            "    sd: 2  # assumption: two\n", [("observed.0.sd", "assumption: one"), ("observed.1.sd", "assumption: two")], []),
 }
