@@ -198,13 +198,14 @@ def seed(text):
 
 
 def cmd_run(args) -> int:
+    from sim import district
 
     if not args.scheduler:  # a district's streets on a Dask cluster run elsewhere
         check_local_workers(args.workers)
     read: list = []  # each file read, with its text: the notes kept are of what ran
     raw = scenario_mod.load_raw(args.scenario, read=read)
-    if "streets" in raw:  # a district or city file
-        return run_district(args)
+    if district.is_district(raw):
+        return run_district(args, raw, read)
     if args.scheduler:
         raise ScenarioError(args.scenario, "--scheduler", "only district and city files run on a Dask cluster "
                             "(replications of one scenario: streetsim sweep --executor dask)")
@@ -271,12 +272,12 @@ def cmd_compare(args) -> int:
     return 0
 
 
-def run_district(args) -> int:
-    """A district or city file: every street, then totals per district (city files) and overall."""
+def run_district(args, raw: dict, read: list) -> int:
+    """A district or city file (``raw``, as read into ``read``): every street, then totals per
+    district (city files) and overall."""
     from sim import district
 
-    read: list = []
-    dist, streets = district.load(args.scenario, args.overrides, read)
+    dist, streets = district.load(args.scenario, args.overrides, read, raw)
     scenario_notes = notes.recorded_from(read)  # the district file's and each street scenario file's
     out = check_out(args.out if args.out is not None else Path("results") / dist.name, "district", args.force)
     if args.scheduler:

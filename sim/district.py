@@ -49,15 +49,23 @@ class District(Strict):
 
 
 def is_district_file(path) -> bool:
-    return "streets" in scenario_mod.load_raw(path)
+    return is_district(scenario_mod.load_raw(path))
 
 
-def load(path, overrides: list[str] | None = None, read: list | None = None) -> tuple[District, dict]:
+def is_district(raw: dict) -> bool:
+    """``raw`` (a file's sim.scenario.load_raw) is a district or city file's."""
+    return "streets" in raw
+
+
+def load(path, overrides: list[str] | None = None, read: list | None = None,
+         raw: dict | None = None) -> tuple[District, dict]:
     """The district and each street's scenario (street name -> Scenario); ``read`` as
-    sim.scenario.load_raw's: the district file, then each street's scenario file once."""
+    sim.scenario.load_raw's: the district file, then each street's scenario file once. ``raw``:
+    the district file's load_raw, if the caller has read it (then ``read`` holds it already)."""
     path = Path(path)
     try:
-        district = District.model_validate(scenario_mod.load_raw(path, read=read))
+        raw = scenario_mod.load_raw(path, read=read) if raw is None else raw
+        district = District.model_validate(raw)
     except ValidationError as e:
         raise scenario_mod.format_validation_error(path, e) from None
     if district.groups() and not all(e.district for e in district.streets):

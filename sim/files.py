@@ -2,9 +2,10 @@
 
 A named pipe opened the usual way blocks until something writes to it, and a device such as
 /dev/zero (or a sparse file of gigabytes) never ends or fills memory. Scenario, district,
-experiment and observed files, the notes read from them, and what streetsim reads whole from a
-results folder (manifests, report.json, resolved scenarios) are opened here: without waiting, and
-read within a limit. (Tables are checked to be regular files here, then read by pandas and pyarrow.)
+experiment and observed files (and, for a results folder made before manifests kept their notes,
+the scenario files it names), and what streetsim reads whole from a results folder (manifests,
+report.json, resolved scenarios) are opened here: without waiting, and read within a limit.
+(Tables are checked to be regular files here, then read by pandas and pyarrow.)
 """
 
 from __future__ import annotations

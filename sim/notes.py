@@ -2,8 +2,9 @@
 
 Scenario files mark every number that has no source with ``# assumption: ...`` and cite the
 others with a source id (``# 001: 782,000 residents / 10``, ``# 12345: ...``, ``# CJ/T 315 ...``).
-YAML loaders drop comments, so they are read here line by line, each with the key path it
-stands beside. A run, compare or district takes them from the text of every file it read (the
+YAML loaders drop comments, so they are found here in the text, each with the key path it stands
+beside: where the keys are, and which '#'s are inside a value's text, the YAML parser says (its
+nodes' places in the text). A run, compare or district takes them from the text of every file it read (the
 scenario files, the files they extend, a district's street scenario files) and keeps them in its
 manifest (:func:`recorded_from`), so the report's annex lists them as they were run, built from
 any folder, even if a file was edited or moved since.
@@ -11,7 +12,7 @@ any folder, even if a file was edited or moved since.
 A folder made before manifests kept the notes has its files read again (:func:`recorded`,
 following ``extends:``), each only if it is a regular file of at most MAX_SOURCE_BYTES: a named
 pipe there waited for a writer forever, and a device (/dev/zero) never ended. Such a file is
-named as not read (``read_notes`` gives None) instead.
+named as not read (``read_text`` gives None) instead.
 """
 
 from __future__ import annotations
@@ -59,24 +60,20 @@ def read_text(path: str | Path) -> str | None:
     return data.decode("utf-8", errors="replace")
 
 
-def read_notes(path: str | Path) -> Notes | None:
-    """The file's notes; None if it was not read (``read_text``)."""
-    text = read_text(path)
-    return None if text is None else notes_of(text)
-
-
-def notes_of(text: str, budget: list[int] | None = None) -> Notes:
+def notes_of(text: str, budget: list[int] | None = None, root: yaml.Node | None = None) -> Notes:
     """The notes of a scenario file's text: its comments, each with the key path of the last key
     before it. Where the keys, and text that merely holds a '#', are comes from the YAML parser
     (sim.safe_yaml, with its limits), so a block of text (``description: |``) or a quoted string
     over several lines is text, not keys and comments. ``budget`` (JSON bytes, as a manifest
-    writes them) is spent as notes are kept; past it they are left out (``cut``). Text that is not
-    YAML streetsim reads has no notes."""
+    writes them) is spent as notes are kept; past it they are left out (``cut``). ``root``: the
+    text's nodes, if the caller has parsed it (sim.safe_yaml.parsed); text that is not YAML
+    streetsim reads has no notes."""
     notes = Notes()
-    try:
-        root = safe_yaml.checked_node(text)
-    except safe_yaml.YamlError:
-        return notes
+    if root is None:
+        try:
+            root = safe_yaml.parsed(text)[1]  # None for comments only: every comment is the header
+        except safe_yaml.YamlError:
+            return notes
     names, anchors, texts = _keys_and_texts(root)
     starts = [a[0] for a in anchors]
     text_starts = [t[0] for t in texts]
@@ -95,11 +92,11 @@ def notes_of(text: str, budget: list[int] | None = None) -> Notes:
         anchor = bisect.bisect_left(starts, at) - 1  # the last line's first key before the comment
         if anchor < 0:
             kind, item = "header", said
-        elif ASSUMPTION.search(said) or SOURCE.match(said):
-            kind = "assumptions" if ASSUMPTION.search(said) else "sources"
-            item = (_path(names, anchors[anchor][1], paths), said)
         else:
-            continue
+            kind = "assumptions" if ASSUMPTION.search(said) else "sources" if SOURCE.match(said) else None
+            if kind is None:
+                continue
+            item = (_path(names, anchors[anchor][1], paths), said)
         if budget is not None:
             budget[0] -= len(json.dumps(item)) + 40  # the line breaks and indents a manifest adds (indent=2)
             if budget[0] < 0:
@@ -156,18 +153,19 @@ def _path(names: list[tuple[str, int]], key: int, paths: dict[int, str]) -> str:
     return paths[key]
 
 
-def recorded_from(read: list[tuple[Path, str]]) -> list[dict]:
+def recorded_from(read: list[tuple[Path, str, yaml.Node | None]]) -> list[dict]:
     """What a manifest keeps of each file a command read (``read`` as sim.scenario.load_raw fills
-    it: each scenario, district or street file and each file it extends, with its text as read),
+    it: each scenario, district or street file and each file it extends, with its text as read
+    and the YAML nodes parsed from it),
     each once: its name and its notes, within NOTES_BYTES. Taken from the text the command ran,
     not read again, so a file edited meanwhile cannot pair one text's numbers with another's
     notes, and a scenario read from a pipe has its notes too."""
     kept, seen, budget = [], set(), [NOTES_BYTES]
-    for path, text in read:
+    for path, text, root in read:
         key = _same_file(path)
         if key not in seen:
             seen.add(key)
-            kept.append(_entry(path, text, budget))
+            kept.append(_entry(path, text, budget, root))
     return kept
 
 
@@ -192,11 +190,11 @@ def recorded(paths: list[str | Path]) -> list[dict]:
     return kept
 
 
-def _entry(path: Path, text: str, budget: list[int]) -> dict:
+def _entry(path: Path, text: str, budget: list[int], root: yaml.Node | None = None) -> dict:
     """A file's notes as a manifest keeps them, counted against what is left of the manifest's
     ``budget`` (its JSON size); ``cut`` if some did not fit."""
     budget[0] -= len(json.dumps(str(path))) + 120  # the entry's keys, lists, line breaks and indents
-    notes = notes_of(text, budget)
+    notes = notes_of(text, budget, root)
     entry = {"file": str(path), "header": notes.header, "assumptions": [list(a) for a in notes.assumptions],
              "sources": [list(s) for s in notes.sources]}  # fmt: skip
     if notes.cut:
@@ -205,7 +203,8 @@ def _entry(path: Path, text: str, budget: list[int]) -> dict:
 
 
 def is_recorded(value) -> bool:
-    """``value`` is as :func:`recorded` writes it (a manifest may have been edited by hand)."""
+    """``value`` is as :func:`recorded_from` (or :func:`recorded`) makes it (a manifest may have
+    been edited by hand)."""
     def texts(v):
         return isinstance(v, list) and all(isinstance(t, str) for t in v)
 
@@ -222,18 +221,18 @@ def is_recorded(value) -> bool:
 
 def scenario_files(paths: list[str | Path]) -> list[Path]:
     """The scenario files ``paths`` and the files they extend, each once."""
-    files: list[Path] = []
+    found: list[Path] = []
     todo = [Path(p) for p in paths]
     while todo:
         path = todo.pop(0)
-        if path in files:
+        if path in found:
             continue
-        files.append(path)
+        found.append(path)
         if path.is_file():  # a pipe (a run read from /dev/stdin) is not read again here
             parent = _extends(path)
             if parent is not None:
                 todo.insert(0, parent)
-    return files
+    return found
 
 
 def _extends(path: Path) -> Path | None:

@@ -195,26 +195,22 @@ def inline(value) -> str:
 
 def parse(text: str):
     """YAML text -> Python objects, refusing deep nesting, alias bombs and duplicate keys."""
-    return _checked(text, construct=True)
+    return parsed(text)[0]
 
 
-def checked_node(text: str) -> yaml.Node | None:
-    """The document's node graph (each node with its place in the text), checked as :func:`parse`
-    checks it, without building the objects."""
-    return _checked(text, construct=False)
-
-
-def _checked(text: str, construct: bool):
+def parsed(text: str) -> tuple[object, yaml.Node | None]:
+    """:func:`parse`'s objects, and the node graph they were built from (each node with its place
+    in the text: where sim.notes finds the keys a comment stands beside)."""
     try:
         _check_nesting(text)
         loader = Loader(text)
         try:
             node = loader.get_single_node()
             if node is None:
-                return None
+                return None, None
             _check_not_endless(node)
             _check_graph(node)
-            return loader.construct_document(node) if construct else node
+            return loader.construct_document(node), node
         finally:
             loader.dispose()
     except yaml.YAMLError as e:

@@ -477,11 +477,12 @@ SCENARIO_START = "a scenario file starts with `name: <name>`"
 def read_yaml(path: Path, starts: str = SCENARIO_START, read: list | None = None) -> dict:
     """A YAML file as a mapping; size, encoding, nesting, aliases and duplicate keys checked
     (``sim/safe_yaml.py``) before anything is built from it. ``starts`` says what a file of the
-    kind read starts with, for an empty one. ``read``, if given, gets ``(path, text)`` appended:
-    the text as read, for the notes a command keeps of it (sim.notes.recorded_from)."""
+    kind read starts with, for an empty one. ``read``, if given, gets ``(path, text, node)``
+    appended: the text as read and its YAML nodes, for the notes a command keeps of it
+    (sim.notes.recorded_from)."""
     try:
         text = safe_yaml.read_text(path)
-        data = safe_yaml.parse(text)
+        data, node = safe_yaml.parsed(text)
     except safe_yaml.YamlError as e:
         raise ScenarioError(path, e.key, e.message) from None
     except FileNotFoundError:
@@ -493,7 +494,7 @@ def read_yaml(path: Path, starts: str = SCENARIO_START, read: list | None = None
     if not isinstance(data, dict):
         raise ScenarioError(path, "", f"must be a mapping of keys, got {type(data).__name__}")
     if read is not None:
-        read.append((path, text))
+        read.append((path, text, node))
     return data
 
 

@@ -5,6 +5,7 @@ heaviest in a subprocess under an address-space limit and a timeout)."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import resource
@@ -501,6 +502,7 @@ def _run_folder(tmp: Path) -> Path:
     """A copy of a whole run folder (the M/M/c scenario, one replication), made once a session."""
     if not _MADE_RUN:
         made = Path(tempfile.mkdtemp(prefix="streetsim-corpus-")) / "res"
+        atexit.register(shutil.rmtree, made.parent, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "sim.cli", *RUN, MMC, "--no-figures", "--out", str(made)], check=True,
                        capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
         _MADE_RUN.append(made)

@@ -13,10 +13,10 @@ SCENARIOS = Path(__file__).parent.parent / "scenarios"
 
 @pytest.fixture
 def parses(monkeypatch):
-    """The texts safe_yaml.parse is given, in order."""
+    """The texts safe_yaml parses (safe_yaml.parsed: parse calls it too), in order."""
     seen = []
-    real = safe_yaml.parse
-    monkeypatch.setattr(safe_yaml, "parse", lambda text: (seen.append(text), real(text))[1])
+    real = safe_yaml.parsed
+    monkeypatch.setattr(safe_yaml, "parsed", lambda text: (seen.append(text), real(text))[1])
     return seen
 
 

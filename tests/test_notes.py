@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sim import files, notes
+from sim import files, notes, safe_yaml
 from sim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +50,29 @@ def test_a_run_reads_each_scenario_file_once_and_keeps_the_notes_of_what_it_read
     assert [k["file"] for k in kept] == [str(child), MMC]
     assert kept[0]["assumptions"] == [["name", OWN_ASSUMPTION]]
     assert kept[1]["header"][0].startswith("The known answer: one M/M/c stage")
+
+
+def test_a_district_run_reads_and_parses_each_file_once(tmp_path, monkeypatch):
+    """`run` read and parsed a district file (and each file it extends) to tell it was one, then
+    again to build its streets; the notes parsed each file a third time."""
+    child = _extending_mmc(tmp_path)
+    town = tmp_path / "town.yaml"
+    town.write_text(f"name: town  # {OWN_ASSUMPTION}\nstreets:\n  - {{name: one, scenario: {child.name}}}\n"
+                    f"  - {{name: two, scenario: {child.name}}}\n", encoding="utf-8")  # fmt: skip
+    opened, parsed = Counter(), []
+    real_open, real_parse = files.opened, safe_yaml.parsed
+
+    def counted(path):
+        opened[Path(path).resolve()] += 1
+        return real_open(path)
+
+    monkeypatch.setattr(files, "opened", counted)
+    monkeypatch.setattr(safe_yaml, "parsed", lambda text: (parsed.append(text), real_parse(text))[1])
+    assert main(["run", str(town), *RUN, "--out", str(tmp_path / "out")]) == 0
+    texts = [f.read_text(encoding="utf-8") for f in (town, child, Path(MMC))]
+    assert list(opened.values()) == [1, 1, 1], opened
+    assert [parsed.count(t) for t in texts] == [1, 1, 1]  # (--set values are parsed too, alone)
+    assert [Path(k["file"]).name for k in _kept(tmp_path / "out")] == ["town.yaml", "child.yaml", "mmc.yaml"]
 
 
 def test_a_scenario_read_from_a_pipe_keeps_its_notes(tmp_path):
@@ -128,7 +151,7 @@ def test_a_manifest_keeps_at_most_its_budget_of_notes_and_says_what_it_cut(tmp_p
     manifest's ``scenarios`` names it: ~150 bytes a file past the budget."""
     key = "case_types:\n  " + "t" * 64 + ":\n    arrivals:\n"
     text = "name: x\n" + key + "      #001\n" * 100_000
-    read = [(tmp_path / f"s{i}.yaml", text) for i in range(3)]
+    read = [(tmp_path / f"s{i}.yaml", text, None) for i in range(3)]
     kept = notes.recorded_from(read)
     size = len(json.dumps({"scenario_notes": kept}, indent=2))  # as sim.runner.write_manifest writes it
     assert 0.99 * notes.NOTES_BYTES < size <= notes.NOTES_BYTES + 200 * len(read), size

@@ -247,7 +247,7 @@ def test_sweep_annex_warns_that_a_small_sobol_sample_is_rough(tmp_path):
 
 
 def test_assumptions_and_sources_are_read_with_their_key_paths():
-    notes = scenario_notes.read_notes(ROOT / "scenarios" / "reform_2015.yaml")
+    notes = scenario_notes.notes_of(scenario_notes.read_text(ROOT / "scenarios" / "reform_2015.yaml"))
     assumptions, cited = dict(notes.assumptions), dict(notes.sources)
     assert "two weeks" in assumptions["horizon.warmup_days"]
     assert cited["street.residents"].startswith("001:")
@@ -318,7 +318,7 @@ def test_quoted_words_in_a_comment_are_kept_and_a_hash_in_a_string_is_not_a_comm
     path = tmp_path / "s.yaml"
     path.write_text('name: "a #1 street"\nstaffing:\n  police:   # 001: 11 lines merged into "four rooms"\n'
                     "    count: 19   # assumption: the area's residents' own 'beat'\n", encoding="utf-8")
-    notes = scenario_notes.read_notes(path)
+    notes = scenario_notes.notes_of(scenario_notes.read_text(path))
     assert dict(notes.sources) == {"staffing.police": '001: 11 lines merged into "four rooms"'}
     assert dict(notes.assumptions) == {"staffing.police.count": "assumption: the area's residents' own 'beat'"}
 
