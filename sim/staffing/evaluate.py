@@ -26,7 +26,10 @@ import numpy as np
 import pandas as pd
 
 from sim import results_folder, safe_yaml
+from sim import scenario as scenario_mod
+from sim.labels import unit_key
 from sim.scenario import ScenarioError
+from sim.staffing.targets import NONNEGATIVE_UNITS, UNIT_INTERVAL_UNITS
 from sim.sweep import experiment, shards, store
 from sim.sweep import run as sweep_run
 
@@ -64,6 +67,12 @@ class Evaluation:
         return failed or [k for k, c in self.checks.items() if c.decision != "met"]
 
 
+def confirmation_seed(seed: int) -> int:
+    """The seed of the confirming runs: derived from the search's, so a rerun confirms on the same
+    runs, and (as a 64-bit hash) not a seed a user would give a search."""
+    return int(np.random.SeedSequence([seed, 0x636F6E66]).generate_state(1, np.uint64)[0])
+
+
 def looks(first: int, cap: int) -> list[int]:
     """n0, 2 n0, 4 n0, ..., cap: the replication counts at which targets are checked."""
     out, n = [], first
@@ -74,30 +83,48 @@ def looks(first: int, cap: int) -> list[int]:
     return out
 
 
-def decide(values: np.ndarray, target, alpha_each: float) -> TargetCheck:
-    """One-sided t bound at 1 - alpha_each (see the module docstring) and a 95% CI to report."""
-    from scipy import stats
-
+def decide(values: np.ndarray, target, alpha_each: float, last: bool = True) -> TargetCheck:
+    """One-sided bound at 1 - alpha_each (see the module docstring) and the 95% CI to report;
+    ``last``: this is the last look (the cap)."""
     x = values[~np.isnan(values)]
     n = len(x)
     if n == 0:
         return TargetCheck(math.nan, math.nan, math.nan, math.nan, "undecided", 0)
     m = float(x.mean())
-    sd = float(x.std(ddof=1)) if n > 1 else math.inf
-    se = sd / math.sqrt(n) if n > 1 else math.inf
-    if n > 1 and sd == 0:
-        half, half95 = 0.0, 0.0
-    else:
-        half = stats.t.ppf(1 - alpha_each, max(n - 1, 1)) * se
-        half95 = stats.t.ppf(0.975, max(n - 1, 1)) * se
-    good, bad = (m - half, m + half) if target.op == ">=" else (m + half, m - half)
+    low, high = _bounds(x, m, target.kpi, alpha_each, last)
+    good, bad = (low, high) if target.op == ">=" else (high, low)
     if target.margin(good) >= 0:
         decision = "met"
     elif target.margin(bad) < 0:
         decision = "failed"
     else:
         decision = "undecided"
-    return TargetCheck(m, m - half95, m + half95, good, decision, n)
+    return TargetCheck(m, *_bounds(x, m, target.kpi, 0.025, True), good, decision, n)
+
+
+def _bounds(x: np.ndarray, m: float, kpi: str, alpha: float, last: bool) -> tuple[float, float]:
+    """The mean's one-sided bounds at 1 - alpha from below and from above (at alpha = 0.025, the
+    two-sided 95% CI), kept inside the KPI's range (a share's in [0, 1]: a plain t interval gave
+    [0.947, 1.025]; dropping what lies outside loses no coverage). Student t; but values that never
+    vary (a rare case type's few cases all on time, share 1.0 each time) say nothing of their
+    spread, and a t bound of zero width took [1.0, 1.0] for certain at n = 2. They are undecided
+    until the last look (the cap) and there taken as they are: the most replications the user
+    allows all gave that value (no confidence level is claimed for it: a share's case counts,
+    which would give one, are not among the KPIs)."""
+    from scipy import stats
+
+    n = len(x)
+    sd = float(x.std(ddof=1)) if n > 1 else math.nan
+    if n > 1 and sd > 0:
+        half = stats.t.ppf(1 - alpha, n - 1) * sd / math.sqrt(n)
+        low, high = m - half, m + half
+    elif n > 1 and last:
+        low, high = m, m
+    else:
+        low, high = -math.inf, math.inf
+    u = unit_key(kpi)
+    least = 0.0 if u in UNIT_INTERVAL_UNITS or u in NONNEGATIVE_UNITS else -math.inf
+    return max(low, least), min(high, 1.0 if u in UNIT_INTERVAL_UNITS else math.inf)
 
 
 class Evaluator:
@@ -106,8 +133,9 @@ class Evaluator:
     def __init__(self, scenario_file: Path, overrides: list[str], roles: list[str], targets, seed: int,
                  first: int, cap: int, alpha: float, store_dir: Path, executor: str = "local",
                  workers: int | None = None, scheduler: str | None = None, progress: bool = True,
-                 shard: tuple[int, int] | None = None, shard_wait: float = 0.0):  # fmt: skip
+                 shard: tuple[int, int] | None = None, shard_wait: float = 0.0, settings=None):  # fmt: skip
         self.scenario_file = Path(scenario_file).resolve()
+        self.settings = settings  # the scenario as the command read it: every batch must read the same
         self.overrides, self.roles, self.targets = list(overrides), list(roles), list(targets)
         self.seed, self.alpha = seed, alpha
         self.looks = looks(first, cap)
@@ -116,26 +144,39 @@ class Evaluator:
         self.executor, self.workers, self.scheduler, self.progress = executor, workers, scheduler, progress
         self.shard, self.shard_wait = shard, shard_wait
         self.done: dict[tuple[int, ...], Evaluation] = {}
+        self.confirmed: dict[tuple[int, ...], Evaluation] = {}  # decided afresh (confirm)
         self.runs_used: set[str] = set()  # run ids the search used
         self.runs_new = 0  # of which run in this call (the rest came from the store)
 
     def evaluate(self, staffings: list[tuple[int, ...]]) -> list[Evaluation]:
         """Decide each staffing, adding replications look by look to those still undecided."""
+        return self._evaluate(staffings, self.done, self.seed, self.alpha_each)
+
+    def confirm(self, staffing: tuple[int, ...], alpha: float) -> Evaluation:
+        """The staffing decided afresh, on replications the search never saw (another seed), at
+        level ``alpha`` over targets and looks: the search picked it because its own runs met the
+        targets, so those runs would overstate it (see sim.staffing.search)."""
+        self.confirmed.pop(tuple(staffing), None)
+        alpha_each = alpha / (len(self.targets) * len(self.looks))
+        return self._evaluate([staffing], self.confirmed, confirmation_seed(self.seed), alpha_each)[0]
+
+    def _evaluate(self, staffings, done: dict, seed: int, alpha_each: float) -> list[Evaluation]:
         wanted = list(dict.fromkeys(tuple(int(v) for v in s) for s in staffings))
         for s in wanted:
-            self.done.setdefault(s, Evaluation(s))
+            done.setdefault(s, Evaluation(s))
         for n in self.looks:
-            todo = [s for s in wanted if self.done[s].status == UNDECIDED and self.done[s].n < n]
+            todo = [s for s in wanted if done[s].status == UNDECIDED and done[s].n < n]
             if not todo:
                 break
-            table = self._run(todo, n)
+            table = self._run(todo, n, seed)
             for s in todo:
-                self._decide(self.done[s], table[s], n)
-        return [self.done[s] for s in wanted]
+                self._decide(done[s], table[s], n, alpha_each)
+        return [done[s] for s in wanted]
 
-    def _decide(self, ev: Evaluation, kpis: pd.DataFrame, n: int) -> None:
+    def _decide(self, ev: Evaluation, kpis: pd.DataFrame, n: int, alpha_each: float) -> None:
         ev.n, ev.kpis = n, kpis
-        ev.checks = {str(t): decide(kpis[t.kpi].to_numpy(float), t, self.alpha_each) for t in self.targets}
+        last = n >= self.looks[-1]
+        ev.checks = {str(t): decide(kpis[t.kpi].to_numpy(float), t, alpha_each, last) for t in self.targets}
         decisions = [c.decision for c in ev.checks.values()]
         if "failed" in decisions:
             ev.status = FAILS
@@ -144,12 +185,20 @@ class Evaluator:
         else:
             ev.status = UNDECIDED  # at the cap this stays: not shown to meet
 
+    def _check_unchanged(self, plan: experiment.Plan) -> None:
+        """Each batch reads the scenario file again (it is an experiment on it): one edited during a
+        search would have its staffings compared across two models, priced from the first."""
+        if self.settings is not None and scenario_mod.build(plan.base, plan.scenario_file) != self.settings:
+            raise ScenarioError(self.scenario_file, "", "changed during the search (this batch of runs read other "
+                                "settings than the search started with): run the command again; it searches the "
+                                "file as it is then and reuses any of its runs already stored")  # fmt: skip
+
     # -- the sweep machinery ------------------------------------------------------------
     def params(self) -> list[str]:
         return [f"staffing.{r}.count" for r in self.roles]
 
-    def _run(self, staffings: list[tuple[int, ...]], n: int) -> dict[tuple, pd.DataFrame]:
-        plan = self._plan(staffings, n)
+    def _run(self, staffings: list[tuple[int, ...]], n: int, seed: int) -> dict[tuple, pd.DataFrame]:
+        plan = self._plan(staffings, n, seed)
         # retry_failed: a run that failed before (a crash, a full disk) is run again on resume
         res = sweep_run.run_sweep(plan, self.store_dir, self.executor, self.workers, self.scheduler, self.shard,
                                   progress=self.progress, retry_failed=True, batches=True)  # fmt: skip
@@ -168,7 +217,7 @@ class Evaluator:
             out[s] = table[table["_staffing"] == s].sort_values("replication").reset_index(drop=True)
         return out
 
-    def _plan(self, staffings: list[tuple[int, ...]], n: int) -> experiment.Plan:
+    def _plan(self, staffings: list[tuple[int, ...]], n: int, seed: int) -> experiment.Plan:
         """An experiment over these staffings (written beside the store, so the batch can be read
         and re-run as a sweep), restricted to exactly these points."""
         params = self.params()
@@ -180,7 +229,7 @@ class Evaluator:
             "parameters": {p: {"values": sorted({s[i] for s in staffings})} for i, p in enumerate(params)},
             "design": "factorial",
             "replications": n,
-            "seed": self.seed,
+            "seed": seed,
             "invalid_points": "skip",
         }
         text = safe_yaml.dump(spec, sort_keys=False, allow_unicode=True)
@@ -189,6 +238,7 @@ class Evaluator:
         if not path.exists():
             results_folder.write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
         plan = experiment.load(path)
+        self._check_unchanged(plan)
         wanted = set(staffings)
         rows = [tuple(int(getattr(r, f"p{i}")) for i in range(len(params))) for r in plan.points.itertuples(index=False)]
         keep = [i for i, row in enumerate(rows) if row in wanted]

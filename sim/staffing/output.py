@@ -25,7 +25,7 @@ import pandas as pd
 from sim.cells import ci_cell, terminal_number
 from sim.labels import LANGS, join_clauses, join_list, label, label_with_unit, text_with_unit, unit, word
 from sim.report import per_language
-from sim.results_folder import write_atomic
+from sim.results_folder import FIGURE_FORMATS, write_atomic
 
 FIGURE = "figures/staffing_search_{lang}"  # one drawing per language: matplotlib text is not translated later
 
@@ -114,12 +114,17 @@ def tried_table(plan) -> pd.DataFrame:
 def guarantee(plan, lang: str = "en") -> str:
     k, looks = len(plan.targets), len(plan.evaluator.looks)
     conf = 1 - plan.alpha
+    n = plan.result.chosen.n
     if lang == "zh":
-        return (f"推荐编制下每项指标均以不低于{conf:.0%}的置信度达标（单侧t置信界，按{k}项指标×{looks}次检验做Bonferroni校正）；"
-                "各岗位再减1人的方案未能证明达标。所有方案使用相同随机数（共同随机数）。")
-    return (f"At the answer, every target is met with at least {conf:.0%} confidence (one-sided t bounds, Bonferroni "
-            f"over {k} targets x {looks} looks at n = {', '.join(map(str, plan.evaluator.looks))} replications); with one post "
-            "fewer on any chosen role, the targets are not shown to be met. Every staffing ran on common random numbers.")
+        return (f"推荐编制下每项指标均以不低于{conf:.0%}的置信度达标：搜索选出的方案另用{n}次新的重复运行（搜索未用过的随机数）确认"
+                f"（单侧t置信界，按{k}项指标×{looks}次检验做Bonferroni校正，依次确认的显著性水平为α/2、α/4、α/8，"
+                "故整个搜索把未达标方案报为达标的概率不超过α）；各岗位再减1人的方案未能证明达标。搜索中各方案使用相同随机数（共同随机数）。")
+    return (f"At the answer, every target is met with at least {conf:.0%} confidence: the search's choice was confirmed "
+            f"on {n} fresh replications the search never saw (one-sided t bounds, Bonferroni over {k} targets x {looks} "
+            f"looks at n = {', '.join(map(str, plan.evaluator.looks))}; the j-th confirmation at level alpha/2^j, so over "
+            "the whole search a staffing that misses a target is given as the answer with probability at most alpha); "
+            "with one post fewer on any chosen role, the targets are not shown to be met. In the search every "
+            "staffing ran on common random numbers.")
 
 
 def print_answer(plan) -> None:
@@ -143,7 +148,7 @@ def print_answer(plan) -> None:
             print(f"  {r}: cannot go lower (one post per line)")
             continue
         fails = ", ".join(f"{k} ({terminal_number(ev.checks[k].mean)})" for k in ev.failing())
-        verb = "fails" if ev.status == "fails" else "not shown to meet"
+        verb = {"fails": "fails", "meets": "meets in the search (not confirmed)"}.get(ev.status, "not shown to meet")
         print(f"  {r} = {ev.staffing[plan.roles.index(r)]}: {verb} {fails}")
     print("\n" + guarantee(plan))
     print(f"{len(res.tried)} staffings tried, {len(plan.evaluator.runs_used)} simulation runs "
@@ -190,6 +195,21 @@ def report_tables(plan) -> dict[str, pd.DataFrame]:
         tables[REPORT_STAFFING.format(lang=lang)] = report_staffing_table(plan, lang)
         tables[REPORT_TARGETS.format(lang=lang)] = report_targets_table(plan, lang)
     return tables
+
+
+def answer_files() -> list[str]:
+    """Every file ``write`` writes (the runs and the model code record are the search's)."""
+    tables = ["staffing.csv", "targets.csv", "tried.csv"]
+    tables += [name.format(lang=lang) for lang in LANGS for name in (REPORT_STAFFING, REPORT_TARGETS)]
+    figs = [f"{FIGURE.format(lang=lang)}.{fmt}" for lang in LANGS for fmt in FIGURE_FORMATS]
+    return [*tables, *figs, "report.json", "manifest.json"]
+
+
+def remove_answer(out: Path) -> None:
+    """Another request's answer, removed from ``out`` before a search there: if that search fails
+    or is stopped, nothing is left to be read as its answer. Only the files ``write`` writes."""
+    for name in answer_files():
+        (out / name).unlink(missing_ok=True)
 
 
 def write(plan, out: Path) -> list[str]:
@@ -285,11 +305,13 @@ def report(plan) -> dict:
     named = {lang: join_list((target_text(t, lang) for t in plan.targets), lang) for lang in ("zh", "en")}
     method = {
         "zh": "方法：先用排队论（Erlang C）按试运行测得的各岗位到达率、处理时长和工作日历给出初值；再在初值附近用共同随机数仿真，"
-              "每个方案逐步增加重复次数，直到每项指标的单侧置信界判定达标或不达标；逐岗位向下搜索，取达标方案中成本最低者。",
+              "每个方案逐步增加重复次数，直到每项指标的单侧置信界判定达标或不达标；逐岗位向下搜索，取达标方案中成本最低者，"
+              "再用搜索未用过的新重复运行确认。",
         "en": "Method: a first guess per role from queueing theory (Erlang C on the arrival rate, handling time and calendar "
               "measured in a pilot run), then simulation around it on common random numbers, adding replications to each "
               "staffing until each target's one-sided confidence bound decides it; a coordinate search down from the guess, "
-              "role by role; the least-cost staffing shown to meet every target.",
+              "role by role; the least-cost staffing shown to meet every target, confirmed on fresh replications the "
+              "search never used.",
     }  # fmt: skip
     return {
         "title": {lang: word("named", lang, name=s.name, what=word("kind_staffing", lang)) for lang in LANGS},

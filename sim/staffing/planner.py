@@ -10,7 +10,7 @@ from sim import provenance
 from sim import scenario as scenario_mod
 from sim.scenario import ScenarioError
 from sim.staffing import first_guess, output, search
-from sim.staffing.evaluate import Evaluator
+from sim.staffing.evaluate import Evaluator, confirmation_seed
 from sim.staffing.request import STORE, Request
 from sim.sweep.run import RunsFailed
 from sim.sweep.worker import describe_error
@@ -56,10 +56,11 @@ class StaffingPlan:
         self.evaluator = Evaluator(
             req.scenario, req.overrides, self.roles, self.targets, req.seed, req.replications, req.max_replications,
             self.alpha, self.store_dir, req.executor, req.workers, req.scheduler, req.progress, req.shard, req.shard_wait,
+            self.settings,
         )  # fmt: skip
         try:
             self.result = search.search(self.evaluator, self.guess, self.floors, self.scenario_posts, self.cost)
-        except search.Unreachable as e:
+        except (search.Unreachable, search.Unconfirmed) as e:
             raise ScenarioError(req.scenario, "--target", str(e)) from None
         finally:
             self.seconds = time.perf_counter() - t0
@@ -84,6 +85,10 @@ class StaffingPlan:
             "pilot_replications": self.req.pilot_replications,
             "first_guess": dict(zip(self.roles, self.guess)),
             "answer": dict(zip(self.roles, self.result.chosen.staffing)),
+            # the answer's checks and CIs come from these runs, not the search's (sim.staffing.search)
+            "confirmation": {"seed": confirmation_seed(self.req.seed), "tried": [
+                {"staffing": dict(zip(self.roles, e.staffing)), "status": e.status, "replications": e.n}
+                for e in self.result.confirmations]},
             "cost_per_year": self.cost(self.result.chosen.staffing)[0],
             "staffings_tried": len(self.result.tried),
             "simulation_runs": len(ev.runs_used),
@@ -109,6 +114,8 @@ def plan(req: Request, settings: scenario_mod.Scenario) -> StaffingPlan:
     """Plan for a request that has passed ``check_request`` (streetsim staff checks it before
     this module loads); ``settings`` is its scenario, loaded once by the command."""
     record_code(req.out)
+    if req.replaces:
+        output.remove_answer(req.out)
     p = StaffingPlan(req, settings)
     p.run()
     if req.shard is not None:  # the answer is written once, by a call without --shard

@@ -42,6 +42,7 @@ class Request:
     shard_wait: float = 0.0  # seconds a shard waits for the other shards' runs of a batch
     progress: bool = True
     command: list[str] = field(default_factory=list)
+    replaces: bool = False  # --out holds another request's answer (check_request): removed before the search
 
 
 def check_request(req: Request, settings: scenario_mod.Scenario) -> None:
@@ -73,7 +74,7 @@ def check_request(req: Request, settings: scenario_mod.Scenario) -> None:
     if (req.out / "manifest.json").exists():
         if manifest_kind(req.out) != "staffing":
             raise ScenarioError(req.out, "--out", "holds other results (its manifest.json is not the planner's); choose another folder")
-        _say_if_another_request(req)
+        req.replaces = _say_if_another_request(req)
     elif req.out.exists() and any(not _planner_file(p.name) for p in req.out.iterdir()):
         raise ScenarioError(req.out, "--out", "is a folder with other files in it; choose an empty or new folder")
     if store.exists() and any(store.iterdir()):
@@ -86,9 +87,10 @@ def check_request(req: Request, settings: scenario_mod.Scenario) -> None:
 REQUEST_KEYS = ("scenario", "overrides", "roles", "targets", "seed", "confidence")
 
 
-def _say_if_another_request(req: Request) -> None:
-    """One line when ``--out`` holds the plan of another request: its answer files are replaced
-    by this one's, and the stored runs that this search needs again are reused."""
+def _say_if_another_request(req: Request) -> bool:
+    """One line when ``--out`` holds the plan of another request (True then): its answer files are
+    removed before this search (one that fails or is stopped must not leave them to be read as its
+    answer), and the stored runs that this search needs again are reused."""
     earlier = read_json(req.out / "manifest.json")
     # the manifest holds the scenario's resolved path (planner.manifest): ./mmc.yaml and mmc.yaml,
     # typed in any folder, are one file; this one was read already, so it resolves
@@ -97,8 +99,9 @@ def _say_if_another_request(req: Request) -> None:
     changed = [k for k in REQUEST_KEYS if earlier.get(k) != now[k]]
     if changed:
         print(printable(f"warning: {req.out} holds the plan of another request (other {', '.join(changed)}; made "
-                        f"{earlier.get('started', '?')}): its answer is replaced by this one's; the stored runs this "
-                        "search needs again are reused"), file=sys.stderr)  # fmt: skip
+                        f"{earlier.get('started', '?')}): its answer files are removed and this search writes its "
+                        "own; the stored runs this search needs again are reused"), file=sys.stderr)  # fmt: skip
+    return bool(changed)
 
 
 def _planner_file(name: str) -> bool:

@@ -116,12 +116,37 @@ def check(targets: list[Target], known: list[str], file="--target") -> None:
         lower, upper = (t, other) if t.op == ">=" else (other, t)
         if other is not None and lower.bound > upper.bound:
             raise _error(t, str(t), f"contradicts {other}: no value of {t.kpi} meets both")
+        if other is not None and lower.bound == upper.bound:  # a mean's bound never lands on one value
+            raise _error(t, str(t), f"leaves no room beside {other}: no staffing can be shown to meet both")
+    for t in targets:  # after the pairs: a pair that contradicts is said as such
         _check_reachable(t)
+        _check_helped_by_staff(t)
 
 
 def _error(t: Target, key: str, message: str) -> ScenarioError:
     file, where = t.origin
     return ScenarioError(file, where, f"{t}: {message}") if where else ScenarioError(file, key, message)
+
+
+# KPIs (or role and case-type prefixes) that move one way as staff are added: a target on the
+# other side of them (a budget, a floor on utilisation) is met by cutting staff, while the search
+# assumes that every target is met from some staffing upwards (sim.staffing.search).
+RISE_WITH_STAFF = ("staff_total", "staff_cost_per_year", "total_cost_per_year", "staff_", "on_time_resident",
+                   "on_time_standard", "type_on_time_")
+FALL_WITH_STAFF = ("wait_mean_days", "wait_p90_days", "queue_wait_hours_", "queue_wait_p90_hours_",
+                   "queue_waited_share_", "type_wait_hours_", "type_wait_p90_hours_", "utilisation_",
+                   "overtime_hours_")
+
+
+def _check_helped_by_staff(t: Target) -> None:
+    """Refuse a bound that more staff move a KPI away from: the search would take the staffing
+    that meets it for impossible (its ceiling fails it) or pass over the cheap ones that do."""
+    against = "<=" if t.kpi.startswith(RISE_WITH_STAFF) else ">=" if t.kpi.startswith(FALL_WITH_STAFF) else None
+    if t.op == against:
+        moves = "raise" if against == "<=" else "lower"
+        raise _error(t, str(t), f"more staff {moves} {t.kpi}, and the planner looks for the fewest staff that meet "
+                     "targets more staff help: it cannot search for this bound (a budget, a cap, a floor on how busy "
+                     "staff are); give the targets more staff help and compare the answer with this one")
 
 
 def _check_reachable(t: Target) -> None:
