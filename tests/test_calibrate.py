@@ -388,6 +388,24 @@ def test_bad_observed_file_gives_one_line_and_exit_2(tmp_path, capsys, change, k
     assert not out.exists()
 
 
+def test_a_whole_number_parameter_is_checked_and_run_with_whole_numbers(tmp_path):
+    """`street.residents: {min: 8000, max: 16000}` was refused: each end was tried as
+    `street.residents=8000.0`, and a count is written without a point. The check now writes the
+    ends as the runs write their values; the runs' residents are whole numbers in the range."""
+    from sim.calibrate.simulate import _plan
+    from sim.calibrate.space import Space
+
+    obs = tmp_path / "obs.yaml"
+    residents = {"street.residents": {"min": 8000, "max": 16000}}
+    obs.write_text(yaml.safe_dump({**GOOD, "parameters": residents}), encoding="utf-8")
+    cal = observed_file.load(SMALL, obs)
+    space = Space(cal.spec.parameters)
+    plan = _plan(cal, space, space.to_values(space.latin_hypercube(6, seed=1)), "whole", 2, 1)
+    residents = {scenario.build(scenario.apply_overrides(cal.base, run.overrides, SMALL), SMALL).street.residents
+                 for run in plan.runs()}  # fmt: skip
+    assert len(residents) == 6 and all(isinstance(r, int) and 8000 <= r <= 16000 for r in residents), residents
+
+
 @pytest.mark.parametrize("flag,value,words", [
     ("--seed", "-1", "greater than or equal to 0"), ("--replications", "1000", "less than or equal to 100"),
     ("--points", "5000", "less than or equal to 1000"),

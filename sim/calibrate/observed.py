@@ -147,6 +147,7 @@ def load(scenario_file: str | Path, observed_file: str | Path, extra_sets: list[
     """Read and check both files; raises ScenarioError (one line) on anything wrong. ``method``
     overrides the file's method settings (the command's --waves, --points, ...)."""
     from sim.calibrate.measures import measure_names  # pandas: not needed to check the file alone
+    from sim.sweep.experiment import point_overrides  # how the runs will write each value
 
     observed_file, scenario_file = Path(observed_file), Path(scenario_file)
     spec = load_alone(observed_file, method)
@@ -157,8 +158,10 @@ def load(scenario_file: str | Path, observed_file: str | Path, extra_sets: list[
     for key, rng in spec.parameters.items():
         _check_parameter(observed_file, key, resolved)
         for end in (rng.min, rng.max):  # the whole range must give valid scenarios
+            # written as the runs write it: a whole number without a point (a count's 20000, not 20000.0)
+            assignment = point_overrides([key], [end])
             try:
-                scenario_mod.build(scenario_mod.apply_overrides(base, [f"{key}={end!r}"], scenario_file), scenario_file)
+                scenario_mod.build(scenario_mod.apply_overrides(base, assignment, scenario_file), scenario_file)
             except ScenarioError as e:
                 raise ScenarioError(observed_file, f"parameters.{key}", f"{end:g} gives an invalid scenario: {e.key}: {e.message}") from None
     known = set(kpi_names(settings)) | set(measure_names(settings))
