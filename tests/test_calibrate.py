@@ -318,6 +318,60 @@ def test_fitted_scenario_extends_the_original_with_the_posterior_medians(calibra
     assert "# calibrated: posterior median" in text
 
 
+def _fitted_scenario(tmp_path, scenario_name: str, sets: list[str]):
+    """The calibrated scenario sim.calibrate.outputs writes for a calibration of SMALL (under
+    ``scenario_name``, run with ``--set`` ``sets`` and method.set horizon.days=40) whose posterior
+    medians are 0.1 reports a day and 12,345 residents; and the --set giving that model."""
+    from types import SimpleNamespace
+
+    from sim import safe_yaml
+    from sim.calibrate import outputs
+
+    original = tmp_path / "sc" / scenario_name
+    original.parent.mkdir()
+    original.write_text(safe_yaml.dump({"extends": str(ROOT / SMALL)}), encoding="utf-8")
+    obs = tmp_path / "obs.yaml"
+    ranges = {"loop.discovery.resident_report_per_day": {"min": 0.02, "max": 0.3},
+              "street.residents": {"min": 8000, "max": 16000}}  # fmt: skip
+    obs.write_text(yaml.safe_dump({**GOOD, "parameters": ranges, "method": {"set": ["horizon.days=40"]}}), encoding="utf-8")
+    cal = observed_file.load(original, obs, sets)
+    row = {"posterior_mean": 0.11, "posterior_q025": 0.05, "posterior_q975": 0.2, "prior_min": 0, "prior_max": 1}
+    params = pd.DataFrame([{**row, "parameter": "loop.discovery.resident_report_per_day", "calibrated_value": 0.1, "scenario_value": 0.05},
+                           {**row, "parameter": "street.residents", "calibrated_value": 12345, "scenario_value": 12000}])  # fmt: skip
+    result = SimpleNamespace(cal=cal, parameters=params, runs_total=22,
+                             history=SimpleNamespace(waves=[1, 2], irreconcilable=[], joint_fit=True))  # fmt: skip
+    out = tmp_path / "out"
+    out.mkdir()
+    fitted = outputs.fitted_scenario(result, out)
+    return fitted, original, [*sets, "loop.discovery.resident_report_per_day=0.1", "street.residents=12345"]
+
+
+@pytest.mark.parametrize("name", ["reform 2015 #2.yaml", "a: b.yaml", "on.yaml"])
+def test_the_calibrated_scenario_is_the_model_calibrated_whatever_the_scenario_file_is_called(tmp_path, name):
+    """`extends: ../sc/reform 2015 #2.yaml` was written bare (the rest read as a comment, and the
+    command ended naming a .tmp file after every run); the command line's --set was left out, so
+    the "calibrated" file was another model; a count was written 12345.0. Now the file loads as
+    the original with the --set and the calibrated values, and without method.set's horizon."""
+    sets = ["levers.staggered_hours.enabled=true", "staffing.city_management.count=4"]
+    fitted, original, meant = _fitted_scenario(tmp_path, name, sets)
+    got, want = scenario.load(fitted), scenario.load(original, meant)
+    assert got.name == want.name + "_calibrated"
+    assert got.model_dump(exclude={"name"}) == want.model_dump(exclude={"name"})
+    assert got.horizon.days == 45 and got.street.residents == 12345  # not method.set's 40 days
+    text = fitted.read_text(encoding="utf-8")
+    assert "Not written here: the observed file's method.set (horizon.days=40)" in text
+
+
+def test_a_set_the_calibrated_scenario_cannot_say_is_refused_before_anything_runs(tmp_path):
+    """A --set replacing a mapping drops its other keys; a scenario extending the original keeps
+    them, so the calibrated file could not be the model calibrated."""
+    obs = tmp_path / "obs.yaml"
+    obs.write_text(yaml.safe_dump(GOOD), encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"^--set: replaces a whole mapping, .* set the mapping's keys one by one"):
+        observed_file.load(SMALL, obs, ["levers.one_stop_acceptance={enabled: false}"])
+    observed_file.load(SMALL, obs, ["levers.one_stop_acceptance.enabled=false"])
+
+
 def test_running_again_reuses_every_finished_run(calibrated, capsys):
     obs_file, out = calibrated
     parts = sorted(p.name for p in out.glob("**/parts/part-*.parquet"))
@@ -742,10 +796,10 @@ def test_a_calibrated_key_yaml_would_read_as_true_is_written_quoted():
     from types import SimpleNamespace
 
     from sim import safe_yaml
-    from sim.calibrate.outputs import _emit
+    from sim.calibrate.outputs import Calibrated, _emit
 
-    row = SimpleNamespace(calibrated_value=0.25, posterior_mean=0.26, posterior_q025=0.1, posterior_q975=0.4,
-                          prior_min=0.0, prior_max=1.0, scenario_value=0.3)  # fmt: skip
+    row = Calibrated(SimpleNamespace(calibrated_value=0.25, posterior_mean=0.26, posterior_q025=0.1, posterior_q975=0.4,
+                                     prior_min=0.0, prior_max=1.0, scenario_value=0.3), 0.25)  # fmt: skip
     text = "\n".join(_emit({"case_types": {"on": {"bounce_probability": row}, "job": {"no": row}}}, 0)) + "\n"
     assert safe_yaml.parse(text) == {"case_types": {"on": {"bounce_probability": 0.25}, "job": {"no": 0.25}}}
 

@@ -28,7 +28,8 @@ def add_commands(sub) -> None:
     p.add_argument("--replications", type=positive_int, default=None, help="replications per point (>= 2)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
-                   help="fixed scenario overrides while calibrating (after the observed file's method.set)")  # fmt: skip
+                   help="fixed scenario overrides while calibrating (after the observed file's method.set); "
+                   "part of the model calibrated, so written into the calibrated scenario")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--lang", choices=LANGS, default="en", help="language of the printed summary (zh or en)")
     p.set_defaults(func=cmd_calibrate)
@@ -86,10 +87,9 @@ def reproduce_command(cal, out: Path) -> list[str]:
     they change where runs go, not what they give."""
     m = cal.spec.method
     flags = {"--waves": m.waves, "--points": m.points, "--replications": m.replications, "--seed": m.seed}
-    sets = cal.sets[len(m.set):]  # the observed file's method.set comes first; it is the file's own
     return ["streetsim", "calibrate", str(cal.scenario_file), str(cal.file), "--out", str(out),
             *(str(a) for flag, value in flags.items() for a in (flag, value)),
-            *(a for s in sets for a in ("--set", s))]
+            *(a for s in cal.overrides for a in ("--set", s))]  # method.set is the observed file's own
 
 
 def method_overrides(args) -> dict:

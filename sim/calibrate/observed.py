@@ -101,12 +101,19 @@ class Calibration:
     file: Path
     text: str
     scenario_file: Path
-    base: dict  # the scenario's raw data with extends: and method.set applied
+    base: dict  # the scenario's raw data with extends:, method.set and the command line's --set applied
     sets: list[str]
+    original: dict  # the scenario's raw data with extends: applied, nothing set
 
     @property
     def params(self) -> list[str]:
         return list(self.spec.parameters)
+
+    @property
+    def overrides(self) -> list[str]:
+        """The command line's --set: part of the model calibrated. The observed file's method.set,
+        before them in ``sets``, is how the calibration's runs were made (a shorter horizon)."""
+        return self.sets[len(self.spec.method.set) :]
 
     def discrepancy_sd(self, obs: Observation) -> float:
         return obs.discrepancy_sd if obs.discrepancy_sd is not None else self.spec.discrepancy_share * abs(obs.value)
@@ -152,7 +159,8 @@ def load(scenario_file: str | Path, observed_file: str | Path, extra_sets: list[
     observed_file, scenario_file = Path(observed_file), Path(scenario_file)
     spec = load_alone(observed_file, method)
     sets = [*spec.method.set, *(extra_sets or [])]
-    base = scenario_mod.apply_overrides(scenario_mod.load_raw(scenario_file), sets, scenario_file)
+    original = scenario_mod.load_raw(scenario_file)
+    base = scenario_mod.apply_overrides(original, sets, scenario_file)
     settings = scenario_mod.build(base, scenario_file)
     resolved = settings.model_dump(mode="json")
     for key, rng in spec.parameters.items():
@@ -170,7 +178,48 @@ def load(scenario_file: str | Path, observed_file: str | Path, extra_sets: list[
             raise ScenarioError(observed_file, f"observed.{i}.quantity", unknown("quantity", obs.quantity, known,
                                                 f"a KPI, a column of summary.csv, or one of {', '.join(measure_names(settings))}"))
     text = safe_yaml.read_text(observed_file)  # as read and checked above (a pipe is read once)
-    return Calibration(spec, observed_file, text, scenario_file, base, sets)
+    cal = Calibration(spec, observed_file, text, scenario_file, base, sets, original)
+    _check_writable(cal)
+    return cal
+
+
+def calibrated_model(cal: Calibration, values: dict) -> dict:
+    """The raw data of the model calibrated, at ``values`` (key path -> value): the original with
+    the command line's --set and ``values``, not the observed file's method.set."""
+    from sim.sweep.experiment import point_overrides  # how the runs write each value
+
+    assignments = [*cal.overrides, *point_overrides(list(values), list(values.values()))]
+    return scenario_mod.apply_overrides(cal.original, assignments, cal.scenario_file)
+
+
+def changes(before: dict, after: dict) -> dict:
+    """What a scenario extending ``before`` says to give ``after`` (scenario.deep_merge), as far
+    as it can: the keys changed, and a removed key (a role's ``per`` when a --set gave its count)
+    as None, since a merge of mappings cannot remove one."""
+    out = {k: None for k in before if k not in after}
+    for k, v in after.items():
+        if isinstance(v, dict) and isinstance(before.get(k), dict):
+            if inner := changes(before[k], v):
+                out[k] = inner
+        elif k not in before or before[k] != v:
+            out[k] = v
+    return out
+
+
+def _check_writable(cal: Calibration) -> None:
+    """Before any run: the calibrated scenario, which extends the original, can say the model
+    calibrated. It can add and change keys, not remove them: a --set that replaces a mapping
+    (levers.x={enabled: true}) drops its other keys, and a scenario extending the original keeps them."""
+    values = {key: rng.min for key, rng in cal.spec.parameters.items()}  # any valid point will do
+    meant = calibrated_model(cal, values)
+    model = scenario_mod.build(meant, cal.scenario_file).model_dump(mode="json")
+    try:
+        written = scenario_mod.build(scenario_mod.deep_merge(cal.original, changes(cal.original, meant)), cal.scenario_file)
+    except ScenarioError:  # a removed key written as None, where None is not a value
+        written = None
+    if written is None or written.model_dump(mode="json") != model:
+        raise ScenarioError("--set", "", "replaces a whole mapping, which the calibrated scenario (it extends "
+                            f"{cal.scenario_file.name}) cannot say: set the mapping's keys one by one (KEY.PATH.KEY=VALUE)")  # fmt: skip
 
 
 def _check_parameter(file: Path, key: str, resolved: dict) -> None:

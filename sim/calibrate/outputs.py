@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -32,6 +33,7 @@ import pandas as pd  # noqa: E402
 from sim import figures as style  # noqa: E402  (the one figure writer, and the one title breaker)
 from sim import safe_yaml  # noqa: E402
 from sim import scenario as scenario_mod  # noqa: E402
+from sim.calibrate.observed import calibrated_model, changes  # noqa: E402
 from sim.cells import ci_cell, number  # noqa: E402
 from sim.labels import LANGS, join_clauses, join_list, label, label_with_unit, parameter_label, unit, word  # noqa: E402
 from sim.report import per_language  # noqa: E402
@@ -174,35 +176,72 @@ def report_waves_table(result, lang: str) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- fitted scenario
+@dataclass
+class Setting:
+    """A value the command line's --set gave the model calibrated (in the fitted scenario's tree)."""
+
+    value: object
+
+
+@dataclass
+class Calibrated:
+    """A calibrated value and its row of posterior.csv (in the fitted scenario's tree)."""
+
+    row: object
+    value: object
+
+
 def fitted_scenario(result, out: Path) -> Path:
-    """``extends:`` the original scenario; each calibrated value with a comment on its origin.
-    Loaded back before it is kept, so a file that does not validate is never left behind."""
+    """``extends:`` the original scenario; the command line's --set and each calibrated value,
+    with a comment on its origin. Loaded back before it is kept, so a file that does not
+    validate is never left behind."""
     cal = result.cal
     path = out / f"{cal.scenario_file.stem}_calibrated.yaml"
     rel = os.path.relpath(cal.scenario_file.resolve(), out.resolve())
+    params = result.parameters
+    model = calibrated_model(cal, dict(zip(params["parameter"], params["calibrated_value"])))
+    tree = _settings(changes(cal.original, model))
+    tree.pop("name", None)  # its own line: the model's name, calibrated
+    for row in params.itertuples(index=False):  # every calibrated value, changed or not, with its comment
+        node, value = tree, model
+        parts = row.parameter.split(".")
+        for k in parts[:-1]:
+            node, value = node.setdefault(k, {}), value[k]
+        # the value as the runs had it: a count's 12000, not the table column's 12000.0
+        node[parts[-1]] = Calibrated(row, value[parts[-1]])
+    name = scenario_mod.build(model, cal.scenario_file).name
+    lines = [*_header(result), f"extends: {safe_yaml.inline(rel)}", f"name: {safe_yaml.inline(f'{name}_calibrated')}",
+             *_emit(tree, 0)]  # fmt: skip
+    text = "\n".join(lines) + "\n"
+    write_atomic(path, lambda p: (p.write_text(text, encoding="utf-8"), scenario_mod.load(p)))
+    return path
+
+
+def _header(result) -> list[str]:
+    """The fitted scenario's opening comments (names and settings made one line: scenario.printable)."""
+    cal, one_line = result.cal, scenario_mod.printable
     lines = [
-        f"# {cal.scenario_file.name} calibrated against {cal.file.name} by `streetsim calibrate`:",
+        f"# {one_line(cal.scenario_file.name)} calibrated against {one_line(cal.file.name)} by `streetsim calibrate`:",
         f"# history matching ({len(result.history.waves)} waves, implausibility cutoff {cal.spec.method.cutoff:g}), then the",
         "# posterior by importance sampling on Gaussian-process emulators. Each value is the posterior median.",
-        f"# {result.runs_total} runs; calibrated with {', '.join(cal.sets) or 'the scenario as it is'}.",
+        f"# {result.runs_total} runs.",
     ]
+    if cal.overrides:
+        lines.append(f"# The calibration's --set, written below as settings: {one_line(' '.join(cal.overrides))}")
+    if cal.spec.method.set:  # a shorter horizon, say: the calibration's runs, not the model calibrated
+        lines.append(f"# Not written here: the observed file's method.set ({one_line(' '.join(cal.spec.method.set))}), "
+                     "how the calibration's runs were made, not part of the model.")  # fmt: skip
     if result.history.irreconcilable:
         names = ", ".join(cal.spec.observed[j].quantity for j in result.history.irreconcilable)
         lines.append(f"# NOT reproduced anywhere in the ranges (left out of the fit): {names}")
     if not result.history.joint_fit:
         lines.append("# NO joint fit: these are the least implausible values, not a fit (see report.json)")
-    lines += [f"extends: {rel}", f"name: {scenario_mod.build(cal.base, cal.scenario_file).name}_calibrated"]
-    tree: dict = {}
-    for row in result.parameters.itertuples(index=False):
-        node = tree
-        parts = row.parameter.split(".")
-        for k in parts[:-1]:
-            node = node.setdefault(k, {})
-        node[parts[-1]] = row
-    lines += _emit(tree, 0)
-    text = "\n".join(lines) + "\n"
-    write_atomic(path, lambda p: (p.write_text(text, encoding="utf-8"), scenario_mod.load(p)))
-    return path
+    return lines
+
+
+def _settings(changes: dict) -> dict:
+    """``changes`` with each value a Setting (a mapping a --set gave as its value is walked into)."""
+    return {k: _settings(v) if isinstance(v, dict) and v else Setting(v) for k, v in changes.items()}
 
 
 def _emit(tree: dict, depth: int) -> list[str]:
@@ -214,13 +253,15 @@ def _emit(tree: dict, depth: int) -> list[str]:
         if isinstance(node, dict):
             lines.append(f"{pad}{key}:")
             lines += _emit(node, depth + 1)
-            continue
-        value = safe_yaml.inline(node.calibrated_value)
-        lines.append(
-            f"{pad}{key}: {value}   # calibrated: posterior median; mean {node.posterior_mean:.4g}, "
-            f"95% interval [{node.posterior_q025:.4g}, {node.posterior_q975:.4g}]; prior range "
-            f"[{node.prior_min:g}, {node.prior_max:g}]; was {node.scenario_value}"
-        )
+        elif isinstance(node, Setting):
+            lines.append(f"{pad}{key}: {safe_yaml.inline(node.value)}   # set on the calibration's command line (--set)")
+        else:
+            row = node.row
+            lines.append(
+                f"{pad}{key}: {safe_yaml.inline(node.value)}   # calibrated: posterior median; mean {row.posterior_mean:.4g}, "
+                f"95% interval [{row.posterior_q025:.4g}, {row.posterior_q975:.4g}]; prior range "
+                f"[{row.prior_min:g}, {row.prior_max:g}]; was {row.scenario_value}"
+            )
     return lines
 
 
