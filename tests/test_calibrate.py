@@ -187,9 +187,11 @@ def _two_misfits():
 
     table = pd.DataFrame([
         {"quantity": "patrol_discovery_share", "reproduced": False, "irreconcilable": False, "observed": 0.97,
-         "predicted_mean": 0.912, "z": -4.21, "verdict": "not reproduced: 4.2 sd off at the calibrated point"},
+         "predicted_mean": 0.912, "z": -4.21, "smallest_implausibility_in_ranges": 1.2,
+         "verdict": "not reproduced: 4.2 sd off at the calibrated point"},
         {"quantity": "on_spot_share", "reproduced": False, "irreconcilable": True, "observed": 0.6,
-         "predicted_mean": 0.151, "z": -12.04, "verdict": "cannot be reproduced: 11.8 sd off at best"},
+         "predicted_mean": 0.151, "z": -12.04, "smallest_implausibility_in_ranges": 11.8,
+         "verdict": "cannot be reproduced: 11.8 sd off at best"},
     ])  # fmt: skip
     method = SimpleNamespace(points=4, replications=2, cutoff=3.0)
     cal = SimpleNamespace(spec=SimpleNamespace(method=method, calibration="kunming", discrepancy_share=0.05),
@@ -239,9 +241,25 @@ def test_the_chinese_report_is_set_with_full_width_punctuation_and_the_english_o
     for report in (written, misfits):
         assert [t for t in report_texts(report, "zh") if ASCII_PUNCTUATION_BY_CJK.search(t)] == []
     assert written["title"]["zh"] == "模型校准：small_street 对照 bad"
-    assert ("以下观测量未能在其不确定性范围内再现：巡查发现占比（观测 0.97，模型 0.912，差 -0.058，校准点偏离 4.2 个标准差）；"
+    assert ("以下观测量未能在其不确定性范围内再现：巡查发现占比（观测 0.97，模型 0.912，差 -0.058，未再现：校准点偏离4.2个标准差）；"
             "现场处置占比（观测 0.6，") in misfits["sections"][0]["text"]["zh"]
     assert report_texts(misfits, "en") == TWO_MISFITS_EN
+
+
+def test_the_report_states_the_cutoff_used_and_the_same_implausibility_in_both_languages():
+    """The report said |z| ≤ 3 whatever method.cutoff was; and the Chinese text gave an
+    irreconcilable row the calibrated point's |z| (12.0) as the best the ranges reach, where the
+    table and the English text give the smallest implausibility in the ranges (11.8)."""
+    from sim.calibrate.outputs import report_json
+
+    misfits = _two_misfits()
+    zh = report_json(misfits, "x.yaml")["sections"][0]["text"]["zh"]
+    assert "现场处置占比（观测 0.6，模型 0.151，差 -0.449，不可调和：参数范围内最近也偏离11.8个标准差）" in zh
+    assert "12.0" not in zh
+    misfits.table["reproduced"] = True
+    misfits.cal.spec.method.cutoff = 2.5
+    texts = report_json(misfits, "x.yaml")["sections"][0]["text"]
+    assert "(|z| ≤ 2.5)" in texts["en"] and "（|z| ≤ 2.5）" in texts["zh"], texts
 
 def test_the_observed_values_are_formatted_as_every_other_table_cell():
     """The annex's observed column was formatted by hand ('1.235e+04 ± 2.3e+02', four figures

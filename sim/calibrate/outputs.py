@@ -395,15 +395,16 @@ def report_json(result, fitted_name: str) -> dict:
     name = cal.spec.calibration
     bad = table[~table["reproduced"]]
     if bad.empty:
-        en_verdict = "The calibrated model reproduces every observed quantity within its uncertainty (|z| ≤ 3)."
-        zh_verdict = "校准后的模型在不确定性范围内（|z| ≤ 3）再现了全部观测量。"
+        en_verdict = f"The calibrated model reproduces every observed quantity within its uncertainty (|z| ≤ {m.cutoff:g})."
+        zh_verdict = f"校准后的模型在不确定性范围内（|z| ≤ {m.cutoff:g}）再现了全部观测量。"
     else:
         en_verdict = "Not reproduced within its uncertainty: " + join_clauses(
             (f"{label(r.quantity, 'en')} — {r.verdict}" for r in bad.itertuples(index=False)), "en") + "."
+        # the table's short verdict (verdict_words): an irreconcilable row by its smallest
+        # implausibility in the ranges, as the table and the English verdict give it
         zh_verdict = "以下观测量未能在其不确定性范围内再现：" + join_clauses((
             f"{label(r.quantity, 'zh')}（观测 {r.observed:.4g}，模型 {r.predicted_mean:.4g}，差 {r.predicted_mean - r.observed:+.4g}，"
-            f"{'参数范围内任何取值都无法达到' if r.irreconcilable else '校准点偏离'} {abs(r.z):.1f} 个标准差）"
-            for r in bad.itertuples(index=False)), "zh") + "。"  # fmt: skip
+            f"{verdict_words(r, 'zh')}）" for r in bad.itertuples(index=False)), "zh") + "。"  # fmt: skip
     joint_en = "" if hist.joint_fit else (" No parameter values fit all reconcilable quantities at once: the values "
                                           "reported are the least implausible ones, not a fit.")  # fmt: skip
     joint_zh = "" if hist.joint_fit else "没有任何参数组合能同时拟合全部可调和的观测量：报告的是最不失真的取值，而非拟合结果。"
