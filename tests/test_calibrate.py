@@ -492,6 +492,54 @@ def test_a_bad_method_flag_is_named_as_the_flag(tmp_path, capsys, flag, value, w
     assert not (tmp_path / "out").exists()
 
 
+ROW = {"quantity": "patrol_discovery_share", "value": 0.97, "sd": 0.01, "source": "Kunming"}
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"method": {"waves": 10, "points": 1000, "replications": 10}},
+     "10 waves x 1000 points x 10 replications (100,000 runs) and 20,000 candidates, for 1 parameter(s) and 1 observed row(s)"),
+    ({"method": {"candidates": 1_000_000}, "observed": [ROW] * 60}, "of candidates"),
+])  # fmt: skip
+def test_a_method_past_what_the_emulators_can_hold_is_refused_before_anything_runs(tmp_path, capsys, change, words):
+    """Each bound of the method was accepted on its own: 100,000 runs to fit a Gaussian process
+    on (terabytes) or a million candidates for each of 60 observed rows (3.4 GB) ended in a
+    MemoryError, with a traceback, after thousands of runs."""
+    obs = tmp_path / "obs.yaml"
+    obs.write_text(yaml.safe_dump({**GOOD, **change}), encoding="utf-8")
+    assert main(["validate", str(obs)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {obs}: method: ") and words in err[0], err
+    assert "at most 3 GB: fewer waves, points, replications or candidates" in err[0]
+
+
+def test_method_flags_past_what_the_emulators_can_hold_are_named_as_the_flags(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(GOOD), encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"^--points, --replications: 3 waves x 1000 points x 100 replications"):
+        observed_file.load(SMALL, good, method={"points": 1000, "replications": 100})
+    observed_file.load(SMALL, good, method={"points": 500, "replications": 2})  # 3,000 runs: 0.8 GB
+
+
+def test_candidates_are_predicted_in_chunks_that_hold_what_the_limit_says(monkeypatch):
+    """predict held four (candidates x runs) arrays at once: a million candidates on 1,000 runs
+    was 32 GB. In chunks of PREDICT_BYTES (4 MB here), the same predictions in a tenth of it."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    u = rng.random((200, 2))
+    em = emulator.fit(u, u[:, 0] + rng.normal(0, 0.1, 200), seed=0)
+    cand = rng.random((20_000, 2))
+    whole = em.gp.predict(cand, return_std=True)  # 128 MB at once
+    monkeypatch.setattr(emulator, "PREDICT_BYTES", 4 * 2**20, raising=False)
+    tracemalloc.start()
+    mean, var = em.predict(cand)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 12 * 2**20, f"{peak / 2**20:.0f} MB"
+    np.testing.assert_allclose(mean, whole[0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(var, np.maximum(whole[1] ** 2, em.noise_var), rtol=1e-9, atol=1e-15)
+
+
 def test_not_yaml_and_no_calibration_key_are_one_line_errors(tmp_path, capsys):
     for text, words in (("observed: [", "invalid YAML"), ("observed: []\n", "calibration: missing")):
         bad = tmp_path / "bad.yaml"

@@ -73,7 +73,7 @@ class Range(Strict):
 
 class Method(Strict):
     # upper bounds: what a calibration on a laptop or a cluster can hold (each point is a batch of runs;
-    # candidates and draws are held in memory at once)
+    # candidates and draws are held in memory at once); together, MEMORY_BYTES
     waves: Annotated[int, Field(ge=1, le=10)] = 3
     points: Annotated[int, Field(ge=4, le=1000)] = 30
     replications: Annotated[int, Field(ge=2, le=100)] = 2
@@ -91,6 +91,41 @@ class ObservedFile(Strict):
     observed: list[Observation] = Field(min_length=1)
     parameters: dict[str, Range] = Field(min_length=1)
     method: Method = Method()
+
+
+# What a calibration's emulators and candidates may hold at once (a laptop's, or a cluster task's,
+# few GB), besides the chunks candidates are predicted in (sim.calibrate.emulator.PREDICT_BYTES).
+# Measured with tracemalloc (scikit-learn 1.9; README, Calibration): a Gaussian-process fit on N runs
+# with d parameters peaks at 3 x N^2 x (d + 2) 8-byte numbers (its likelihood's gradient) and a
+# fitted one keeps N^2 (its Cholesky factor), for every observed row and every wave; the candidate
+# steps (history matching, the posterior) hold about 7 numbers per candidate per observed row and
+# parameter. 10 waves of 1,000 points x 100 replications asked for terabytes after thousands of runs.
+MEMORY_BYTES = 3 * 10**9
+CANDIDATE_NUMBERS = 7
+
+
+def memory_needed(m: Method, parameters: int, rows: int) -> tuple[int, int]:
+    """Bytes the emulators and the candidates hold at most (see MEMORY_BYTES)."""
+    per_wave = m.points * m.replications
+    runs = m.waves * per_wave
+    kept = rows * sum((k * per_wave) ** 2 for k in range(1, m.waves + 1))  # the emulators fitted after wave k
+    return 8 * (3 * runs**2 * (parameters + 2) + kept), 8 * CANDIDATE_NUMBERS * m.candidates * (rows + parameters)
+
+
+def _check_memory(spec: ObservedFile, file: Path, flags: dict) -> None:
+    """Before any run: the method fits MEMORY_BYTES. Named by the command's flags if any were given."""
+    m, d, rows = spec.method, len(spec.parameters), len(spec.observed)
+    emulators, candidates = memory_needed(m, d, rows)
+    if emulators + candidates <= MEMORY_BYTES:
+        return
+    given = [f"--{k}" for k in ("waves", "points", "replications") if k in flags]
+    where = (", ".join(given), "") if given else (file, "method")
+    raise ScenarioError(*where, (
+        f"{m.waves} waves x {m.points} points x {m.replications} replications ({m.waves * m.points * m.replications:,} runs) "
+        f"and {m.candidates:,} candidates, for {d} parameter(s) and {rows} observed row(s), would hold "
+        f"{(emulators + candidates) / 1e9:.1f} GB at once ({emulators / 1e9:.1f} GB of Gaussian-process emulators, which "
+        f"grow as the runs squared; {candidates / 1e9:.1f} GB of candidates); at most {MEMORY_BYTES / 1e9:g} GB: "
+        "fewer waves, points, replications or candidates"))  # fmt: skip
 
 
 @dataclass
@@ -146,6 +181,7 @@ def load_alone(observed_file: Path, method: dict | None = None) -> ObservedFile:
             if name in method:  # the command line's --waves, --points, --replications or --seed
                 raise ScenarioError(f"--{name}", "", err.message) from None
             raise ScenarioError(observed_file, f"method.{err.key}", err.message) from None
+    _check_memory(spec, observed_file, method or {})
     return spec
 
 
