@@ -549,6 +549,29 @@ def test_not_yaml_and_no_calibration_key_are_one_line_errors(tmp_path, capsys):
         assert len(err.splitlines()) == 1 and words in err.replace(f"{bad}: ", ""), err
 
 
+def test_the_checks_posterior_draws_are_drawn_with_the_posteriors_weights():
+    """The check's posterior draws were picked alike among the distinct points of the posterior
+    sample, so a point resampled 16 times counted as one drawn once: their spread was that of the
+    region the sample touched. A 1-D posterior, normal (mean 0.3, sd 0.05) on a grid of 2,001
+    candidates, resampled 4,000 times as sim.calibrate.posterior does: 2,000 draws (with how often
+    each was drawn) have its mean and sd within 0.005 (the sd's standard error is ~0.001; picked
+    alike among distinct points, the sd was ~0.075)."""
+    from sim.calibrate.posterior import Posterior
+    from sim.calibrate.space import Space
+
+    rng = np.random.default_rng(3)
+    cand = np.linspace(0, 1, 2001)[:, None]
+    w = np.exp(-0.5 * ((cand[:, 0] - 0.3) / 0.05) ** 2)
+    u = cand[rng.choice(len(cand), size=4000, p=w / w.sum())]
+    space = Space({"loop.discovery.resident_report_per_day": observed_file.Range(min=0, max=1)})
+    post = Posterior(u, space.to_values(u), ess=float("nan"), candidates=len(cand))
+    values, drawn = fit._prediction_points(post, pd.DataFrame({"calibrated_value": [0.3]}), space, 2000, seed=1)
+    drawn[0] -= 1  # the calibrated point (the medians) is run once besides the draws
+    picked = np.repeat(values[:, 0], drawn)
+    assert len(picked) == 2000
+    assert abs(picked.mean() - 0.3) < 0.005 and abs(picked.std() - 0.05) < 0.005, (picked.mean(), picked.std())
+
+
 def test_emulator_separates_run_to_run_noise_from_the_trend():
     """y = 2u + noise (sd 0.1) at 100 points, each run twice: the white-noise term finds the noise
     variance (0.01, within 40%) and the mean follows the line (within 0.05)."""

@@ -89,10 +89,11 @@ def calibrate(cal: Calibration, out: Path, how: Execution) -> Result:
     post = posterior_mod.estimate(hist, space, matcher.obs, matcher.obs_var, m.seed)
     original = _scenario_values(cal, space)
     params = posterior_mod.summary(post, hist, space, original)
-    pred_values = _prediction_points(post, params, space, m.posterior_draws, m.seed)
+    pred_values, drawn = _prediction_points(post, params, space, m.posterior_draws, m.seed)
     batch = run_batch(cal, space, pred_values, out / "predict", f"{cal.spec.calibration}-predict",
                       m.replications, m.seed + 1, how)  # fmt: skip
-    table = compare(cal, matcher, hist, batch.runs)
+    # each point's runs as many times as it was drawn: the prediction is over posterior draws
+    table = compare(cal, matcher, hist, batch.runs.loc[batch.runs.index.repeat(drawn[batch.runs["point"]])])
     ran = sum(w.ran for w in hist.waves) + batch.ran
     total = len(hist.runs) + len(batch.runs)
     return Result(cal, space, hist, post, params, table, batch.runs, total, ran, time.perf_counter() - t0)
@@ -111,13 +112,18 @@ def _scenario_values(cal: Calibration, space: Space) -> dict:
     return out
 
 
-def _prediction_points(post, params: pd.DataFrame, space: Space, draws: int, seed: int) -> np.ndarray:
-    """Point 0 is the calibrated scenario (posterior medians); the rest are posterior draws."""
+def _prediction_points(post, params: pd.DataFrame, space: Space, draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The points of the check and how often each was drawn: point 0 is the calibrated scenario
+    (posterior medians), once; then ``draws`` posterior draws. The posterior sample is resampled
+    with the importance weights, so its rows, picked alike, are posterior draws. A value drawn
+    twice (or the medians drawn) runs once: its runs would be the same (common random numbers)
+    under one run id, which the store keeps once."""
     rng = np.random.default_rng(seed + 2)
-    unique = np.unique(post.u, axis=0)
-    pick = unique[rng.choice(len(unique), size=min(draws, len(unique)), replace=False)]
-    median = params["calibrated_value"].to_numpy(dtype=float)[None, :]
-    return np.vstack([median, space.to_values(pick)])
+    rows = rng.choice(len(post.values), size=draws, replace=draws > len(post.values))
+    distinct, counts = np.unique(post.values[rows], axis=0, return_counts=True)
+    median = params["calibrated_value"].to_numpy(dtype=float)
+    same = (distinct == median).all(axis=1)  # an integer parameter's median is often a draw too
+    return np.vstack([median, distinct[~same]]), np.concatenate([[1 + counts[same].sum()], counts[~same]])
 
 
 def compare(cal: Calibration, matcher, hist, runs: pd.DataFrame) -> pd.DataFrame:
