@@ -371,6 +371,7 @@ WORDS = {  # words of tables, figures and the report
     "status_meets": ("达标", "meets"),
     "status_fails": ("不达标", "fails"),
     "status_undecided": ("未能判定", "undecided"),
+    "status_unconfirmed": ("搜索中达标，未经确认", "met in the search, not confirmed"),
     "status_below_floor": ("不能再减（每条线至少1人）", "below the floor (one per line)"),
     "staffing_search_title": ("{name}：所试方案（均值与95%置信区间），星号为推荐方案",
                               "{name}: staffings tried (mean and 95% CI); the answer is the star"),

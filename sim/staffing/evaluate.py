@@ -34,6 +34,7 @@ from sim.sweep import experiment, shards, store
 from sim.sweep import run as sweep_run
 
 MEETS, FAILS, UNDECIDED = "meets", "fails", "undecided"
+UNCONFIRMED = "unconfirmed"  # met on the search's runs, not confirmed on fresh ones (a cheaper neighbour)
 BATCHES = "batches"  # each batch's experiment file, beside the store's parts: batches/batch-<hash>.yaml
 
 
@@ -47,6 +48,7 @@ class TargetCheck:
     bound: float  # the one-sided Bonferroni bound the decision used
     decision: str  # met / failed / undecided
     n: int
+    constant: bool = False  # the same value in every replication up to the cap: taken as it is
 
 
 @dataclass
@@ -67,10 +69,11 @@ class Evaluation:
         return failed or [k for k, c in self.checks.items() if c.decision != "met"]
 
 
-def confirmation_seed(seed: int) -> int:
-    """The seed of the confirming runs: derived from the search's, so a rerun confirms on the same
-    runs, and (as a 64-bit hash) not a seed a user would give a search."""
-    return int(np.random.SeedSequence([seed, 0x636F6E66]).generate_state(1, np.uint64)[0])
+def confirmation_seed(seed: int, j: int) -> int:
+    """The seed of the j-th confirmation's runs: derived from the search's, so a rerun confirms on
+    the same runs, one per confirmation (the j-th staffing is chosen from the runs before it, so
+    its own must be new to it), and (a 64-bit hash) not a seed a user would give a search."""
+    return int(np.random.SeedSequence([seed, 0x636F6E66, j]).generate_state(1, np.uint64)[0])
 
 
 def looks(first: int, cap: int) -> list[int]:
@@ -99,7 +102,8 @@ def decide(values: np.ndarray, target, alpha_each: float, last: bool = True) -> 
         decision = "failed"
     else:
         decision = "undecided"
-    return TargetCheck(m, *_bounds(x, m, target.kpi, 0.025, True), good, decision, n)
+    constant = last and n > 1 and bool(np.all(x == x[0]))
+    return TargetCheck(m, *_bounds(x, m, target.kpi, 0.025, True), good, decision, n, constant)
 
 
 def _bounds(x: np.ndarray, m: float, kpi: str, alpha: float, last: bool) -> tuple[float, float]:
@@ -152,13 +156,13 @@ class Evaluator:
         """Decide each staffing, adding replications look by look to those still undecided."""
         return self._evaluate(staffings, self.done, self.seed, self.alpha_each)
 
-    def confirm(self, staffing: tuple[int, ...], alpha: float) -> Evaluation:
+    def confirm(self, staffing: tuple[int, ...], alpha: float, j: int) -> Evaluation:
         """The staffing decided afresh, on replications the search never saw (another seed), at
         level ``alpha`` over targets and looks: the search picked it because its own runs met the
         targets, so those runs would overstate it (see sim.staffing.search)."""
         self.confirmed.pop(tuple(staffing), None)
         alpha_each = alpha / (len(self.targets) * len(self.looks))
-        return self._evaluate([staffing], self.confirmed, confirmation_seed(self.seed), alpha_each)[0]
+        return self._evaluate([staffing], self.confirmed, confirmation_seed(self.seed, j), alpha_each)[0]
 
     def _evaluate(self, staffings, done: dict, seed: int, alpha_each: float) -> list[Evaluation]:
         wanted = list(dict.fromkeys(tuple(int(v) for v in s) for s in staffings))

@@ -25,7 +25,8 @@ import pandas as pd
 from sim.cells import ci_cell, terminal_number
 from sim.labels import LANGS, join_clauses, join_list, label, label_with_unit, text_with_unit, unit, word
 from sim.report import per_language
-from sim.results_folder import FIGURE_FORMATS, write_atomic
+from sim.results_folder import FIGURE_FORMATS, REPORTS, write_atomic
+from sim.staffing.evaluate import UNCONFIRMED
 
 FIGURE = "figures/staffing_search_{lang}"  # one drawing per language: matplotlib text is not translated later
 
@@ -112,19 +113,37 @@ def tried_table(plan) -> pd.DataFrame:
 
 
 def guarantee(plan, lang: str = "en") -> str:
-    k, looks = len(plan.targets), len(plan.evaluator.looks)
+    """What the answer is shown to do, as the search found it: confirmed at once or after posts
+    were added, its one-fewer neighbours failing or met in the search but unconfirmed, any target
+    whose KPI never varied (taken as it is, with no confidence level)."""
+    res = plan.result
+    k, looks, n = len(plan.targets), len(plan.evaluator.looks), res.chosen.n
     conf = 1 - plan.alpha
-    n = plan.result.chosen.n
+    stepped = len(res.confirmations) > 1
+    unconfirmed = [r for r, e in res.cheaper.items() if e is not None and e.status == UNCONFIRMED]
+    constant = [str(t) for t in plan.targets if res.chosen.checks[str(t)].constant]
     if lang == "zh":
-        return (f"推荐编制下每项指标均以不低于{conf:.0%}的置信度达标：搜索选出的方案另用{n}次新的重复运行（搜索未用过的随机数）确认"
-                f"（单侧t置信界，按{k}项指标×{looks}次检验做Bonferroni校正，依次确认的显著性水平为α/2、α/4、α/8，"
-                "故整个搜索把未达标方案报为达标的概率不超过α）；各岗位再减1人的方案未能证明达标。搜索中各方案使用相同随机数（共同随机数）。")
-    return (f"At the answer, every target is met with at least {conf:.0%} confidence: the search's choice was confirmed "
-            f"on {n} fresh replications the search never saw (one-sided t bounds, Bonferroni over {k} targets x {looks} "
-            f"looks at n = {', '.join(map(str, plan.evaluator.looks))}; the j-th confirmation at level alpha/2^j, so over "
-            "the whole search a staffing that misses a target is given as the answer with probability at most alpha); "
-            "with one post fewer on any chosen role, the targets are not shown to be met. In the search every "
-            "staffing ran on common random numbers.")
+        how = ("搜索选出的方案未能用新的重复运行确认，推荐编制为其在相应岗位各加1人后" if stepped else "搜索选出的方案") + \
+              f"另用{n}次新的重复运行（搜索未用过的随机数）确认"
+        fewer = ("各岗位再减1人的方案未能证明达标" if not unconfirmed else
+                 f"{'、'.join(label(r, 'zh') for r in unconfirmed)}再减1人的方案在搜索中达标但未经确认，其余岗位再减1人的方案未能证明达标")
+        same = f"；{'、'.join(constant)}在各次重复中取值相同，按其值判定，不附置信度" if constant else ""
+        return (f"推荐编制下每项指标均以不低于{conf:.0%}的置信度达标：{how}（单侧t置信界，按{k}项指标×{looks}次检验做"
+                "Bonferroni校正，依次确认的显著性水平为α/2、α/4、α/8，故整个搜索把未达标方案报为达标的概率不超过α）"
+                f"{same}；{fewer}。搜索中各方案使用相同随机数（共同随机数）。")
+    how = ("the search's choice was not confirmed on fresh replications; the answer, with a post more where its "
+           f"targets missed, was confirmed on {n} fresh replications" if stepped else
+           f"the search's choice was confirmed on {n} fresh replications the search never saw")
+    fewer = ("with one post fewer on any chosen role, the targets are not shown to be met" if not unconfirmed else
+             f"with one post fewer on {', '.join(unconfirmed)}, the targets were met in the search but not confirmed; "
+             "on the other roles they are not shown to be met")
+    same = (f"; {', '.join(constant)} gave the same value in every replication and is taken as it is, with no "
+            "confidence level" if constant else "")
+    return (f"At the answer, every target is met with at least {conf:.0%} confidence: {how} (one-sided t bounds, "
+            f"Bonferroni over {k} targets x {looks} looks at n = {', '.join(map(str, plan.evaluator.looks))}; the j-th "
+            "confirmation at level alpha/2^j, so over the whole search a staffing that misses a target is given as the "
+            f"answer with probability at most alpha){same}; {fewer}. In the search every staffing ran on common random "
+            "numbers.")
 
 
 def print_answer(plan) -> None:
@@ -148,7 +167,7 @@ def print_answer(plan) -> None:
             print(f"  {r}: cannot go lower (one post per line)")
             continue
         fails = ", ".join(f"{k} ({terminal_number(ev.checks[k].mean)})" for k in ev.failing())
-        verb = {"fails": "fails", "meets": "meets in the search (not confirmed)"}.get(ev.status, "not shown to meet")
+        verb = {"fails": "fails", UNCONFIRMED: "met in the search, not confirmed:"}.get(ev.status, "not shown to meet")
         print(f"  {r} = {ev.staffing[plan.roles.index(r)]}: {verb} {fails}")
     print("\n" + guarantee(plan))
     print(f"{len(res.tried)} staffings tried, {len(plan.evaluator.runs_used)} simulation runs "
@@ -197,23 +216,30 @@ def report_tables(plan) -> dict[str, pd.DataFrame]:
     return tables
 
 
+TABLES = ("staffing.csv", "targets.csv", "tried.csv")
+
+
 def answer_files() -> list[str]:
-    """Every file ``write`` writes (the runs and the model code record are the search's)."""
-    tables = ["staffing.csv", "targets.csv", "tried.csv"]
-    tables += [name.format(lang=lang) for lang in LANGS for name in (REPORT_STAFFING, REPORT_TARGETS)]
+    """Every file ``write`` writes (the runs and the model code record are the search's), and the
+    PDFs ``streetsim report`` typesets from them."""
+    tables = [*TABLES, *(name.format(lang=lang) for lang in LANGS for name in (REPORT_STAFFING, REPORT_TARGETS))]
     figs = [f"{FIGURE.format(lang=lang)}.{fmt}" for lang in LANGS for fmt in FIGURE_FORMATS]
-    return [*tables, *figs, "report.json", "manifest.json"]
+    return [*tables, *figs, "report.json", "manifest.json", *REPORTS]
 
 
 def remove_answer(out: Path) -> None:
     """Another request's answer, removed from ``out`` before a search there: if that search fails
-    or is stopped, nothing is left to be read as its answer. Only the files ``write`` writes."""
+    or is stopped, nothing is left to be read as its answer (nor a figures/ folder that would make
+    the folder another command's). Only what ``answer_files`` names."""
     for name in answer_files():
         (out / name).unlink(missing_ok=True)
+    figures = out / Path(FIGURE).parent
+    if figures.is_dir() and not any(figures.iterdir()):
+        figures.rmdir()
 
 
 def write(plan, out: Path) -> list[str]:
-    files = {"staffing.csv": staffing_table(plan), "targets.csv": targets_table(plan), "tried.csv": tried_table(plan)}
+    files = dict(zip(TABLES, (staffing_table(plan), targets_table(plan), tried_table(plan))))
     files.update(report_tables(plan))
     for name, table in files.items():
         write_atomic(out / name, lambda p, t=table: t.to_csv(p, index=False, float_format="%.10g"))

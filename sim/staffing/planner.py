@@ -86,9 +86,10 @@ class StaffingPlan:
             "first_guess": dict(zip(self.roles, self.guess)),
             "answer": dict(zip(self.roles, self.result.chosen.staffing)),
             # the answer's checks and CIs come from these runs, not the search's (sim.staffing.search)
-            "confirmation": {"seed": confirmation_seed(self.req.seed), "tried": [
-                {"staffing": dict(zip(self.roles, e.staffing)), "status": e.status, "replications": e.n}
-                for e in self.result.confirmations]},
+            "confirmations": [
+                {"staffing": dict(zip(self.roles, e.staffing)), "seed": confirmation_seed(self.req.seed, j),
+                 "alpha": self.alpha / 2**j, "status": e.status, "replications": e.n}
+                for j, e in enumerate(self.result.confirmations, start=1)],
             "cost_per_year": self.cost(self.result.chosen.staffing)[0],
             "staffings_tried": len(self.result.tried),
             "simulation_runs": len(ev.runs_used),

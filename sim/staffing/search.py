@@ -13,15 +13,16 @@ assumption the feasible staffings are an upper set, and the search is a coordina
 3. The answer is the least-cost staffing among all those shown to meet the targets, confirmed on
    fresh replications (another seed). The search tests many staffings, several just short of a
    target, and keeps the cheapest that passes: one that passed by luck would be the answer, so the
-   search's own runs cannot carry the guarantee (in trials, an answer one post short of a target
-   came out 16-25% of the time, against the 5% the level says). Each confirmation is one test of one
-   staffing on runs that did not choose it; one that is not confirmed is followed by the same
-   staffing with one post more on each role whose own target it missed (every role, for a
-   street-wide target), at most ``MAX_CONFIRMATIONS`` in all, the j-th at
-   level alpha / 2**j, so the chance that any staffing missing a target is confirmed is at most
-   alpha. For each role, the staffing with one post fewer is evaluated too: the nearest cheaper
-   staffing, reported with the target it fails (with its confirmation if one was tried; one that
-   met in the search and was never confirmed is said to be so).
+   search's own runs cannot carry the guarantee (on tests/test_staffing.py's stand-in, an answer
+   one post short of the target came out in 105 of 400 searches, against the 5% the level says).
+   Each confirmation is one test of one staffing on runs that did not choose it (a seed of its
+   own); one that is not confirmed is followed by the same staffing with one post more on each
+   role whose own target it missed (every role, for a street-wide target), at most
+   ``MAX_CONFIRMATIONS`` in all, the j-th at level alpha / 2**j, so the chance that any staffing
+   missing a target is confirmed is at most alpha. For each role, the staffing with one post
+   fewer is evaluated too: the nearest cheaper staffing, reported with the target it fails (with
+   its confirmation if one was tried; one that met in the search and was never confirmed is
+   reported as such, ``unconfirmed``).
 
 The answer is a minimal feasible staffing: no role can lose a post. When each target depends on
 one role (queue targets per role, per-role case types), that is the least-cost staffing; when
@@ -30,11 +31,12 @@ roles trade off against each other in a shared target, it is least-cost among th
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
 from sim.columns import ROLE_KPI_PREFIXES
-from sim.staffing.evaluate import Evaluation, Evaluator
+from sim.staffing.evaluate import FAILS, UNCONFIRMED, Evaluation, Evaluator
 
 MAX_PASSES = 3
 MAX_CONFIRMATIONS = 3
@@ -85,8 +87,9 @@ def search(ev: Evaluator, guess: tuple[int, ...], floors: tuple[int, ...], scena
         fewer = _with(chosen.staffing, i, chosen.staffing[i] - 1)
         if fewer[i] < floors[i]:
             cheaper[role] = None
-        else:  # one that met in the search is reported with the confirmation it failed
-            cheaper[role] = ev.confirmed.get(fewer) or ev.evaluate([fewer])[0]
+        else:  # one that met in the search is reported with the confirmation it failed, or as unconfirmed
+            e = ev.confirmed.get(fewer) or ev.evaluate([fewer])[0]
+            cheaper[role] = dataclasses.replace(e, status=UNCONFIRMED) if e.feasible else e
     return Result(chosen, cheaper, list(ev.done.values()), start, ceiling, confirmations)
 
 
@@ -97,7 +100,7 @@ def _confirmed(ev: Evaluator, cost) -> tuple[Evaluation, list[Evaluation]]:
     staffing = min((e.staffing for e in ev.done.values() if e.feasible), key=cost)
     tried = []
     for j in range(1, MAX_CONFIRMATIONS + 1):
-        tried.append(ev.confirm(staffing, ev.alpha / 2**j))
+        tried.append(ev.confirm(staffing, ev.alpha / 2**j, j))
         if tried[-1].feasible:
             return tried[-1], tried
         staffing = _more_staff(ev, tried[-1])
@@ -115,7 +118,7 @@ def _more_staff(ev: Evaluator, e: Evaluation) -> tuple[int, ...]:
             if not own:
                 return tuple(n + 1 for n in e.staffing)
             roles |= own
-    return tuple(n + (i in roles) for i, n in enumerate(e.staffing))
+    return tuple(n + (i in roles or not roles) for i, n in enumerate(e.staffing))
 
 
 def _fewest(ev: Evaluator, s: tuple[int, ...], i: int, floor: int, hint: int) -> tuple[int, ...]:
@@ -154,8 +157,12 @@ def _with(s: tuple[int, ...], i: int, value: int) -> tuple[int, ...]:
 def _unconfirmed(ev: Evaluator, tried: list[Evaluation]) -> str:
     where = "; ".join(", ".join(f"{r}={n}" for r, n in zip(ev.roles, e.staffing)) + f" ({', '.join(e.failing())})"
                       for e in tried)
-    return (f"the search's answer and {len(tried) - 1} staffings above it were not confirmed on fresh replications: "
-            f"{where}: the targets lie too close to call at {tried[-1].n} replications; raise --max-replications, "
+    said = (f"the search's answer and {len(tried) - 1} staffings above it were not confirmed on fresh replications: "
+            f"{where}")
+    if any(e.status == FAILS for e in tried):  # decided against: the search's runs had passed it by chance
+        return (f"{said}: fresh runs failed them, so the search's runs passed them by chance; raise --replications "
+                "and --max-replications so that the search decides more surely")  # fmt: skip
+    return (f"{said}: the targets lie too close to call at {tried[-1].n} replications; raise --max-replications, "
             "or set targets these roles can clearly reach")
 
 
