@@ -273,7 +273,12 @@ def test_an_answer_stepped_up_says_so_and_its_neighbours_met_in_the_search_are_u
     text = output.guarantee(plan)
     assert "the search's choice was not confirmed on fresh replications" in text
     assert "with one post fewer on a, b, the targets were met in the search but not confirmed" in text
-    assert "未能用新的重复运行确认" in output.guarantee(plan, "zh")
+    assert "not shown" not in text and "other roles" not in text  # no role is left to say it of
+    assert "未能用新的重复运行确认" in output.guarantee(plan, "zh") and "其余" not in output.guarantee(plan, "zh")
+    res.chosen.checks["t_a>=1"].constant = True  # one value in every replication up to the cap
+    text = output.guarantee(plan)
+    assert text.startswith("At the answer, every other target is met with at least 95% confidence")
+    assert "t a ≥ 1 gave the same value in every replication up to the cap and is taken as it is" in text
 
 
 def test_a_staffing_not_confirmed_is_followed_by_one_post_more_where_its_own_target_missed():

@@ -114,36 +114,47 @@ def tried_table(plan) -> pd.DataFrame:
 
 def guarantee(plan, lang: str = "en") -> str:
     """What the answer is shown to do, as the search found it: confirmed at once or after posts
-    were added, its one-fewer neighbours failing or met in the search but unconfirmed, any target
-    whose KPI never varied (taken as it is, with no confidence level)."""
+    were added, its one-fewer neighbours failing or met in the search but unconfirmed, and any
+    target whose KPI never varied (taken as it is, with no confidence level)."""
     res = plan.result
     k, looks, n = len(plan.targets), len(plan.evaluator.looks), res.chosen.n
     conf = 1 - plan.alpha
     stepped = len(res.confirmations) > 1
     unconfirmed = [r for r, e in res.cheaper.items() if e is not None and e.status == UNCONFIRMED]
-    constant = [str(t) for t in plan.targets if res.chosen.checks[str(t)].constant]
+    others = [r for r, e in res.cheaper.items() if e is not None and e.status != UNCONFIRMED]
+    constant = [target_text(t, lang) for t in plan.targets if res.chosen.checks[str(t)].constant]
     if lang == "zh":
-        how = ("搜索选出的方案未能用新的重复运行确认，推荐编制为其在相应岗位各加1人后" if stepped else "搜索选出的方案") + \
-              f"另用{n}次新的重复运行（搜索未用过的随机数）确认"
-        fewer = ("各岗位再减1人的方案未能证明达标" if not unconfirmed else
-                 f"{'、'.join(label(r, 'zh') for r in unconfirmed)}再减1人的方案在搜索中达标但未经确认，其余岗位再减1人的方案未能证明达标")
+        how = ("搜索选出的方案未能用新的重复运行确认，推荐编制为在其未达标的岗位增加人员后的方案，" if stepped else
+               "搜索选出的方案") + f"另用{n}次新的重复运行（搜索未用过的随机数）确认"
+        fewer = []
+        if unconfirmed:
+            fewer.append(f"{'、'.join(label(r, 'zh') for r in unconfirmed)}再减1人的方案在搜索中达标但未经确认")
+        if others:
+            fewer.append(f"{'、'.join(label(r, 'zh') for r in others)}再减1人的方案未能证明达标")
+        which = f"除{'、'.join(constant)}外每项指标" if constant else "每项指标"
         same = f"；{'、'.join(constant)}在各次重复中取值相同，按其值判定，不附置信度" if constant else ""
-        return (f"推荐编制下每项指标均以不低于{conf:.0%}的置信度达标：{how}（单侧t置信界，按{k}项指标×{looks}次检验做"
+        return (f"推荐编制下{which}均以不低于{conf:.0%}的置信度达标：{how}（单侧t置信界，按{k}项指标×{looks}次检验做"
                 "Bonferroni校正，依次确认的显著性水平为α/2、α/4、α/8，故整个搜索把未达标方案报为达标的概率不超过α）"
-                f"{same}；{fewer}。搜索中各方案使用相同随机数（共同随机数）。")
-    how = ("the search's choice was not confirmed on fresh replications; the answer, with a post more where its "
+                f"{same}" + "".join(f"；{f}" for f in fewer) + "。搜索中各方案使用相同随机数（共同随机数）。")
+    how = ("the search's choice was not confirmed on fresh replications; the answer, with posts added where its "
            f"targets missed, was confirmed on {n} fresh replications" if stepped else
            f"the search's choice was confirmed on {n} fresh replications the search never saw")
-    fewer = ("with one post fewer on any chosen role, the targets are not shown to be met" if not unconfirmed else
-             f"with one post fewer on {', '.join(unconfirmed)}, the targets were met in the search but not confirmed; "
-             "on the other roles they are not shown to be met")
-    same = (f"; {', '.join(constant)} gave the same value in every replication and is taken as it is, with no "
-            "confidence level" if constant else "")
-    return (f"At the answer, every target is met with at least {conf:.0%} confidence: {how} (one-sided t bounds, "
+    fewer = []
+    if unconfirmed:
+        fewer.append(f"with one post fewer on {', '.join(label(r, 'en') for r in unconfirmed)}, the targets were met "
+                     "in the search but not confirmed")
+    if others:
+        fewer.append(f"with one post fewer on {'any chosen role' if not unconfirmed else ', '.join(label(r, 'en') for r in others)}, "
+                     "the targets are not shown to be met")
+    which = "every other target" if constant else "every target"
+    same = (f"; {join_list(constant, 'en')} gave the same value in every replication up to the cap and "
+            f"{'is taken as it is' if len(constant) == 1 else 'are taken as they are'}, with no confidence level"
+            if constant else "")
+    return (f"At the answer, {which} is met with at least {conf:.0%} confidence: {how} (one-sided t bounds, "
             f"Bonferroni over {k} targets x {looks} looks at n = {', '.join(map(str, plan.evaluator.looks))}; the j-th "
             "confirmation at level alpha/2^j, so over the whole search a staffing that misses a target is given as the "
-            f"answer with probability at most alpha){same}; {fewer}. In the search every staffing ran on common random "
-            "numbers.")
+            f"answer with probability at most alpha){same}" + "".join(f"; {f}" for f in fewer)
+            + ". In the search every staffing ran on common random numbers.")
 
 
 def print_answer(plan) -> None:
@@ -167,8 +178,8 @@ def print_answer(plan) -> None:
             print(f"  {r}: cannot go lower (one post per line)")
             continue
         fails = ", ".join(f"{k} ({terminal_number(ev.checks[k].mean)})" for k in ev.failing())
-        verb = {"fails": "fails", UNCONFIRMED: "met in the search, not confirmed:"}.get(ev.status, "not shown to meet")
-        print(f"  {r} = {ev.staffing[plan.roles.index(r)]}: {verb} {fails}")
+        verb = {"fails": "fails", UNCONFIRMED: "met in the search, not confirmed"}.get(ev.status, "not shown to meet")
+        print(f"  {r} = {ev.staffing[plan.roles.index(r)]}: {verb}" + (f" {fails}" if fails else ""))
     print("\n" + guarantee(plan))
     print(f"{len(res.tried)} staffings tried, {len(plan.evaluator.runs_used)} simulation runs "
           f"({plan.evaluator.runs_new} run now, the rest reused from {plan.store_dir}); {plan.seconds:.0f} s")  # fmt: skip
@@ -231,11 +242,14 @@ def remove_answer(out: Path) -> None:
     """Another request's answer, removed from ``out`` before a search there: if that search fails
     or is stopped, nothing is left to be read as its answer (nor a figures/ folder that would make
     the folder another command's). Only what ``answer_files`` names."""
-    for name in answer_files():
+    names = answer_files()  # the manifest last: until it goes, the folder is still the planner's
+    for name in [n for n in names if n != "manifest.json"]:
         (out / name).unlink(missing_ok=True)
-    figures = out / Path(FIGURE).parent
-    if figures.is_dir() and not any(figures.iterdir()):
-        figures.rmdir()
+    try:
+        (out / Path(FIGURE).parent).rmdir()  # only if empty
+    except OSError:  # not empty (another file put there), or gone (another shard removed it)
+        pass
+    (out / "manifest.json").unlink(missing_ok=True)
 
 
 def write(plan, out: Path) -> list[str]:

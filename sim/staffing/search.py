@@ -159,9 +159,9 @@ def _unconfirmed(ev: Evaluator, tried: list[Evaluation]) -> str:
                       for e in tried)
     said = (f"the search's answer and {len(tried) - 1} staffings above it were not confirmed on fresh replications: "
             f"{where}")
-    if any(e.status == FAILS for e in tried):  # decided against: the search's runs had passed it by chance
-        return (f"{said}: fresh runs failed them, so the search's runs passed them by chance; raise --replications "
-                "and --max-replications so that the search decides more surely")  # fmt: skip
+    if tried[0].status == FAILS:  # decided against: the search's own runs had passed it by chance
+        return (f"{said}: fresh runs failed the search's answer, which its own runs had passed by chance; raise "
+                "--replications and --max-replications so that the search decides more surely")  # fmt: skip
     return (f"{said}: the targets lie too close to call at {tried[-1].n} replications; raise --max-replications, "
             "or set targets these roles can clearly reach")
 
