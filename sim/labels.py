@@ -109,6 +109,8 @@ INPUT_KPI_PREFIXES = ("staff_",)
 MEASURES = {
     "grid_cases_per_resident_per_year": ("每居民每年网格案件数", "grid cases per resident per year", "per_resident_per_year"),
     "requests_per_resident_per_year": ("每居民每年诉求数", "requests per resident per year", "per_resident_per_year"),
+    "closure_rate_reported_settled": ("上报结案率（发现满14天的案件）", "closure rate (reported), cases 14+ days old",
+                                      "share"),
     "reports_per_supervisor_per_day": ("每名监督员每日上报数", "reports per supervisor per day", "cases_per_day"),
     "hotline_orders_per_resident_per_year": ("每居民每年12345工单数", "12345 work orders per resident per year", "per_resident_per_year"),
     "cases_per_month_grid": ("每月网格案件数", "grid cases per month", "cases_per_month"),
