@@ -179,14 +179,21 @@ def _same_file(path: Path):
 def recorded(paths: list[str | Path]) -> list[dict]:
     """:func:`recorded_from` for a results folder made before manifests kept the notes: each
     scenario file (and each file it extends) read as it is now, or why it was not read
-    (``not_read``: ``missing``, or ``not_regular`` for a pipe, a device or a file over 1 MB)."""
+    (``not_read``: ``missing``, ``not_regular`` for a pipe, a device or a file over 1 MB, or
+    ``not_yaml`` for a file edited since into text streetsim cannot read: listing no notes for it
+    would say it has none)."""
     kept, budget = [], [NOTES_BYTES]
     for path in scenario_files(paths):
         text = read_text(path)
         if text is None:
             kept.append({"file": str(path), "not_read": "not_regular" if path.exists() else "missing"})
-        else:
-            kept.append(_entry(path, text, budget))
+            continue
+        try:
+            root = safe_yaml.parsed(text)[1]
+        except safe_yaml.YamlError:
+            kept.append({"file": str(path), "not_read": "not_yaml"})
+            continue
+        kept.append(_entry(path, text, budget, root))
     return kept
 
 

@@ -279,6 +279,22 @@ def test_a_scenario_file_that_is_a_pipe_a_device_or_over_1_mb_is_named_as_not_re
     assert "was not read" in word("file_not_read", "en", file="x") and "未读取" in word("file_not_read", "zh", file="x")
 
 
+def test_a_scenario_file_edited_since_into_text_that_is_not_yaml_is_named_not_its_notes_left_out(tmp_path):
+    """A folder from before manifests kept the notes has its scenario files read as they are now;
+    one edited since into text that does not parse was listed with no assumptions and no
+    sources, which says it has none."""
+    from sim.report import annex
+
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s  # assumption: a number nobody measured\nstreet: {residents: [1\n", encoding="utf-8")
+    for lang in ("en", "zh"):
+        blocks = annex.assumption_blocks({"scenarios": [str(path)]}, lang)
+        assert [b["text"] for b in blocks] == [word("file_not_yaml", lang, file=str(path))], blocks
+    assert "no longer YAML" in word("file_not_yaml", "en", file="x") and "YAML" in word("file_not_yaml", "zh", file="x")
+    path.write_text("# comments only: still YAML\n", encoding="utf-8")
+    assert annex.assumption_blocks({"scenarios": [str(path)]}, "en")[0]["type"] == "heading"
+
+
 def test_the_report_of_a_folder_whose_scenario_file_is_a_named_pipe_names_it_not_read(compared, tmp_path, within_20_s):
     """`streetsim report` waited forever on a scenario file that was a named pipe nobody writes to
     (a folder from before manifests kept the files' notes: the report reads the files)."""

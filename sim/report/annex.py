@@ -295,6 +295,9 @@ def staffing_blocks(runs: dict[str, Path], lang: str) -> list[dict]:
     return blocks
 
 
+NOT_READ_WORDS = {"missing": "file_missing", "not_yaml": "file_not_yaml"}  # sim.notes.recorded's reasons
+
+
 def assumption_blocks(manifest: dict, lang: str) -> list[dict]:
     """Each scenario file's assumptions and sources, as the run read them (its manifest keeps
     them); a results folder from before runs kept them has its files read as they are now."""
@@ -304,8 +307,8 @@ def assumption_blocks(manifest: dict, lang: str) -> list[dict]:
     blocks = []
     for entry in kept:
         file = entry["file"]
-        if entry.get("not_read"):  # missing, or a pipe, a device or a file over 1 MB: named, not read
-            blocks.append(note(word("file_missing" if entry["not_read"] == "missing" else "file_not_read", lang, file=file)))
+        if entry.get("not_read"):  # missing, not YAML, or a pipe, a device or a file over 1 MB: named, not read
+            blocks.append(note(word(NOT_READ_WORDS.get(entry["not_read"], "file_not_read"), lang, file=file)))
             continue
         blocks.append(heading(file, 2))
         if entry["header"]:
