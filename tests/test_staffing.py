@@ -292,6 +292,17 @@ def test_a_staffing_not_confirmed_is_followed_by_one_post_more_where_its_own_tar
     assert search_mod._more_staff(ev, e) == (4, 4)
 
 
+def test_the_search_and_each_confirmation_split_alpha_over_targets_and_looks_by_one_rule():
+    """alpha / (K L) was written out twice, in the search's level and in each confirmation's."""
+    targets = [targets_mod.parse(t) for t in ("queue_wait_hours_b<=4", "on_time_resident>=0.9")]
+    ev = Evaluator(MMC, [], ["a", "b"], targets, 1, 5, 20, 0.05, Path("unused"), progress=False)
+    assert ev.per_target_and_look(0.05) == ev.alpha_each == pytest.approx(0.05 / (2 * 3))  # looks 5, 10, 20
+    levels = []
+    ev._evaluate = lambda staffings, done, seed, alpha_each: levels.append(alpha_each) or [Evaluation(staffings[0])]
+    ev.confirm((3, 3), 0.025, 1)
+    assert levels == [ev.per_target_and_look(0.025)] == [pytest.approx(0.025 / 6)]
+
+
 # --------------------------------------------------------------------------- the decision rule
 def test_decision_uses_a_one_sided_bonferroni_bound():
     t = targets_mod.parse("x<=1.0")

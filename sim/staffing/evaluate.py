@@ -143,7 +143,7 @@ class Evaluator:
         self.overrides, self.roles, self.targets = list(overrides), list(roles), list(targets)
         self.seed, self.alpha = seed, alpha
         self.looks = looks(first, cap)
-        self.alpha_each = alpha / (len(self.targets) * len(self.looks))
+        self.alpha_each = self.per_target_and_look(alpha)
         self.store_dir = Path(store_dir).resolve()
         self.executor, self.workers, self.scheduler, self.progress = executor, workers, scheduler, progress
         self.shard, self.shard_wait = shard, shard_wait
@@ -151,6 +151,11 @@ class Evaluator:
         self.confirmed: dict[tuple[int, ...], Evaluation] = {}  # decided afresh (confirm)
         self.runs_used: set[str] = set()  # run ids the search used
         self.runs_new = 0  # of which run in this call (the rest came from the store)
+
+    def per_target_and_look(self, alpha: float) -> float:
+        """The Bonferroni split of ``alpha`` over the targets and the looks (the module docstring):
+        the level of each one-sided bound, in the search and in each confirmation."""
+        return alpha / (len(self.targets) * len(self.looks))
 
     def evaluate(self, staffings: list[tuple[int, ...]]) -> list[Evaluation]:
         """Decide each staffing, adding replications look by look to those still undecided."""
@@ -161,7 +166,7 @@ class Evaluator:
         level ``alpha`` over targets and looks: the search picked it because its own runs met the
         targets, so those runs would overstate it (see sim.staffing.search)."""
         self.confirmed.pop(tuple(staffing), None)
-        alpha_each = alpha / (len(self.targets) * len(self.looks))
+        alpha_each = self.per_target_and_look(alpha)
         return self._evaluate([staffing], self.confirmed, confirmation_seed(self.seed, j), alpha_each)[0]
 
     def _evaluate(self, staffings, done: dict, seed: int, alpha_each: float) -> list[Evaluation]:
