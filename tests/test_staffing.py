@@ -303,6 +303,26 @@ def test_the_search_and_each_confirmation_split_alpha_over_targets_and_looks_by_
     assert levels == [ev.per_target_and_look(0.025)] == [pytest.approx(0.025 / 6)]
 
 
+def test_each_confirmation_keeps_its_level_and_the_manifest_reports_it_from_there():
+    """The level alpha/2**j of the j-th confirmation was worked out twice: by the search, which
+    confirmed at it, and again by the manifest, which reported it."""
+    from types import SimpleNamespace
+
+    from sim.staffing import planner
+
+    ev = NoisyEvaluator(3)  # this seed's answer is confirmed at the third try
+    n = len(NoisyEvaluator.ROLES)
+    res = search_mod.search(ev, guess=(6,) * n, floors=(1,) * n, scenario_posts=(6,) * n, cost=lambda s: (sum(s), sum(s)))
+    assert [e.level for e in res.confirmations] == [0.025, 0.0125, 0.00625]
+    req = SimpleNamespace(command=[], scenario=MMC, overrides=[], seed=3, confidence=0.95, pilot_replications=2)
+    plan = SimpleNamespace(settings=SimpleNamespace(name="noisy"), req=req, roles=ev.roles, targets=ev.targets,
+                           evaluator=ev, result=res, guess=(6,) * n, alpha=0.05, cost=lambda s: (float(sum(s)), sum(s)),
+                           seconds=0.0, started="")  # fmt: skip
+    res.confirmations[-1].level = 0.001  # had the search confirmed at another level, the manifest says that one
+    levels = [c["alpha"] for c in planner.StaffingPlan.manifest(plan)["confirmations"]]
+    assert levels == [0.025, 0.0125, 0.001]
+
+
 # --------------------------------------------------------------------------- the decision rule
 def test_decision_uses_a_one_sided_bonferroni_bound():
     t = targets_mod.parse("x<=1.0")

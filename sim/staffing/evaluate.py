@@ -58,6 +58,7 @@ class Evaluation:
     status: str = UNDECIDED
     checks: dict[str, TargetCheck] = field(default_factory=dict)
     kpis: pd.DataFrame | None = None  # one row per replication
+    level: float | None = None  # a confirmation's alpha over targets and looks (Evaluator.confirm); None in the search
 
     @property
     def feasible(self) -> bool:
@@ -167,7 +168,9 @@ class Evaluator:
         targets, so those runs would overstate it (see sim.staffing.search)."""
         self.confirmed.pop(tuple(staffing), None)
         alpha_each = self.per_target_and_look(alpha)
-        return self._evaluate([staffing], self.confirmed, confirmation_seed(self.seed, j), alpha_each)[0]
+        e = self._evaluate([staffing], self.confirmed, confirmation_seed(self.seed, j), alpha_each)[0]
+        e.level = alpha  # the manifest reports it from here
+        return e
 
     def _evaluate(self, staffings, done: dict, seed: int, alpha_each: float) -> list[Evaluation]:
         wanted = list(dict.fromkeys(tuple(int(v) for v in s) for s in staffings))

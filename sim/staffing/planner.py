@@ -88,7 +88,7 @@ class StaffingPlan:
             # the answer's checks and CIs come from these runs, not the search's (sim.staffing.search)
             "confirmations": [
                 {"staffing": dict(zip(self.roles, e.staffing)), "seed": confirmation_seed(self.req.seed, j),
-                 "alpha": self.alpha / 2**j, "status": e.status, "replications": e.n}
+                 "alpha": e.level, "status": e.status, "replications": e.n}
                 for j, e in enumerate(self.result.confirmations, start=1)],
             "cost_per_year": self.cost(self.result.chosen.staffing)[0],
             "staffings_tried": len(self.result.tried),
