@@ -417,11 +417,18 @@ def test_a_bad_seed_or_replication_count_is_refused_before_the_pilot(tmp_path, c
     assert not out.exists()
 
 
-def test_a_targets_file_with_a_bound_its_kpi_cannot_reach_is_one_line(tmp_path, capsys):
+def _targets_file_error(tmp_path, capsys, text: str, scenario=MMC) -> tuple[Path, str]:
+    """The targets file of ``text`` and the one line a search of servers with it is refused in (nothing written)."""
     f = tmp_path / "t.yaml"
-    f.write_text("targets: [on_time_resident>=0.9]\nroles: {servers: [queue_wait_hours<=-4]}\n")
+    f.write_text(text + "\n")
     out = tmp_path / "plan"
-    line = _one_line_error(capsys, _staff([str(MMC), "--targets", str(f), "--roles", "servers", "--out", str(out)]))
+    line = _one_line_error(capsys, _staff([str(scenario), "--targets", str(f), "--roles", "servers", "--out", str(out)]))
+    assert not out.exists()
+    return f, line
+
+
+def test_a_targets_file_with_a_bound_its_kpi_cannot_reach_is_one_line(tmp_path, capsys):
+    f, line = _targets_file_error(tmp_path, capsys, "targets: [on_time_resident>=0.9]\nroles: {servers: [queue_wait_hours<=-4]}")
     assert "queue_wait_hours_servers<=-4: a KPI in hours is never negative" in line, line
     # before: the line named --target, not the file and key where the target is written
     assert line.startswith(f"error: {f}: roles.servers[0]: queue_wait_hours_servers<=-4: "), line
@@ -437,12 +444,8 @@ def test_a_targets_file_with_a_bound_its_kpi_cannot_reach_is_one_line(tmp_path, 
     ("targets: [on_time_resident>=0.9, on_time_resident>=0.8]", "targets[1]", "on_time_resident>=0.8: two targets of the form"),
 ])  # fmt: skip
 def test_a_targets_file_error_names_the_file_and_key(targets, where, needle, tmp_path, capsys):
-    f = tmp_path / "t.yaml"
-    f.write_text(targets + "\n")
-    out = tmp_path / "plan"
-    line = _one_line_error(capsys, _staff([str(MMC), "--targets", str(f), "--roles", "servers", "--out", str(out)]))
+    f, line = _targets_file_error(tmp_path, capsys, targets)
     assert line.startswith(f"error: {f}: {where}: {needle}"), line
-    assert not out.exists()
 
 
 def test_contradictory_targets_on_the_command_line_are_refused_before_the_pilot(tmp_path, capsys):
@@ -454,6 +457,58 @@ def test_contradictory_targets_on_the_command_line_are_refused_before_the_pilot(
                     "no value of queue_wait_hours_servers meets both"), line
     assert not out.exists()
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- a role not searched
+# two_roles.yaml's caseworkers keep their 5 posts when only servers are searched
+@pytest.mark.parametrize("target,needle", [
+    # a floor on how busy (or how long the queue of) a role the search never staffs: was refused as
+    # "more staff lower utilisation_caseworkers", as if the search added caseworkers
+    ("utilisation_caseworkers>=0.3", "utilisation_caseworkers>=0.3: caseworkers is not among --roles, so the search "
+     "never changes its posts: staff cannot help this target (only fewer caseworkers would raise "
+     "utilisation_caseworkers)"),
+    ("queue_wait_hours_caseworkers>=0.1", "caseworkers is not among --roles, so the search never changes its posts"),
+    # its posts are the scenario's 5 at every staffing: a bound they miss was refused as "more staff raise"
+    ("staff_caseworkers<=4", "staff_caseworkers<=4: caseworkers is not among --roles, so the search keeps its 5 posts "
+     "as the scenario has them: no staffing it tries meets this target"),
+    ("staff_caseworkers>=6", "caseworkers is not among --roles, so the search keeps its 5 posts"),
+])  # fmt: skip
+def test_a_target_on_a_role_not_searched_is_refused_saying_the_role_is_not_searched(tmp_path, capsys, target, needle):
+    out = tmp_path / "plan"
+    line = _one_line_error(capsys, _staff([str(TWO_ROLES), "--target", "queue_wait_hours_servers<=0.5", "--target",
+                                           target, "--roles", "servers", "--out", str(out)]))  # fmt: skip
+    assert line.startswith("error: --target: ") and needle in line, line
+    assert not out.exists()
+
+
+def test_a_targets_file_naming_a_role_not_searched_is_refused_at_its_key(tmp_path, capsys):
+    f, line = _targets_file_error(tmp_path, capsys, "targets: [queue_wait_hours_servers<=0.5]\nroles: {caseworkers: "
+                                  "[utilisation>=0.3]}", TWO_ROLES)  # fmt: skip
+    assert line.startswith(f"error: {f}: roles.caseworkers[0]: utilisation_caseworkers>=0.3: caseworkers is not among "
+                           "--roles"), line
+
+
+def test_the_posts_of_a_role_not_searched_are_exact_and_said_not_to_move_with_the_search(tmp_path):
+    """staff_caseworkers<=5 (the scenario's 5, which a search of servers keeps) was refused as "more
+    staff raise staff_caseworkers"; staff_caseworkers>=4 was taken as a sample that never varied:
+    undecided until the cap, so every staffing ran the most replications, and the guarantee said it
+    was "taken as it is, with no confidence level". A count of posts is an input, not a sample."""
+    assert decide(np.full(5, 5.0), targets_mod.parse("staff_caseworkers<=5"), 0.05 / 6, last=False).decision == "met"
+    assert decide(np.full(5, 5.0), targets_mod.parse("staff_caseworkers>=6"), 0.05 / 6, last=False).decision == "failed"
+    assert not decide(np.full(5, 5.0), targets_mod.parse("staff_caseworkers<=5"), 0.05 / 6).constant
+    out = tmp_path / "plan"
+    assert _staff([str(TWO_ROLES), "--target", "queue_waited_share_servers<=0.5", "--target", "staff_caseworkers<=5",
+                   "--target", "staff_caseworkers>=4", "--roles", "servers", "--replications", "3",
+                   "--max-replications", "12", "--set", "horizon.days=10", "--set", "horizon.warmup_days=1",
+                   "--out", str(out)]) == 0  # fmt: skip
+    rows = [r for r in _csv(out / "targets.csv") if r["kpi"] == "staff_caseworkers"]
+    assert len(rows) >= 2 and {(r["decision"], r["mean"]) for r in rows} == {("met", 5)}
+    assert any(r["replications"] < 12 for r in _csv(out / "tried.csv")), "every staffing ran to the cap"
+    text = json.loads((out / "report.json").read_text(encoding="utf-8"))["sections"][0]["text"]
+    assert ("staff, caseworkers ≤ 5 (people); staff, caseworkers ≥ 4 (people) are not moved by the search "
+            "(caseworkers keeps its posts as the scenario has them)") in text["en"], text["en"]
+    assert "every other target is met" in text["en"] and "taken as" not in text["en"]
+    assert "不随搜索变化" in text["zh"]
 
 
 def test_every_kpi_unit_is_known_to_be_never_negative_and_shares_and_scores_lie_in_0_1():

@@ -27,7 +27,7 @@ import pandas as pd
 
 from sim import results_folder, safe_yaml
 from sim import scenario as scenario_mod
-from sim.labels import unit_key
+from sim.labels import is_input, unit_key
 from sim.scenario import ScenarioError
 from sim.staffing.targets import NONNEGATIVE_UNITS, UNIT_INTERVAL_UNITS
 from sim.sweep import experiment, shards, store
@@ -48,7 +48,7 @@ class TargetCheck:
     bound: float  # the one-sided Bonferroni bound the decision used
     decision: str  # met / failed / undecided
     n: int
-    constant: bool = False  # the same value in every replication up to the cap: taken as it is
+    constant: bool = False  # the same value in every replication up to the cap: taken as it is (never a count of posts)
 
 
 @dataclass
@@ -103,7 +103,7 @@ def decide(values: np.ndarray, target, alpha_each: float, last: bool = True) -> 
         decision = "failed"
     else:
         decision = "undecided"
-    constant = last and n > 1 and bool(np.all(x == x[0]))
+    constant = last and n > 1 and bool(np.all(x == x[0])) and not is_input(target.kpi)
     return TargetCheck(m, *_bounds(x, m, target.kpi, 0.025, True), good, decision, n, constant)
 
 
@@ -115,7 +115,8 @@ def _bounds(x: np.ndarray, m: float, kpi: str, alpha: float, last: bool) -> tupl
     spread, and a t bound of zero width took [1.0, 1.0] for certain at n = 2. They are undecided
     until the last look (the cap) and there taken as they are: the most replications the user
     allows all gave that value (no confidence level is claimed for it: a share's case counts,
-    which would give one, are not among the KPIs)."""
+    which would give one, are not among the KPIs). A count of posts (sim.labels.is_input) that
+    never varies is no sample but the staffing itself, exact at any look."""
     from scipy import stats
 
     n = len(x)
@@ -123,7 +124,7 @@ def _bounds(x: np.ndarray, m: float, kpi: str, alpha: float, last: bool) -> tupl
     if n > 1 and sd > 0:
         half = stats.t.ppf(1 - alpha, n - 1) * sd / math.sqrt(n)
         low, high = m - half, m + half
-    elif n > 1 and last:
+    elif n > 1 and (last or is_input(kpi)):
         low, high = m, m
     else:
         low, high = -math.inf, math.inf

@@ -123,6 +123,11 @@ def guarantee(plan, lang: str = "en") -> str:
     unconfirmed = [r for r, e in res.cheaper.items() if e is not None and e.status == UNCONFIRMED]
     others = [r for r, e in res.cheaper.items() if e is not None and e.status != UNCONFIRMED]
     constant = [target_text(t, lang) for t in plan.targets if res.chosen.checks[str(t)].constant]
+    kept = [t for t in plan.targets if t.kpi.startswith("staff_") and t.kpi.removeprefix("staff_") in plan.settings.staffing
+            and t.kpi.removeprefix("staff_") not in plan.roles]  # fmt: skip
+    fixed = [target_text(t, lang) for t in kept]  # a role not searched keeps its posts (sim.staffing.targets)
+    fixed_roles = [label(t.kpi.removeprefix("staff_"), lang) for t in kept]
+    fixed_roles = list(dict.fromkeys(fixed_roles))
     if lang == "zh":
         how = ("搜索选出的方案未能用新的重复运行确认，推荐编制为在其未达标的岗位增加人员后的方案，" if stepped else
                "搜索选出的方案") + f"另用{n}次新的重复运行（搜索未用过的随机数）确认"
@@ -131,8 +136,10 @@ def guarantee(plan, lang: str = "en") -> str:
             fewer.append(f"{'、'.join(label(r, 'zh') for r in unconfirmed)}再减1人的方案在搜索中达标但未经确认")
         if others:
             fewer.append(f"{'、'.join(label(r, 'zh') for r in others)}再减1人的方案未能证明达标")
-        which = f"除{'、'.join(constant)}外每项指标" if constant else "每项指标"
+        which = f"除{'、'.join(constant + fixed)}外每项指标" if constant or fixed else "每项指标"
         same = f"；{'、'.join(constant)}在各次重复中取值相同，按其值判定，不附置信度" if constant else ""
+        if fixed:
+            same += f"；{'、'.join(fixed)}不随搜索变化（{'、'.join(fixed_roles)}不在搜索的岗位之列，保持情景中的人数）"
         return (f"推荐编制下{which}均以不低于{conf:.0%}的置信度达标：{how}（单侧t置信界，按{k}项指标×{looks}次检验做"
                 "Bonferroni校正，依次确认的显著性水平为α/2、α/4、α/8，故整个搜索把未达标方案报为达标的概率不超过α）"
                 f"{same}" + "".join(f"；{f}" for f in fewer) + "。搜索中各方案使用相同随机数（共同随机数）。")
@@ -146,10 +153,14 @@ def guarantee(plan, lang: str = "en") -> str:
     if others:
         fewer.append(f"with one post fewer on {'any chosen role' if not unconfirmed else ', '.join(label(r, 'en') for r in others)}, "
                      "the targets are not shown to be met")
-    which = "every other target" if constant else "every target"
+    which = "every other target" if constant or fixed else "every target"
     same = (f"; {join_list(constant, 'en')} gave the same value in every replication up to the cap and "
             f"{'is taken as it is' if len(constant) == 1 else 'are taken as they are'}, with no confidence level"
             if constant else "")
+    if fixed:
+        same += (f"; {join_list(fixed, 'en')} {'is' if len(fixed) == 1 else 'are'} not moved by the search "
+                 f"({join_list(fixed_roles, 'en')} {'keeps its' if len(fixed_roles) == 1 else 'keep their'} posts as the "
+                 "scenario has them)")
     return (f"At the answer, {which} is met with at least {conf:.0%} confidence: {how} (one-sided t bounds, "
             f"Bonferroni over {k} targets x {looks} looks at n = {', '.join(map(str, plan.evaluator.looks))}; the j-th "
             "confirmation at level alpha/2^j, so over the whole search a staffing that misses a target is given as the "

@@ -55,7 +55,8 @@ def check_request(req: Request, settings: scenario_mod.Scenario) -> None:
             raise ScenarioError(req.scenario, "--roles", f"the scenario has no role {r!r} (it has: {', '.join(settings.staffing)})")
     if len(set(req.roles)) != len(req.roles):
         raise ScenarioError(req.scenario, "--roles", "a role is named twice")
-    targets_mod.check(req.targets, kpi_names(settings))  # names, and bounds the KPI's unit allows
+    unsearched = {r: scenario_mod.staff_count(role, settings.street) for r, role in settings.staffing.items() if r not in req.roles}
+    targets_mod.check(req.targets, kpi_names(settings), unsearched=unsearched)  # names, bounds the KPI's unit allows
     if not 0.5 <= req.confidence < 1:
         raise ScenarioError("--confidence", "", f"must be in [0.5, 1), got {req.confidence}")
     if req.max_replications < req.replications:

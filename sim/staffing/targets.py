@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sim import scenario as scenario_mod
-from sim.columns import unknown
+from sim.columns import ROLE_KPI_PREFIXES, unknown
 from sim.labels import UNITS, unit_key
 from sim.scenario import ScenarioError
 
@@ -99,9 +99,10 @@ def _list(value, path, key) -> list:
     return value
 
 
-def check(targets: list[Target], known: list[str], file="--target") -> None:
+def check(targets: list[Target], known: list[str], file="--target", unsearched: dict[str, int] | None = None) -> None:
     """Every target names a KPI the scenario reports, each KPI has one target of each form, two
     bounds on one KPI leave room between them, and each bound is one the KPI's unit allows.
+    ``unsearched``: the posts of each role the search keeps as the scenario has them (not in --roles).
     An error names where the target was written (--target, or its targets file and key path)."""
     if not targets:
         raise ScenarioError(file, "", "give at least one --target KPI>=VALUE (or --targets FILE)")
@@ -120,7 +121,7 @@ def check(targets: list[Target], known: list[str], file="--target") -> None:
             raise _error(t, str(t), f"leaves no room beside {other}: no staffing can be shown to meet both")
     for t in targets:  # after the pairs: a pair that contradicts is said as such
         _check_reachable(t)
-        _check_helped_by_staff(t)
+        _check_helped_by_staff(t, unsearched or {})
 
 
 def _error(t: Target, key: str, message: str) -> ScenarioError:
@@ -138,10 +139,26 @@ FALL_WITH_STAFF = ("wait_mean_days", "wait_p90_days", "queue_wait_hours_", "queu
                    "overtime_hours_")
 
 
-def _check_helped_by_staff(t: Target) -> None:
+def _check_helped_by_staff(t: Target, unsearched: dict[str, int]) -> None:
     """Refuse a bound that more staff move a KPI away from: the search would take the staffing
-    that meets it for impossible (its ceiling fails it) or pass over the cheap ones that do."""
+    that meets it for impossible (its ceiling fails it) or pass over the cheap ones that do.
+
+    A role the search does not staff (``unsearched``: its posts) keeps the scenario's posts: a
+    bound on them is met, or missed, by every staffing alike (checked here, at once: a met one is
+    then decided like any target, exactly, as a count of posts is no sample); a bound on another
+    of its KPIs that only fewer of its own staff would meet is one no staffing the search tries helps."""
+    role = next((r for r in unsearched for p in ROLE_KPI_PREFIXES if t.kpi == p + r), None)
+    if role is not None and t.kpi == f"staff_{role}":
+        if t.margin(unsearched[role]) < 0:
+            raise _error(t, str(t), f"{role} is not among --roles, so the search keeps its {unsearched[role]} posts as "
+                         "the scenario has them: no staffing it tries meets this target; change them in the scenario "
+                         f"(--set staffing.{role}...) or add {role} to --roles")  # fmt: skip
+        return
     against = "<=" if t.kpi.startswith(RISE_WITH_STAFF) else ">=" if t.kpi.startswith(FALL_WITH_STAFF) else None
+    if t.op == against and role is not None:
+        raise _error(t, str(t), f"{role} is not among --roles, so the search never changes its posts: staff cannot help "
+                     f"this target (only fewer {role} would {'lower' if against == '<=' else 'raise'} {t.kpi}); drop it, "
+                     "or give targets more staff help")  # fmt: skip
     if t.op == against:
         moves = "raise" if against == "<=" else "lower"
         raise _error(t, str(t), f"more staff {moves} {t.kpi}, and the planner looks for the fewest staff that meet "
