@@ -166,7 +166,7 @@ class Oracle:
 class _Check:
     def __init__(self, decision):
         self.decision, self.mean, self.ci_low, self.ci_high, self.bound = decision, 0.0, 0.0, 0.0, 0.0
-        self.constant = False
+        self.constant, self.n = False, 5
 
 
 @pytest.mark.parametrize("guess", [(7, 3), (3, 3), (30, 30), (7, 12)])
@@ -279,6 +279,27 @@ def test_an_answer_stepped_up_says_so_and_its_neighbours_met_in_the_search_are_u
     text = output.guarantee(plan)
     assert text.startswith("At the answer, every other target is met with at least 95% confidence")
     assert "t a ≥ 1 gave the same value in every replication up to the cap and is taken as it is" in text
+
+
+def test_targets_csv_marks_a_target_whose_kpi_gave_one_value_in_every_replication():
+    """The guarantee named such a target (taken as it is, with no confidence level); targets.csv,
+    the same checks as a table, did not say which."""
+    from types import SimpleNamespace
+
+    from sim.staffing import output
+
+    targets = Unlucky.targets
+    answer, fewer = Evaluation((7, 12), n=5, status="meets"), Evaluation((6, 12), n=5, status="fails")
+    answer.checks = {str(t): _Check("met") for t in targets}
+    fewer.checks = {"t_a>=1": _Check("failed"), "t_b>=1": _Check("met")}
+    answer.checks["t_a>=1"].constant = True
+    res = search_mod.Result(answer, {"a": fewer, "b": None}, confirmations=[answer])
+    table = output.targets_table(SimpleNamespace(result=res, roles=["a", "b"], targets=targets))
+    assert table["constant"].dtype == bool
+    marked = {(r.staffing, r.target) for r in table.itertuples() if r.constant}
+    assert marked == {("answer", "t_a>=1")} and len(table) == 4, table
+    assert "t a ≥ 1 gave the same value" in output.guarantee(SimpleNamespace(
+        result=res, evaluator=SimpleNamespace(looks=[5]), alpha=0.05, targets=targets))
 
 
 def test_a_staffing_not_confirmed_is_followed_by_one_post_more_where_its_own_target_missed():

@@ -5,7 +5,8 @@ Files in ``--out`` (the sweep store of every run sits in ``runs/`` beside them):
     staffing.csv   one row per chosen role: scenario posts, Erlang C guess, answer, implied ratio,
                    the nearest cheaper staffing and the target it fails
     targets.csv    each target at the answer and at each nearest cheaper staffing: mean, 95% CI,
-                   the one-sided bound used, the decision, replications
+                   the one-sided bound used, the decision, constant (the KPI gave one value in
+                   every replication up to the cap: taken as it is, as the guarantee says), replications
     tried.csv      every staffing the search evaluated: counts, cost per year, status, each target
     figures/staffing_search_<lang>.png|svg|pdf   cost per year against each target, the answer
                    marked, in Chinese (zh) and English (en)
@@ -97,7 +98,7 @@ def targets_table(plan) -> pd.DataFrame:
             rows.append({"staffing": name, **dict(zip(plan.roles, ev.staffing)), "target": str(t), "kpi": t.kpi,
                          "kpi_en": label(t.kpi, "en"), "kpi_zh": label(t.kpi, "zh"), "unit": unit(t.kpi, "en"),
                          "mean": c.mean, "ci95_low": c.ci_low, "ci95_high": c.ci_high, "decision_bound": c.bound,
-                         "decision": c.decision, "replications": c.n})  # fmt: skip
+                         "decision": c.decision, "constant": bool(c.constant), "replications": c.n})  # fmt: skip
     return pd.DataFrame(rows)
 
 
