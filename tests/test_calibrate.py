@@ -336,10 +336,11 @@ def test_fitted_scenario_extends_the_original_with_the_posterior_medians(calibra
     assert "# calibrated: posterior median" in text
 
 
-def _fitted_scenario(tmp_path, scenario_name: str, sets: list[str]):
+def _fitted_scenario(tmp_path, scenario_name: str, sets: list[str], name: str | None = None):
     """The calibrated scenario sim.calibrate.outputs writes for a calibration of SMALL (under
-    ``scenario_name``, run with ``--set`` ``sets`` and method.set horizon.days=40) whose posterior
-    medians are 0.1 reports a day and 12,345 residents; and the --set giving that model."""
+    ``scenario_name``, its scenario ``name`` if given, run with ``--set`` ``sets`` and method.set
+    horizon.days=40) whose posterior medians are 0.1 reports a day and 12,345 residents; and the
+    --set giving that model."""
     from types import SimpleNamespace
 
     from sim import safe_yaml
@@ -347,7 +348,8 @@ def _fitted_scenario(tmp_path, scenario_name: str, sets: list[str]):
 
     original = tmp_path / "sc" / scenario_name
     original.parent.mkdir()
-    original.write_text(safe_yaml.dump({"extends": str(ROOT / SMALL)}), encoding="utf-8")
+    named = {"name": name} if name is not None else {}
+    original.write_text(safe_yaml.dump({"extends": str(ROOT / SMALL), **named}), encoding="utf-8")
     obs = tmp_path / "obs.yaml"
     ranges = {"loop.discovery.resident_report_per_day": {"min": 0.02, "max": 0.3},
               "street.residents": {"min": 8000, "max": 16000}}  # fmt: skip
@@ -378,6 +380,34 @@ def test_the_calibrated_scenario_is_the_model_calibrated_whatever_the_scenario_f
     assert got.horizon.days == 45 and got.street.residents == 12345  # not method.set's 40 days
     text = fitted.read_text(encoding="utf-8")
     assert "Not written here: the observed file's method.set (horizon.days=40)" in text
+
+
+# Names the scenario-name limit allows (100 characters, 200 bytes in UTF-8) to which "_calibrated"
+# added 11 more: 100 letters; 65 Chinese characters (195 bytes); 89 letters and a final 改 (90 characters, 92 bytes).
+LONG_NAMES = ["a" * 100, "长宁区街道改革" * 9 + "方案", "b" * 89 + "改"]
+
+
+@pytest.mark.parametrize("name", LONG_NAMES, ids=["100_letters", "195_bytes", "90_characters"])
+def test_a_calibrated_scenario_named_past_the_name_limit_is_written_under_a_name_that_loads(tmp_path, name):
+    """A scenario named up to the limit was written back as `<name>_calibrated`, over the limit:
+    the file could not be loaded, and the command failed after every run. Now its name keeps as
+    much of the original's start as fits, then a hash of the whole name, then _calibrated; two
+    names that share their start keep different calibrated names."""
+    got = {}
+    for i, variant in enumerate((name, name[:-1] + "x")):  # the same start, another last character
+        folder = tmp_path / str(i)
+        folder.mkdir()
+        fitted, original, meant = _fitted_scenario(folder, "long.yaml", [], name=variant)
+        loaded = scenario.load(fitted)
+        assert loaded.model_dump(exclude={"name"}) == scenario.load(original, meant).model_dump(exclude={"name"})
+        assert loaded.name.endswith("_calibrated") and loaded.name[:60] == variant[:60], loaded.name
+        assert len(loaded.name) <= 100 and len(loaded.name.encode()) <= 200
+        assert f"# name: {variant}_calibrated would be over the scenario-name limit" in fitted.read_text(encoding="utf-8")
+        got[variant] = loaded.name
+    assert len(set(got.values())) == 2, got
+    (tmp_path / "short").mkdir()
+    fitted, _, _ = _fitted_scenario(tmp_path / "short", "short.yaml", [], name="reform_2015")  # a name that fits is as it was
+    assert scenario.load(fitted).name == "reform_2015_calibrated"
 
 
 def test_a_set_the_calibrated_scenario_cannot_say_is_refused_before_anything_runs(tmp_path):

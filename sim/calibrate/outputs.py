@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim import figures as style  # noqa: E402  (the one figure writer, and the one title breaker)
-from sim import safe_yaml  # noqa: E402
+from sim import limits, safe_yaml  # noqa: E402
 from sim import scenario as scenario_mod  # noqa: E402
 from sim.calibrate.observed import calibrated_model, changes  # noqa: E402
 from sim.cells import ci_cell, number  # noqa: E402
@@ -210,11 +210,42 @@ def fitted_scenario(result, out: Path) -> Path:
         # the value as the runs had it: a count's 12000, not the table column's 12000.0
         node[parts[-1]] = Calibrated(row, value[parts[-1]])
     name = scenario_mod.build(model, cal.scenario_file).name
-    lines = [*_header(result), f"extends: {safe_yaml.inline(rel)}", f"name: {safe_yaml.inline(f'{name}_calibrated')}",
+    fitted_name = calibrated_name(name)
+    shortened = [] if fitted_name == name + CALIBRATED else [
+        f"# name: {scenario_mod.printable(name)}{CALIBRATED} would be over the scenario-name limit "
+        f"({limits.MAX_NAME_CHARS} characters, {scenario_mod.MAX_NAME_BYTES} bytes in UTF-8): its start and a "
+        "hash of the whole name instead"]  # fmt: skip
+    lines = [*_header(result), *shortened, f"extends: {safe_yaml.inline(rel)}", f"name: {safe_yaml.inline(fitted_name)}",
              *_emit(tree, 0)]  # fmt: skip
     text = "\n".join(lines) + "\n"
     write_atomic(path, lambda p: (p.write_text(text, encoding="utf-8"), scenario_mod.load(p)))
     return path
+
+
+CALIBRATED = "_calibrated"  # the calibrated scenario's name is the model's with this suffix
+NAME_HASH_CHARS = 8  # hex digits of the whole name's SHA-256 in a shortened name: two names that share
+# their start still differ (a collision needs 2^32 names with one start)
+
+
+def calibrated_name(name: str) -> str:
+    """``name`` + ``_calibrated`` when that passes the scenario-name limit (sim.limits.MAX_NAME_CHARS
+    characters, sim.scenario.MAX_NAME_BYTES bytes in UTF-8); else as much of ``name``'s start as fits
+    before ``_<hash of the whole name>_calibrated``: recognisable by its start, unique by its hash,
+    and a name the calibrated file loads with."""
+    full = name + CALIBRATED
+    if _name_fits(full):
+        return full
+    import hashlib
+
+    tail = f"_{hashlib.sha256(name.encode()).hexdigest()[:NAME_HASH_CHARS]}{CALIBRATED}"
+    keep = len(name)
+    while not _name_fits(name[:keep] + tail):
+        keep -= 1
+    return name[:keep] + tail
+
+
+def _name_fits(name: str) -> bool:
+    return len(name) <= limits.MAX_NAME_CHARS and len(name.encode()) <= scenario_mod.MAX_NAME_BYTES
 
 
 def _header(result) -> list[str]:
