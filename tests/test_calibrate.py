@@ -116,11 +116,13 @@ def test_an_observation_no_parameter_reaches_is_reported_irreconcilable(calibrat
 REPORT_HEADERS = ("observed_quantity", "observed_value", "predicted_mean", "predicted_interval", "decision",
                   "parameter", "key_path", "scenario_value", "prior_range", "scale",
                   "parameter", "non_implausible_range", "calibrated_median", "posterior_interval", "wave", "points", "runs", "ran_now", "already_stored", "failed_runs",
-                  "region_share", "joint_fit", "irreconcilable_quantities")  # fmt: skip
+                  "region_share", "joint_fit", "irreconcilable_quantities",
+                  "wave", "observed_quantity", "runs", "check_beyond_2", "check_beyond_3", "check_max_z", "check_result")  # fmt: skip
 REPORT_CELL_WORDS = ("scale_linear", "scale_log")
 # Latin words a Chinese annex of this calibration may show besides the parameters' scenario keys:
-# its own names (recover, small_street), the method's names and symbols.
-LATIN_IN_ZH = {"recover", "small_street", "small_street_calibrated", "yaml", "scikit", "learn", "sqrt", "I", "z"}
+# its own names (recover, small_street), the method's names, symbols and the authors it cites.
+LATIN_IN_ZH = {"recover", "small_street", "small_street_calibrated", "yaml", "scikit", "learn", "sqrt", "I", "z",
+               "Vernon", "Goldstein", "Bower", "Andrianakis", "Rasmussen", "Williams"}
 
 
 def _verdict(row, lang):
@@ -196,12 +198,17 @@ def _two_misfits():
     method = SimpleNamespace(points=4, replications=2, cutoff=3.0)
     cal = SimpleNamespace(spec=SimpleNamespace(method=method, calibration="kunming", discrepancy_share=0.05),
                           scenario_file=Path("small_street.yaml"))  # fmt: skip
-    return SimpleNamespace(cal=cal, history=SimpleNamespace(joint_fit=False, waves=[1, 2]), table=table,
+    check = pd.DataFrame([  # the emulator of on_spot_share fails its check in wave 2
+        {"wave": w, "quantity": q, "emulated": True, "runs": 8, "points": 4, "share_abs_z_over_2": 0.125,
+         "share_abs_z_over_3": 0.25 if failed else 0.0, "max_abs_z": 4.5 if failed else 2.1, "mean_z": 0.1, "failed": failed}
+        for w in (1, 2) for q, failed in (("patrol_discovery_share", False), ("on_spot_share", w == 2))])  # fmt: skip
+    return SimpleNamespace(cal=cal, history=SimpleNamespace(joint_fit=False, waves=[1, 2], check=check), table=table,
                            runs_total=22, posterior=SimpleNamespace(ess=1966.4))  # fmt: skip
 
 
 # _two_misfits' report in English as ce39d42 wrote it (the Chinese punctuation changed, not this), but
-# for the full stop its list of misfits lacked ('… 11.8 sd off at best No parameter values …').
+# for the full stop its list of misfits lacked ('… 11.8 sd off at best No parameter values …'), and with
+# the emulator check: its warning in the result, its section last.
 TWO_MISFITS_EN = [
     'Calibration: small_street against kunming',
     'Result',
@@ -209,8 +216,10 @@ TWO_MISFITS_EN = [
     'the calibrated point and at posterior draws). Not reproduced within its uncertainty: share found on '
     'patrol — not reproduced: 4.2 sd off at the calibrated point; share fixed on the spot — cannot be '
     'reproduced: 11.8 sd off at best. No parameter values fit all reconcilable quantities at once: the '
-    'values reported are the least implausible ones, not a fit. The calibrated scenario is '
-    'small_street_calibrated.yaml.',
+    'values reported are the least implausible ones, not a fit. EMULATOR CHECK FAILED for share fixed on the '
+    'spot (wave 2: 25.0% of its runs): more than 5% of the runs beyond 3 sd of their leave-one-out '
+    'prediction, so the implausibility cut and the posterior rest on emulators that misfit (see Emulator '
+    'check). The calibrated scenario is small_street_calibrated.yaml.',
     "Observed against the calibrated model's prediction (95% interval)",
     "Observed (± 2 sd) and the calibrated model's prediction",
     'Posterior of the parameters',
@@ -226,6 +235,17 @@ TWO_MISFITS_EN = [
     ' quantity that stays above the cutoff everywhere in the ranges is irreconcilable: it is reported '
     'with its gap and left out of the fit.',
     'History-matching waves',
+    'Emulator check',
+    "Before its implausibility cut is trusted, each wave's emulator of each quantity is checked (Vernon, "
+    "Goldstein & Bower 2010; Andrianakis et al. 2015): each design point's runs are left out in turn and "
+    "predicted from the runs at every other point (hyperparameters as fitted; Rasmussen & Williams 2006, "
+    "eq. 5.12), with standardised error z = (prediction − run) / predictive sd. Under a correct Gaussian "
+    "predictive P(|z| > 3) = 0.27%; more than 5% of a quantity's runs beyond 3 sd fails the emulator. Runs "
+    "beyond 3 sd in the last wave: share found on patrol 0.0% (largest |z| 2.1); share fixed on the spot "
+    "25.0% (largest |z| 4.5). EMULATOR CHECK FAILED for share fixed on the spot (wave 2: 25.0% of its runs): "
+    "more than 5% of the runs beyond 3 sd of their leave-one-out prediction, so the implausibility cut and "
+    "the posterior rest on emulators that misfit.",
+    "Each wave's emulators checked by leave-one-out",
 ]
 
 
@@ -359,7 +379,7 @@ def _fitted_scenario(tmp_path, scenario_name: str, sets: list[str], name: str | 
     params = pd.DataFrame([{**row, "parameter": "loop.discovery.resident_report_per_day", "calibrated_value": 0.1, "scenario_value": 0.05},
                            {**row, "parameter": "street.residents", "calibrated_value": 12345, "scenario_value": 12000}])  # fmt: skip
     result = SimpleNamespace(cal=cal, parameters=params, runs_total=22,
-                             history=SimpleNamespace(waves=[1, 2], irreconcilable=[], joint_fit=True))  # fmt: skip
+                             history=SimpleNamespace(waves=[1, 2], irreconcilable=[], joint_fit=True, check=pd.DataFrame()))  # fmt: skip
     out = tmp_path / "out"
     out.mkdir()
     fitted = outputs.fitted_scenario(result, out)
@@ -635,6 +655,92 @@ def test_emulator_separates_run_to_run_noise_from_the_trend():
     assert np.all(var >= em.noise_var)
     imp, _, _ = emulator.implausibility([em], np.array([[0.5]]), np.array([1.0 + 3 * np.sqrt(0.01 + 0.01)]), np.array([0.01]))
     assert imp[0, 0] == pytest.approx(3.0, rel=0.1)  # three sd away, counting observation and run noise
+
+
+def _rough(n_points=40, replications=2, seed=1):
+    """y = sin(40 u) + noise (sd 0.05) at n_points on [0, 1], each run ``replications`` times: a
+    function that turns over every 0.08 in u."""
+    rng = np.random.default_rng(seed)
+    u = np.repeat(np.linspace(0, 1, n_points)[:, None], replications, axis=0)
+    return u, np.sin(40 * u[:, 0]) + rng.normal(0, 0.05, len(u))
+
+
+def test_the_closed_form_leave_one_out_is_the_refit_without_each_point():
+    """The emulator check's closed form (Rasmussen & Williams eq. 5.12, a point's replications left
+    out together) against a GP refitted without each design point's runs, with the emulator's
+    hyperparameters and scaling: the same predictions and variances (to 1e-6) at every run."""
+    from sklearn.gaussian_process import GaussianProcessRegressor
+
+    rng = np.random.default_rng(3)
+    u = np.repeat(rng.random((30, 2)), 2, axis=0)
+    y = np.sin(3 * u[:, 0]) + u[:, 1] ** 2 + rng.normal(0, 0.05, len(u))
+    em = emulator.fit(u, y, seed=0)
+    loo = emulator.leave_one_out(em)
+    assert len(set(loo.point)) == 30 and np.allclose(loo.y, y)
+    scaled = (y - y.mean()) / y.std()  # the scale the GP works in (normalize_y)
+    for p in range(30):
+        out = loo.point == p
+        assert out.sum() == 2  # both replications of the point
+        refit = GaussianProcessRegressor(em.gp.kernel_, optimizer=None, alpha=em.gp.alpha).fit(u[~out], scaled[~out])
+        mean, sd = refit.predict(u[out], return_std=True)
+        np.testing.assert_allclose(loo.mean[out], mean * y.std() + y.mean(), rtol=0, atol=1e-6)
+        np.testing.assert_allclose(loo.var[out], sd**2 * y.var(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(loo.z, (loo.mean - y) / np.sqrt(loo.var))
+    assert not emulator.check(loo).failed
+
+
+def test_an_emulator_that_misfits_fails_its_leave_one_out_check_with_a_warning():
+    """On a rough function (_rough), an emulator forced to a length scale of 30 (a near-straight
+    line) with little noise predicts the runs left out far beyond its sd: most runs lie beyond 3 sd
+    and the check fails, where the fitted emulator on the same runs passes. The failure is a
+    warning in the terminal and the report, not an error."""
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+    from sim.calibrate import outputs
+
+    u, y = _rough()
+    fitted = emulator.check(emulator.leave_one_out(emulator.fit(u, y, seed=0)))
+    forced = ConstantKernel(1.0, "fixed") * RBF(30.0, "fixed") + WhiteKernel(1e-3, "fixed")
+    wrong = emulator.check(emulator.leave_one_out(emulator.fit(u, y, seed=0, kernel=forced)))
+    assert fitted.beyond_3 <= emulator.LOO_BEYOND_SHARE and not fitted.failed, fitted
+    assert wrong.beyond_3 > 0.5 and wrong.failed, wrong
+    assert emulator.check(emulator.leave_one_out(emulator.fit(u, np.full(len(u), 2.0), seed=0))) is None  # constant
+    check = pd.DataFrame([{"wave": 1, "quantity": "on_spot_share", "emulated": True, "runs": wrong.runs,
+                           "points": wrong.points, "share_abs_z_over_2": wrong.beyond_2, "share_abs_z_over_3": wrong.beyond_3,
+                           "max_abs_z": wrong.max_abs_z, "mean_z": wrong.mean_z, "failed": wrong.failed}])  # fmt: skip
+    share = f"{wrong.beyond_3:.1%}"
+    assert calibrate_commands.check_lines(check) == [
+        f"! EMULATOR CHECK FAILED for on_spot_share (wave 1): {share} of its runs beyond 3 sd of their leave-one-out "
+        "prediction, at most 5% allowed; the implausibility cut and the posterior are not to be trusted as they stand "
+        "(emulator_check.csv)"]  # fmt: skip
+    assert calibrate_commands.check_lines(check, "zh")[0].startswith("！现场处置占比（比例）的仿真器未通过留一法检验（第1轮）")
+    en, zh = outputs.check_warning(check)
+    assert en.startswith(f" EMULATOR CHECK FAILED for share fixed on the spot (wave 1: {share} of its runs)") and zh
+    table = outputs.report_check_table(check, "en")
+    assert table[word("check_result", "en")].tolist() == ["FAILED"]
+
+
+def test_the_calibration_writes_each_waves_emulator_check(tiny):
+    """emulator_check.csv: a row per wave and observed row; emulator_check_runs.csv: each run's
+    leave-one-out prediction and z, as many runs as the wave's emulators were fitted to; both in
+    the report, a passing check a line of the terminal summary."""
+    _, out = tiny
+    check = pd.read_csv(out / "emulator_check.csv")
+    waves = pd.read_csv(out / "waves.csv")
+    assert check[["wave", "quantity"]].values.tolist() == [[w, "patrol_discovery_share"] for w in waves["wave"]]
+    assert (check["runs"] == waves["runs"].cumsum()).all() and (check["points"] == waves["points"].cumsum()).all()
+    runs = pd.read_csv(out / "emulator_check_runs.csv")
+    assert len(runs) == check["runs"].sum() and np.isfinite(runs["z"]).all()
+    z = (runs["loo_mean"] - runs["value"]) / runs["loo_sd"]  # from the CSV's 6 significant figures
+    rounding = 1e-5 * ((runs["loo_mean"].abs() + runs["value"].abs()) / runs["loo_sd"] + runs["z"].abs())
+    assert ((runs["z"] - z).abs() <= rounding).all()
+    for w, rows in runs.groupby("wave"):
+        row = check.set_index("wave").loc[w]
+        assert row["share_abs_z_over_3"] == pytest.approx(float(np.mean(np.abs(rows["z"]) > 3)), abs=1e-6)
+    sections = json.loads((out / "report.json").read_text(encoding="utf-8"))["sections"]
+    assert sections[-1]["heading"] == {"zh": "仿真器检验", "en": "Emulator check"}
+    for lang in ("zh", "en"):
+        assert len(pd.read_csv(out / sections[-1]["tables"][0]["csv"][lang])) == len(check)
 
 
 def test_slurm_array_shards_run_each_batch_in_turn_and_agree_with_one_process(tmp_path, capsys):

@@ -118,6 +118,7 @@ def summary_text(result, lang: str = "en") -> str:
         lines.append(f"{pad(cut(label(r.quantity, lang), 44), 44)} {obs:>18} {r.predicted_mean:>10.4g} {interval:>22}  "
                      f"{word(verdict, lang)}{word('calibrate_sd', lang, z=f'{r.z:+.1f}')}")  # fmt: skip
     lines += parameter_lines(result.parameters, lang)
+    lines += check_lines(result.history.check, lang)
     for r in result.table.itertuples(index=False):
         if not r.reproduced:
             # the table's verdict (fit.verdict) is a long English sentence; Chinese gets the
@@ -126,6 +127,27 @@ def summary_text(result, lang: str = "en") -> str:
                                  (quantity_name(r.quantity, lang), verdict_words(r, lang)))  # fmt: skip
             lines.append(word("calibrate_misfit", lang, quantity=quantity, verdict=verdict))
     return "\n".join(lines)
+
+
+def check_lines(check, lang: str = "en") -> list[str]:
+    """The emulators' leave-one-out check: a warning line per quantity whose emulator failed it, or
+    one line with the largest share of runs beyond LOO_Z sd when every one passed."""
+    from sim.calibrate.emulator import LOO_BEYOND_SHARE, LOO_Z
+    from sim.calibrate.outputs import failed_checks, quantity_name
+    from sim.labels import join_list, word
+
+    name = (lambda q: q) if lang == "en" else (lambda q: quantity_name(q, lang))  # as the misfit lines
+    limits = {"z": f"{LOO_Z:g}", "limit": f"{LOO_BEYOND_SHARE:.0%}"}
+    failed = failed_checks(check)
+    if failed:
+        return [word("calibrate_check_failed", lang, quantity=name(q), waves=join_list(waves, lang), share=f"{share:.1%}",
+                     **limits) for q, waves, share in failed]  # fmt: skip
+    emulated = check[check["emulated"]] if not check.empty else check
+    if emulated.empty:
+        return []
+    worst = emulated.loc[emulated["share_abs_z_over_3"].idxmax()]
+    return ["\n" + word("calibrate_check_ok", lang, quantity=name(worst["quantity"]), wave=int(worst["wave"]),
+                        share=f"{worst['share_abs_z_over_3']:.1%}", **limits)]  # fmt: skip
 
 
 def parameter_lines(params, lang: str = "en") -> list[str]:

@@ -8,6 +8,10 @@ predictive variance is the emulator's own uncertainty between design points. Imp
     I(θ) = |z − E[f(θ)]| / sqrt(Var_obs + Var_discrepancy + Var_noise(θ) + Var_emulator(θ))
 
 (Craig, Goldstein et al. 1997; Vernon et al. 2010; Andrianakis et al. 2015 for stochastic models).
+
+An emulator is checked before its cut is trusted (Vernon, Goldstein & Bower 2010; Andrianakis et
+al. 2015): ``leave_one_out`` predicts each design point's runs from the runs at every other point,
+and ``check`` counts the runs whose standardised error lies beyond LOO_Z predictive sd.
 """
 
 from __future__ import annotations
@@ -23,12 +27,20 @@ import numpy as np
 # once on 1,000 runs held 32 GB.
 PREDICT_BYTES = 256 * 2**20
 
+# The emulator check: under a correct Gaussian predictive, P(|z| > 3) = 0.27%; more than 5% of a
+# quantity's runs beyond 3 predictive sd of their leave-one-out prediction (18 times that) says the
+# emulator misfits, its mean or its variance, and its implausibility cut is not to be used silently.
+LOO_Z = 3.0
+LOO_BEYOND_SHARE = 0.05
+
 
 @dataclass
 class Emulator:
     gp: object | None  # sklearn GaussianProcessRegressor, or None when the quantity never varied
     constant: float
     noise_var: float  # run-to-run variance of one simulation, as the white-noise term fitted it
+    y_mean: float = 0.0  # normalize_y's shift and scale: the GP works on (y - y_mean) / y_std
+    y_std: float = 1.0
 
     def predict(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and variance of one run's value at ``u`` (emulator uncertainty + run-to-run noise)."""
@@ -40,8 +52,9 @@ class Emulator:
         return mean, np.maximum(sd**2, self.noise_var)
 
 
-def fit(u: np.ndarray, y: np.ndarray, seed: int) -> Emulator:
-    """A GP with ARD squared-exponential kernel plus white noise, on the unit cube."""
+def fit(u: np.ndarray, y: np.ndarray, seed: int, kernel=None) -> Emulator:
+    """A GP with ARD squared-exponential kernel plus white noise, on the unit cube (or ``kernel``,
+    of the same form: constant x RBF + white noise; fixed bounds keep its hyperparameters)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
@@ -54,13 +67,85 @@ def fit(u: np.ndarray, y: np.ndarray, seed: int) -> Emulator:
     if spread <= 1e-24 * max(1.0, float(np.mean(y)) ** 2):
         return Emulator(None, float(np.mean(y)), 0.0)
     d = u.shape[1]
-    kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.full(d, 0.5), (0.03, 30.0)) + WhiteKernel(0.05, (1e-8, 2.0))
+    if kernel is None:
+        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.full(d, 0.5), (0.03, 30.0)) + WhiteKernel(0.05, (1e-8, 2.0))
     gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         gp.fit(u, y)
     noise = float(gp.kernel_.k2.noise_level) * float(np.std(y)) ** 2  # normalize_y divides by np.std(y)
-    return Emulator(gp, float(np.mean(y)), noise)
+    return Emulator(gp, float(np.mean(y)), noise, float(np.mean(y)), float(np.std(y)))
+
+
+@dataclass
+class LeaveOneOut:
+    """Each run the emulator was fitted to, predicted from the runs at every other design point."""
+
+    point: np.ndarray  # the run's design point (runs at the same parameter values are one point)
+    y: np.ndarray  # what the run gave
+    mean: np.ndarray  # its prediction
+    var: np.ndarray  # the prediction's variance (emulator uncertainty + run-to-run noise, as predict)
+
+    @property
+    def z(self) -> np.ndarray:
+        """Standardised errors: (prediction - run) / predictive sd."""
+        return (self.mean - self.y) / np.sqrt(self.var)
+
+
+def leave_one_out(em: Emulator) -> LeaveOneOut | None:
+    """Leave-one-point-out predictions with the hyperparameters (and normalize_y's shift and scale)
+    as fitted: a point's replications are left out together, so a run is not predicted from its
+    twin at the same parameter values. The closed form of Rasmussen & Williams (2006) eq. 5.12, for
+    a block B of runs, with K the fitted kernel (white noise included) over every run:
+
+        mean_B = y_B - ([K^-1]_BB)^-1 [K^-1 y]_B,   Cov_B = ([K^-1]_BB)^-1
+
+    the GP's prediction at B refitted without B (tests/test_calibrate.py checks it against that
+    refit). It holds three N x N arrays for a moment, below the fit's peak (sim.calibrate.observed
+    .memory_needed). None when the quantity never varied (no GP)."""
+    from scipy.linalg import cho_factor, cho_solve
+
+    if em.gp is None:
+        return None
+    gp = em.gp
+    x, yn = gp.X_train_, np.asarray(gp.y_train_, dtype=float)  # normalize_y: y_train_ is (y - y_mean) / y_std
+    k = gp.kernel_(x)
+    k[np.diag_indices_from(k)] += gp.alpha  # as the fit's own Cholesky factor
+    k_inv = cho_solve(cho_factor(k, lower=True), np.eye(len(x)))
+    a = k_inv @ yn
+    _, point = np.unique(x, axis=0, return_inverse=True)
+    point = point.ravel()
+    mean, var = np.empty(len(x)), np.empty(len(x))
+    for p in range(point.max() + 1):
+        b = np.flatnonzero(point == p)
+        cov = np.linalg.inv(k_inv[np.ix_(b, b)])
+        mean[b] = yn[b] - cov @ a[b]
+        var[b] = np.diag(cov)
+    y = yn * em.y_std + em.y_mean
+    return LeaveOneOut(point, y, mean * em.y_std + em.y_mean, np.maximum(var * em.y_std**2, em.noise_var))
+
+
+@dataclass
+class Check:
+    """One emulator's leave-one-out check (``check``)."""
+
+    runs: int
+    points: int
+    beyond_2: float  # share of runs with |z| > 2 (4.6% under a correct Gaussian predictive)
+    beyond_3: float  # share with |z| > LOO_Z (0.27%)
+    max_abs_z: float
+    mean_z: float  # a bias: predictions above (+) or below (-) the runs on average
+    failed: bool  # beyond_3 > LOO_BEYOND_SHARE
+
+
+def check(loo: LeaveOneOut | None) -> Check | None:
+    """The share of runs beyond 2 and LOO_Z sd, the largest |z| and the mean z; None with no GP."""
+    if loo is None:
+        return None
+    z = loo.z
+    beyond_3 = float(np.mean(np.abs(z) > LOO_Z))
+    return Check(len(z), int(loo.point.max()) + 1, float(np.mean(np.abs(z) > 2)), beyond_3,
+                 float(np.max(np.abs(z))), float(np.mean(z)), beyond_3 > LOO_BEYOND_SHARE)  # fmt: skip
 
 
 def implausibility(emulators: list[Emulator], u: np.ndarray, obs: np.ndarray, obs_var: np.ndarray):

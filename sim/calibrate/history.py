@@ -53,6 +53,10 @@ class History:
     best_u: np.ndarray  # per row: where that smallest implausibility is
     irreconcilable: list[int]
     joint_fit: bool
+    # every wave's emulators checked on the runs they were fitted to (emulator.leave_one_out): a row
+    # per wave and observed row (check_table), and each run's standardised error (its ``runs``)
+    check: pd.DataFrame = field(default_factory=pd.DataFrame)
+    check_runs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 class Matcher:
@@ -67,7 +71,7 @@ class Matcher:
     def run(self) -> History:
         m, space = self.method, self.space
         box = space.uniform_in_box(m.candidates, np.zeros(space.dim), np.ones(space.dim), m.seed)
-        waves, frames, filters = [], [], []
+        waves, frames, filters, checks = [], [], [], []
         region = box
         region_imp = None
         joint = True
@@ -86,6 +90,7 @@ class Matcher:
             frames.append(runs)
             data = pd.concat(frames, ignore_index=True)
             ems = self._fit(data, k)
+            checks.append(self._check(data, ems, k))
             imp_box, _, _ = emulator.implausibility(ems, box, self.obs, self.obs_var)
             min_imp = imp_box.min(axis=0)
             best_u = box[imp_box.argmin(axis=0)]
@@ -95,7 +100,9 @@ class Matcher:
             filters.append(ems)
             region, region_imp, share, joint = self._region(filters, active, region, k)
             waves.append(Wave(k, design, len(runs), batch.ran, batch.stored, batch.failed, share, irreconcilable, joint))
-        return History(waves, data, ems, region, region_imp, min_imp, best_u, irreconcilable, joint)
+        tables, runs = zip(*checks)
+        return History(waves, data, ems, region, region_imp, min_imp, best_u, irreconcilable, joint,
+                       pd.concat(tables, ignore_index=True), pd.concat(runs, ignore_index=True))  # fmt: skip
 
     def _fixed_points(self, k: int, design: np.ndarray) -> np.ndarray:
         """A wave's points are written once (first writer wins) and read back after: SLURM array
@@ -117,6 +124,24 @@ class Matcher:
         u = data[[f"u{j}" for j in range(self.space.dim)]].to_numpy()
         return [emulator.fit(u, data[q].to_numpy(dtype=float), self.method.seed + 1000 * k + j)
                 for j, q in enumerate(self.quantities)]  # fmt: skip
+
+    def _check(self, data: pd.DataFrame, ems: list[emulator.Emulator], k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Wave ``k``'s emulators' leave-one-out check: a row per observed row, and a row per run
+        (the run's wave, point and replication, what it gave, its prediction and z)."""
+        rows, runs = [], []
+        for q, em in zip(self.quantities, ems):
+            loo = emulator.leave_one_out(em)
+            c = emulator.check(loo)
+            rows.append({"wave": k, "quantity": q, "emulated": c is not None, "runs": c.runs if c else 0,
+                         "points": c.points if c else 0, "share_abs_z_over_2": c.beyond_2 if c else np.nan,
+                         "share_abs_z_over_3": c.beyond_3 if c else np.nan, "max_abs_z": c.max_abs_z if c else np.nan,
+                         "mean_z": c.mean_z if c else np.nan, "failed": bool(c and c.failed)})  # fmt: skip
+            if loo is not None:  # the emulator was fitted to the runs that gave a number, in order
+                fitted = data.loc[np.isfinite(data[q].to_numpy(dtype=float)), ["wave", "point", "replication"]]
+                runs.append(fitted.rename(columns={"wave": "run_wave"}).assign(
+                    wave=k, quantity=q, value=loo.y, loo_mean=loo.mean, loo_sd=np.sqrt(loo.var), z=loo.z))
+        columns = ["wave", "quantity", "run_wave", "point", "replication", "value", "loo_mean", "loo_sd", "z"]
+        return pd.DataFrame(rows), pd.concat(runs, ignore_index=True)[columns] if runs else pd.DataFrame(columns=columns)
 
     def _region(self, filters, active, previous: np.ndarray, k: int):
         """Candidates in the box around the previous region that every wave's emulators keep."""

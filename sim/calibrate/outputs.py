@@ -5,6 +5,9 @@
     posterior.csv                each parameter: prior range, non-implausible range, posterior
     posterior_samples.csv        the posterior draws
     waves.csv                    history-matching waves: runs, region left, irreconcilable rows
+    emulator_check.csv           each wave's emulator of each observed row, checked by leave-one-point-out
+                                 (sim.calibrate.emulator): shares of runs beyond 2 and 3 sd, largest |z|, failed
+    emulator_check_runs.csv      each run's leave-one-out prediction, sd and standardised error z
     calibration.json             (the folder's manifest) gains "command": the command that reruns it
     figures/                     observed_vs_predicted_<lang>, posterior_marginals_<lang> (PNG, SVG, PDF),
                                  in Chinese (zh) and English (en)
@@ -33,8 +36,9 @@ import pandas as pd  # noqa: E402
 from sim import figures as style  # noqa: E402  (the one figure writer, and the one title breaker)
 from sim import limits, safe_yaml  # noqa: E402
 from sim import scenario as scenario_mod  # noqa: E402
+from sim.calibrate.emulator import LOO_BEYOND_SHARE, LOO_Z  # noqa: E402
 from sim.calibrate.observed import calibrated_model, changes  # noqa: E402
-from sim.cells import ci_cell, number  # noqa: E402
+from sim.cells import ci_cell, missing, number  # noqa: E402
 from sim.labels import LANGS, join_clauses, join_list, label, label_with_unit, parameter_label, unit, word  # noqa: E402
 from sim.report import per_language  # noqa: E402
 from sim.results_folder import CALIBRATION_MANIFEST, read_json, write_atomic  # noqa: E402
@@ -46,6 +50,7 @@ REPORT_FIT = "report_observed_vs_predicted_{lang}.csv"
 REPORT_PARAMETERS = "report_parameters_{lang}.csv"
 REPORT_POSTERIOR = "report_posterior_{lang}.csv"
 REPORT_WAVES = "report_waves_{lang}.csv"
+REPORT_CHECK = "report_emulator_check_{lang}.csv"
 
 
 def write(result, out: Path, command: list[str] | None = None) -> list[str]:
@@ -59,6 +64,8 @@ def write(result, out: Path, command: list[str] | None = None) -> list[str]:
         _csv(out / "posterior.csv", result.parameters),
         _csv(out / "posterior_samples.csv", pd.DataFrame(result.posterior.values, columns=result.space.names)),
         _csv(out / "waves.csv", waves_table(result)),
+        _csv(out / "emulator_check.csv", result.history.check),
+        _csv(out / "emulator_check_runs.csv", result.history.check_runs),
     ]
     files += [_csv(out / name, table) for name, table in report_tables(result).items()]
     fitted = fitted_scenario(result, out)
@@ -102,6 +109,7 @@ def report_tables(result) -> dict[str, pd.DataFrame]:
         tables[REPORT_PARAMETERS.format(lang=lang)] = report_parameters_table(result.parameters, lang)
         tables[REPORT_POSTERIOR.format(lang=lang)] = report_posterior_table(result.parameters, lang)
         tables[REPORT_WAVES.format(lang=lang)] = report_waves_table(result, lang)
+        tables[REPORT_CHECK.format(lang=lang)] = report_check_table(result.history.check, lang)
     return tables
 
 
@@ -173,6 +181,32 @@ def report_waves_table(result, lang: str) -> pd.DataFrame:
         word("irreconcilable_quantities", lang): join_list((label(obs[j].quantity, lang) for j in w.irreconcilable), lang)
                                                  or word("none", lang),
     } for w in result.history.waves])  # fmt: skip
+
+
+def report_check_table(check: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """emulator_check.csv in ``lang``: each wave's emulator of each quantity, by its label."""
+    return pd.DataFrame([{
+        word("wave", lang): r.wave, word("observed_quantity", lang): label(r.quantity, lang), word("runs", lang): r.runs,
+        word("check_beyond_2", lang): share_cell(r.share_abs_z_over_2, lang),
+        word("check_beyond_3", lang): share_cell(r.share_abs_z_over_3, lang),
+        word("check_max_z", lang): number(r.max_abs_z, lang),
+        word("check_result", lang): word("check_failed" if r.failed else "check_passed" if r.emulated else "check_constant", lang),
+    } for r in check.itertuples(index=False)])  # fmt: skip
+
+
+def share_cell(x: float, lang: str) -> str:
+    """A share of runs as a percentage ('1.2%'); the missing value for an emulator never fitted."""
+    return missing(lang) if x != x else f"{x:.1%}"
+
+
+def failed_checks(check: pd.DataFrame) -> list[tuple[str, list[int], float]]:
+    """Each quantity whose emulator failed its leave-one-out check in some wave: the quantity, those
+    waves, and its largest share of runs beyond emulator.LOO_Z sd."""
+    if check.empty:
+        return []
+    failed = check[check["failed"]]
+    return [(q, [int(w) for w in rows["wave"]], float(rows["share_abs_z_over_3"].max()))
+            for q, rows in failed.groupby("quantity", sort=False)]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- fitted scenario
@@ -267,6 +301,9 @@ def _header(result) -> list[str]:
         lines.append(f"# NOT reproduced anywhere in the ranges (left out of the fit): {names}")
     if not result.history.joint_fit:
         lines.append("# NO joint fit: these are the least implausible values, not a fit (see report.json)")
+    for q, waves, share in failed_checks(result.history.check):
+        lines.append(f"# EMULATOR CHECK FAILED for {q} (wave {', '.join(map(str, waves))}): {share:.1%} of its runs beyond "
+                     f"{LOO_Z:g} sd of their leave-one-out prediction, at most {LOO_BEYOND_SHARE:.0%} allowed (emulator_check.csv)")  # fmt: skip
     return lines
 
 
@@ -439,6 +476,7 @@ def report_json(result, fitted_name: str) -> dict:
     joint_en = "" if hist.joint_fit else (" No parameter values fit all reconcilable quantities at once: the values "
                                           "reported are the least implausible ones, not a fit.")  # fmt: skip
     joint_zh = "" if hist.joint_fit else "没有任何参数组合能同时拟合全部可调和的观测量：报告的是最不失真的取值，而非拟合结果。"
+    failed_en, failed_zh = check_warning(hist.check)
     ess = f"{result.posterior.ess:.0f}"
     return {
         "title": {"zh": f"模型校准：{cal.scenario_file.stem} 对照 {name}", "en": f"Calibration: {cal.scenario_file.stem} against {name}"},
@@ -447,10 +485,10 @@ def report_json(result, fitted_name: str) -> dict:
                 "heading": {"zh": "结论", "en": "Result"},
                 "text": {
                     "zh": f"共 {result.runs_total} 次模拟（{len(hist.waves)} 轮历史匹配，每轮 {m.points} 个参数点 × {m.replications} 次重复，"
-                          f"另加校准点与后验抽样的预测运行）。{zh_verdict}{joint_zh}校准后的情景文件为 {fitted_name}。",
+                          f"另加校准点与后验抽样的预测运行）。{zh_verdict}{joint_zh}{failed_zh}校准后的情景文件为 {fitted_name}。",
                     "en": f"{result.runs_total} simulation runs ({len(hist.waves)} history-matching waves of {m.points} points × "
                           f"{m.replications} replications, then prediction runs at the calibrated point and at posterior draws). "
-                          f"{en_verdict}{joint_en} The calibrated scenario is {fitted_name}.",
+                          f"{en_verdict}{joint_en}{failed_en} The calibrated scenario is {fitted_name}.",
                 },
                 "tables": [{"caption": {"zh": "观测值与校准模型预测（95%预测区间）", "en": "Observed against the calibrated model's prediction (95% interval)"},
                             "csv": per_language(REPORT_FIT)}],
@@ -487,5 +525,52 @@ def report_json(result, fitted_name: str) -> dict:
                 "tables": [{"caption": {"zh": "各轮历史匹配", "en": "History-matching waves"}, "csv": per_language(REPORT_WAVES)}],
                 "figures": [],
             },
+            check_section(hist.check),
         ],
+    }
+
+
+def check_warning(check: pd.DataFrame, see: bool = True) -> tuple[str, str]:
+    """The sentence (English, Chinese) on emulators that failed their check, pointing to the report's
+    section on it when ``see``; '' if none failed."""
+    failed = failed_checks(check)
+    if not failed:
+        return "", ""
+    en = join_clauses((f"{label(q, 'en')} (wave {join_list(waves, 'en')}: {share:.1%} of its runs)" for q, waves, share in failed), "en")
+    zh = join_clauses((f"{label(q, 'zh')}（第{join_list(waves, 'zh')}轮：{share:.1%}的运行）" for q, waves, share in failed), "zh")
+    return (f" EMULATOR CHECK FAILED for {en}: more than {LOO_BEYOND_SHARE:.0%} of the runs beyond {LOO_Z:g} sd of their "
+            "leave-one-out prediction, so the implausibility cut and the posterior rest on emulators that misfit"
+            + (" (see Emulator check)." if see else "."),
+            f"仿真器检验未通过：{zh}，其留一法标准化误差超出 {LOO_Z:g} 个标准差的运行多于 {LOO_BEYOND_SHARE:.0%}；"
+            "失真度截断与后验所依据的仿真器与之不相符" + ("（见“仿真器检验”）。" if see else "。"))  # fmt: skip
+
+
+def check_section(check: pd.DataFrame) -> dict:
+    """The report's section on the emulators' leave-one-out check: the method, the last wave's
+    figures for each quantity, and which emulators failed."""
+    last = check[check["wave"] == check["wave"].max()] if not check.empty else check
+    figures = [(r.quantity, r.share_abs_z_over_3, r.max_abs_z) for r in last.itertuples(index=False) if r.emulated]
+    en_last = join_clauses((f"{label(q, 'en')} {share:.1%} (largest |z| {number(z)})" for q, share, z in figures), "en")
+    zh_last = join_clauses((f"{label(q, 'zh')} {share:.1%}（最大 |z| {number(z, 'zh')}）" for q, share, z in figures), "zh")
+    failed_en, failed_zh = check_warning(check, see=False)
+    return {
+        "heading": {"zh": "仿真器检验", "en": "Emulator check"},
+        "text": {
+            "zh": "失真度截断之前先检验仿真器（Vernon、Goldstein与Bower 2010；Andrianakis等 2015）：每轮每个观测量的仿真器，"
+                  "逐个留出一个参数点（连同其各次重复），由其余参数点的运行预测它（超参数取拟合值，Rasmussen与Williams 2006 式5.12），"
+                  "标准化误差 z =（预测 − 运行值）/ 预测标准差。仿真器正确时 |z| > 3 的概率为 0.27%；"
+                  f"超出 {LOO_Z:g} 个标准差的运行多于 {LOO_BEYOND_SHARE:.0%} 即判为未通过。"
+                  + (f"最后一轮超出 {LOO_Z:g} 个标准差的运行比例：{zh_last}。" if figures else "")
+                  + (failed_zh.strip() or "各仿真器均通过。"),
+            "en": "Before its implausibility cut is trusted, each wave's emulator of each quantity is checked (Vernon, Goldstein "
+                  "& Bower 2010; Andrianakis et al. 2015): each design point's runs are left out in turn and predicted from the "
+                  "runs at every other point (hyperparameters as fitted; Rasmussen & Williams 2006, eq. 5.12), with standardised "
+                  "error z = (prediction − run) / predictive sd. Under a correct Gaussian predictive P(|z| > 3) = 0.27%; "
+                  f"more than {LOO_BEYOND_SHARE:.0%} of a quantity's runs beyond {LOO_Z:g} sd fails the emulator. "
+                  + (f"Runs beyond {LOO_Z:g} sd in the last wave: {en_last}. " if figures else "")
+                  + (failed_en.strip() or "Every emulator passes."),
+        },
+        "tables": [{"caption": {"zh": "各轮仿真器的留一法检验", "en": "Each wave's emulators checked by leave-one-out"},
+                    "csv": per_language(REPORT_CHECK)}],
+        "figures": [],
     }
