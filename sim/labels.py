@@ -316,9 +316,9 @@ WORDS = {  # words of tables, figures and the report
     "staffing_caption": ("{name}：各岗位人数与年成本", "{name}: posts and yearly cost by role"),
     "file_missing": ("找不到情景文件{file}（在其他目录生成报告时会出现）；假设无法列出。",
                      "Scenario file {file} not found (the report was built from another folder); its assumptions are not listed."),
-    "file_not_yaml": ("情景文件{file}已不是可读取的YAML（运行后被修改）；假设无法列出。",
-                      "Scenario file {file} is no longer YAML streetsim can read (edited since the run); its "
-                      "assumptions are not listed."),
+    "file_not_scenario": ("情景文件{file}已不是可读取的情景文件（运行后被修改）；假设无法列出。",
+                          "Scenario file {file} is no longer a scenario file streetsim can read (edited since the "
+                          "run); its assumptions are not listed."),
     "file_not_read": ("情景文件{file}不是普通文件或大于1 MB（如命名管道、设备），未读取；假设无法列出。",
                       "Scenario file {file} was not read (not a regular file, such as a named pipe or a device, or larger "
                       "than 1 MB); its assumptions are not listed."),
@@ -660,5 +660,4 @@ def join_clauses(clauses, lang: str = "en") -> str:
 
 def is_input(key: str) -> bool:
     """Staff posts are fixed by the scenario: inputs, not outcomes."""
-    return key in INPUT_KPIS or (key.startswith(INPUT_KPI_PREFIXES) and unit_key(key) == "people"
-                                 and not key.startswith("staff_cost"))
+    return key in INPUT_KPIS or (key.startswith(INPUT_KPI_PREFIXES) and unit_key(key) == "people")

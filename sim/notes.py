@@ -180,8 +180,9 @@ def recorded(paths: list[str | Path]) -> list[dict]:
     """:func:`recorded_from` for a results folder made before manifests kept the notes: each
     scenario file (and each file it extends) read as it is now, or why it was not read
     (``not_read``: ``missing``, ``not_regular`` for a pipe, a device or a file over 1 MB, or
-    ``not_yaml`` for a file edited since into text streetsim cannot read: listing no notes for it
-    would say it has none)."""
+    ``not_scenario`` for a file edited since into text that is no scenario: not YAML, or YAML
+    whose top is not a mapping of keys, such as a line of prose; listing no notes for it would say
+    it has none)."""
     kept, budget = [], [NOTES_BYTES]
     for path in scenario_files(paths):
         text = read_text(path)
@@ -191,7 +192,9 @@ def recorded(paths: list[str | Path]) -> list[dict]:
         try:
             root = safe_yaml.parsed(text)[1]
         except safe_yaml.YamlError:
-            kept.append({"file": str(path), "not_read": "not_yaml"})
+            root = False
+        if root is False or (root is not None and not isinstance(root, yaml.MappingNode)):  # None: comments only
+            kept.append({"file": str(path), "not_read": "not_scenario"})
             continue
         kept.append(_entry(path, text, budget, root))
     return kept

@@ -279,20 +279,31 @@ def test_a_scenario_file_that_is_a_pipe_a_device_or_over_1_mb_is_named_as_not_re
     assert "was not read" in word("file_not_read", "en", file="x") and "未读取" in word("file_not_read", "zh", file="x")
 
 
-def test_a_scenario_file_edited_since_into_text_that_is_not_yaml_is_named_not_its_notes_left_out(tmp_path):
+@pytest.mark.parametrize("text", ["name: s  # assumption: a number nobody measured\nstreet: {residents: [1\n",
+                                  "This scenario was replaced; see v2.  # assumption: none\n",
+                                  "- name: s  # assumption: a list, not a scenario\n", "\xff\xfe not UTF-8\n"])
+def test_a_scenario_file_edited_since_into_text_that_is_no_scenario_is_named_not_its_notes_left_out(text, tmp_path):
     """A folder from before manifests kept the notes has its scenario files read as they are now;
-    one edited since into text that does not parse was listed with no assumptions and no
-    sources, which says it has none."""
+    one edited since into text that does not parse, or parses as prose or a list, was listed with
+    no assumptions and no sources, which says it has none."""
     from sim.report import annex
 
     path = tmp_path / "s.yaml"
-    path.write_text("name: s  # assumption: a number nobody measured\nstreet: {residents: [1\n", encoding="utf-8")
+    path.write_bytes(text.encode("latin-1") if text.startswith("\xff") else text.encode("utf-8"))
     for lang in ("en", "zh"):
         blocks = annex.assumption_blocks({"scenarios": [str(path)]}, lang)
-        assert [b["text"] for b in blocks] == [word("file_not_yaml", lang, file=str(path))], blocks
-    assert "no longer YAML" in word("file_not_yaml", "en", file="x") and "YAML" in word("file_not_yaml", "zh", file="x")
-    path.write_text("# comments only: still YAML\n", encoding="utf-8")
-    assert annex.assumption_blocks({"scenarios": [str(path)]}, "en")[0]["type"] == "heading"
+        assert [b["text"] for b in blocks] == [word("file_not_scenario", lang, file=str(path))], blocks
+    assert "no longer a scenario" in word("file_not_scenario", "en", file="x")
+    assert "不是可读取的情景文件" in word("file_not_scenario", "zh", file="x")
+
+
+def test_a_scenario_file_of_comments_only_is_listed_with_its_header(tmp_path):
+    from sim.report import annex
+
+    path = tmp_path / "s.yaml"
+    path.write_text("# comments only: still a file streetsim reads\n", encoding="utf-8")
+    blocks = annex.assumption_blocks({"scenarios": [str(path)]}, "en")
+    assert [b["type"] for b in blocks] == ["heading", "para"], blocks
 
 
 def test_the_report_of_a_folder_whose_scenario_file_is_a_named_pipe_names_it_not_read(compared, tmp_path, within_20_s):

@@ -485,9 +485,11 @@ def test_contradictory_targets_on_the_command_line_are_refused_before_the_pilot(
 @pytest.mark.parametrize("target,needle", [
     # a floor on how busy (or how long the queue of) a role the search never staffs: was refused as
     # "more staff lower utilisation_caseworkers", as if the search added caseworkers
+    # (the searched roles move it only through work they pass on: the message claims no direction for them)
     ("utilisation_caseworkers>=0.3", "utilisation_caseworkers>=0.3: caseworkers is not among --roles, so the search "
-     "never changes its posts: staff cannot help this target (only fewer caseworkers would raise "
-     "utilisation_caseworkers)"),
+     "never changes its posts, and this bound is on the side more caseworkers staff work against (lower "
+     "utilisation_caseworkers): the planner looks for the fewest staff that meet targets more staff help; drop it, "
+     "or compare the answer with it"),
     ("queue_wait_hours_caseworkers>=0.1", "caseworkers is not among --roles, so the search never changes its posts"),
     # its posts are the scenario's 5 at every staffing: a bound they miss was refused as "more staff raise"
     ("staff_caseworkers<=4", "staff_caseworkers<=4: caseworkers is not among --roles, so the search keeps its 5 posts "
@@ -530,6 +532,26 @@ def test_the_posts_of_a_role_not_searched_are_exact_and_said_not_to_move_with_th
             "(caseworkers keeps its posts as the scenario has them)") in text["en"], text["en"]
     assert "every other target is met" in text["en"] and "taken as" not in text["en"]
     assert "不随搜索变化" in text["zh"]
+
+
+def test_the_cost_of_posts_is_decided_exactly_like_the_posts_and_never_called_constant():
+    """staff_cost_per_year is posts x cost per post, the same in every replication: it stayed
+    undecided until the cap (every staffing ran the most replications) and was then reported as
+    a KPI that never varied, "taken as it is"."""
+    budget_floor = targets_mod.parse("staff_cost_per_year>=1000000")
+    assert decide(np.full(5, 1.2e6), budget_floor, 0.05 / 6, last=False).decision == "met"
+    assert decide(np.full(5, 0.9e6), budget_floor, 0.05 / 6, last=False).decision == "failed"
+    assert not decide(np.full(5, 1.2e6), budget_floor, 0.05 / 6).constant
+    assert decide(np.full(5, 0.9), targets_mod.parse("on_time_resident>=0.85"), 0.05 / 6, last=False).decision == "undecided"
+
+
+def test_a_role_whose_name_starts_with_cost_has_its_posts_taken_as_an_input():
+    """is_input left out every staff_cost* key, so a role named cost_team had its posts taken for
+    a sample (undecided until the cap, then "constant") and named twice in the guarantee."""
+    from sim.labels import is_input
+
+    assert is_input("staff_cost_team") and is_input("staff_total") and is_input("staff_police")
+    assert not is_input("staff_cost_per_year") and not is_input("total_cost_per_year")
 
 
 def test_every_kpi_unit_is_known_to_be_never_negative_and_shares_and_scores_lie_in_0_1():

@@ -295,7 +295,7 @@ def staffing_blocks(runs: dict[str, Path], lang: str) -> list[dict]:
     return blocks
 
 
-NOT_READ_WORDS = {"missing": "file_missing", "not_yaml": "file_not_yaml"}  # sim.notes.recorded's reasons
+NOT_READ_WORDS = {"missing": "file_missing", "not_scenario": "file_not_scenario"}  # sim.notes.recorded's reasons
 
 
 def assumption_blocks(manifest: dict, lang: str) -> list[dict]:
@@ -307,7 +307,7 @@ def assumption_blocks(manifest: dict, lang: str) -> list[dict]:
     blocks = []
     for entry in kept:
         file = entry["file"]
-        if entry.get("not_read"):  # missing, not YAML, or a pipe, a device or a file over 1 MB: named, not read
+        if entry.get("not_read"):  # missing, no scenario, or a pipe, a device or a file over 1 MB: named, not read
             blocks.append(note(word(NOT_READ_WORDS.get(entry["not_read"], "file_not_read"), lang, file=file)))
             continue
         blocks.append(heading(file, 2))

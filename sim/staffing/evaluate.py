@@ -103,8 +103,14 @@ def decide(values: np.ndarray, target, alpha_each: float, last: bool = True) -> 
         decision = "failed"
     else:
         decision = "undecided"
-    constant = last and n > 1 and bool(np.all(x == x[0])) and not is_input(target.kpi)
+    constant = last and n > 1 and bool(np.all(x == x[0])) and not set_by_staffing(target.kpi)
     return TargetCheck(m, *_bounds(x, m, target.kpi, 0.025, True), good, decision, n, constant)
+
+
+def set_by_staffing(kpi: str) -> bool:
+    """KPIs the staffing itself fixes: its posts (sim.labels.is_input) and what they cost a year
+    (posts x cost per post, sim.metrics), the same in every replication."""
+    return is_input(kpi) or kpi == "staff_cost_per_year"
 
 
 def _bounds(x: np.ndarray, m: float, kpi: str, alpha: float, last: bool) -> tuple[float, float]:
@@ -115,8 +121,8 @@ def _bounds(x: np.ndarray, m: float, kpi: str, alpha: float, last: bool) -> tupl
     spread, and a t bound of zero width took [1.0, 1.0] for certain at n = 2. They are undecided
     until the last look (the cap) and there taken as they are: the most replications the user
     allows all gave that value (no confidence level is claimed for it: a share's case counts,
-    which would give one, are not among the KPIs). A count of posts (sim.labels.is_input) that
-    never varies is no sample but the staffing itself, exact at any look."""
+    which would give one, are not among the KPIs). A count of posts, or their cost, that never
+    varies is no sample but the staffing itself (set_by_staffing), exact at any look."""
     from scipy import stats
 
     n = len(x)
@@ -124,7 +130,7 @@ def _bounds(x: np.ndarray, m: float, kpi: str, alpha: float, last: bool) -> tupl
     if n > 1 and sd > 0:
         half = stats.t.ppf(1 - alpha, n - 1) * sd / math.sqrt(n)
         low, high = m - half, m + half
-    elif n > 1 and (last or is_input(kpi)):
+    elif n > 1 and (last or set_by_staffing(kpi)):
         low, high = m, m
     else:
         low, high = -math.inf, math.inf

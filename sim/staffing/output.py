@@ -28,6 +28,7 @@ from sim.labels import LANGS, join_clauses, join_list, label, label_with_unit, t
 from sim.report import per_language
 from sim.results_folder import FIGURE_FORMATS, REPORTS, write_atomic
 from sim.staffing.evaluate import UNCONFIRMED
+from sim.staffing.targets import posts_of
 
 FIGURE = "figures/staffing_search_{lang}"  # one drawing per language: matplotlib text is not translated later
 
@@ -124,10 +125,9 @@ def guarantee(plan, lang: str = "en") -> str:
     unconfirmed = [r for r, e in res.cheaper.items() if e is not None and e.status == UNCONFIRMED]
     others = [r for r, e in res.cheaper.items() if e is not None and e.status != UNCONFIRMED]
     constant = [target_text(t, lang) for t in plan.targets if res.chosen.checks[str(t)].constant]
-    kept = [t for t in plan.targets if t.kpi.startswith("staff_") and t.kpi.removeprefix("staff_") in plan.settings.staffing
-            and t.kpi.removeprefix("staff_") not in plan.roles]  # fmt: skip
-    fixed = [target_text(t, lang) for t in kept]  # a role not searched keeps its posts (sim.staffing.targets)
-    fixed_roles = [label(t.kpi.removeprefix("staff_"), lang) for t in kept]
+    kept = [(t, r) for t in plan.targets if (r := posts_of(t, plan.settings.staffing)) and r not in plan.roles]
+    fixed = [target_text(t, lang) for t, _ in kept]  # a role not searched keeps its posts (sim.staffing.targets)
+    fixed_roles = [label(r, lang) for _, r in kept]
     fixed_roles = list(dict.fromkeys(fixed_roles))
     if lang == "zh":
         how = ("搜索选出的方案未能用新的重复运行确认，推荐编制为在其未达标的岗位增加人员后的方案，" if stepped else

@@ -145,10 +145,12 @@ def _check_helped_by_staff(t: Target, unsearched: dict[str, int]) -> None:
 
     A role the search does not staff (``unsearched``: its posts) keeps the scenario's posts: a
     bound on them is met, or missed, by every staffing alike (checked here, at once: a met one is
-    then decided like any target, exactly, as a count of posts is no sample); a bound on another
-    of its KPIs that only fewer of its own staff would meet is one no staffing the search tries helps."""
+    then decided like any target, exactly, as a count of posts is no sample). A bound on another
+    of its KPIs on the side more of its own staff work against is refused as any such bound is:
+    the searched roles move that KPI only through the work they pass on or take over (joint cases,
+    cases the grid supervisors find), in no direction the search could aim at."""
     role = next((r for r in unsearched for p in ROLE_KPI_PREFIXES if t.kpi == p + r), None)
-    if role is not None and t.kpi == f"staff_{role}":
+    if role is not None and posts_of(t, unsearched) == role:
         if t.margin(unsearched[role]) < 0:
             raise _error(t, str(t), f"{role} is not among --roles, so the search keeps its {unsearched[role]} posts as "
                          "the scenario has them: no staffing it tries meets this target; change them in the scenario "
@@ -156,14 +158,21 @@ def _check_helped_by_staff(t: Target, unsearched: dict[str, int]) -> None:
         return
     against = "<=" if t.kpi.startswith(RISE_WITH_STAFF) else ">=" if t.kpi.startswith(FALL_WITH_STAFF) else None
     if t.op == against and role is not None:
-        raise _error(t, str(t), f"{role} is not among --roles, so the search never changes its posts: staff cannot help "
-                     f"this target (only fewer {role} would {'lower' if against == '<=' else 'raise'} {t.kpi}); drop it, "
-                     "or give targets more staff help")  # fmt: skip
+        raise _error(t, str(t), f"{role} is not among --roles, so the search never changes its posts, and this bound is "
+                     f"on the side more {role} staff work against ({'raise' if against == '<=' else 'lower'} {t.kpi}): "
+                     "the planner looks for the fewest staff that meet targets more staff help; drop it, or compare the "
+                     "answer with it")  # fmt: skip
     if t.op == against:
         moves = "raise" if against == "<=" else "lower"
         raise _error(t, str(t), f"more staff {moves} {t.kpi}, and the planner looks for the fewest staff that meet "
                      "targets more staff help: it cannot search for this bound (a budget, a cap, a floor on how busy "
                      "staff are); give the targets more staff help and compare the answer with this one")
+
+
+def posts_of(t: Target, roles) -> str | None:
+    """The role among ``roles`` whose posts the target bounds (``staff_R``), or None."""
+    role = t.kpi.removeprefix("staff_")
+    return role if t.kpi.startswith("staff_") and role in roles else None
 
 
 def _check_reachable(t: Target) -> None:
