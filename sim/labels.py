@@ -409,13 +409,14 @@ WORDS = {  # words of tables, figures and the report
     "region_share": ("非失真区域占参数范围比例", "share of the ranges non-implausible"),
     "joint_fit": ("联合拟合", "joint fit"),
     "irreconcilable_quantities": ("不可调和的观测量", "irreconcilable quantities"),
-    "check_beyond_2": ("|z| > 2 的运行比例", "runs with |z| > 2"),
-    "check_beyond_3": ("|z| > 3 的运行比例", "runs with |z| > 3"),
+    "check_beyond": ("|z| > {z} 的运行比例", "runs with |z| > {z}"),
     "check_max_z": ("最大 |z|", "largest |z|"),
     "check_result": ("检验结果", "check"),
     "check_passed": ("通过", "passed"),
     "check_failed": ("未通过", "FAILED"),
     "check_constant": ("取值恒定，未建仿真器", "constant, not emulated"),
+    "check_no_runs": ("无给出数值的运行，未建仿真器", "no run gave a number, not emulated"),
+    "check_too_few_points": ("参数点少于{n}个，未检验", "fewer than {n} design points, not checked"),
     # the terminal's calibration summary (streetsim calibrate --lang); the English is its text as
     # it was before it had --lang, short where the report's words above are long
     "calibrate_head": ("{name}：共运行{runs}次（本次运行{ran}次），{waves}轮，用时{seconds}秒；后验有效样本量{ess}",
@@ -438,6 +439,8 @@ WORDS = {  # words of tables, figures and the report
     "calibrate_check_ok": ("仿真器检验（留一法）：各观测量超出{z}个标准差的运行至多{share}（{quantity}，第{wave}轮），允许至多{limit}",
                            "emulator check (leave-one-out): at most {share} of a quantity's runs beyond {z} sd ({quantity}, "
                            "wave {wave}); at most {limit} allowed"),
+    "calibrate_check_none_beyond": ("仿真器检验（留一法）：没有运行超出{z}个标准差，允许至多{limit}",
+                                    "emulator check (leave-one-out): no run beyond {z} sd; at most {limit} allowed"),
     "calibrate_check_failed": ("！{quantity}的仿真器未通过留一法检验（第{waves}轮）：{share}的运行超出{z}个标准差，允许至多{limit}；"
                                "失真度截断与后验不可照单全收",
                                "! EMULATOR CHECK FAILED for {quantity} (wave {waves}): {share} of its runs beyond {z} sd of "

@@ -117,7 +117,13 @@ REPORT_HEADERS = ("observed_quantity", "observed_value", "predicted_mean", "pred
                   "parameter", "key_path", "scenario_value", "prior_range", "scale",
                   "parameter", "non_implausible_range", "calibrated_median", "posterior_interval", "wave", "points", "runs", "ran_now", "already_stored", "failed_runs",
                   "region_share", "joint_fit", "irreconcilable_quantities",
-                  "wave", "observed_quantity", "runs", "check_beyond_2", "check_beyond_3", "check_max_z", "check_result")  # fmt: skip
+                  "wave", "observed_quantity", "runs", ("check_beyond", "2"), ("check_beyond", "3"), "check_max_z",
+                  "check_result")  # fmt: skip
+
+
+def _header(key, lang):
+    """A header of REPORT_HEADERS in ``lang``: a key, or (key, z) for the emulator check's shares."""
+    return word(key[0], lang, z=key[1]) if isinstance(key, tuple) else word(key, lang)
 REPORT_CELL_WORDS = ("scale_linear", "scale_log")
 # Latin words a Chinese annex of this calibration may show besides the parameters' scenario keys:
 # its own names (recover, small_street), the method's names, symbols and the authors it cites.
@@ -144,14 +150,14 @@ def test_the_annex_is_chinese_in_chinese_and_english_in_english(calibrated):
     sections = json.loads((out / "report.json").read_text(encoding="utf-8"))["sections"]
     for lang in ("zh", "en"):
         headers = [h for s in sections for t in s["tables"] for h in pd.read_csv(out / t["csv"][lang]).columns]
-        assert headers == [word(k, lang) for k in REPORT_HEADERS], (lang, headers)
+        assert headers == [_header(k, lang) for k in REPORT_HEADERS], (lang, headers)
         assert main(["report", str(out), "--lang", lang]) == 0
         text = subprocess.run(["pdftotext", str(out / f"report_{lang}.pdf"), "-"], capture_output=True, text=True,
                               check=True).stdout  # fmt: skip
         body, software = text.split(word("sec_software", lang))  # the command to reproduce is the user's own text
         squashed = "".join(body.split())
         # English headers wrap and hyphenate in narrow columns, so only the Chinese ones are read back
-        shown = [word(k, lang) for k in (*(REPORT_HEADERS if lang == "zh" else ()), *REPORT_CELL_WORDS)]
+        shown = [_header(k, lang) for k in (*(REPORT_HEADERS if lang == "zh" else ()), *REPORT_CELL_WORDS)]
         missing = [w for w in (*shown, *(_verdict(r, lang) for r in fit.itertuples(index=False)))
                    if "".join(w.split()) not in squashed]  # fmt: skip
         assert not missing, (lang, missing)
@@ -199,8 +205,8 @@ def _two_misfits():
     cal = SimpleNamespace(spec=SimpleNamespace(method=method, calibration="kunming", discrepancy_share=0.05),
                           scenario_file=Path("small_street.yaml"))  # fmt: skip
     check = pd.DataFrame([  # the emulator of on_spot_share fails its check in wave 2
-        {"wave": w, "quantity": q, "emulated": True, "runs": 8, "points": 4, "share_abs_z_over_2": 0.125,
-         "share_abs_z_over_3": 0.25 if failed else 0.0, "max_abs_z": 4.5 if failed else 2.1, "mean_z": 0.1, "failed": failed}
+        emulator.Check("failed" if failed else "passed", 8, 4, 0.125, 0.25 if failed else 0.0, 4.5 if failed else 2.1,
+                       0.1).row(wave=w, quantity=q)
         for w in (1, 2) for q, failed in (("patrol_discovery_share", False), ("on_spot_share", w == 2))])  # fmt: skip
     return SimpleNamespace(cal=cal, history=SimpleNamespace(joint_fit=False, waves=[1, 2], check=check), table=table,
                            runs_total=22, posterior=SimpleNamespace(ess=1966.4))  # fmt: skip
@@ -240,7 +246,8 @@ TWO_MISFITS_EN = [
     "Goldstein & Bower 2010; Andrianakis et al. 2015): each design point's runs are left out in turn and "
     "predicted from the runs at every other point (hyperparameters as fitted; Rasmussen & Williams 2006, "
     "eq. 5.12), with standardised error z = (prediction − run) / predictive sd. Under a correct Gaussian "
-    "predictive P(|z| > 3) = 0.27%; more than 5% of a quantity's runs beyond 3 sd fails the emulator. Runs "
+    "predictive P(|z| > 3) = 0.27%; more than 5% of a quantity's runs beyond 3 sd fails the emulator; fewer "
+    "than 3 design points are not checked. Runs "
     "beyond 3 sd in the last wave: share found on patrol 0.0% (largest |z| 2.1); share fixed on the spot "
     "25.0% (largest |z| 4.5). EMULATOR CHECK FAILED for share fixed on the spot (wave 2: 25.0% of its runs): "
     "more than 5% of the runs beyond 3 sd of their leave-one-out prediction, so the implausibility cut and "
@@ -675,7 +682,7 @@ def test_the_closed_form_leave_one_out_is_the_refit_without_each_point():
     u = np.repeat(rng.random((30, 2)), 2, axis=0)
     y = np.sin(3 * u[:, 0]) + u[:, 1] ** 2 + rng.normal(0, 0.05, len(u))
     em = emulator.fit(u, y, seed=0)
-    loo = emulator.leave_one_out(em)
+    c, loo = emulator.check(em)
     assert len(set(loo.point)) == 30 and np.allclose(loo.y, y)
     scaled = (y - y.mean()) / y.std()  # the scale the GP works in (normalize_y)
     for p in range(30):
@@ -686,7 +693,7 @@ def test_the_closed_form_leave_one_out_is_the_refit_without_each_point():
         np.testing.assert_allclose(loo.mean[out], mean * y.std() + y.mean(), rtol=0, atol=1e-6)
         np.testing.assert_allclose(loo.var[out], sd**2 * y.var(), rtol=0, atol=1e-6)
     np.testing.assert_allclose(loo.z, (loo.mean - y) / np.sqrt(loo.var))
-    assert not emulator.check(loo).failed
+    assert c.status == "passed"
 
 
 def test_an_emulator_that_misfits_fails_its_leave_one_out_check_with_a_warning():
@@ -699,16 +706,13 @@ def test_an_emulator_that_misfits_fails_its_leave_one_out_check_with_a_warning()
     from sim.calibrate import outputs
 
     u, y = _rough()
-    fitted = emulator.check(emulator.leave_one_out(emulator.fit(u, y, seed=0)))
+    fitted = emulator.check(emulator.fit(u, y, seed=0))[0]
     forced = ConstantKernel(1.0, "fixed") * RBF(30.0, "fixed") + WhiteKernel(1e-3, "fixed")
-    wrong = emulator.check(emulator.leave_one_out(emulator.fit(u, y, seed=0, kernel=forced)))
-    assert fitted.beyond_3 <= emulator.LOO_BEYOND_SHARE and not fitted.failed, fitted
-    assert wrong.beyond_3 > 0.5 and wrong.failed, wrong
-    assert emulator.check(emulator.leave_one_out(emulator.fit(u, np.full(len(u), 2.0), seed=0))) is None  # constant
-    check = pd.DataFrame([{"wave": 1, "quantity": "on_spot_share", "emulated": True, "runs": wrong.runs,
-                           "points": wrong.points, "share_abs_z_over_2": wrong.beyond_2, "share_abs_z_over_3": wrong.beyond_3,
-                           "max_abs_z": wrong.max_abs_z, "mean_z": wrong.mean_z, "failed": wrong.failed}])  # fmt: skip
-    share = f"{wrong.beyond_3:.1%}"
+    wrong = emulator.check(emulator.fit(u, y, seed=0, kernel=forced))[0]
+    assert fitted.beyond <= emulator.LOO_BEYOND_SHARE and fitted.status == "passed", fitted
+    assert wrong.beyond > 0.5 and wrong.failed, wrong
+    check = pd.DataFrame([wrong.row(wave=1, quantity="on_spot_share")])
+    share = f"{wrong.beyond:.1%}"
     assert calibrate_commands.check_lines(check) == [
         f"! EMULATOR CHECK FAILED for on_spot_share (wave 1): {share} of its runs beyond 3 sd of their leave-one-out "
         "prediction, at most 5% allowed; the implausibility cut and the posterior are not to be trusted as they stand "
@@ -718,6 +722,54 @@ def test_an_emulator_that_misfits_fails_its_leave_one_out_check_with_a_warning()
     assert en.startswith(f" EMULATOR CHECK FAILED for share fixed on the spot (wave 1: {share} of its runs)") and zh
     table = outputs.report_check_table(check, "en")
     assert table[word("check_result", "en")].tolist() == ["FAILED"]
+
+
+def test_an_emulator_is_not_checked_on_fewer_than_three_points_nor_called_constant_without_runs():
+    """With one design point the "prediction from the other points" was the mean of the runs left
+    out themselves (normalize_y's), |z| < 1 by construction, and the check passed; a quantity no run
+    gave a number for was called constant."""
+    u, y = _rough(n_points=2)
+    c, loo = emulator.check(emulator.fit(u, y, seed=0))
+    assert c.status == "too_few_points" and not c.failed and loo is not None
+    assert emulator.check(emulator.fit(u, np.full(len(u), np.nan), seed=0))[0].status == "no_runs"
+    assert emulator.check(emulator.fit(u, np.full(len(u), 2.0), seed=0))[0].status == "constant"
+    assert emulator.check(emulator.fit(*_rough(n_points=3), seed=0))[0].status in emulator.CHECKED
+    check = pd.DataFrame([c.row(wave=1, quantity="on_spot_share")])
+    assert calibrate_commands.check_lines(check) == []  # nothing checked: nothing said to pass
+    from sim.calibrate import outputs
+
+    text = outputs.check_section(check)["text"]
+    assert "Every emulator" not in text["en"] and "No emulator was checked" in text["en"], text["en"]
+    assert "均通过" not in text["zh"] and "没有可检验的仿真器" in text["zh"], text["zh"]
+    assert outputs.report_check_table(check, "en")[word("check_result", "en")].tolist() == [
+        "fewer than 3 design points, not checked"]
+
+
+def test_each_checked_run_is_named_by_its_wave_point_and_replication_with_its_own_value():
+    """emulator_check_runs.csv took each run's value from the emulator's own copy (so a run named by
+    another's wave, point or replication could not show); now from the runs, and z agrees with it."""
+    from types import SimpleNamespace
+
+    from sim.calibrate.history import Matcher
+
+    u, y = _rough(n_points=12)
+    y[5] = np.nan  # a run that gave no number is left out of the fit and of the check
+    data = pd.DataFrame({"wave": np.repeat([1, 2], 12), "point": np.repeat(np.arange(12), 2),
+                         "replication": np.tile([0, 1], 12), "u0": u[:, 0], "q": y})  # fmt: skip
+    _, runs = Matcher._check(SimpleNamespace(quantities=["q"]), data, [emulator.fit(u, y, seed=0)], 2)
+    assert len(runs) == 23 and (runs["wave"] == 2).all()
+    by_key = data.set_index(["wave", "point", "replication"])["q"]
+    keys = list(zip(runs["run_wave"], runs["point"], runs["replication"]))
+    np.testing.assert_array_equal(runs["value"].to_numpy(), by_key.loc[keys].to_numpy())
+    np.testing.assert_allclose(runs["z"], (runs["loo_mean"] - runs["value"]) / runs["loo_sd"], rtol=1e-12)
+
+
+def test_the_check_says_no_run_is_beyond_rather_than_naming_one_of_equals_the_worst():
+    check = pd.DataFrame([emulator.Check("passed", 8, 4, 0.0, 0.0, 1.5, 0.1).row(wave=w, quantity=q)
+                          for w in (1, 2) for q in ("patrol_discovery_share", "on_spot_share")])  # fmt: skip
+    assert calibrate_commands.check_lines(check) == ["\nemulator check (leave-one-out): no run beyond 3 sd; at most 5% allowed"]
+    text = __import__("sim.calibrate.outputs", fromlist=["x"]).check_section(check)["text"]
+    assert "P(|z| > 3) = 0.27%" in text["en"] and "|z| > 3 的概率为 0.27%" in text["zh"]
 
 
 def test_the_calibration_writes_each_waves_emulator_check(tiny):
@@ -737,6 +789,7 @@ def test_the_calibration_writes_each_waves_emulator_check(tiny):
     for w, rows in runs.groupby("wave"):
         row = check.set_index("wave").loc[w]
         assert row["share_abs_z_over_3"] == pytest.approx(float(np.mean(np.abs(rows["z"]) > 3)), abs=1e-6)
+
     sections = json.loads((out / "report.json").read_text(encoding="utf-8"))["sections"]
     assert sections[-1]["heading"] == {"zh": "仿真器检验", "en": "Emulator check"}
     for lang in ("zh", "en"):

@@ -132,7 +132,7 @@ def summary_text(result, lang: str = "en") -> str:
 def check_lines(check, lang: str = "en") -> list[str]:
     """The emulators' leave-one-out check: a warning line per quantity whose emulator failed it, or
     one line with the largest share of runs beyond LOO_Z sd when every one passed."""
-    from sim.calibrate.emulator import LOO_BEYOND_SHARE, LOO_Z
+    from sim.calibrate.emulator import BEYOND, CHECKED, LOO_BEYOND_SHARE, LOO_Z
     from sim.calibrate.outputs import failed_checks, quantity_name
     from sim.labels import join_list, word
 
@@ -142,12 +142,14 @@ def check_lines(check, lang: str = "en") -> list[str]:
     if failed:
         return [word("calibrate_check_failed", lang, quantity=name(q), waves=join_list(waves, lang), share=f"{share:.1%}",
                      **limits) for q, waves, share in failed]  # fmt: skip
-    emulated = check[check["emulated"]] if not check.empty else check
-    if emulated.empty:
+    checked = check[check["status"].isin(CHECKED)] if not check.empty else check
+    if checked.empty:
         return []
-    worst = emulated.loc[emulated["share_abs_z_over_3"].idxmax()]
+    worst = checked.loc[checked[BEYOND].idxmax()]
+    if worst[BEYOND] == 0:  # naming one quantity and wave as the worst of equals would say it stood out
+        return ["\n" + word("calibrate_check_none_beyond", lang, **limits)]
     return ["\n" + word("calibrate_check_ok", lang, quantity=name(worst["quantity"]), wave=int(worst["wave"]),
-                        share=f"{worst['share_abs_z_over_3']:.1%}", **limits)]  # fmt: skip
+                        share=f"{worst[BEYOND]:.1%}", **limits)]  # fmt: skip
 
 
 def parameter_lines(params, lang: str = "en") -> list[str]:

@@ -130,16 +130,12 @@ class Matcher:
         (the run's wave, point and replication, what it gave, its prediction and z)."""
         rows, runs = [], []
         for q, em in zip(self.quantities, ems):
-            loo = emulator.leave_one_out(em)
-            c = emulator.check(loo)
-            rows.append({"wave": k, "quantity": q, "emulated": c is not None, "runs": c.runs if c else 0,
-                         "points": c.points if c else 0, "share_abs_z_over_2": c.beyond_2 if c else np.nan,
-                         "share_abs_z_over_3": c.beyond_3 if c else np.nan, "max_abs_z": c.max_abs_z if c else np.nan,
-                         "mean_z": c.mean_z if c else np.nan, "failed": bool(c and c.failed)})  # fmt: skip
+            c, loo = emulator.check(em)
+            rows.append(c.row(wave=k, quantity=q))
             if loo is not None:  # the emulator was fitted to the runs that gave a number, in order
-                fitted = data.loc[np.isfinite(data[q].to_numpy(dtype=float)), ["wave", "point", "replication"]]
-                runs.append(fitted.rename(columns={"wave": "run_wave"}).assign(
-                    wave=k, quantity=q, value=loo.y, loo_mean=loo.mean, loo_sd=np.sqrt(loo.var), z=loo.z))
+                fitted = data.loc[np.isfinite(data[q].to_numpy(dtype=float)), ["wave", "point", "replication", q]]
+                runs.append(fitted.rename(columns={"wave": "run_wave", q: "value"}).assign(
+                    wave=k, quantity=q, loo_mean=loo.mean, loo_sd=np.sqrt(loo.var), z=loo.z))
         columns = ["wave", "quantity", "run_wave", "point", "replication", "value", "loo_mean", "loo_sd", "z"]
         return pd.DataFrame(rows), pd.concat(runs, ignore_index=True)[columns] if runs else pd.DataFrame(columns=columns)
 

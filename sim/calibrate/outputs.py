@@ -6,7 +6,7 @@
     posterior_samples.csv        the posterior draws
     waves.csv                    history-matching waves: runs, region left, irreconcilable rows
     emulator_check.csv           each wave's emulator of each observed row, checked by leave-one-point-out
-                                 (sim.calibrate.emulator): shares of runs beyond 2 and 3 sd, largest |z|, failed
+                                 (sim.calibrate.emulator): status, shares of runs beyond 2 and 3 sd, largest |z|
     emulator_check_runs.csv      each run's leave-one-out prediction, sd and standardised error z
     calibration.json             (the folder's manifest) gains "command": the command that reruns it
     figures/                     observed_vs_predicted_<lang>, posterior_marginals_<lang> (PNG, SVG, PDF),
@@ -36,7 +36,16 @@ import pandas as pd  # noqa: E402
 from sim import figures as style  # noqa: E402  (the one figure writer, and the one title breaker)
 from sim import limits, safe_yaml  # noqa: E402
 from sim import scenario as scenario_mod  # noqa: E402
-from sim.calibrate.emulator import LOO_BEYOND_SHARE, LOO_Z  # noqa: E402
+from sim.calibrate.emulator import (  # noqa: E402
+    BEYOND,
+    BEYOND_NEAR,
+    CHECKED,
+    LOO_BEYOND_SHARE,
+    LOO_MIN_POINTS,
+    LOO_Z,
+    LOO_Z_NEAR,
+    expected_beyond,
+)
 from sim.calibrate.observed import calibrated_model, changes  # noqa: E402
 from sim.cells import ci_cell, missing, number  # noqa: E402
 from sim.labels import LANGS, join_clauses, join_list, label, label_with_unit, parameter_label, unit, word  # noqa: E402
@@ -186,12 +195,12 @@ def report_waves_table(result, lang: str) -> pd.DataFrame:
 def report_check_table(check: pd.DataFrame, lang: str) -> pd.DataFrame:
     """emulator_check.csv in ``lang``: each wave's emulator of each quantity, by its label."""
     return pd.DataFrame([{
-        word("wave", lang): r.wave, word("observed_quantity", lang): label(r.quantity, lang), word("runs", lang): r.runs,
-        word("check_beyond_2", lang): share_cell(r.share_abs_z_over_2, lang),
-        word("check_beyond_3", lang): share_cell(r.share_abs_z_over_3, lang),
-        word("check_max_z", lang): number(r.max_abs_z, lang),
-        word("check_result", lang): word("check_failed" if r.failed else "check_passed" if r.emulated else "check_constant", lang),
-    } for r in check.itertuples(index=False)])  # fmt: skip
+        word("wave", lang): r["wave"], word("observed_quantity", lang): label(r["quantity"], lang), word("runs", lang): r["runs"],
+        word("check_beyond", lang, z=f"{LOO_Z_NEAR:g}"): share_cell(r[BEYOND_NEAR], lang),
+        word("check_beyond", lang, z=f"{LOO_Z:g}"): share_cell(r[BEYOND], lang),
+        word("check_max_z", lang): number(r["max_abs_z"], lang),
+        word("check_result", lang): word(f"check_{r['status']}", lang, n=LOO_MIN_POINTS),
+    } for _, r in check.iterrows()])  # fmt: skip
 
 
 def share_cell(x: float, lang: str) -> str:
@@ -205,7 +214,7 @@ def failed_checks(check: pd.DataFrame) -> list[tuple[str, list[int], float]]:
     if check.empty:
         return []
     failed = check[check["failed"]]
-    return [(q, [int(w) for w in rows["wave"]], float(rows["share_abs_z_over_3"].max()))
+    return [(q, [int(w) for w in rows["wave"]], float(rows[BEYOND].max()))
             for q, rows in failed.groupby("quantity", sort=False)]  # fmt: skip
 
 
@@ -542,14 +551,17 @@ def check_warning(check: pd.DataFrame, see: bool = True) -> tuple[str, str]:
             "leave-one-out prediction, so the implausibility cut and the posterior rest on emulators that misfit"
             + (" (see Emulator check)." if see else "."),
             f"仿真器检验未通过：{zh}，其留一法标准化误差超出 {LOO_Z:g} 个标准差的运行多于 {LOO_BEYOND_SHARE:.0%}；"
-            "失真度截断与后验所依据的仿真器与之不相符" + ("（见“仿真器检验”）。" if see else "。"))  # fmt: skip
+            "失真度截断与后验所依据的仿真器拟合不当" + ("（见“仿真器检验”）。" if see else "。"))  # fmt: skip
 
 
 def check_section(check: pd.DataFrame) -> dict:
     """The report's section on the emulators' leave-one-out check: the method, the last wave's
     figures for each quantity, and which emulators failed."""
     last = check[check["wave"] == check["wave"].max()] if not check.empty else check
-    figures = [(r.quantity, r.share_abs_z_over_3, r.max_abs_z) for r in last.itertuples(index=False) if r.emulated]
+    figures = [(r["quantity"], r[BEYOND], r["max_abs_z"]) for _, r in last.iterrows() if r["status"] in CHECKED]
+    expected = f"{expected_beyond(LOO_Z):.2%}"
+    none_en = "" if figures else "No emulator was checked in the last wave (see the table). "
+    none_zh = "" if figures else "最后一轮没有可检验的仿真器（见表）。"
     en_last = join_clauses((f"{label(q, 'en')} {share:.1%} (largest |z| {number(z)})" for q, share, z in figures), "en")
     zh_last = join_clauses((f"{label(q, 'zh')} {share:.1%}（最大 |z| {number(z, 'zh')}）" for q, share, z in figures), "zh")
     failed_en, failed_zh = check_warning(check, see=False)
@@ -558,17 +570,18 @@ def check_section(check: pd.DataFrame) -> dict:
         "text": {
             "zh": "失真度截断之前先检验仿真器（Vernon、Goldstein与Bower 2010；Andrianakis等 2015）：每轮每个观测量的仿真器，"
                   "逐个留出一个参数点（连同其各次重复），由其余参数点的运行预测它（超参数取拟合值，Rasmussen与Williams 2006 式5.12），"
-                  "标准化误差 z =（预测 − 运行值）/ 预测标准差。仿真器正确时 |z| > 3 的概率为 0.27%；"
-                  f"超出 {LOO_Z:g} 个标准差的运行多于 {LOO_BEYOND_SHARE:.0%} 即判为未通过。"
-                  + (f"最后一轮超出 {LOO_Z:g} 个标准差的运行比例：{zh_last}。" if figures else "")
-                  + (failed_zh.strip() or "各仿真器均通过。"),
+                  f"标准化误差 z =（预测 − 运行值）/ 预测标准差。仿真器正确时 |z| > {LOO_Z:g} 的概率为 {expected}；"
+                  f"超出 {LOO_Z:g} 个标准差的运行多于 {LOO_BEYOND_SHARE:.0%} 即判为未通过；参数点少于 {LOO_MIN_POINTS} 个不检验。"
+                  + (f"最后一轮超出 {LOO_Z:g} 个标准差的运行比例：{zh_last}。" if figures else none_zh)
+                  + (failed_zh.strip() or ("各仿真器均通过。" if figures else "")),
             "en": "Before its implausibility cut is trusted, each wave's emulator of each quantity is checked (Vernon, Goldstein "
                   "& Bower 2010; Andrianakis et al. 2015): each design point's runs are left out in turn and predicted from the "
                   "runs at every other point (hyperparameters as fitted; Rasmussen & Williams 2006, eq. 5.12), with standardised "
-                  "error z = (prediction − run) / predictive sd. Under a correct Gaussian predictive P(|z| > 3) = 0.27%; "
-                  f"more than {LOO_BEYOND_SHARE:.0%} of a quantity's runs beyond {LOO_Z:g} sd fails the emulator. "
-                  + (f"Runs beyond {LOO_Z:g} sd in the last wave: {en_last}. " if figures else "")
-                  + (failed_en.strip() or "Every emulator passes."),
+                  f"error z = (prediction − run) / predictive sd. Under a correct Gaussian predictive P(|z| > {LOO_Z:g}) = "
+                  f"{expected}; more than {LOO_BEYOND_SHARE:.0%} of a quantity's runs beyond {LOO_Z:g} sd fails the emulator; "
+                  f"fewer than {LOO_MIN_POINTS} design points are not checked. "
+                  + (f"Runs beyond {LOO_Z:g} sd in the last wave: {en_last}. " if figures else none_en)
+                  + (failed_en.strip() or ("Every emulator checked passes." if figures else "")),
         },
         "tables": [{"caption": {"zh": "各轮仿真器的留一法检验", "en": "Each wave's emulators checked by leave-one-out"},
                     "csv": per_language(REPORT_CHECK)}],
