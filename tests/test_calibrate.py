@@ -437,6 +437,21 @@ def test_a_calibrated_scenario_named_past_the_name_limit_is_written_under_a_name
     assert scenario.load(fitted).name == "reform_2015_calibrated"
 
 
+def test_a_scenario_file_whose_calibrated_copy_cannot_be_named_is_refused_before_anything_runs(tmp_path, capsys):
+    """`<stem>_calibrated.yaml` of a scenario file named with 230 bytes passed the file-name limit
+    (with the temporary name it is written under): OSError 'File name too long' after every run,
+    the CSVs already written. Now one line before any run, naming the scenario file."""
+    long = tmp_path / ("s" * 230 + ".yaml")
+    long.write_text(f"extends: {Path(SMALL).resolve()}\nname: long\n", encoding="utf-8")
+    obs = tmp_path / "obs.yaml"
+    obs.write_text(yaml.safe_dump(GOOD), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["calibrate", str(long), str(obs), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {long}: calibrated scenario file name ssss") and "bytes" in err[0], err
+    assert not out.exists()
+
+
 def test_a_set_the_calibrated_scenario_cannot_say_is_refused_before_anything_runs(tmp_path):
     """A --set replacing a mapping drops its other keys; a scenario extending the original keeps
     them, so the calibrated file could not be the model calibrated."""

@@ -57,6 +57,9 @@ def cmd_calibrate(args) -> int:
     shard = executor_shard(args.executor, args.shard, args.scheduler, args.workers)
     cal = observed.load(args.scenario, args.observed, args.overrides, method_overrides(args))
     out = checked_out(args.out or Path("results") / f"calibrate_{cal.spec.calibration}")
+    from sim import results_folder
+
+    results_folder.check_name(observed.calibrated_file(cal, out), str(cal.scenario_file), "calibrated scenario file")
     from sim.calibrate.simulate import Execution  # the runs' machinery loads once the input is known to be good
     from sim.sweep.shards import Pending
 

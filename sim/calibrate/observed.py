@@ -219,6 +219,15 @@ def load(scenario_file: str | Path, observed_file: str | Path, extra_sets: list[
     return cal
 
 
+CALIBRATED = "_calibrated"  # the calibrated scenario's file and name are the original's with this suffix
+
+
+def calibrated_file(cal, out: Path) -> Path:
+    """Where the calibrated scenario is written: in ``out``, named after the scenario file (checked
+    before any run: sim.calibrate.commands; a name past the file-name limit failed after them all)."""
+    return out / f"{cal.scenario_file.stem}{CALIBRATED}.yaml"
+
+
 def calibrated_model(cal: Calibration, values: dict) -> dict:
     """The raw data of the model calibrated, at ``values`` (key path -> value): the original with
     the command line's --set and ``values``, not the observed file's method.set."""

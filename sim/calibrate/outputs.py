@@ -46,7 +46,7 @@ from sim.calibrate.emulator import (  # noqa: E402
     LOO_Z_NEAR,
     expected_beyond,
 )
-from sim.calibrate.observed import calibrated_model, changes  # noqa: E402
+from sim.calibrate.observed import CALIBRATED, calibrated_file, calibrated_model, changes  # noqa: E402
 from sim.cells import ci_cell, missing, number  # noqa: E402
 from sim.labels import LANGS, join_clauses, join_list, label, label_with_unit, parameter_label, unit, word  # noqa: E402
 from sim.report import per_language  # noqa: E402
@@ -239,7 +239,7 @@ def fitted_scenario(result, out: Path) -> Path:
     with a comment on its origin. Loaded back before it is kept, so a file that does not
     validate is never left behind."""
     cal = result.cal
-    path = out / f"{cal.scenario_file.stem}_calibrated.yaml"
+    path = calibrated_file(cal, out)
     rel = os.path.relpath(cal.scenario_file.resolve(), out.resolve())
     params = result.parameters
     model = calibrated_model(cal, dict(zip(params["parameter"], params["calibrated_value"])))
@@ -265,7 +265,6 @@ def fitted_scenario(result, out: Path) -> Path:
     return path
 
 
-CALIBRATED = "_calibrated"  # the calibrated scenario's name is the model's with this suffix
 NAME_HASH_CHARS = 8  # hex digits of the whole name's SHA-256 in a shortened name: two names that share
 # their start still differ (a collision needs 2^32 names with one start)
 
