@@ -87,6 +87,13 @@ draws, ran 55 s with no case of theirs), so 10^9 is a few minutes a replication;
 MAX_PATROL_PASSES_PER_DAY = 96
 """One pass every 15 minutes; each pass is computed for every grid every day."""
 
+MAX_CHECKS_PER_CASE = 100
+"""On-site checks a case takes on average, 1 / (1 - p) for a check that fails with probability p
+(loop.close.fail_probability, plus behaviour.rationing.extra_fail_probability when handling is
+rationed): p at most 0.99. A check that fails with p = 1 reopens its case forever; with zero-hour
+steps, at one instant (0.05 + an extra 1.0 under rationing ran out of memory, and p = 0.9999999 ran
+for minutes on a 3-day street). Checks of the sources fail a few to 15 times in 100."""
+
 # --------------------------------------------------------------------------- times and money
 MAX_DURATION_HOURS = MAX_HORIZON_DAYS * 24
 """A duration, wait or deadline in hours (handling, transfer and hand-off times, a patrol pass,
@@ -158,6 +165,7 @@ def check_scenario(s) -> None:
         raise LimitError("survey.respondents", f"{s.survey.respondents:,} respondents but only "
                          f"{s.street.residents:,} residents")  # fmt: skip
     _check_request_draws(s)
+    _check_closing(s)
     years = s.horizon.days / 365.0
     expected = 0.0
     from sim import demand  # access raises residents' requests (sim.demand)
@@ -181,6 +189,21 @@ def check_scenario(s) -> None:
         if not math.isfinite(expected) or expected > MAX_EXPECTED_CASES:
             raise LimitError(f"levers.devolved_tasks.tasks_per_week.{role}", f"gives ~{_big(expected)} cases and tasks "
                              f"over the horizon; the limit is {MAX_EXPECTED_CASES:,} a replication")  # fmt: skip
+
+
+def _check_closing(s) -> None:
+    """A case reopens until its on-site check passes: MAX_CHECKS_PER_CASE on average at most."""
+    close, rationing = s.loop.close, s.behaviour.rationing
+    if not close.verify_role:
+        return
+    extra = rationing.extra_fail_probability if rationing.enabled else 0.0
+    p, most = close.fail_probability + extra, 1.0 - 1.0 / MAX_CHECKS_PER_CASE
+    if p > most:
+        key = "behaviour.rationing.extra_fail_probability" if extra else "loop.close.fail_probability"
+        with_extra = f" plus {extra:g} when handling is rationed" if extra else ""
+        raise LimitError(key, f"an on-site check fails with probability {close.fail_probability:g}{with_extra}: "
+                         f"{min(p, 1.0):g}, over the limit of {most:g} (a case would be checked "
+                         f"{'forever' if p >= 1 else f'~{1 / (1 - p):,.0f} times'}; at most {MAX_CHECKS_PER_CASE} on average)")
 
 
 def _check_request_draws(s) -> None:

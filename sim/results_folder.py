@@ -89,6 +89,8 @@ def check_results_folder(folder: Path, kinds: tuple[str, ...] = FIGURE_KINDS,
         kind = facts.get("kind")
     except (ValueError, AttributeError, OSError) as e:
         raise ScenarioError(manifest, "", f"not a readable manifest: {str(e).splitlines()[0][:120]}") from None
+    if not isinstance(kind, str):  # a list or a mapping is no kind (and cannot be looked up: a traceback)
+        raise ScenarioError(manifest, "kind", f"not a kind streetsim writes: {json.dumps(kind)[:60]}")
     if kind not in kinds and kind in DRAWN_BY_THEIR_COMMAND:
         raise _drawn_by_their_command(folder, kind)
     if kind not in kinds:
@@ -214,7 +216,8 @@ def manifest_kind(folder: Path) -> str | None:
         m = read_json(folder / "manifest.json")
     except (OSError, ValueError):
         return None
-    return m.get("kind") if isinstance(m, dict) else None
+    kind = m.get("kind") if isinstance(m, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def unreadable(path: Path) -> str | None:

@@ -457,6 +457,33 @@ def _always_fails(tmp):
     return ["run", MMC, *RUN[1:], "--set", "loop.close.fail_probability=1.0"], f"{MMC}: loop.close.fail_probability: ", "less than 1"
 
 
+@generated("a check that fails whenever handling is rationed (a case reopened at one instant until memory ran out)")
+def _fails_when_rationed(tmp):
+    return (["run", MMC, *RUN[1:], "--set", "loop.close.verify_role=servers", "--set", "loop.close.fail_probability=0",
+             "--set", "behaviour.rationing.enabled=true", "--set", "behaviour.rationing.extra_fail_probability=1.0"],
+            f"{MMC}: behaviour.rationing.extra_fail_probability: ", "plus 1 when handling is rationed: 1, over the limit "
+            "of 0.99 (a case would be checked forever")  # fmt: skip
+
+
+@generated("a check that fails 9,999,999 times in 10 million (minutes for a 3-day street)")
+def _fails_nearly_always(tmp):
+    return (["run", MMC, *RUN[1:], "--set", "loop.close.verify_role=servers", "--set", "behaviour.rationing.enabled=false",
+             "--set", "loop.close.fail_probability=0.9999999"],
+            f"{MMC}: loop.close.fail_probability: ", "~10,000,000 times; at most 100 on average")  # fmt: skip
+
+
+@generated("figures: manifest.json whose kind is a list (a TypeError traceback)")
+def _kind_a_list(tmp):
+    folder = _results(tmp, manifest='{"kind": ["run"]}')
+    return ["figures", str(folder)], f"{folder / 'manifest.json'}: kind: ", 'not a kind streetsim writes: ["run"]'
+
+
+@generated("report: manifest.json whose kind is a mapping (a TypeError traceback)")
+def _kind_a_mapping(tmp):
+    folder = _results(tmp, manifest='{"kind": {"run": 1}}')
+    return ["report", str(folder), "--lang", "en"], f"{folder / 'manifest.json'}: kind: ", "not a kind streetsim writes"
+
+
 @generated("sweep-results: a manifest without its design")
 def _sweep_manifest_no_design(tmp):
     import pandas as pd
