@@ -544,7 +544,7 @@ def test_a_whole_number_parameter_is_checked_and_run_with_whole_numbers(tmp_path
     obs.write_text(yaml.safe_dump({**GOOD, "parameters": residents}), encoding="utf-8")
     cal = observed_file.load(SMALL, obs)
     space = Space(cal.spec.parameters)
-    plan = _plan(cal, space, space.to_values(space.latin_hypercube(6, seed=1)), "whole", 2, 1)
+    plan = _plan(cal, space, space.to_values(space.latin_hypercube(6, seed=1)), "whole", 2, 1, batch=1)
     residents = {scenario.build(scenario.apply_overrides(cal.base, run.overrides, SMALL), SMALL).street.residents
                  for run in plan.runs()}  # fmt: skip
     assert len(residents) == 6 and all(isinstance(r, int) and 8000 <= r <= 16000 for r in residents), residents

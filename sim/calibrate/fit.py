@@ -91,7 +91,7 @@ def calibrate(cal: Calibration, out: Path, how: Execution) -> Result:
     params = posterior_mod.summary(post, hist, space, original)
     pred_values, drawn = _prediction_points(post, params, space, m.posterior_draws, m.seed)
     batch = run_batch(cal, space, pred_values, out / "predict", f"{cal.spec.calibration}-predict",
-                      m.replications, m.seed + 1, how)  # fmt: skip
+                      m.replications, m.seed, how, batch=0)  # fmt: skip
     # each point's runs as many times as it was drawn: the prediction is over posterior draws
     table = compare(cal, matcher, hist, batch.runs.loc[batch.runs.index.repeat(drawn[batch.runs["point"]])])
     ran = sum(w.ran for w in hist.waves) + batch.ran
@@ -116,8 +116,9 @@ def _prediction_points(post, params: pd.DataFrame, space: Space, draws: int, see
     """The points of the check and how often each was drawn: point 0 is the calibrated scenario
     (posterior medians), once; then ``draws`` posterior draws. The posterior sample is resampled
     with the importance weights, so its rows, picked alike, are posterior draws. A value drawn
-    twice (or the medians drawn) runs once: its runs would be the same (common random numbers)
-    under one run id, which the store keeps once."""
+    twice (or the medians drawn) runs once and counts twice: its replications already sample the
+    run-to-run noise there, and each point has its own streams (``simulate``), so the check's runs
+    are independent draws of noise at independent draws of the parameters."""
     rng = np.random.default_rng(seed + 2)
     rows = rng.choice(len(post.values), size=draws, replace=draws > len(post.values))
     distinct, counts = np.unique(post.values[rows], axis=0, return_counts=True)

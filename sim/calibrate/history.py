@@ -83,7 +83,7 @@ class Matcher:
                 design = maximin_subset(region, m.points, m.seed + k)
             design = self._fixed_points(k, design)
             batch = run_batch(self.cal, space, space.to_values(design), self.out / "waves" / f"wave-{k}",
-                              f"{self.cal.spec.calibration}-wave-{k}", m.replications, m.seed, self.how)  # fmt: skip
+                              f"{self.cal.spec.calibration}-wave-{k}", m.replications, m.seed, self.how, batch=k)  # fmt: skip
             runs = batch.runs.assign(wave=k)
             for j in range(space.dim):
                 runs[f"u{j}"] = design[runs["point"].to_numpy(), j]

@@ -1,7 +1,16 @@
 """Calibration runs go through the sweep machinery: each batch of parameter points becomes a sweep
-Plan (run_ids from the resolved scenario, seeds from seed_sequence, common random numbers), is run
-by the chosen executor (local processes, Dask, one SLURM array shard) into its own Parquet store,
-and is skipped run by run when the command is repeated."""
+Plan (run_ids from the resolved scenario, seeds from seed_sequence), is run by the chosen executor
+(local processes, Dask, one SLURM array shard) into its own Parquet store, and is skipped run by
+run when the command is repeated.
+
+Unlike a sweep's, the runs are not on common random numbers: every run of a calibration has its
+own streams, keyed by the batch (wave K is batch K, the final check batch 0), the point and the
+replication. The emulators take each run's noise as independent of every other run's; with
+replication r on one stream at every point (as until 2026-12-03), the replications' shared
+noise moved the emulator's mean by an offset its variance left out, one that more points or
+waves never shrink. The check's runs (batch 0) are a posterior predictive, draws of the
+parameters each with its own noise, so they are independent too. Calibration compares no two
+points pairwise, so common random numbers bought it nothing."""
 
 from __future__ import annotations
 
@@ -42,9 +51,10 @@ class Batch:
 
 
 def run_batch(cal: Calibration, space: Space, values: np.ndarray, folder: Path, name: str,
-              replications: int, seed: int, how: Execution) -> Batch:  # fmt: skip
-    """Run ``replications`` of every row of ``values`` (scenario values, one column per parameter)."""
-    plan = _plan(cal, space, values, name, replications, seed)
+              replications: int, seed: int, how: Execution, batch: int) -> Batch:  # fmt: skip
+    """Run ``replications`` of every row of ``values`` (scenario values, one column per parameter),
+    each run on its own streams: spawn key (``batch``, point, replication) under ``seed``."""
+    plan = _plan(cal, space, values, name, replications, seed, batch)
     # retry_failed: a run that failed before (a crash, a full disk) is run again on resume
     res = run_sweep(plan, folder, how.executor, how.workers, how.scheduler, how.shard, progress=how.progress,
                     retry_failed=True, batches=True)  # fmt: skip
@@ -60,7 +70,7 @@ def run_batch(cal: Calibration, space: Space, values: np.ndarray, folder: Path, 
     return Batch(ok, res.ran, res.skipped, int((table["status"] == "failed").sum()), complete)
 
 
-def _plan(cal: Calibration, space: Space, values: np.ndarray, name: str, replications: int, seed: int):
+def _plan(cal: Calibration, space: Space, values: np.ndarray, name: str, replications: int, seed: int, batch: int):
     params = space.names
     spec = experiment.Experiment(
         experiment=name,
@@ -76,7 +86,7 @@ def _plan(cal: Calibration, space: Space, values: np.ndarray, name: str, replica
     points = pd.DataFrame({"point": np.arange(len(values)), **cols})
     roles = list(cal.base.get("staffing", {}))
     plan = experiment.Plan(spec, cal.file, cal.text, cal.scenario_file, cal.base, params, dict(space.integer),
-                           points, None, None, roles=roles, measures=MEASURES_PATH)  # fmt: skip
+                           points, None, None, roles=roles, measures=MEASURES_PATH, streams=(batch,))  # fmt: skip
     experiment.check_points(plan)
     return plan
 

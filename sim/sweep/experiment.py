@@ -165,6 +165,7 @@ class Run:
     point: int
     replication: int
     overrides: list[str]
+    stream: tuple[int, ...] = ()  # the spawn key's start (``seed_sequence``); () for common random numbers
 
 
 @dataclass
@@ -185,19 +186,34 @@ class Plan:
     digests: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
     measures: str | None = None  # see worker.Context.measures; part of every run_id when set
+    # None: common random numbers, replication r of every point on one stream (a sweep compares
+    # points pairwise). A tuple K: every point its own streams, run (p, r) keyed (*K, p, r), for
+    # calibration, whose emulators take each run's noise as independent of every other run's.
+    streams: tuple[int, ...] | None = None
 
     @property
     def name(self) -> str:
         return self.spec.experiment
 
     def runs(self) -> list[Run]:
-        """Every run, point by point; replication r of every point uses the same seed (CRN)."""
+        """Every run, point by point; replication r of every point uses the same seed (CRN) unless
+        ``streams`` gives each point its own."""
         out = []
         for row, digest in zip(self.points.itertuples(index=False), self.digests):
             overrides = point_overrides(self.params, [getattr(row, f"p{i}") for i in range(len(self.params))])
+            stream = () if self.streams is None else (*self.streams, int(row.point))
             for r in range(self.spec.replications):
-                out.append(Run(run_id(digest, self.spec.seed, r), int(row.point), r, overrides))
+                out.append(Run(run_id(digest, self.spec.seed, r, stream), int(row.point), r, overrides, stream))
         return out
+
+    def seeding(self) -> str:
+        """How the runs are seeded, in words, for the manifest."""
+        if self.streams is None:
+            return ("run (point p, replication r): numpy SeedSequence(seed, spawn_key=(r,)), the same for every "
+                    "point (common random numbers) and equal to `streetsim run --seed`'s replication r")  # fmt: skip
+        key = ", ".join(str(k) for k in self.streams)
+        return (f"run (point p, replication r): numpy SeedSequence(seed, spawn_key=({key}, p, r)), its own "
+                "streams, independent of every other run's")  # fmt: skip
 
     def design_table(self) -> pd.DataFrame:
         """points x replications with run_id: what design.parquet stores."""
@@ -355,18 +371,20 @@ def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def run_id(point_digest: str, seed: int, replication: int) -> str:
+def run_id(point_digest: str, seed: int, replication: int, stream: tuple[int, ...] = ()) -> str:
     """Hash of the point's resolved scenario (so parameters and defaults), model version and
-    code (``sim.provenance``), kept outputs, seed and replication: the same run gets the same id
-    on any executor or shard, and a sweep resumed after the model changed runs again rather than
-    reuse the old model's runs."""
-    return hashlib.sha256(f"{point_digest}:{seed}:{replication}".encode()).hexdigest()[:20]
+    code (``sim.provenance``), kept outputs, seed, stream and replication: the same run gets the
+    same id on any executor or shard, and a sweep resumed after the model changed runs again
+    rather than reuse the old model's runs."""
+    key = f"{point_digest}:{seed}:{replication}" if not stream else f"{point_digest}:{seed}:{list(stream)}:{replication}"
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-def seed_sequence(seed: int, replication: int) -> np.random.SeedSequence:
-    """Replication r's streams: the same as ``streetsim run --seed SEED``'s replication r, and the
-    same at every design point (common random numbers)."""
-    return np.random.SeedSequence(seed, spawn_key=(replication,))
+def seed_sequence(seed: int, replication: int, stream: tuple[int, ...] = ()) -> np.random.SeedSequence:
+    """A run's streams. With no ``stream``, replication r's: the same as ``streetsim run --seed
+    SEED``'s replication r, and the same at every design point (common random numbers). With a
+    ``stream`` (``Plan.streams`` and the point), the run's own: spawn key ``(*stream, r)``."""
+    return np.random.SeedSequence(seed, spawn_key=(*stream, replication))
 
 
 # --------------------------------------------------------------------------- designs

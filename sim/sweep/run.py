@@ -93,8 +93,7 @@ def manifest(plan: Plan) -> dict:
         "design": describe(plan),
         "replications": plan.spec.replications,
         "seed": plan.spec.seed,
-        "seeding": "run (point p, replication r): numpy SeedSequence(seed, spawn_key=(r,)), "
-        "the same for every point (common random numbers) and equal to `streetsim run --seed`'s replication r",
+        "seeding": plan.seeding(),
         "kpis": plan.spec.kpis,
         "timeseries": plan.spec.timeseries,
         "streetsim_version": sim.__version__,

@@ -79,7 +79,7 @@ def run_one(ctx: Context, run: Run) -> tuple[dict, pd.DataFrame | None]:
         settings = scenario_mod.build(
             scenario_mod.apply_overrides(ctx.base, run.overrides, ctx.scenario_file), ctx.scenario_file
         )
-        rep = runner.run_replication(settings, seed_sequence(ctx.seed, run.replication), run.replication,
+        rep = runner.run_replication(settings, seed_sequence(ctx.seed, run.replication, run.stream), run.replication,
                                      keep_cases=ctx.measures is not None)  # fmt: skip
         kpis = {k: v for k, v in rep.kpis.items() if k != "replication"}
         if ctx.kpis != "all":
