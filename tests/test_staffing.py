@@ -463,6 +463,10 @@ def test_a_targets_file_with_a_bound_its_kpi_cannot_reach_is_one_line(tmp_path, 
     ("targets: [on_time_resident<=0.5, on_time_resident>=0.5000001]", "targets[1]",
      "on_time_resident>=0.5000001: contradicts on_time_resident<=0.5: no value"),
     ("targets: [on_time_resident>=0.9, on_time_resident>=0.8]", "targets[1]", "on_time_resident>=0.8: two targets of the form"),
+    # 0, false and "" were taken for no targets (`validate` said ok)
+    ("targets: [on_time_resident>=0.9]\nroles: 0", "roles", "must map a name to a list of targets"),
+    ("targets: [on_time_resident>=0.9]\ncase_types: false", "case_types", "must map a name to a list of targets"),
+    ("targets: [on_time_resident>=0.9]\nroles: ''", "roles", "must map a name to a list of targets"),
 ])  # fmt: skip
 def test_a_targets_file_error_names_the_file_and_key(targets, where, needle, tmp_path, capsys):
     f, line = _targets_file_error(tmp_path, capsys, targets)

@@ -79,8 +79,10 @@ def load_file(path: str | Path) -> list[Target]:
         raise ScenarioError(path, unknown[0], f"unknown key ({HAS})")
     out = [parse(t, path, f"targets[{i}]") for i, t in enumerate(_list(data.get("targets", []), path, "targets"))]
     for group in ("roles", "case_types"):
-        entries = data.get(group) or {}
-        if not isinstance(entries, dict):
+        entries = data.get(group)
+        if entries is None:  # the key given empty: no targets of this kind
+            entries = {}
+        if not isinstance(entries, dict):  # 0, false or "" was taken for none
             raise ScenarioError(path, group, "must map a name to a list of targets")
         for name, items in entries.items():
             for i, t in enumerate(_list(items, path, f"{group}.{name}")):
