@@ -20,6 +20,9 @@ signed exponent (1.1 read ``1e5`` and ``2e-3`` as text). The rule for those form
   ``1_000e3`` is 1000000. (YAML 1.2's core schema has no underscores at all, ``1_000`` is text
   there; one rule for the numbers of one file is less surprising than 1.2's for these only.)
 
+YAML 1.1's octal (``010`` is 8), binary (``0b11``) and base-60 numbers (``1:30`` is 90) are
+refused at their key: no one means them in a scenario, and they were taken silently.
+
 ``Dumper`` resolves as the loader reads, so text that would read as a number is written quoted.
 """
 
@@ -325,9 +328,25 @@ def _check_graph(root: yaml.Node) -> None:
                 stack.append((value, (path, name)))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend((item, (path, str(i))) for i, item in enumerate(node.value))
+        elif node.tag in _NUMBER_TAGS and _MISREAD_NUMBER.match(node.value):
+            raise _misread_number(node, _joined(path))
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+# YAML 1.1 numbers no one means in a scenario: a leading 0 makes octal (010 is 8), 0b binary, and
+# colons base 60 (1:30 is 90, 8:30 is 510). 0x hex is left: no one writes it by chance.
+_MISREAD_NUMBER = re.compile(r"^[-+]?(?:0[0-7_]+|0b[01_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)$")
+
+
+def _misread_number(node: yaml.ScalarNode, path: str) -> YamlError:
+    """A number YAML 1.1 reads otherwise than it is written (``_MISREAD_NUMBER``): it was taken
+    silently (count 010 ran as 8 servers, deadline_hours 1:30 as 90 hours)."""
+    text = node.value
+    how = ("in base 60" if ":" in text else "in binary" if "b" in text.lower() else "in octal (a leading 0)")
+    as_read = Loader(text).get_single_data()
+    return YamlError(path, f"{text} is read by YAML {how} as {as_read} (line {node.start_mark.line + 1}); write the "
+                     "number in plain decimals (hours as 1.5, not 1:30), or put it in quotes for text")  # fmt: skip
 _READS_AS = {"bool": "true or false", "null": "null (nothing)", "int": "a whole number", "float": "a number",
              "timestamp": "a date"}  # fmt: skip
 

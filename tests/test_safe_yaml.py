@@ -115,3 +115,26 @@ def test_a_chain_of_30000_aliases_is_walked_in_linear_time():
     seconds = time.process_time() - t0
     assert (e.value.key, e.value.message) == ("a29993", "more than 200,000 values once aliases are expanded (an alias bomb?)")
     assert seconds < 4, f"{seconds:.1f} s"
+
+
+@pytest.mark.parametrize("text, key, read_as", [
+    ("staffing: {servers: {count: 010}}", "staffing.servers.count", "in octal (a leading 0) as 8"),
+    ("deadline_hours: 1:30", "deadline_hours", "in base 60 as 90"),
+    ("shifts: [{start_hour: 8:30}]", "shifts.0.start_hour", "in base 60 as 510"),
+    ("x: 0b11", "x", "in binary as 3"),
+    ("x: -010", "x", "in octal (a leading 0) as -8"),
+    ("x: 1:30:00", "x", "in base 60 as 5400"),
+])  # fmt: skip
+def test_a_number_yaml_1_1_reads_otherwise_than_written_is_refused_at_its_key(text, key, read_as):
+    """YAML 1.1 read count 010 as 8 servers and deadline_hours 1:30 as 90 hours, silently (and
+    start_hour 8:30 was refused as 'less than or equal to 24, got 510', which did not say why)."""
+    with pytest.raises(safe_yaml.YamlError) as e:
+        safe_yaml.parse(text)
+    assert e.value.key == key and f"is read by YAML {read_as} (line 1); write the number in plain decimals" in e.value.message
+
+
+@pytest.mark.parametrize("text, value", [("0", 0), ("10", 10), ("0.5", 0.5), ("1_000", 1000), ("0x1F", 31), ("'010'", "010"),
+                                         ("08", "08"), ("1e5", 100000), ("'8:30'", "8:30")])  # fmt: skip
+def test_numbers_written_plainly_and_quoted_text_are_read_as_before(text, value):
+    assert safe_yaml.parse(f"x: {text}") == {"x": value}
+    assert safe_yaml.parse(safe_yaml.dump({"x": value})) == {"x": value}  # text such as '010' is written quoted
