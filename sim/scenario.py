@@ -547,8 +547,9 @@ def referenced_file(file, key: str, folder: Path, name: str) -> Path:
         found = target.exists()
     except OSError as e:  # ENAMETOOLONG: exists() says False only for a missing file
         raise ScenarioError(file, key, f"cannot read {_shown(name)}: {e.strerror or e}") from None
-    if not found:
-        raise ScenarioError(file, key, f"file not found: {target}")
+    if not found:  # exists() is False for a link that leads to no file: named so (a loop was "not found")
+        why = "a symbolic link that leads to no file (a loop of links, or a missing file)" if target.is_symlink() else "file not found"
+        raise ScenarioError(file, key, f"{why}: {target}")
     return target
 
 
@@ -724,7 +725,11 @@ def build(data: dict, file="<scenario>") -> Scenario:
 def load(path: str | Path, overrides: list[str] | None = None, read: list | None = None) -> Scenario:
     """Load a scenario file, resolving ``extends:`` and applying ``--set`` overrides; ``read`` as
     :func:`load_raw`'s."""
-    return from_raw(load_raw(path, read=read), path, overrides)
+    data = load_raw(path, read=read)
+    if "streets" in data and "street" not in data:  # it was refused as "street: Field required"
+        raise ScenarioError(path, "streets", "a district or city file (it has streets:), which `streetsim run` runs; "
+                            "this command takes one street's scenario file")  # fmt: skip
+    return from_raw(data, path, overrides)
 
 
 def from_raw(data: dict, path: str | Path, overrides: list[str] | None = None) -> Scenario:

@@ -422,6 +422,22 @@ def _symlink_loop_scenario(tmp):
     return ["run", str(tmp / "a.yaml"), *RUN[1:]], f"{tmp / 'a.yaml'}: ", "cannot read"
 
 
+@generated("extends: a loop of symbolic links (said to be 'file not found')")
+def _extends_symlink_loop(tmp):
+    (tmp / "a.yaml").symlink_to(tmp / "b.yaml")
+    (tmp / "b.yaml").symlink_to(tmp / "a.yaml")
+    (tmp / "s.yaml").write_text("extends: a.yaml\nname: s\n")
+    return (["run", str(tmp / "s.yaml"), *RUN[1:]], f"{tmp / 's.yaml'}: extends: ",
+            f"a symbolic link that leads to no file (a loop of links, or a missing file): {tmp / 'a.yaml'}")
+
+
+@generated("compare: a district file (said to lack street:)")
+def _compare_a_district(tmp):
+    district = ROOT / "scenarios" / "changning_district.yaml"
+    return (["compare", str(district), MMC, "--replications", "2", "--quiet", "--out", str(tmp / "cmp")], f"{district}: streets: ",
+            "a district or city file (it has streets:), which `streetsim run` runs")
+
+
 @generated("a loop of symbolic links as --out")
 def _symlink_loop_out(tmp):
     (tmp / "o1").symlink_to(tmp / "o2")
