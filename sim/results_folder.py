@@ -4,10 +4,11 @@ One rule: no command deletes anything it did not write. ``--out`` may be a new f
 folder, or an earlier result of the same kind (a ``manifest.json`` with the same ``kind``), and
 replacing an earlier result needs ``--force``. Results are written into a temporary folder
 beside ``--out`` and moved into place only when complete; the earlier result is renamed aside
-first and cleared only after the new one is in place. Clearing removes streetsim's own files
-(:func:`own_files`: what the new result writes, the reports, the figures, each scenario's
-tables) and nothing else: whatever else the earlier folder held (a user's notes, figures,
-subfolders) is moved whole to ``<out>-kept-<time>-<hex>`` beside it, with one warning line. A
+first and cleared only after the new one is in place. Clearing removes the files the earlier
+result wrote (:func:`own_files`, from its manifest: what its kind writes, the reports, the
+figures, the tables of each scenario it names; not what the new one writes) and nothing else:
+whatever else the earlier folder held (a user's notes, figures, subfolders, a folder named as a
+new scenario) is moved whole to ``<out>-kept-<time>-<hex>`` beside it, with one warning line. A
 failure while clearing is a warning too: the new result is already in place. Folders are
 created with the user's umask (not ``drwx------``), so colleagues on a shared cluster can read them.
 """
@@ -397,9 +398,9 @@ def clear_earlier(old: Path, out: Path) -> Path | None:
     kept = None
     try:
         kind, scenarios = _earlier_result(old)  # read before its manifest goes
-        for rel in own_files(old, out, kind, scenarios):
+        for rel in own_files(kind, scenarios):
             _remove_own_file(old, rel)
-        _remove_empty_own_folders(old, out, scenarios)
+        _remove_empty_own_folders(old, kind, scenarios)
         if not any(old.iterdir()):
             old.rmdir()
             return None
@@ -432,13 +433,13 @@ def kept_name(out: Path) -> Path:
     return out.with_name(f"{out.name}-kept-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}")
 
 
-def own_files(old: Path, new: Path, kind: str | None, scenarios: list[Path]) -> set[Path]:
-    """The paths (relative) in the earlier result ``old``, of ``kind``, that streetsim wrote:
-    every file the new result ``new`` holds, the reports, what that kind's command writes at the
-    top and in figures/ (not another kind's: a user's comparison.csv in a run's folder is theirs),
-    and each scenario's tables in the folders the EARLIER manifest names (``scenarios``)."""
-    rel = {Path(root, f).relative_to(new) for root, _dirs, files in os.walk(new) for f in files}
-    rel |= {Path(f) for f in (*REPORTS, *RESULT_FILES.get(kind, ()))}
+def own_files(kind: str | None, scenarios: list[Path]) -> set[Path]:
+    """The paths (relative) that the earlier result, of ``kind``, wrote: what that kind's command
+    writes at the top and in figures/ (not another kind's: a user's comparison.csv in a run's
+    folder is theirs), the reports, and each scenario's tables in the folders the EARLIER manifest
+    names (``scenarios``). Never what the new result writes: a folder of the new result's
+    scenario or street that the earlier one had not is the user's, and so is all in it."""
+    rel = {Path(f) for f in (*REPORTS, *RESULT_FILES.get(kind, ()))}
     rel |= {Path("figures", f"{stem}.{ext}") for stem in KIND_FIGURES.get(kind, ()) for ext in FIGURE_FORMATS}
     for folder in scenarios:
         rel |= {folder / t for t in SCENARIO_TABLES}
@@ -465,15 +466,17 @@ def _earlier_result(old: Path) -> tuple[str | None, list[Path]]:
     return kind, rel
 
 
-def _own_folders(new: Path, scenarios: list[Path]) -> list[Path]:
-    """Folders (relative) of the earlier result that streetsim made, deepest first."""
-    rel = {Path(root).relative_to(new) for root, _dirs, _files in os.walk(new)}
-    rel |= {Path("figures"), Path("streets"), *scenarios}
+def _own_folders(kind: str | None, scenarios: list[Path]) -> list[Path]:
+    """Folders (relative) that the earlier result, of ``kind``, made, deepest first: its figures/,
+    a district's streets/ and the folders its manifest names (``scenarios``)."""
+    rel = {Path("figures")} if kind in KIND_FIGURES else set()
+    rel |= {Path("streets")} if kind == "district" else set()
+    rel |= {*scenarios}
     return sorted((r for r in rel if r.parts), key=lambda r: -len(r.parts))
 
 
-def _remove_empty_own_folders(old: Path, new: Path, scenarios: list[Path]) -> None:
-    for rel in _own_folders(new, scenarios):
+def _remove_empty_own_folders(old: Path, kind: str | None, scenarios: list[Path]) -> None:
+    for rel in _own_folders(kind, scenarios):
         folder = old / rel
         if _inside(old, rel) and folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
             folder.rmdir()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sim import figures
+from sim import figures, results_folder
 from sim.cli import main
 from sim.scenario import ScenarioError
 
@@ -412,3 +412,49 @@ def test_force_on_a_district_removes_the_streets_the_earlier_manifest_names(work
     assert (kept / "streets" / "a" / "mine.txt").read_text() == "street a's office moved in May"
     assert sorted(p.name for p in (work / "d" / "streets").iterdir()) == ["c"]
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_force_on_a_compare_keeps_a_users_folder_named_as_a_new_scenario(work, capsys):
+    """The new compare adds scenario mine; the earlier one (sa, sb) had no mine/, so the user's
+    mine/summary.csv there is the user's. Before: every path the NEW result writes was taken for
+    streetsim's in the earlier folder, and the user's table was deleted (replaced by the new
+    one's) while their notes beside it were moved aside."""
+    for name in ("sa", "sb", "mine"):
+        (work / f"{name}.yaml").write_text(f"extends: {MMC}\nname: {name}\n", encoding="utf-8")
+    opts = [*SHORT, "--replications", "2", "--out", "cmp"]
+    assert main(["compare", "sa.yaml", "sb.yaml", *opts]) == 0
+    (work / "cmp" / "mine").mkdir()
+    theirs = {"mine/summary.csv": b"user's own table, not streetsim's\n", "mine/notes.txt": b"notes\n",
+              "sa/my_analysis.csv": b"mine\n"}  # fmt: skip
+    for rel, data in theirs.items():
+        (work / "cmp" / rel).write_bytes(data)
+    capsys.readouterr()
+    assert main(["compare", "sa.yaml", "sb.yaml", "mine.yaml", *opts, "--force"]) == 0
+    [kept] = sorted(p for p in work.iterdir() if p.name.startswith("cmp-kept-"))
+    assert tree(kept) == theirs
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "(3 files)" in err[0], err
+    assert (work / "cmp" / "mine" / "summary.csv").read_bytes().startswith(b"replication,")  # the new result's
+    assert sorted(p.name for p in (work / "cmp" / "mine").iterdir()) == sorted(results_folder.SCENARIO_TABLES)
+
+
+def test_force_on_a_district_keeps_a_users_folder_named_as_a_new_street(work, capsys):
+    """The same under a district's streets/: the earlier district had street a only, so the
+    user's streets/b/summary.csv and their empty streets/c/ are theirs when the new district adds
+    streets b and c. Before: the table was deleted and the folder removed."""
+    streets = "".join(f"  - {{name: {n}, scenario: {MMC}}}\n" for n in "abc")
+    (work / "d1.yaml").write_text(f"name: d\nstreets:\n  - {{name: a, scenario: {MMC}}}\n")
+    (work / "d2.yaml").write_text(f"name: d\nstreets:\n{streets}")
+    assert main(["run", "d1.yaml", *SHORT, "--out", "d"]) == 0
+    (work / "d" / "streets" / "b").mkdir()
+    (work / "d" / "streets" / "b" / "summary.csv").write_text("my,own\n")
+    (work / "d" / "streets" / "c").mkdir()
+    capsys.readouterr()
+    assert main(["run", "d2.yaml", *SHORT, "--out", "d", "--force"]) == 0
+    [kept] = sorted(p for p in work.iterdir() if p.name.startswith("d-kept-"))
+    assert tree(kept) == {"streets/b/summary.csv": b"my,own\n"}
+    assert sorted(str(p.relative_to(kept)) for p in kept.rglob("*")) == [
+        "streets", "streets/b", "streets/b/summary.csv", "streets/c"]  # fmt: skip
+    assert sorted(p.name for p in (work / "d" / "streets").iterdir()) == ["a", "b", "c"]
+    assert (work / "d" / "streets" / "b" / "summary.csv").read_text().startswith("replication,")
+
