@@ -331,24 +331,33 @@ class AtomicFolder:
     ``kind``: what the folder will hold, so that ``out`` is replaced only if it (still) is an
     empty folder or a result of that kind; anything else that appeared meanwhile is left alone
     and the new results are moved to a name beside it.
+
+    The folders above ``out`` that it makes (``--out p1/p2/out`` with no p1/) are removed again,
+    if still empty, when it ends without a result in place (a failure or a stop while the block
+    runs: a district's streets run inside it), so that "nothing written" holds.
     """
 
     def __init__(self, out: Path, kind: str | None = None):
         self.out, self.kind = Path(out), kind
 
     def __enter__(self) -> Path:
-        self.out.parent.mkdir(parents=True, exist_ok=True)  # mode 0o777 & ~umask
-        self.tmp = temporary_name(self.out)
-        self.tmp.mkdir()  # not tempfile.mkdtemp: that makes drwx------, unreadable to colleagues
+        self.made = make_parents(self.out)
+        try:
+            self.tmp = temporary_name(self.out)
+            self.tmp.mkdir()  # not tempfile.mkdtemp: that makes drwx------, unreadable to colleagues
+        except BaseException:
+            remove_if_empty(self.made)
+            raise
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
+            remove_if_empty(self.made)
             return False
         try:
             self._move_into_place()
-        except OSError as e:
+        except OSError as e:  # the new result stays in self.tmp, and the folders above it with it
             raise ScenarioError("--out", "", f"cannot move the results into {self.out}: {e.strerror or e}; "
                                 f"they are in {self.tmp}") from None  # fmt: skip
         return False
@@ -386,6 +395,34 @@ class AtomicFolder:
                 old.rename(self.out)
             if not keep_new:
                 shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def make_parents(folder: Path) -> list[Path]:
+    """Make the folders missing above ``folder`` (mode 0o777 & ~umask), as
+    ``mkdir(parents=True, exist_ok=True)`` does; returns those this call made, deepest first
+    (one that another process made meanwhile is not among them)."""
+    made = []
+    for parent in reversed(folder.parents):
+        if parent.is_dir():
+            continue
+        try:
+            parent.mkdir()
+        except FileExistsError:
+            if not parent.is_dir():
+                raise
+            continue
+        made.append(parent)
+    return made[::-1]
+
+
+def remove_if_empty(folders: list[Path]) -> None:
+    """Remove each of ``folders`` (deepest first, as :func:`make_parents` returns them) that is
+    an empty folder; stop at the first that is not: the folders above it hold it."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def clear_earlier(old: Path, out: Path) -> Path | None:

@@ -458,3 +458,37 @@ def test_force_on_a_district_keeps_a_users_folder_named_as_a_new_street(work, ca
     assert sorted(p.name for p in (work / "d" / "streets").iterdir()) == ["a", "b", "c"]
     assert (work / "d" / "streets" / "b" / "summary.csv").read_text().startswith("replication,")
 
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, OSError])
+def test_a_stop_or_failure_inside_the_atomic_folder_removes_the_parent_folders_it_made(work, stop):
+    """--out p0/p1/p2/out with no p1/: the folders above out were made before a district's streets
+    ran (inside AtomicFolder) and stayed, empty, after a stop or failure that said "nothing
+    written". Now those it made are removed again; p0/, there before, and a folder that holds
+    something (a user's file put there meanwhile) stay."""
+    (work / "p0").mkdir()
+    with pytest.raises(stop):
+        with results_folder.AtomicFolder(work / "p0" / "p1" / "p2" / "out", "district") as tmp:
+            (tmp / "streets" / "a").mkdir(parents=True)
+            (tmp / "streets" / "a" / "summary.csv").write_text("replication\n0\n")
+            raise stop
+    assert sorted(work.rglob("*")) == [work / "p0"]
+    with pytest.raises(stop):
+        with results_folder.AtomicFolder(Path("p0/p1/p2/out"), "district"):  # relative, as --out is given
+            (work / "p0" / "p1" / "theirs.txt").write_text("put here while it ran")
+            raise stop
+    assert sorted(work.rglob("*")) == [work / "p0", work / "p0" / "p1", work / "p0" / "p1" / "theirs.txt"]
+
+
+def test_an_interrupted_district_run_into_new_parent_folders_leaves_nothing(work, monkeypatch, capsys):
+    """The audit's case: `streetsim run <district> --out p1/p2/out`, stopped while its streets ran,
+    said "nothing written" and left p1/p2/ behind."""
+    from sim import district
+
+    def stopped(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    (work / "d1.yaml").write_text(f"name: d\nstreets:\n  - {{name: a, scenario: {MMC}}}\n")
+    monkeypatch.setattr(district, "run_streets", stopped)
+    assert main(["run", "d1.yaml", *SHORT, "--out", "p1/p2/out"]) == 130
+    assert "nothing written" in capsys.readouterr().err
+    assert sorted(p.name for p in work.iterdir()) == ["d1.yaml"]
