@@ -199,7 +199,8 @@ def _check_closing(s) -> None:
     extra = rationing.extra_fail_probability if rationing.enabled else 0.0
     p, most = close.fail_probability + extra, 1.0 - 1.0 / MAX_CHECKS_PER_CASE
     if p > most:
-        key = "behaviour.rationing.extra_fail_probability" if extra else "loop.close.fail_probability"
+        # the key to lower: the check's own chance if it is over alone, else rationing's extra
+        key = "loop.close.fail_probability" if close.fail_probability > most or not extra else "behaviour.rationing.extra_fail_probability"
         with_extra = f" plus {extra:g} when handling is rationed" if extra else ""
         raise LimitError(key, f"an on-site check fails with probability {close.fail_probability:g}{with_extra}: "
                          f"{min(p, 1.0):g}, over the limit of {most:g} (a case would be checked "

@@ -291,6 +291,8 @@ def check_out(out, kind: str, force: bool = False, flag: str = "--out") -> Path:
     for p in reversed(out.parents):
         if p.exists() and not p.is_dir():
             raise ScenarioError(flag, "", f"{p} is a file, not a folder")
+        if p.is_symlink() and not p.exists():  # it failed once the results were made (FileExistsError)
+            raise ScenarioError(flag, "", f"{p} is a symbolic link that leads to no folder")
     if out.exists():
         if not out.is_dir():
             raise ScenarioError(flag, "", f"{out} is a file, not a folder")
@@ -341,10 +343,17 @@ class AtomicFolder:
         self.out, self.kind = Path(out), kind
 
     def __enter__(self) -> Path:
-        self.made = make_parents(self.out)
+        self.made = []
         try:
             self.tmp = temporary_name(self.out)
-            self.tmp.mkdir()  # not tempfile.mkdtemp: that makes drwx------, unreadable to colleagues
+            for attempt in range(3):
+                make_parents(self.out, self.made)
+                try:
+                    self.tmp.mkdir()  # not tempfile.mkdtemp: that makes drwx------, unreadable to colleagues
+                    break
+                except FileNotFoundError:  # another command removed a parent it had made: make it again
+                    if attempt == 2:
+                        raise
         except BaseException:
             remove_if_empty(self.made)
             raise
@@ -397,11 +406,10 @@ class AtomicFolder:
                 shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def make_parents(folder: Path) -> list[Path]:
+def make_parents(folder: Path, made: list[Path]) -> None:
     """Make the folders missing above ``folder`` (mode 0o777 & ~umask), as
-    ``mkdir(parents=True, exist_ok=True)`` does; returns those this call made, deepest first
-    (one that another process made meanwhile is not among them)."""
-    made = []
+    ``mkdir(parents=True, exist_ok=True)`` does, adding each to ``made`` as it is made (so a stop
+    between two leaves none unlisted; one that another process made meanwhile is not among them)."""
     for parent in reversed(folder.parents):
         if parent.is_dir():
             continue
@@ -412,13 +420,13 @@ def make_parents(folder: Path) -> list[Path]:
                 raise
             continue
         made.append(parent)
-    return made[::-1]
 
 
 def remove_if_empty(folders: list[Path]) -> None:
-    """Remove each of ``folders`` (deepest first, as :func:`make_parents` returns them) that is
-    an empty folder; stop at the first that is not: the folders above it hold it."""
-    for folder in folders:
+    """Remove each of ``folders`` (in the order :func:`make_parents` made them: the deepest
+    last) that is an empty folder, deepest first; stop at the first that is not: the folders
+    above it hold it."""
+    for folder in reversed(folders):
         try:
             folder.rmdir()
         except OSError:
@@ -488,10 +496,17 @@ def _earlier_result(old: Path) -> tuple[str | None, list[Path]]:
     names; (None, []) if it cannot be read. A name that leads out of ``old`` is left out."""
     try:
         manifest = read_json(old / "manifest.json")
-        kind = manifest.get("kind") if isinstance(manifest, dict) else None
+    except (OSError, ValueError):
+        return None, []
+    kind = manifest.get("kind") if isinstance(manifest, dict) else None
+    kind = kind if isinstance(kind, str) else None
+    try:  # names that are not a list of names name no folder (a string was read letter by letter)
+        names = [manifest.get(k) for k in ("scenario_names", "street_names") if manifest.get(k) is not None]
+        if any(not isinstance(n, list) or not all(isinstance(x, str) for x in n) for n in names):
+            raise TypeError("scenario names not a list of names")
         folders = scenario_folders(old, manifest) if kind in RESULT_FILES else {}
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
-        return None, []
+        return kind, []  # its own top files are still its own (its tables go to the kept folder)
     rel = []
     for folder in folders.values():
         try:

@@ -328,7 +328,7 @@ def _check_graph(root: yaml.Node) -> None:
                 stack.append((value, (path, name)))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend((item, (path, str(i))) for i, item in enumerate(node.value))
-        elif node.tag in _NUMBER_TAGS and _MISREAD_NUMBER.match(node.value):
+        elif node.tag in _NUMBER_TAGS and _MISREAD_NUMBER.match(node.value) and _misread(node.value):
             raise _misread_number(node, _joined(path))
 
 
@@ -339,14 +339,26 @@ _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _MISREAD_NUMBER = re.compile(r"^[-+]?(?:0[0-7_]+|0b[01_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)$")
 
 
+def _misread(text: str):
+    """What YAML 1.1 reads ``text`` (a ``_MISREAD_NUMBER``) as, if not what its digits say in
+    decimals (07 and 00 read as written), else None."""
+    as_read = Loader(text).get_single_data()
+    digits = text.replace("_", "")
+    return None if digits.lstrip("+-").isdigit() and as_read == int(digits) else as_read
+
+
 def _misread_number(node: yaml.ScalarNode, path: str) -> YamlError:
     """A number YAML 1.1 reads otherwise than it is written (``_MISREAD_NUMBER``): it was taken
     silently (count 010 ran as 8 servers, deadline_hours 1:30 as 90 hours)."""
     text = node.value
     how = ("in base 60" if ":" in text else "in binary" if "b" in text.lower() else "in octal (a leading 0)")
-    as_read = Loader(text).get_single_data()
-    return YamlError(path, f"{text} is read by YAML {how} as {as_read} (line {node.start_mark.line + 1}); write the "
+    shown, as_read = _cut(text), _cut(str(_misread(text)))
+    return YamlError(path, f"{shown} is read by YAML {how} as {as_read} (line {node.start_mark.line + 1}); write the "
                      "number in plain decimals (hours as 1.5, not 1:30), or put it in quotes for text")  # fmt: skip
+
+
+def _cut(text: str, most: int = 40) -> str:
+    return text if len(text) <= most else text[: most - 3] + "..."
 _READS_AS = {"bool": "true or false", "null": "null (nothing)", "int": "a whole number", "float": "a number",
              "timestamp": "a date"}  # fmt: skip
 

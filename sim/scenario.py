@@ -712,6 +712,9 @@ def _shown(value) -> str:
 
 
 def build(data: dict, file="<scenario>") -> Scenario:
+    if isinstance(data, dict) and "streets" in data and "street" not in data:  # was "street: Field required"
+        raise ScenarioError(file, "streets", "a district or city file (it has streets:), which `streetsim run` runs; "
+                            "this command takes one street's scenario file")  # fmt: skip
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as e:
@@ -725,11 +728,7 @@ def build(data: dict, file="<scenario>") -> Scenario:
 def load(path: str | Path, overrides: list[str] | None = None, read: list | None = None) -> Scenario:
     """Load a scenario file, resolving ``extends:`` and applying ``--set`` overrides; ``read`` as
     :func:`load_raw`'s."""
-    data = load_raw(path, read=read)
-    if "streets" in data and "street" not in data:  # it was refused as "street: Field required"
-        raise ScenarioError(path, "streets", "a district or city file (it has streets:), which `streetsim run` runs; "
-                            "this command takes one street's scenario file")  # fmt: skip
-    return from_raw(data, path, overrides)
+    return from_raw(load_raw(path, read=read), path, overrides)
 
 
 def from_raw(data: dict, path: str | Path, overrides: list[str] | None = None) -> Scenario:

@@ -488,6 +488,19 @@ def _fails_nearly_always(tmp):
             f"{MMC}: loop.close.fail_probability: ", "~10,000,000 times; at most 100 on average")  # fmt: skip
 
 
+@generated("a check that fails 991 times in 1,000 alone, with rationing's extra (rationing's key was named)")
+def _fails_alone(tmp):
+    return (["run", MMC, *RUN[1:], "--set", "loop.close.verify_role=servers", "--set", "behaviour.rationing.enabled=true",
+             "--set", "loop.close.fail_probability=0.991"], f"{MMC}: loop.close.fail_probability: ", "0.991 plus 0.15")
+
+
+@generated("calibrate: a district file as the scenario (said to lack street:)")
+def _calibrate_a_district(tmp):
+    district = ROOT / "scenarios" / "changning_district.yaml"
+    return (["calibrate", str(district), str(ROOT / "observed" / "changning_2015.yaml"), "--out", str(tmp / "cal")],
+            f"{district}: streets: ", "a district or city file (it has streets:)")
+
+
 @generated("figures: manifest.json whose kind is a list (a TypeError traceback)")
 def _kind_a_list(tmp):
     folder = _results(tmp, manifest='{"kind": ["run"]}')

@@ -492,3 +492,70 @@ def test_an_interrupted_district_run_into_new_parent_folders_leaves_nothing(work
     assert main(["run", "d1.yaml", *SHORT, "--out", "p1/p2/out"]) == 130
     assert "nothing written" in capsys.readouterr().err
     assert sorted(p.name for p in work.iterdir()) == ["d1.yaml"]
+
+
+@pytest.mark.parametrize("names", [None, "ab"])
+def test_force_on_a_compare_whose_manifest_cannot_name_its_scenarios_still_removes_its_own_top_files(work, capsys, names):
+    """A compare manifest without scenario_names (edited) lost its kind too: the whole earlier
+    result, manifest.json, comparison.csv and figures/ included, went to the kept folder as "not
+    written by streetsim"; scenario_names "ab" was read letter by letter (folders a and b)."""
+    import json
+
+    for name in "ab":
+        (work / f"{name}.yaml").write_text(f"extends: {MMC}\nname: {name}\n", encoding="utf-8")
+    opts = [*SHORT, "--replications", "2", "--out", "cmp", "--no-figures"]
+    assert main(["compare", "a.yaml", "b.yaml", *opts]) == 0
+    manifest = json.loads((work / "cmp" / "manifest.json").read_text(encoding="utf-8"))
+    if names is None:
+        del manifest["scenario_names"]
+    else:
+        manifest["scenario_names"] = names
+    (work / "cmp" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["compare", "a.yaml", "b.yaml", *opts, "--force"]) == 0
+    [kept] = sorted(p for p in work.iterdir() if p.name.startswith("cmp-kept-"))
+    kept_files = sorted(str(p.relative_to(kept)) for p in kept.rglob("*") if p.is_file())
+    assert "manifest.json" not in kept_files and "comparison.csv" not in kept_files, kept_files
+    assert "a/summary.csv" in kept_files and "b/summary.csv" in kept_files  # tables it cannot tell are its own: kept
+
+
+def test_a_parent_removed_by_another_command_meanwhile_is_made_again(work, monkeypatch):
+    """Two commands under one new parent: the first to fail removed the parent the other found
+    there, and the other's folder could not be made (FileNotFoundError, a traceback, its results
+    lost). Now the parent is made again."""
+    real_mkdir, calls = Path.mkdir, []
+
+    def racing_mkdir(self, *args, **kwargs):
+        if ".tmp-" in self.name and not calls:
+            calls.append(self)
+            self.parent.rmdir()  # the other command removes it just before ours is made
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", racing_mkdir)
+    with results_folder.AtomicFolder(work / "p1" / "out", "run") as tmp:
+        assert tmp.is_dir()
+        (tmp / "summary.csv").write_text("replication\n0\n")
+    assert (work / "p1" / "out" / "summary.csv").is_file()
+
+
+def test_a_stop_while_the_parents_are_made_leaves_none_of_them(work, monkeypatch):
+    real_mkdir = Path.mkdir
+
+    def stopped_at_p2(self, *args, **kwargs):
+        if self.name == "p2":
+            raise KeyboardInterrupt
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", stopped_at_p2)
+    with pytest.raises(KeyboardInterrupt):
+        with results_folder.AtomicFolder(work / "p1" / "p2" / "out", "run"):
+            pass
+    assert list(work.iterdir()) == []
+
+
+def test_a_parent_that_is_a_link_to_nowhere_is_refused_before_anything_runs(work, capsys):
+    """It passed the checks (it does not exist) and failed once the results were made: FileExistsError."""
+    (work / "p1").symlink_to(work / "nowhere")
+    assert run(Path("p1/p2/out")) == 2
+    refused(capsys, "p1 is a symbolic link that leads to no folder")
+    assert sorted(p.name for p in work.iterdir()) == ["p1"]

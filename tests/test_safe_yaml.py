@@ -133,8 +133,15 @@ def test_a_number_yaml_1_1_reads_otherwise_than_written_is_refused_at_its_key(te
     assert e.value.key == key and f"is read by YAML {read_as} (line 1); write the number in plain decimals" in e.value.message
 
 
+def test_a_misread_number_is_quoted_short_in_its_message():
+    with pytest.raises(safe_yaml.YamlError) as e:
+        safe_yaml.parse("x: 1" + ":30" * 2000)
+    assert len(e.value.message) < 250, len(e.value.message)
+
+
 @pytest.mark.parametrize("text, value", [("0", 0), ("10", 10), ("0.5", 0.5), ("1_000", 1000), ("0x1F", 31), ("'010'", "010"),
-                                         ("08", "08"), ("1e5", 100000), ("'8:30'", "8:30")])  # fmt: skip
+                                         ("08", "08"), ("1e5", 100000), ("'8:30'", "8:30"),
+                                         ("07", 7), ("00", 0), ("-07", -7)])  # octal, but what the digits say  # fmt: skip
 def test_numbers_written_plainly_and_quoted_text_are_read_as_before(text, value):
     assert safe_yaml.parse(f"x: {text}") == {"x": value}
     assert safe_yaml.parse(safe_yaml.dump({"x": value})) == {"x": value}  # text such as '010' is written quoted

@@ -117,8 +117,8 @@ def _prediction_points(post, params: pd.DataFrame, space: Space, draws: int, see
     (posterior medians), once; then ``draws`` posterior draws. The posterior sample is resampled
     with the importance weights, so its rows, picked alike, are posterior draws. A value drawn
     twice (or the medians drawn) runs once and counts twice: its replications already sample the
-    run-to-run noise there, and each point has its own streams (``simulate``), so the check's runs
-    are independent draws of noise at independent draws of the parameters."""
+    run-to-run noise there, and each point has its own streams (``simulate``): the noise of two
+    distinct points is independent (a value drawn k times counts its runs k times)."""
     rng = np.random.default_rng(seed + 2)
     rows = rng.choice(len(post.values), size=draws, replace=draws > len(post.values))
     distinct, counts = np.unique(post.values[rows], axis=0, return_counts=True)
