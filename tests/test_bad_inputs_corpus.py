@@ -279,16 +279,21 @@ def _results(tmp, manifest='{"kind": "run"}', summary="replication,cases_arrived
     return folder
 
 
-@generated("figures: broken manifest.json")
-def _broken_manifest(tmp):
-    folder = _results(tmp, manifest='{"kind": "run", ')
-    return ["figures", str(folder)], f"{folder / 'manifest.json'}: ", "not a readable manifest"
+# Manifests that are not a streetsim manifest, to figures or report: (case, manifest.json's text,
+# the command, the key path the line names, what it says). A kind that is a list or a mapping was
+# a TypeError traceback (looked up among the kinds).
+for _what, _manifest, _cmd, _key, _text in [
+        ("figures: broken manifest.json", '{"kind": "run", ', ["figures"], "", "not a readable manifest"),
+        ("figures: manifest of an unknown kind", '["run"]', ["figures"], "", "not a readable manifest"),
+        ("figures: manifest.json whose kind is a list", '{"kind": ["run"]}', ["figures"], "kind: ",
+         'not a kind streetsim writes: ["run"]'),
+        ("report: manifest.json whose kind is a mapping", '{"kind": {"run": 1}}', ["report", "--lang", "en"], "kind: ",
+         "not a kind streetsim writes")]:  # fmt: skip
+    def _odd_manifest(tmp, manifest=_manifest, cmd=_cmd, key=_key, text=_text):
+        folder = _results(tmp, manifest=manifest)
+        return [cmd[0], str(folder), *cmd[1:]], f"{folder / 'manifest.json'}: {key}", text
 
-
-@generated("figures: manifest of an unknown kind")
-def _odd_manifest(tmp):
-    folder = _results(tmp, manifest='["run"]')
-    return ["figures", str(folder)], f"{folder / 'manifest.json'}: ", "not a readable manifest"
+    generated(_what)(_odd_manifest)
 
 
 # Manifests no streetsim command writes, which every command that reads a results folder's
@@ -499,18 +504,6 @@ def _calibrate_a_district(tmp):
     district = ROOT / "scenarios" / "changning_district.yaml"
     return (["calibrate", str(district), str(ROOT / "observed" / "changning_2015.yaml"), "--out", str(tmp / "cal")],
             f"{district}: streets: ", "a district or city file (it has streets:)")
-
-
-@generated("figures: manifest.json whose kind is a list (a TypeError traceback)")
-def _kind_a_list(tmp):
-    folder = _results(tmp, manifest='{"kind": ["run"]}')
-    return ["figures", str(folder)], f"{folder / 'manifest.json'}: kind: ", 'not a kind streetsim writes: ["run"]'
-
-
-@generated("report: manifest.json whose kind is a mapping (a TypeError traceback)")
-def _kind_a_mapping(tmp):
-    folder = _results(tmp, manifest='{"kind": {"run": 1}}')
-    return ["report", str(folder), "--lang", "en"], f"{folder / 'manifest.json'}: kind: ", "not a kind streetsim writes"
 
 
 @generated("sweep-results: a manifest without its design")
