@@ -269,7 +269,8 @@ def test_an_answer_stepped_up_says_so_and_its_neighbours_met_in_the_search_are_u
     assert res.chosen.staffing == (8, 13) and [e.staffing for e in res.confirmations] == [(7, 12), (8, 13)]
     assert {r: e.status for r, e in res.cheaper.items()} == {"a": "unconfirmed", "b": "unconfirmed"}
     assert not any(e.feasible for e in res.cheaper.values())
-    plan = SimpleNamespace(result=res, evaluator=SimpleNamespace(looks=[5]), alpha=0.05, targets=oracle.targets)
+    plan = SimpleNamespace(result=res, evaluator=SimpleNamespace(looks=[5]), alpha=0.05, targets=oracle.targets,
+                           settings=SimpleNamespace(staffing={}))  # fmt: skip
     text = output.guarantee(plan)
     assert "the search's choice was not confirmed on fresh replications" in text
     assert "with one post fewer on a, b, the targets were met in the search but not confirmed" in text
@@ -299,7 +300,7 @@ def test_targets_csv_marks_a_target_whose_kpi_gave_one_value_in_every_replicatio
     marked = {(r.staffing, r.target) for r in table.itertuples() if r.constant}
     assert marked == {("answer", "t_a>=1")} and len(table) == 4, table
     assert "t a ≥ 1 gave the same value" in output.guarantee(SimpleNamespace(
-        result=res, evaluator=SimpleNamespace(looks=[5]), alpha=0.05, targets=targets))
+        result=res, evaluator=SimpleNamespace(looks=[5]), alpha=0.05, targets=targets, settings=SimpleNamespace(staffing={})))
 
 
 def test_a_staffing_not_confirmed_is_followed_by_one_post_more_where_its_own_target_missed():
