@@ -54,8 +54,7 @@ class Emulator:
     gp: object | None  # sklearn GaussianProcessRegressor, or None when the quantity never varied
     constant: float
     noise_var: float  # run-to-run variance of one simulation, as the white-noise term fitted it
-    y_mean: float = 0.0  # normalize_y's shift and scale: the GP works on (y - y_mean) / y_std
-    y_std: float = 1.0
+    y_std: float = 1.0  # normalize_y's scale: the GP works on (y - constant) / y_std
 
     def predict(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and variance of one run's value at ``u`` (emulator uncertainty + run-to-run noise)."""
@@ -89,7 +88,7 @@ def fit(u: np.ndarray, y: np.ndarray, seed: int, kernel=None) -> Emulator:
         warnings.simplefilter("ignore", ConvergenceWarning)
         gp.fit(u, y)
     noise = float(gp.kernel_.k2.noise_level) * float(np.std(y)) ** 2  # normalize_y divides by np.std(y)
-    return Emulator(gp, float(np.mean(y)), noise, float(np.mean(y)), float(np.std(y)))
+    return Emulator(gp, float(np.mean(y)), noise, float(np.std(y)))
 
 
 @dataclass
@@ -123,7 +122,7 @@ def leave_one_out(em: Emulator) -> LeaveOneOut | None:
     if em.gp is None:
         return None
     gp = em.gp
-    x, yn = gp.X_train_, np.asarray(gp.y_train_, dtype=float)  # normalize_y: y_train_ is (y - y_mean) / y_std
+    x, yn = gp.X_train_, np.asarray(gp.y_train_, dtype=float)  # normalize_y: y_train_ is (y - mean) / y_std
     k = gp.kernel_(x)
     k[np.diag_indices_from(k)] += gp.alpha  # as the fit's own Cholesky factor
     k_inv = cho_solve(cho_factor(k, lower=True), np.eye(len(x)))
@@ -136,8 +135,8 @@ def leave_one_out(em: Emulator) -> LeaveOneOut | None:
         cov = np.linalg.inv(k_inv[np.ix_(b, b)])
         mean[b] = yn[b] - cov @ a[b]
         var[b] = np.diag(cov)
-    y = yn * em.y_std + em.y_mean
-    return LeaveOneOut(point, y, mean * em.y_std + em.y_mean, np.maximum(var * em.y_std**2, em.noise_var))
+    y = yn * em.y_std + em.constant  # constant: the runs' mean, normalize_y's shift
+    return LeaveOneOut(point, y, mean * em.y_std + em.constant, np.maximum(var * em.y_std**2, em.noise_var))
 
 
 @dataclass

@@ -309,9 +309,10 @@ def _header(result) -> list[str]:
         lines.append(f"# NOT reproduced anywhere in the ranges (left out of the fit): {names}")
     if not result.history.joint_fit:
         lines.append("# NO joint fit: these are the least implausible values, not a fit (see report.json)")
-    for q, waves, share in failed_checks(result.history.check):
-        lines.append(f"# EMULATOR CHECK FAILED for {q} (wave {', '.join(map(str, waves))}): {share:.1%} of its runs beyond "
-                     f"{LOO_Z:g} sd of their leave-one-out prediction, at most {LOO_BEYOND_SHARE:.0%} allowed (emulator_check.csv)")  # fmt: skip
+    if failed_checks(result.history.check):  # the terminal's warning lines (sim.labels' words), as comments
+        from sim.calibrate.commands import check_lines
+
+        lines += ["# " + line.removeprefix("! ") for line in check_lines(result.history.check)]
     return lines
 
 
